@@ -1,0 +1,1 @@
+"""Models behind small protocols: segmenters (SAM, fallback), propagators (XMem, fallback), model files."""

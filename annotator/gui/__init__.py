@@ -1,0 +1,1 @@
+"""PySide6 desktop application. Holds no annotation state of its own."""

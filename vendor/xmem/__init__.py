@@ -1,0 +1,1 @@
+"""Our own XMem inference implementation (see ../shared/xmem/SPEC.md)."""
