@@ -1,0 +1,23 @@
+"""Sub-commands of the ``annotator`` CLI: one module per group, each with ``register(sub)``.
+
+``register(sub)`` adds its parsers to the ``argparse`` sub-parsers object and sets
+``func=handler`` on each; a handler takes the parsed args and returns an exit status.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# Order is the order of ``annotator --help``.
+MODULES = ["project", "models", "doctor"]
+
+
+def register_all(sub) -> None:
+    for name in MODULES:
+        try:
+            module = importlib.import_module(f"annotator.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"annotator.commands.{name}":
+                continue  # a group that has not landed yet
+            raise
+        module.register(sub)
