@@ -1,0 +1,237 @@
+"""A project: one folder per video, holding the store, its caches and the write lock.
+
+::
+
+    <project>/project.avs     the SQLite store (see annotator.core.store)
+    <project>/.lock           advisory write lock (see annotator.core.lock)
+    <project>/cache/          SAM embeddings, thumbnails: safe to delete at any time
+
+The video stays where it is. The store records its path (relative to the project when
+possible), size and a content fingerprint, so a moved or replaced video is detected and the
+user is asked for the new path (:meth:`Project.relink`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from annotator.core.lock import ProjectLock
+from annotator.core.store import Store, StoreError, VideoRecord
+from annotator.errors import UserError
+
+DB_NAME = "project.avs"
+CACHE_DIR = "cache"
+FINGERPRINT_CHUNK = 1 << 20
+
+
+class VideoMissingError(UserError):
+    """The project's video is not where the project says, or was replaced."""
+
+
+def fingerprint(path: str | Path) -> str:
+    """A fast content fingerprint: SHA-256 of the size and three 1 MiB chunks of the file
+    (start, middle, end); for a folder of frames, of the sorted names and sizes and the first
+    and last frame's bytes. Reading 3 MiB keeps it instant for hour-long videos."""
+    path = Path(path)
+    h = hashlib.sha256()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        for p in files:
+            h.update(f"{p.name}:{p.stat().st_size};".encode())
+        for p in (files[:1] + files[-1:]):
+            h.update(p.read_bytes())
+        return h.hexdigest()
+    size = path.stat().st_size
+    h.update(str(size).encode())
+    with open(path, "rb") as fh:
+        for offset in (0, max(0, size // 2 - FINGERPRINT_CHUNK // 2), max(0, size - FINGERPRINT_CHUNK)):
+            fh.seek(offset)
+            h.update(fh.read(FINGERPRINT_CHUNK))
+    return h.hexdigest()
+
+
+def _size_of(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+    return path.stat().st_size
+
+
+def is_project(directory: str | Path) -> bool:
+    return (Path(directory) / DB_NAME).is_file()
+
+
+class Project:
+    """An open project. Use :meth:`create` or :meth:`open`; close it (or use ``with``)."""
+
+    def __init__(self, directory: Path, store: Store, lock: ProjectLock | None):
+        self.dir = directory
+        self.store = store
+        self._lock = lock
+
+    # -- opening --------------------------------------------------------------------------
+    @classmethod
+    def create(cls, directory: str | Path, video_path: str | Path, *,
+               fps: float | None = None) -> Project:
+        """Make a new project for ``video_path`` in ``directory`` (created if needed)."""
+        from annotator.core.video import open_video
+
+        directory = Path(directory).resolve()
+        video_path = Path(video_path).resolve()
+        if is_project(directory):
+            raise StoreError(f"{directory} already holds a project; open it instead")
+        with open_video(video_path, **({"fps": fps} if fps else {})) as video:
+            record = _record_for(video_path, directory, video)
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = ProjectLock(directory)
+        lock.acquire()
+        try:
+            store = Store(directory / DB_NAME, create=True)
+            store.set_video(record)
+        except BaseException:
+            lock.release()
+            raise
+        return cls(directory, store, lock)
+
+    @classmethod
+    def open(cls, directory: str | Path, *, readonly: bool = False) -> Project:
+        directory = Path(directory).resolve()
+        if not is_project(directory):
+            raise StoreError(
+                f"{directory} is not an AVS Annotator project (no {DB_NAME}); "
+                "create one with: annotator new VIDEO --project DIR")
+        lock = None
+        if not readonly:
+            lock = ProjectLock(directory)
+            lock.acquire()
+        try:
+            store = Store(directory / DB_NAME, readonly=readonly)
+        except BaseException:
+            if lock:
+                lock.release()
+            raise
+        return cls(directory, store, lock)
+
+    def close(self) -> None:
+        self.store.close()
+        if self._lock:
+            self._lock.release()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def cache_dir(self) -> Path:
+        path = self.dir / CACHE_DIR
+        path.mkdir(exist_ok=True)
+        return path
+
+    # -- the video ------------------------------------------------------------------------
+    def video_record(self) -> VideoRecord:
+        rec = self.store.video()
+        if rec is None:
+            raise StoreError(f"{self.dir}: the project has no video")
+        return rec
+
+    def video_path(self, *, check: bool = True) -> Path:
+        """Where the video is now. Raises :class:`VideoMissingError` if it moved or changed."""
+        rec = self.video_record()
+        candidates = []
+        if rec.rel_path:
+            candidates.append((self.dir / rec.rel_path).resolve())
+        candidates.append(Path(rec.path))
+        for path in candidates:
+            if path.exists():
+                if check and rec.fingerprint and fingerprint(path) != rec.fingerprint:
+                    raise VideoMissingError(
+                        f"{path} is not the video this project was made for (its content "
+                        f"changed); point the project at the original with: "
+                        f"annotator relink {self.dir} VIDEO")
+                return path
+        raise VideoMissingError(
+            f"the video of project {self.dir} is not at {rec.path} any more; "
+            f"tell the project where it is with: annotator relink {self.dir} NEW_PATH")
+
+    def open_video(self):
+        """Open the project's video, reusing the frame index stored in the project."""
+        from annotator.core.video import FrameIndex, open_video
+
+        rec = self.video_record()
+        path = self.video_path(check=False)
+        kwargs = {"fps": rec.fps} if rec.is_folder else {}
+        index = FrameIndex.from_bytes(rec.frame_index) if rec.frame_index else None
+        video = open_video(path, frame_index=index, **kwargs)
+        if len(video) != rec.frame_count:
+            video.close()
+            raise VideoMissingError(
+                f"{path} has {len(video)} frames but project {self.dir} expects "
+                f"{rec.frame_count}; relink the original video with: annotator relink")
+        if not self.store.readonly and rec.frame_index is None:
+            self.store.set_video(replace(rec, frame_index=video.frame_index.to_bytes()))
+        return video
+
+    def relink(self, new_path: str | Path, *, force: bool = False) -> None:
+        """Point the project at the video's new location (same content unless ``force``)."""
+        from annotator.core.video import open_video
+
+        new_path = Path(new_path).resolve()
+        rec = self.video_record()
+        if not new_path.exists():
+            raise VideoMissingError(f"{new_path} does not exist")
+        if not force and rec.fingerprint and fingerprint(new_path) != rec.fingerprint:
+            raise VideoMissingError(
+                f"{new_path} is a different video from the one this project was made for; "
+                "use --force only if you are sure the frames are the same")
+        with open_video(new_path, **({"fps": rec.fps} if rec.is_folder else {})) as video:
+            new = _record_for(new_path, self.dir, video)
+        if (new.frame_count, new.width, new.height) != (rec.frame_count, rec.width, rec.height):
+            raise VideoMissingError(
+                f"{new_path} has {new.frame_count} frames of {new.width}×{new.height}, the "
+                f"project expects {rec.frame_count} of {rec.width}×{rec.height}")
+        self.store.set_video(new)
+
+    # -- summary --------------------------------------------------------------------------
+    def summary(self) -> dict:
+        rec = self.video_record()
+        s = self.store
+        objs = s.objects()
+        segs = s.segments()
+        statuses: dict[str, int] = {}
+        for seg in segs:
+            statuses[seg.status] = statuses.get(seg.status, 0) + 1
+        return {
+            "project": str(self.dir),
+            "video": rec.path,
+            "frames": rec.frame_count,
+            "fps": rec.fps,
+            "size": [rec.width, rec.height],
+            "duration_s": rec.duration,
+            "has_audio": rec.has_audio,
+            "objects": [{"id": o.id, "name": o.name, "category": o.category, "color": o.color}
+                        for o in objs],
+            "segments": len(segs),
+            "segment_status": statuses,
+            "masks": s.mask_count(),
+            "masked_frames": len(s.masked_frames()),
+            "schema": s.schema_version,
+        }
+
+
+def _record_for(video_path: Path, project_dir: Path, video) -> VideoRecord:
+    try:
+        rel = os.path.relpath(video_path, project_dir)
+    except ValueError:  # another drive on Windows
+        rel = None
+    w, h = video.size
+    return VideoRecord(
+        path=str(video_path), rel_path=rel, is_folder=video_path.is_dir(),
+        size_bytes=_size_of(video_path), fingerprint=fingerprint(video_path),
+        frame_count=len(video), fps=float(video.fps), width=int(w), height=int(h),
+        duration=float(video.duration), has_audio=bool(video.has_audio),
+        frame_index=video.frame_index.to_bytes(),
+    )

@@ -1,0 +1,140 @@
+"""The project store's SQLite schema and its forward migrations.
+
+``PRAGMA user_version`` holds the schema version. :data:`MIGRATIONS` maps each version to the
+SQL that brings a database from the previous version to it; opening a project applies the
+missing ones in order, inside one transaction. Never edit a released migration: add one.
+
+Masks are kept as *revisions*: ``mask_revs`` holds every version of every (object, frame) mask
+ever written (``rle`` NULL marks a deletion) with the revision it replaced (``prev_id``) and
+the operation (``ops``) that wrote it; ``masks`` points at the current revision of each key.
+Undo and redo move that pointer, so they work across restarts and nothing a person drew is
+ever lost. ``row_changes`` does the same for objects and segments (before/after JSON).
+"""
+
+from __future__ import annotations
+
+SCHEMA_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+
+CREATE TABLE video (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    path TEXT NOT NULL,
+    rel_path TEXT,
+    is_folder INTEGER NOT NULL DEFAULT 0,
+    size_bytes INTEGER,
+    fingerprint TEXT,
+    frame_count INTEGER NOT NULL,
+    fps REAL NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    duration REAL,
+    has_audio INTEGER NOT NULL DEFAULT 0,
+    frame_index BLOB
+);
+
+CREATE TABLE categories (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE objects (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    category_id INTEGER NOT NULL REFERENCES categories(id),
+    color TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+);
+CREATE UNIQUE INDEX objects_live_name ON objects(name) WHERE deleted = 0;
+
+CREATE TABLE segments (
+    id INTEGER PRIMARY KEY,
+    object_id INTEGER NOT NULL REFERENCES objects(id),
+    start_frame INTEGER NOT NULL,
+    end_frame INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'todo',
+    note TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    CHECK (start_frame >= 0 AND start_frame <= end_frame)
+);
+CREATE INDEX segments_object ON segments(object_id);
+
+CREATE TABLE ops (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    undone INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE mask_revs (
+    id INTEGER PRIMARY KEY,
+    object_id INTEGER NOT NULL REFERENCES objects(id),
+    frame INTEGER NOT NULL,
+    rle TEXT,
+    area INTEGER,
+    bbox TEXT,
+    source TEXT NOT NULL,
+    anchor INTEGER NOT NULL DEFAULT 0,
+    quality TEXT,
+    flags TEXT,
+    score REAL,
+    model TEXT,
+    created REAL NOT NULL,
+    op_id INTEGER NOT NULL REFERENCES ops(id),
+    prev_id INTEGER REFERENCES mask_revs(id)
+);
+CREATE INDEX mask_revs_key ON mask_revs(object_id, frame);
+CREATE INDEX mask_revs_op ON mask_revs(op_id);
+
+CREATE TABLE masks (
+    object_id INTEGER NOT NULL REFERENCES objects(id),
+    frame INTEGER NOT NULL,
+    rev_id INTEGER NOT NULL REFERENCES mask_revs(id),
+    PRIMARY KEY (object_id, frame)
+) WITHOUT ROWID;
+CREATE INDEX masks_frame ON masks(frame);
+
+CREATE TABLE row_changes (
+    id INTEGER PRIMARY KEY,
+    op_id INTEGER NOT NULL REFERENCES ops(id),
+    tbl TEXT NOT NULL,
+    row_id INTEGER NOT NULL,
+    before TEXT,
+    after TEXT
+);
+CREATE INDEX row_changes_op ON row_changes(op_id);
+
+CREATE TABLE prompts (
+    id INTEGER PRIMARY KEY,
+    object_id INTEGER NOT NULL REFERENCES objects(id),
+    frame INTEGER NOT NULL,
+    points TEXT NOT NULL,
+    box TEXT,
+    mask_rev_id INTEGER REFERENCES mask_revs(id),
+    op_id INTEGER REFERENCES ops(id),
+    created REAL NOT NULL
+);
+CREATE INDEX prompts_key ON prompts(object_id, frame);
+
+CREATE TABLE jobs (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    params TEXT,
+    state TEXT NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    total INTEGER,
+    progress TEXT,
+    message TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+"""
+
+# version -> SQL that upgrades version-1 to version. Version 1 creates everything.
+MIGRATIONS: dict[int, str] = {
+    1: SCHEMA_V1,
+}
+
+SCHEMA_VERSION = max(MIGRATIONS)

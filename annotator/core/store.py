@@ -1,0 +1,628 @@
+"""The project store: one SQLite database per video project.
+
+WAL mode, foreign keys on, ``synchronous=FULL`` (a commit that returned survives a kill and a
+power cut), a schema version with forward migrations (:mod:`annotator.core.schema`). Every
+public write is one transaction. Masks are revisions grouped by *operations* (``ops``): undo
+and redo move each key's current-revision pointer, so they survive restarts and a replaced
+mask is never lost.
+
+The store knows nothing about Qt or models; it is safe to share between threads (one
+connection behind a lock; each call holds it for one short transaction).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annotator.core import masks as M
+from annotator.core.history import HistoryMixin
+from annotator.core.schema import MIGRATIONS, SCHEMA_VERSION
+from annotator.errors import UserError
+
+SOURCES = ("manual", "sam", "propagated", "refined", "imported", "brush")
+ANCHOR_SOURCES = frozenset({"manual", "sam", "imported", "brush"})
+SEGMENT_STATUSES = ("todo", "annotated", "propagated", "review", "done", "failed")
+PALETTE = (
+    "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
+    "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3",
+)
+
+
+class StoreError(UserError):
+    """The project database cannot be used as asked."""
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    path: str
+    rel_path: str | None
+    is_folder: bool
+    size_bytes: int | None
+    fingerprint: str | None
+    frame_count: int
+    fps: float
+    width: int
+    height: int
+    duration: float | None
+    has_audio: bool
+    frame_index: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    id: int
+    name: str
+    category: str
+    category_id: int
+    color: str
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    id: int
+    object_id: int
+    start: int
+    end: int
+    status: str
+    note: str | None
+
+    def __contains__(self, frame: int) -> bool:
+        return self.start <= frame <= self.end
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+@dataclass(frozen=True)
+class MaskRecord:
+    rev_id: int
+    object_id: int
+    frame: int
+    rle: M.RLE | None
+    area: int
+    bbox: tuple[float, float, float, float] | None
+    source: str
+    anchor: bool
+    quality: dict | None
+    flags: tuple[str, ...]
+    score: float | None
+    model: str | None
+    created: float
+    op_id: int
+    prev_id: int | None
+
+    def decode(self) -> np.ndarray:
+        if self.rle is None:
+            raise ValueError("a deleted mask has no pixels")
+        return M.decode(self.rle)
+
+
+_MASK_COLS = (
+    "r.id, r.object_id, r.frame, r.rle, r.area, r.bbox, r.source, r.anchor, r.quality, "
+    "r.flags, r.score, r.model, r.created, r.op_id, r.prev_id"
+)
+
+
+def _mask_from_row(row: tuple, size_hw: tuple[int, int]) -> MaskRecord:
+    (rid, oid, frame, rle, area, bbox, source, anchor, quality, flags, score, model,
+     created, op_id, prev_id) = row
+    return MaskRecord(
+        rev_id=rid, object_id=oid, frame=frame,
+        rle=None if rle is None else {"size": [size_hw[0], size_hw[1]], "counts": rle},
+        area=area or 0, bbox=tuple(json.loads(bbox)) if bbox else None, source=source,
+        anchor=bool(anchor), quality=json.loads(quality) if quality else None,
+        flags=tuple(flags.split(",")) if flags else (), score=score, model=model,
+        created=created, op_id=op_id, prev_id=prev_id,
+    )
+
+
+class Store(HistoryMixin):
+    """Open (or create) the SQLite store at ``path``. ``readonly`` never writes."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = False):
+        self.path = Path(path)
+        self.readonly = readonly
+        if not create and not self.path.exists():
+            raise StoreError(f"{self.path}: no project database here")
+        if readonly:
+            uri = f"file:{self.path}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False,
+                                       isolation_level=None, timeout=30)
+        else:
+            self._db = sqlite3.connect(self.path, check_same_thread=False,
+                                       isolation_level=None, timeout=30)
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            if not readonly:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StoreError(
+                f"{self.path} is not a readable project database ({exc}); "
+                "restore it from a backup or create the project again"
+            ) from None
+        self._size: tuple[int, int] | None = None
+
+    # -- plumbing -------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic transaction (nested calls join the outer one)."""
+        with self._lock:
+            if self.readonly:
+                raise StoreError(f"{self.path} is open read-only")
+            outer = self._depth == 0
+            if outer:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield self._db
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                self._db.execute("COMMIT")
+
+    def _q(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, tuple(args)).fetchall()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer AVS Annotator (schema {version}, this one "
+                f"knows {SCHEMA_VERSION}); update the application"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if self.readonly:
+            raise StoreError(f"{self.path} needs a schema upgrade; open it once for writing")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for v in range(version + 1, SCHEMA_VERSION + 1):
+                for stmt in MIGRATIONS[v].split(";"):
+                    if stmt.strip():
+                        self._db.execute(stmt)
+                self._db.execute(f"PRAGMA user_version={v}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        return self._q("PRAGMA user_version")[0][0]
+
+    def integrity_check(self) -> str:
+        return self._q("PRAGMA integrity_check")[0][0]
+
+    # -- meta -----------------------------------------------------------------------------
+    def meta(self, key: str, default: Any = None) -> Any:
+        rows = self._q("SELECT value FROM meta WHERE key=?", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                       (key, json.dumps(value)))
+
+    # -- video ----------------------------------------------------------------------------
+    def set_video(self, v: VideoRecord) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO video(id, path, rel_path, is_folder, size_bytes, "
+                "fingerprint, frame_count, fps, width, height, duration, has_audio, frame_index)"
+                " VALUES (1,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (v.path, v.rel_path, int(v.is_folder), v.size_bytes, v.fingerprint,
+                 v.frame_count, v.fps, v.width, v.height, v.duration, int(v.has_audio),
+                 v.frame_index),
+            )
+        self._size = None
+
+    def video(self) -> VideoRecord | None:
+        rows = self._q(
+            "SELECT path, rel_path, is_folder, size_bytes, fingerprint, frame_count, fps, "
+            "width, height, duration, has_audio, frame_index FROM video WHERE id=1")
+        if not rows:
+            return None
+        r = rows[0]
+        return VideoRecord(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+                           bool(r[10]), r[11])
+
+    @property
+    def size_hw(self) -> tuple[int, int]:
+        """The video's (height, width): every mask has exactly this size."""
+        if self._size is None:
+            rows = self._q("SELECT height, width FROM video WHERE id=1")
+            if not rows:
+                raise StoreError(f"{self.path}: the project has no video yet")
+            self._size = (rows[0][0], rows[0][1])
+        return self._size
+
+    @property
+    def frame_count(self) -> int:
+        return self._q("SELECT frame_count FROM video WHERE id=1")[0][0]
+
+    # -- operations (undo units) ----------------------------------------------------------
+    def new_op(self, kind: str, label: str = "") -> int:
+        """Start an undo unit. Writes that pass ``op=`` join it; a new op ends redo."""
+        with self.transaction() as db:
+            return db.execute("INSERT INTO ops(kind, label, created) VALUES (?,?,?)",
+                              (kind, label, time.time())).lastrowid
+
+    def _op(self, db: sqlite3.Connection, op: int | None, kind: str) -> int:
+        if op is not None:
+            return op
+        return db.execute("INSERT INTO ops(kind, label, created) VALUES (?,?,?)",
+                          (kind, "", time.time())).lastrowid
+
+    # Undo/redo live in annotator.core.history (HistoryMixin) to keep this file short.
+
+    # -- categories & objects -------------------------------------------------------------
+    def category_id(self, name: str) -> int:
+        name = name.strip()
+        if not name:
+            raise StoreError("a category needs a name")
+        with self.transaction() as db:
+            row = db.execute("SELECT id FROM categories WHERE name=?", (name,)).fetchone()
+            if row:
+                return row[0]
+            return db.execute("INSERT INTO categories(name) VALUES (?)", (name,)).lastrowid
+
+    def categories(self) -> list[tuple[int, str]]:
+        return [tuple(r) for r in self._q("SELECT id, name FROM categories ORDER BY id")]
+
+    def add_object(self, name: str, category: str | None = None, color: str | None = None,
+                   *, op: int | None = None) -> int:
+        name = name.strip()
+        if not name:
+            raise StoreError("an object needs a name")
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM objects WHERE name=? AND deleted=0", (name,)).fetchone():
+                raise StoreError(f"an object named {name!r} already exists in {self.path}")
+            cat = self.category_id(category or name)
+            if color is None:
+                n = db.execute("SELECT COUNT(*) FROM objects").fetchone()[0]
+                color = PALETTE[n % len(PALETTE)]
+            oid = db.execute(
+                "INSERT INTO objects(name, category_id, color, created) VALUES (?,?,?,?)",
+                (name, cat, color, time.time())).lastrowid
+            self._log_row(db, op, "add_object", "objects", oid, None, {"deleted": 0})
+            return oid
+
+    def objects(self, *, include_deleted: bool = False) -> list[ObjectRecord]:
+        where = "" if include_deleted else "WHERE o.deleted=0"
+        rows = self._q(
+            "SELECT o.id, o.name, c.name, c.id, o.color FROM objects o "
+            f"JOIN categories c ON c.id=o.category_id {where} ORDER BY o.id")
+        return [ObjectRecord(*r) for r in rows]
+
+    def object(self, object_id: int) -> ObjectRecord:
+        rows = self._q("SELECT o.id, o.name, c.name, c.id, o.color FROM objects o "
+                       "JOIN categories c ON c.id=o.category_id WHERE o.id=?", (object_id,))
+        if not rows:
+            raise StoreError(f"no object {object_id} in {self.path}")
+        return ObjectRecord(*rows[0])
+
+    def object_by_name(self, name: str) -> ObjectRecord | None:
+        rows = self._q("SELECT id FROM objects WHERE name=? AND deleted=0", (name,))
+        return self.object(rows[0][0]) if rows else None
+
+    def update_object(self, object_id: int, *, name: str | None = None,
+                      category: str | None = None, color: str | None = None,
+                      op: int | None = None) -> None:
+        changes: dict[str, Any] = {}
+        with self.transaction() as db:
+            if name is not None:
+                changes["name"] = name.strip()
+            if category is not None:
+                changes["category_id"] = self.category_id(category)
+            if color is not None:
+                changes["color"] = color
+            self._update_row(db, op, "edit_object", "objects", object_id, changes)
+
+    def delete_object(self, object_id: int, *, op: int | None = None) -> None:
+        """Soft delete (undoable): the object, its segments and masks stay in the file."""
+        with self.transaction() as db:
+            self._update_row(db, op, "delete_object", "objects", object_id, {"deleted": 1})
+
+    # -- segments -------------------------------------------------------------------------
+    def add_segment(self, object_id: int, start: int, end: int, *, status: str = "todo",
+                    op: int | None = None) -> int:
+        self._check_range(start, end)
+        with self.transaction() as db:
+            sid = db.execute(
+                "INSERT INTO segments(object_id, start_frame, end_frame, status, created) "
+                "VALUES (?,?,?,?,?)", (object_id, start, end, status, time.time())).lastrowid
+            self._log_row(db, op, "add_segment", "segments", sid, None, {"deleted": 0})
+            return sid
+
+    def _check_range(self, start: int, end: int) -> None:
+        n = self.frame_count
+        if not (0 <= start <= end < n):
+            raise StoreError(f"segment [{start}, {end}] is outside the video's frames 0..{n - 1}")
+
+    def segments(self, object_id: int | None = None) -> list[SegmentRecord]:
+        sql = ("SELECT s.id, s.object_id, s.start_frame, s.end_frame, s.status, s.note "
+               "FROM segments s JOIN objects o ON o.id=s.object_id "
+               "WHERE s.deleted=0 AND o.deleted=0")
+        args: tuple = ()
+        if object_id is not None:
+            sql += " AND s.object_id=?"
+            args = (object_id,)
+        return [SegmentRecord(*r) for r in self._q(sql + " ORDER BY s.start_frame, s.id", args)]
+
+    def segment(self, segment_id: int) -> SegmentRecord:
+        rows = self._q("SELECT id, object_id, start_frame, end_frame, status, note "
+                       "FROM segments WHERE id=?", (segment_id,))
+        if not rows:
+            raise StoreError(f"no segment {segment_id} in {self.path}")
+        return SegmentRecord(*rows[0])
+
+    def segments_at(self, frame: int) -> list[SegmentRecord]:
+        return [s for s in self.segments() if frame in s]
+
+    def update_segment(self, segment_id: int, *, start: int | None = None,
+                       end: int | None = None, status: str | None = None,
+                       note: str | None = None, op: int | None = None) -> None:
+        seg = self.segment(segment_id)
+        changes: dict[str, Any] = {}
+        if start is not None or end is not None:
+            s, e = seg.start if start is None else start, seg.end if end is None else end
+            self._check_range(s, e)
+            changes.update(start_frame=s, end_frame=e)
+        if status is not None:
+            if status not in SEGMENT_STATUSES:
+                raise StoreError(f"unknown segment status {status!r}; one of {SEGMENT_STATUSES}")
+            changes["status"] = status
+        if note is not None:
+            changes["note"] = note
+        with self.transaction() as db:
+            self._update_row(db, op, "edit_segment", "segments", segment_id, changes)
+
+    def delete_segment(self, segment_id: int, *, op: int | None = None) -> None:
+        with self.transaction() as db:
+            self._update_row(db, op, "delete_segment", "segments", segment_id, {"deleted": 1})
+
+    def _update_row(self, db, op, kind, tbl, row_id, changes: dict[str, Any]) -> None:
+        if not changes:
+            return
+        cols = ", ".join(changes)
+        row = db.execute(f"SELECT {cols} FROM {tbl} WHERE id=?", (row_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no row {row_id} in {tbl} of {self.path}")
+        before = dict(zip(changes, row))
+        db.execute(f"UPDATE {tbl} SET {', '.join(f'{c}=?' for c in changes)} WHERE id=?",
+                   (*changes.values(), row_id))
+        self._log_row(db, op, kind, tbl, row_id, before, changes)
+
+    def _log_row(self, db, op, kind, tbl, row_id, before, after) -> None:
+        op_id = self._op(db, op, kind)
+        db.execute("INSERT INTO row_changes(op_id, tbl, row_id, before, after) VALUES (?,?,?,?,?)",
+                   (op_id, tbl, row_id, None if before is None else json.dumps(before),
+                    json.dumps(after)))
+
+    # -- masks ----------------------------------------------------------------------------
+    def put_mask(self, object_id: int, frame: int, mask: np.ndarray | M.RLE, *,
+                 source: str, anchor: bool | None = None, quality: dict | None = None,
+                 flags: Iterable[str] = (), score: float | None = None,
+                 model: str | None = None, op: int | None = None) -> int:
+        """Write one mask (a new current revision); returns the revision id."""
+        return self.put_masks([dict(object_id=object_id, frame=frame, mask=mask, source=source,
+                                    anchor=anchor, quality=quality, flags=flags, score=score,
+                                    model=model)], op=op)[0]
+
+    def put_masks(self, items: Iterable[dict], *, op: int | None = None) -> list[int]:
+        """Write many masks in one transaction. Each item has the keys of :meth:`put_mask`."""
+        h, w = self.size_hw
+        n = self.frame_count
+        prepared = []
+        for it in items:
+            mask = it["mask"]
+            src = it["source"]
+            if src not in SOURCES:
+                raise StoreError(f"unknown mask source {src!r}; one of {SOURCES}")
+            frame = int(it["frame"])
+            if not 0 <= frame < n:
+                raise StoreError(f"frame {frame} is outside the video's frames 0..{n - 1}")
+            if isinstance(mask, dict):
+                rle = M.to_compressed(mask)
+                if list(rle["size"]) != [h, w]:
+                    raise M.MaskSizeError(
+                        f"mask for frame {frame} is {rle['size'][1]}×{rle['size'][0]} pixels but "
+                        f"the video is {w}×{h}")
+            else:
+                M.check_size(mask, (h, w), f"mask for frame {frame}")
+                rle = M.encode(mask)
+            anchor = it.get("anchor")
+            if anchor is None:
+                anchor = src in ANCHOR_SOURCES
+            flags = ",".join(it.get("flags") or ())
+            quality = it.get("quality")
+            prepared.append((int(it["object_id"]), frame, rle["counts"], M.area(rle),
+                             json.dumps(M.bbox(rle)), src, int(bool(anchor)),
+                             json.dumps(quality) if quality is not None else None,
+                             flags or None, it.get("score"), it.get("model")))
+        with self.transaction() as db:
+            op_id = self._op(db, op, "masks")
+            return [self._write_rev(db, op_id, p) for p in prepared]
+
+    def _write_rev(self, db, op_id: int, p: tuple) -> int:
+        oid, frame = p[0], p[1]
+        cur = db.execute("SELECT rev_id FROM masks WHERE object_id=? AND frame=?",
+                         (oid, frame)).fetchone()
+        rid = db.execute(
+            "INSERT INTO mask_revs(object_id, frame, rle, area, bbox, source, anchor, quality, "
+            "flags, score, model, created, op_id, prev_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (*p, time.time(), op_id, cur[0] if cur else None)).lastrowid
+        if p[2] is None:
+            db.execute("DELETE FROM masks WHERE object_id=? AND frame=?", (oid, frame))
+        else:
+            db.execute("INSERT OR REPLACE INTO masks(object_id, frame, rev_id) VALUES (?,?,?)",
+                       (oid, frame, rid))
+        return rid
+
+    def delete_mask(self, object_id: int, frame: int, *, op: int | None = None) -> bool:
+        """Remove the current mask (kept as a revision; undoable). False if there was none."""
+        with self.transaction() as db:
+            if not db.execute("SELECT 1 FROM masks WHERE object_id=? AND frame=?",
+                              (object_id, frame)).fetchone():
+                return False
+            op_id = self._op(db, op, "delete_mask")
+            self._write_rev(db, op_id, (object_id, frame, None, 0, None, "manual", 0, None,
+                                        None, None, None))
+            return True
+
+    def set_mask_quality(self, rev_id: int, *, quality: dict | None = None,
+                         flags: Iterable[str] | None = None, score: float | None = None) -> None:
+        """Annotate an existing revision with quality signals (does not create a revision)."""
+        with self.transaction() as db:
+            if quality is not None:
+                db.execute("UPDATE mask_revs SET quality=? WHERE id=?", (json.dumps(quality), rev_id))
+            if flags is not None:
+                db.execute("UPDATE mask_revs SET flags=? WHERE id=?", (",".join(flags) or None, rev_id))
+            if score is not None:
+                db.execute("UPDATE mask_revs SET score=? WHERE id=?", (score, rev_id))
+
+    def frame_masks(self, frame: int) -> dict[int, MaskRecord]:
+        """The current masks of one frame, by object id (deleted objects left out)."""
+        size = self.size_hw
+        rows = self._q(
+            f"SELECT {_MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
+            "JOIN objects o ON o.id=m.object_id WHERE m.frame=? AND o.deleted=0", (frame,))
+        return {row[1]: _mask_from_row(row, size) for row in rows}
+
+    def mask(self, object_id: int, frame: int) -> MaskRecord | None:
+        rows = self._q(f"SELECT {_MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
+                       "WHERE m.object_id=? AND m.frame=?", (object_id, frame))
+        return _mask_from_row(rows[0], self.size_hw) if rows else None
+
+    def masks_of(self, object_id: int, start: int = 0, end: int | None = None) -> list[MaskRecord]:
+        """Current masks of one object in ``[start, end]``, by frame."""
+        end = self.frame_count - 1 if end is None else end
+        size = self.size_hw
+        rows = self._q(f"SELECT {_MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
+                       "WHERE m.object_id=? AND m.frame BETWEEN ? AND ? ORDER BY m.frame",
+                       (object_id, start, end))
+        return [_mask_from_row(r, size) for r in rows]
+
+    def anchors(self, object_id: int, start: int = 0, end: int | None = None) -> list[int]:
+        """Frames in ``[start, end]`` whose current mask for the object is an anchor."""
+        end = self.frame_count - 1 if end is None else end
+        rows = self._q("SELECT m.frame FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
+                       "WHERE m.object_id=? AND m.frame BETWEEN ? AND ? AND r.anchor=1 "
+                       "ORDER BY m.frame", (object_id, start, end))
+        return [r[0] for r in rows]
+
+    def masked_frames(self) -> list[int]:
+        rows = self._q("SELECT DISTINCT m.frame FROM masks m JOIN objects o ON o.id=m.object_id "
+                       "WHERE o.deleted=0 ORDER BY m.frame")
+        return [r[0] for r in rows]
+
+    def mask_count(self) -> int:
+        return self._q("SELECT COUNT(*) FROM masks m JOIN objects o ON o.id=m.object_id "
+                       "WHERE o.deleted=0")[0][0]
+
+    def revision(self, rev_id: int) -> MaskRecord:
+        rows = self._q(f"SELECT {_MASK_COLS} FROM mask_revs r WHERE r.id=?", (rev_id,))
+        if not rows:
+            raise StoreError(f"no mask revision {rev_id} in {self.path}")
+        return _mask_from_row(rows[0], self.size_hw)
+
+    def revisions(self, object_id: int, frame: int) -> list[MaskRecord]:
+        """Every version of one mask ever written, oldest first (deletions included)."""
+        size = self.size_hw
+        rows = self._q(f"SELECT {_MASK_COLS} FROM mask_revs r WHERE r.object_id=? AND r.frame=? "
+                       "ORDER BY r.id", (object_id, frame))
+        return [_mask_from_row(r, size) for r in rows]
+
+    # -- prompts --------------------------------------------------------------------------
+    def add_prompt(self, object_id: int, frame: int, points: list[tuple[float, float, bool]],
+                   *, box: tuple[float, float, float, float] | None = None,
+                   mask_rev_id: int | None = None, op: int | None = None) -> int:
+        """Record the clicks (x, y, positive) that made a mask, for recompute and audit."""
+        pts = [[float(x), float(y), bool(p)] for x, y, p in points]
+        with self.transaction() as db:
+            return db.execute(
+                "INSERT INTO prompts(object_id, frame, points, box, mask_rev_id, op_id, created) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (object_id, frame, json.dumps(pts), json.dumps(box) if box else None,
+                 mask_rev_id, op, time.time())).lastrowid
+
+    def prompts(self, object_id: int, frame: int) -> list[dict]:
+        rows = self._q("SELECT id, points, box, mask_rev_id, created FROM prompts "
+                       "WHERE object_id=? AND frame=? ORDER BY id", (object_id, frame))
+        return [{"id": r[0], "points": [tuple(p) for p in json.loads(r[1])],
+                 "box": json.loads(r[2]) if r[2] else None, "mask_rev_id": r[3],
+                 "created": r[4]} for r in rows]
+
+    # -- jobs -----------------------------------------------------------------------------
+    def job_update(self, key: str, *, kind: str | None = None, state: str | None = None,
+                   done: int | None = None, total: int | None = None,
+                   params: dict | None = None, progress: dict | None = None,
+                   message: str | None = None) -> None:
+        """Create or update a job's progress row (one short transaction)."""
+        now = time.time()
+        with self.transaction() as db:
+            row = db.execute("SELECT 1 FROM jobs WHERE key=?", (key,)).fetchone()
+            if row is None:
+                db.execute("INSERT INTO jobs(key, kind, state, created, updated) VALUES (?,?,?,?,?)",
+                           (key, kind or key.split(":")[0], state or "queued", now, now))
+            sets = {"updated": now}
+            for col, val in (("kind", kind), ("state", state), ("done", done), ("total", total),
+                             ("message", message)):
+                if val is not None:
+                    sets[col] = val
+            if params is not None:
+                sets["params"] = json.dumps(params)
+            if progress is not None:
+                sets["progress"] = json.dumps(progress)
+            db.execute(f"UPDATE jobs SET {', '.join(f'{c}=?' for c in sets)} WHERE key=?",
+                       (*sets.values(), key))
+
+    def job(self, key: str) -> dict | None:
+        rows = self._q("SELECT key, kind, params, state, done, total, progress, message, created, "
+                       "updated FROM jobs WHERE key=?", (key,))
+        return _job(rows[0]) if rows else None
+
+    def jobs(self, state: str | None = None) -> list[dict]:
+        sql = ("SELECT key, kind, params, state, done, total, progress, message, created, updated "
+               "FROM jobs")
+        rows = self._q(sql + (" WHERE state=?" if state else "") + " ORDER BY created",
+                       (state,) if state else ())
+        return [_job(r) for r in rows]
+
+
+def _job(r: tuple) -> dict:
+    return {"key": r[0], "kind": r[1], "params": json.loads(r[2]) if r[2] else None,
+            "state": r[3], "done": r[4], "total": r[5],
+            "progress": json.loads(r[6]) if r[6] else None, "message": r[7],
+            "created": r[8], "updated": r[9]}
