@@ -1,0 +1,105 @@
+"""Colour appearance model of one object against its surroundings (weight-free, bounded).
+
+An object is described by two normalised joint colour histograms (quantised YCrCb, a fixed
+number of bins): one of its own pixels and one of the background in a band around it. The
+log-ratio of the two at a pixel's colour says how much more object-like than surrounding-like
+that colour is. The model keeps the histograms of the last anchor and a running average of
+confident propagated frames and mixes the two, so it adapts to lighting changes without
+drifting away from what the annotator gave. Its size never depends on the run's length.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+__all__ = ["ColourModel", "colour_index", "local_band"]
+
+BITS = 4  # bins per channel = 2**BITS
+
+
+def colour_index(rgb: np.ndarray, bits: int = BITS) -> np.ndarray:
+    """Joint histogram bin (int32, H×W) of every pixel's quantised YCrCb colour."""
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    q = (ycc >> (8 - bits)).astype(np.int32)
+    return (q[..., 0] << (2 * bits)) | (q[..., 1] << bits) | q[..., 2]
+
+
+def local_band(mask: np.ndarray, width: int) -> np.ndarray:
+    """Pixels within ``width`` of ``mask`` but outside it (bool)."""
+    size = 2 * max(1, int(width)) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool) & ~mask
+
+
+def _histogram(index: np.ndarray, weights: np.ndarray, n_bins: int) -> np.ndarray:
+    hist = np.bincount(index.ravel(), weights=weights.ravel(), minlength=n_bins)
+    hist = hist.astype(np.float32)
+    # Smooth across neighbouring bins a little so unseen shades are not impossible.
+    total = hist.sum()
+    return hist / total if total > 0 else hist
+
+
+class ColourModel:
+    """Object-vs-surroundings colour histograms; see the module docstring."""
+
+    def __init__(self, bits: int = BITS, adapt: float = 0.2, anchor_weight: float = 0.5) -> None:
+        self.bits = bits
+        self.n_bins = 1 << (3 * bits)
+        self.adapt = adapt
+        self.anchor_weight = anchor_weight
+        self._anchor: tuple[np.ndarray, np.ndarray] | None = None
+        self._running: tuple[np.ndarray, np.ndarray] | None = None
+        self._ratio: np.ndarray | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._anchor is not None
+
+    def nbytes(self) -> int:
+        arrays = [*(self._anchor or ()), *(self._running or ())]
+        if self._ratio is not None:
+            arrays.append(self._ratio)
+        return sum(a.nbytes for a in arrays)
+
+    def _measure(
+        self, index: np.ndarray, mask: np.ndarray, band: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        if not mask.any() or not band.any():
+            return None
+        fg = _histogram(index[mask], np.ones(int(mask.sum()), np.float32), self.n_bins)
+        bg = _histogram(index[band], np.ones(int(band.sum()), np.float32), self.n_bins)
+        return fg, bg
+
+    def learn_anchor(self, index: np.ndarray, mask: np.ndarray, band: np.ndarray) -> None:
+        """Start again from an anchor mask (``band``: the surroundings to contrast with)."""
+        measured = self._measure(index, mask, band)
+        if measured is None:
+            return
+        self._anchor = measured
+        self._running = measured
+        self._update_ratio()
+
+    def update(self, index: np.ndarray, mask: np.ndarray, band: np.ndarray) -> None:
+        """Blend in a confidently propagated frame."""
+        if self._running is None:
+            return self.learn_anchor(index, mask, band)
+        measured = self._measure(index, mask, band)
+        if measured is None:
+            return
+        a = self.adapt
+        self._running = tuple((1 - a) * r + a * m for r, m in zip(self._running, measured))
+        self._update_ratio()
+
+    def _update_ratio(self) -> None:
+        assert self._anchor is not None and self._running is not None
+        w = self.anchor_weight
+        fg, bg = ((w * a + (1 - w) * r) for a, r in zip(self._anchor, self._running))
+        eps = 1.0 / self.n_bins
+        self._ratio = np.log((fg + 0.1 * eps) / (bg + 0.1 * eps)).astype(np.float32)
+
+    def log_ratio(self, index: np.ndarray) -> np.ndarray:
+        """Per-pixel log(P(colour | object) / P(colour | surroundings)), float32."""
+        if self._ratio is None:
+            return np.zeros(index.shape, np.float32)
+        return self._ratio[index]
