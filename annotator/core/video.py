@@ -1,0 +1,821 @@
+"""Frame-accurate, lazily decoded access to a video file or a folder of frames.
+
+``open_video(path)`` returns a :class:`Video`: ``len(video)`` frames, ``video[i]`` an H×W×3
+uint8 RGB array (read-only: it is shared with the cache, copy it before drawing on it),
+``video.fps``, ``video.size`` (w, h), ``video.duration``, ``video.has_audio``,
+``video.time_of(i)``, ``video.index_at(seconds)`` and ``video.audio_samples(...)``.
+
+Media files (mp4, mkv, mov, avi, webm …) are read through PyAV. A frame index built once from
+the packets' timestamps (see :mod:`annotator.core.video_index`) maps frame ``i`` to its
+timestamp and to the keyframe to seek to, so ``video[i]`` is the i-th frame of a plain
+sequential decode whatever order frames are asked in. A read seeks to that keyframe and decodes
+forward, or just keeps decoding when the target is close ahead of where the decoder stands.
+Decoded frames go into a byte-bounded LRU cache, and a background thread reads the next few
+frames ahead after each request. All decoder access is serialised by one lock, so ``video[i]``
+may be called from any thread.
+
+Times are seconds since the first frame: ``time_of(0) == 0.0``; audio uses the same origin.
+Frame folders (``00000.jpg …``, DAVIS style) have ``fps`` frames a second and no audio.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import operator
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from annotator.core.video_index import (
+    FrameIndex,
+    folder_index,
+    list_frame_files,
+    scan_packets,
+)
+from annotator.errors import UserError
+
+__all__ = [
+    "DEFAULT_CACHE_BYTES",
+    "DEFAULT_FOLDER_FPS",
+    "DEFAULT_READAHEAD",
+    "FrameDecodeError",
+    "FrameIndex",
+    "Video",
+    "VideoError",
+    "open_video",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FOLDER_FPS = 30.0
+DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+DEFAULT_READAHEAD = 8
+# Seeking costs about this many frame decodes on top of decoding from the keyframe; when the
+# target is no further ahead than (frames from its keyframe + this), keep decoding instead.
+SEEK_COST_FRAMES = 4
+
+
+class VideoError(UserError):
+    """A video that cannot be opened or read; the message names the file and what to do."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str, hint: str = "") -> None:
+        self.path = str(path)
+        self.reason = reason
+        msg = f"{self.path}: {reason}"
+        if hint:
+            msg += f". {hint}"
+        super().__init__(msg)
+
+
+class FrameDecodeError(VideoError):
+    """One frame could not be decoded; the rest of the video stays readable."""
+
+    def __init__(self, path: str | os.PathLike[str], index: int, reason: str) -> None:
+        self.index = index
+        super().__init__(
+            path,
+            f"frame {index} cannot be decoded ({reason})",
+            "The file may be damaged; other frames are still usable, or re-encode the video "
+            "(e.g. ffmpeg -i in.mp4 out.mp4)",
+        )
+
+
+class _FrameCache:
+    """LRU of frame index → array, bounded by the bytes of the arrays it holds."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max(0, int(max_bytes))
+        self._d: OrderedDict[int, np.ndarray] = OrderedDict()
+        self.nbytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, i: int) -> np.ndarray | None:
+        with self._lock:
+            a = self._d.get(i)
+            if a is not None:
+                self._d.move_to_end(i)
+            return a
+
+    def __contains__(self, i: int) -> bool:
+        with self._lock:
+            return i in self._d
+
+    def put(self, i: int, a: np.ndarray) -> None:
+        if a.nbytes > self.max_bytes:
+            return
+        with self._lock:
+            old = self._d.pop(i, None)
+            if old is not None:
+                self.nbytes -= old.nbytes
+            self._d[i] = a
+            self.nbytes += a.nbytes
+            while self.nbytes > self.max_bytes:
+                _, ev = self._d.popitem(last=False)
+                self.nbytes -= ev.nbytes
+
+    def keys(self) -> list[int]:
+        with self._lock:
+            return list(self._d)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._d.clear()
+            self.nbytes = 0
+
+
+class Video:
+    """A video as a sequence of RGB frames. Use :func:`open_video` to make one.
+
+    Thread-safe; a context manager (``close()`` stops the read-ahead thread and releases the
+    file).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        index: FrameIndex,
+        *,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        readahead: int = DEFAULT_READAHEAD,
+        index_reused: bool = False,
+    ) -> None:
+        self.path = path
+        self._index = index
+        self.index_reused = index_reused
+        self._times = index.times()
+        self._cache = _FrameCache(cache_bytes)
+        self._decode_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._fg_waiting = 0
+        self._closed = False
+        self._readahead = max(0, int(readahead))
+        self._ra_range: tuple[int, int] | None = None
+        self._ra_thread: threading.Thread | None = None
+        self._size: tuple[int, int] = (0, 0)
+
+    # -- properties ------------------------------------------------------------------------
+    @property
+    def frame_index(self) -> FrameIndex:
+        """The index to keep in the project and hand back to :func:`open_video` next time."""
+        return self._index
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Frame size as (width, height)."""
+        return self._size
+
+    @property
+    def fps(self) -> float:
+        """Nominal frame rate (for variable frame rate, the average)."""
+        raise NotImplementedError
+
+    @property
+    def has_audio(self) -> bool:
+        return False
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first frame's start to the last frame's end."""
+        last = self._index.last_duration * float(self._index.time_base)
+        return float(self._times[-1]) + last
+
+    @property
+    def times(self) -> np.ndarray:
+        """Seconds of every frame since the first frame (read-only float64 array)."""
+        t = self._times.view()
+        t.flags.writeable = False
+        return t
+
+    @property
+    def notes(self) -> list[str]:
+        """What was odd about the file (truncation, skipped packets), for the status bar."""
+        return list(self._index.notes)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def time_of(self, i: int) -> float:
+        """Seconds from the first frame to the start of frame ``i`` (from its own timestamp)."""
+        return float(self._times[self._check_index(i)])
+
+    def index_at(self, seconds: float) -> int:
+        """The frame on screen ``seconds`` after the first frame (clamped to the video)."""
+        i = bisect.bisect_right(self._times, float(seconds) + 1e-9) - 1
+        return min(max(i, 0), len(self) - 1)
+
+    def audio_samples(
+        self, start_s: float | None = None, end_s: float | None = None, rate: int = 16000
+    ) -> np.ndarray:
+        """Mono float32 audio between ``start_s`` and ``end_s`` (seconds, video time)."""
+        raise VideoError(self.path, "has no audio track")
+
+    # -- frames ----------------------------------------------------------------------------
+    def _check_index(self, i: Any) -> int:
+        i = operator.index(i)
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"frame {i} is outside the video (0..{n - 1})")
+        return i
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        i = self._check_index(i)
+        if self._closed:
+            raise VideoError(self.path, "is closed", "Open the video again")
+        a = self._cache.get(i)
+        if a is None:
+            with self._cond:
+                self._fg_waiting += 1
+            try:
+                with self._decode_lock:
+                    a = self._cache.get(i)
+                    if a is None:
+                        a = self._load(i, foreground=True)
+            finally:
+                with self._cond:
+                    self._fg_waiting -= 1
+                    self._cond.notify_all()
+        self._schedule_readahead(i + 1)
+        return a
+
+    def get_frame(self, i: int) -> np.ndarray:
+        """Same as ``video[i]``."""
+        return self[i]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def cached_indices(self) -> list[int]:
+        """Frames in the cache, least recently used first (for tests and diagnostics)."""
+        return self._cache.keys()
+
+    @property
+    def cache_nbytes(self) -> int:
+        """Bytes of frames held in the cache now."""
+        return self._cache.nbytes
+
+    @property
+    def cache_max_bytes(self) -> int:
+        return self._cache.max_bytes
+
+    def _store(self, i: int, a: np.ndarray) -> np.ndarray:
+        a.flags.writeable = False
+        self._cache.put(i, a)
+        return a
+
+    def _load(self, i: int, foreground: bool) -> np.ndarray:
+        """Decode frame ``i`` (decode lock held), put it in the cache and return it."""
+        raise NotImplementedError
+
+    # -- read-ahead ------------------------------------------------------------------------
+    def _schedule_readahead(self, start: int) -> None:
+        n = self._readahead
+        if n == 0 or self._cache.max_bytes == 0 or self._closed:
+            return
+        fb = self._size[0] * self._size[1] * 3 or 1
+        n = min(n, max(0, self._cache.max_bytes // (4 * fb)))
+        end = min(start + n, len(self))
+        if start >= end:
+            return
+        with self._cond:
+            self._ra_range = (start, end)
+            if self._ra_thread is None:
+                self._ra_thread = threading.Thread(
+                    target=self._readahead_loop, name=f"readahead:{self.path.name}", daemon=True
+                )
+                self._ra_thread.start()
+            self._cond.notify_all()
+
+    def _readahead_loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._ra_range is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                start, end = self._ra_range  # type: ignore[misc]
+                self._ra_range = None
+            for j in range(start, end):
+                with self._cond:
+                    # a foreground read or a newer request wins; closing stops at once
+                    while self._fg_waiting and not self._closed:
+                        self._cond.wait()
+                    if self._closed or self._ra_range is not None:
+                        break
+                if j in self._cache:
+                    continue
+                with self._decode_lock:
+                    if self._closed:
+                        return
+                    if j in self._cache:
+                        continue
+                    try:
+                        self._load(j, foreground=False)
+                    except VideoError as e:
+                        log.debug("read-ahead stopped at frame %d: %s", j, e)
+                        break
+                    except Exception:  # a bug: log it, never kill the app from here
+                        log.exception("read-ahead failed at frame %d", j)
+                        break
+
+    # -- lifetime --------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop read-ahead, drop the cache and release the file. Idempotent."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+            t = self._ra_thread
+        if t is not None and t is not threading.current_thread():
+            t.join()
+        with self._decode_lock:
+            self._release()
+        self._cache.clear()
+
+    def _release(self) -> None:
+        pass
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Video:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if not self._closed:
+                self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        w, h = self.size
+        return (
+            f"<{type(self).__name__} {self.path.name!r} {len(self)} frames {w}x{h} "
+            f"{self.fps:.3g} fps>"
+        )
+
+
+# ------------------------------------------------------------------------------------------
+class FolderVideo(Video):
+    """A folder of frame images, frame ``i`` being the i-th name in natural order."""
+
+    def __init__(self, path: Path, index: FrameIndex, fps: float, **kw: Any) -> None:
+        super().__init__(path, index, **kw)
+        self._fps = float(fps)
+        self._names: list[str] = list(index.source["names"])
+        first = self._read_image(0)
+        self._size = (first.shape[1], first.shape[0])
+        self._store(0, first)
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    def _read_image(self, i: int) -> np.ndarray:
+        import cv2
+
+        p = self.path / self._names[i]
+        try:
+            buf = np.fromfile(p, dtype=np.uint8)
+        except OSError as e:
+            raise FrameDecodeError(self.path, i, f"{p.name}: {e.strerror or e}") from e
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
+        if img is None:
+            raise FrameDecodeError(self.path, i, f"{p.name} is not a readable image")
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+    def _load(self, i: int, foreground: bool) -> np.ndarray:
+        a = self._read_image(i)
+        if (a.shape[1], a.shape[0]) != self._size:
+            w, h = self._size
+            raise FrameDecodeError(
+                self.path, i, f"{self._names[i]} is {a.shape[1]}x{a.shape[0]}, not {w}x{h}"
+            )
+        return self._store(i, a)
+
+
+# ------------------------------------------------------------------------------------------
+def _av_error_types() -> tuple[type[BaseException], ...]:
+    import av
+
+    return (av.error.FFmpegError, OSError, EOFError)
+
+
+class MediaVideo(Video):
+    """A media file decoded with PyAV, seeking through the frame index."""
+
+    def __init__(self, path: Path, index: FrameIndex, container: Any, **kw: Any) -> None:
+        super().__init__(path, index, **kw)
+        self._container = container
+        self._stream = container.streams.video[index.stream["index"]]
+        self._setup_stream()
+        self._gen: Iterator[Any] | None = None
+        self._next = 0  # display index of the next frame the decoder will output at the least
+        self._last_out = -1
+        self._pts_list = index.pts  # sorted
+        self._frame_bytes = 0
+        self.has_audio_ = bool(container.streams.audio)
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        n = len(index)
+        if rate and float(rate) > 0:
+            self._fps = float(rate)
+        elif n > 1 and self._times[-1] > 0:
+            self._fps = (n - 1) / float(self._times[-1])
+        else:
+            self._fps = DEFAULT_FOLDER_FPS
+        self._t0 = float(index.pts[0] * index.time_base)
+
+    def _setup_stream(self) -> None:
+        cc = self._stream.codec_context
+        try:
+            cc.thread_type = "AUTO"
+        except Exception:  # pragma: no cover - older PyAV
+            pass
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    @property
+    def has_audio(self) -> bool:
+        return self.has_audio_
+
+    def _to_index(self, frame: Any, prev: int) -> int:
+        pts = frame.pts
+        if pts is None:
+            return prev + 1
+        j = int(np.searchsorted(self._pts_list, pts))
+        if j < len(self._pts_list) and self._pts_list[j] == pts:
+            return j
+        return -1  # a frame the index does not know (ignored)
+
+    def _frames(self) -> Iterator[Any]:
+        """Decoded frames from the current demux position; decode errors are skipped."""
+        errors = _av_error_types()
+        for packet in self._container.demux(self._stream):
+            try:
+                frames = packet.decode()
+            except errors as e:
+                log.debug("%s: decode error at pts %s: %s", self.path, packet.pts, e)
+                continue
+            yield from frames
+
+    def _seek(self, k: int) -> None:
+        """Position the demuxer at keyframe ``k`` (-1: the start of the file)."""
+        if self._gen is not None:
+            self._gen.close()  # type: ignore[attr-defined]
+            self._gen = None
+        if k >= 0:
+            ts = int(self._index.key_ts[k])
+        else:
+            ts = int(
+                min(self._index.pts[0], self._index.key_ts[0] if len(self._index.key_ts) else 0)
+            )
+        self._container.seek(ts, backward=True, any_frame=False, stream=self._stream)
+        self._gen = self._frames()
+        self._last_out = (int(self._index.key_display[k]) - 1) if k >= 0 else -1
+
+    def _reopen(self) -> None:
+        import av
+
+        if self._gen is not None:
+            self._gen.close()  # type: ignore[attr-defined]
+            self._gen = None
+        self._container.close()
+        self._container = av.open(str(self.path), metadata_errors="ignore")
+        self._stream = self._container.streams.video[self._index.stream["index"]]
+        self._setup_stream()
+        self._gen = self._frames()
+        self._last_out = -1
+
+    def _convert(self, frame: Any) -> np.ndarray:
+        a = frame.to_ndarray(format="rgb24")
+        self._frame_bytes = a.nbytes
+        return a
+
+    def _load(self, i: int, foreground: bool) -> np.ndarray:
+        idx = self._index
+        k = int(idx.seek_key[i])
+        if self._gen is not None and i >= self._next:
+            ahead = int(idx.decode_pos[i]) - int(
+                idx.decode_pos[self._next - 1] if self._next else -1
+            )
+            from_key = int(idx.decode_pos[i]) - (int(idx.key_decode_pos[k]) if k >= 0 else 0)
+            forward = ahead <= from_key + SEEK_COST_FRAMES
+        else:
+            forward = False
+        attempts = [] if forward else [k]
+        if not forward:
+            if k > 0:
+                attempts.append(k - 1)
+            attempts.append(-2)  # reopen and decode from the very start
+        # keep intermediate frames that fit in half the cache (they make stepping back cheap)
+        keep = (self._cache.max_bytes // 2) // max(self._frame_bytes, 1) if self._frame_bytes else 0
+        errors = _av_error_types()
+        reason = "the decoder produced no picture for it"
+        while True:
+            if not forward:
+                a = attempts.pop(0)
+                try:
+                    self._reopen() if a == -2 else self._seek(a)
+                except errors as e:
+                    if a == -2 or not attempts:
+                        self._gen = None
+                        raise FrameDecodeError(self.path, i, f"seeking failed: {e}") from e
+                    continue
+            forward = False
+            first = True
+            assert self._gen is not None
+            overshoot = False
+            try:
+                for frame in self._gen:
+                    j = self._to_index(frame, self._last_out)
+                    if j < 0:
+                        continue
+                    self._last_out = j
+                    self._next = j + 1
+                    if j < i:
+                        first = False
+                        if i - j <= keep and j not in self._cache:
+                            self._store(j, self._convert(frame))
+                        continue
+                    if j == i:
+                        return self._store(i, self._convert(frame))
+                    # j > i: frame i was skipped
+                    if j not in self._cache and j - i <= 1:
+                        self._store(j, self._convert(frame))
+                    overshoot = first
+                    break
+                else:
+                    self._gen = None
+                    reason = "it is missing from the end of the file (truncated?)"
+            except errors as e:
+                self._gen = None
+                reason = f"reading failed: {e}"
+            if overshoot and attempts:
+                continue  # the seek landed after the frame: start earlier
+            raise FrameDecodeError(self.path, i, reason)
+
+    def audio_samples(
+        self, start_s: float | None = None, end_s: float | None = None, rate: int = 16000
+    ) -> np.ndarray:
+        """Mono float32 audio, ``rate`` samples a second, from ``start_s`` to ``end_s``.
+
+        Seconds are video time (0 = the first frame). ``None`` means the start / the end of the
+        file. Samples before the audio track starts are zeros.
+        """
+        import av
+
+        if not self.has_audio:
+            raise VideoError(self.path, "has no audio track")
+        start = 0.0 if start_s is None else max(0.0, float(start_s))
+        abs_start = start + self._t0
+        abs_end = None if end_s is None else float(end_s) + self._t0
+        if abs_end is not None and abs_end <= abs_start:
+            return np.zeros(0, dtype=np.float32)
+        chunks: list[np.ndarray] = []
+        first_time: float | None = None
+        errors = _av_error_types()
+        try:
+            with av.open(str(self.path), metadata_errors="ignore") as c:
+                a = c.streams.audio[0]
+                resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+                if start > 0 and a.time_base:
+                    c.seek(int(abs_start / a.time_base), stream=a, backward=True)
+                for packet in c.demux(a):
+                    try:
+                        frames = packet.decode()
+                    except errors:
+                        continue
+                    for fr in frames:
+                        t = fr.time
+                        if first_time is None:
+                            first_time = t if t is not None else 0.0
+                        if abs_end is not None and t is not None and t > abs_end:
+                            break
+                        for out in resampler.resample(fr):
+                            chunks.append(out.to_ndarray().reshape(-1))
+                    else:
+                        continue
+                    break
+                for out in resampler.resample(None):
+                    chunks.append(out.to_ndarray().reshape(-1))
+        except errors as e:
+            raise VideoError(self.path, f"its audio cannot be read ({e})") from e
+        data = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+        if first_time is not None:
+            offset = int(round((abs_start - first_time) * rate))
+            if offset > 0:
+                data = data[offset:]
+            elif offset < 0:
+                data = np.concatenate([np.zeros(-offset, np.float32), data])
+        if abs_end is not None:
+            n = int(round((abs_end - abs_start) * rate))
+            data = data[:n]
+        return np.ascontiguousarray(data, dtype=np.float32)
+
+    def _release(self) -> None:
+        if self._gen is not None:
+            self._gen.close()  # type: ignore[attr-defined]
+            self._gen = None
+        try:
+            self._container.close()
+        except Exception:  # pragma: no cover
+            pass
+
+
+# ------------------------------------------------------------------------------------------
+def _trim_tail(video: MediaVideo) -> None:
+    """For a file that looked truncated: drop trailing index entries that do not decode."""
+    n = len(video)
+    for _ in range(3):
+        try:
+            video._load(n - 1, foreground=True)
+            return
+        except FrameDecodeError:
+            pass
+        # decode the last keyframe's stretch and keep what comes out
+        idx = video._index
+        k = int(idx.seek_key[n - 1])
+        got = -1
+        try:
+            video._reopen() if k < 0 else video._seek(k)
+            for frame in video._gen or ():
+                j = video._to_index(frame, got)
+                if j >= 0:
+                    got = max(got, j)
+        except _av_error_types():
+            pass
+        video._gen = None
+        if got < 0 or got >= n - 1:
+            got = n - 2
+        n = got + 1
+        if n <= 0:
+            raise VideoError(video.path, "no frame of it can be decoded", "The file is damaged")
+        dropped = len(idx) - n
+        video._index = FrameIndex(
+            kind=idx.kind,
+            source=idx.source,
+            stream=idx.stream,
+            time_base=idx.time_base,
+            pts=idx.pts[:n].copy(),
+            decode_pos=idx.decode_pos[:n].copy(),
+            seek_key=idx.seek_key[:n].copy(),
+            key_ts=idx.key_ts,
+            key_decode_pos=idx.key_decode_pos,
+            last_duration=idx.last_duration,
+            notes=[*idx.notes, f"the last {dropped} frames do not decode and were left out"],
+            packets=idx.packets,
+        )
+        video._pts_list = video._index.pts
+        video._times = video._index.times()
+
+
+def open_video(
+    path: str | os.PathLike[str],
+    frame_index: FrameIndex | bytes | None = None,
+    *,
+    fps: float | None = None,
+    cache_bytes: int = DEFAULT_CACHE_BYTES,
+    readahead: int = DEFAULT_READAHEAD,
+) -> Video:
+    """Open a media file or a folder of frames.
+
+    ``frame_index`` (a :class:`FrameIndex` or its ``to_bytes()``) is the index kept in the
+    project: it is reused when it still matches the file (``video.index_reused``), otherwise
+    the file is scanned again and ``video.frame_index`` is the new index to save.
+    ``fps`` is the frame rate of a frame folder (default 30); media files keep their own
+    timestamps and ignore it. ``cache_bytes`` bounds the frame cache; ``readahead`` is how many
+    frames the background thread decodes ahead of the last request (0: none).
+
+    Raises :class:`VideoError` for a missing, unreadable, truncated-beyond-use or non-video
+    input, naming the file and the reason.
+    """
+    p = Path(path)
+    if isinstance(frame_index, bytes | bytearray | memoryview):
+        try:
+            frame_index = FrameIndex.from_bytes(bytes(frame_index))
+        except ValueError as e:
+            log.info("%s: stored frame index ignored (%s)", p, e)
+            frame_index = None
+    kw: dict[str, Any] = {"cache_bytes": cache_bytes, "readahead": readahead}
+    if not p.exists():
+        raise VideoError(p, "no such file or folder", "Check the path, or locate the moved video")
+    if not os.access(p, os.R_OK):
+        raise VideoError(p, "permission denied", "Make the file readable for your user")
+    if p.is_dir():
+        return _open_folder(p, frame_index, fps, kw)
+    return _open_media(p, frame_index, kw)
+
+
+def _open_folder(
+    p: Path, frame_index: FrameIndex | None, fps: float | None, kw: dict[str, Any]
+) -> Video:
+    try:
+        names = list_frame_files(p)
+        if not names and (p / "JPEGImages").is_dir():  # a DAVIS sequence folder
+            p = p / "JPEGImages"
+            names = list_frame_files(p)
+    except OSError as e:
+        raise VideoError(p, f"cannot list the folder ({e.strerror or e})") from e
+    if not names:
+        raise VideoError(
+            p,
+            "folder contains no frame images",
+            "A frame folder holds images named in order (00000.jpg, 00001.jpg …)",
+        )
+    fps = float(fps) if fps else DEFAULT_FOLDER_FPS
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, not {fps}")
+    reused = (
+        frame_index is not None
+        and frame_index.kind == "folder"
+        and frame_index.source.get("names") == names
+        and frame_index.stream.get("fps") == fps
+    )
+    index = frame_index if reused else folder_index(p, names, fps)
+    assert index is not None
+    try:
+        return FolderVideo(p, index, fps, index_reused=reused, **kw)
+    except FrameDecodeError as e:
+        raise VideoError(p, f"its first frame cannot be read ({e.reason})") from e
+
+
+def _open_media(p: Path, frame_index: FrameIndex | None, kw: dict[str, Any]) -> Video:
+    import av
+
+    try:
+        container = av.open(str(p), metadata_errors="ignore")
+    except av.error.FFmpegError as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise VideoError(
+            p,
+            f"not a readable video ({reason})",
+            "Choose a video file (mp4, mkv, mov, avi, webm …) or a folder of frames",
+        ) from e
+    except OSError as e:
+        raise VideoError(p, f"cannot be read ({e.strerror or e})") from e
+    try:
+        if not container.streams.video:
+            raise VideoError(
+                p,
+                "contains no video stream",
+                "Choose a video file (mp4, mkv, mov, avi, webm …) or a folder of frames",
+            )
+        stream = container.streams.video[0]
+        if stream.codec_context is None:
+            raise VideoError(
+                p, "uses a video codec this build cannot decode", "Re-encode it to H.264"
+            )
+        reused = False
+        index: FrameIndex | None = None
+        if (
+            frame_index is not None
+            and frame_index.kind == "media"
+            and frame_index.stream.get("index") == stream.index
+            and frame_index.stream.get("codec") == stream.codec_context.name
+            and frame_index.time_base == stream.time_base
+            and frame_index.matches(p)
+        ):
+            index, reused = frame_index, True
+        if index is None:
+            try:
+                index = scan_packets(container, stream, p)
+            except ValueError as e:
+                raise VideoError(p, str(e), "The file may be empty or damaged") from e
+            container.seek(0)  # back to the start; _seek/_reopen position it properly
+        video = MediaVideo(p, index, container, index_reused=reused, **kw)
+    except VideoError:
+        container.close()
+        raise
+    except av.error.FFmpegError as e:
+        container.close()
+        raise VideoError(p, f"cannot be read ({e})", "The file may be damaged") from e
+    try:
+        if index.notes and not reused:
+            _trim_tail(video)
+        first = video._load(0, foreground=True)
+    except FrameDecodeError as e:
+        video.close()
+        raise VideoError(
+            p, f"its first frame cannot be decoded ({e.reason})", "The file may be damaged"
+        ) from e
+    except VideoError:
+        video.close()
+        raise
+    video._size = (first.shape[1], first.shape[0])
+    return video
