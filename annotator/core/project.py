@@ -84,7 +84,11 @@ class Project:
             raise StoreError(f"{directory} already holds a project; open it instead")
         with open_video(video_path, **({"fps": fps} if fps else {})) as video:
             record = _record_for(video_path, directory, video)
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{directory}: cannot create the project folder "
+                             f"({exc.strerror}); choose another place with --project DIR") from None
         lock = ProjectLock(directory)
         lock.acquire()
         try:
@@ -171,7 +175,8 @@ class Project:
             raise VideoMissingError(
                 f"{path} has {len(video)} frames but project {self.dir} expects "
                 f"{rec.frame_count}; relink the original video with: annotator relink")
-        if not self.store.readonly and rec.frame_index is None:
+        stale = rec.frame_index is None or not getattr(video, "index_reused", True)
+        if not self.store.readonly and stale:
             self.store.set_video(replace(rec, frame_index=video.frame_index.to_bytes()))
         return video
 

@@ -542,6 +542,22 @@ class Store(HistoryMixin):
                        "ORDER BY m.frame", (object_id, start, end))
         return [r[0] for r in rows]
 
+    def iter_masks(self, batch: int = 2000) -> Iterator[MaskRecord]:
+        """Every current mask of live objects, ordered by (frame, object), in batches."""
+        size = self.size_hw
+        last = (-1, -1)
+        while True:
+            rows = self._q(
+                f"SELECT {_MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
+                "JOIN objects o ON o.id=m.object_id WHERE o.deleted=0 AND "
+                "(m.frame > ? OR (m.frame = ? AND m.object_id > ?)) "
+                "ORDER BY m.frame, m.object_id LIMIT ?", (last[0], last[0], last[1], batch))
+            if not rows:
+                return
+            for row in rows:
+                yield _mask_from_row(row, size)
+            last = (rows[-1][2], rows[-1][1])
+
     def masked_frames(self) -> list[int]:
         rows = self._q("SELECT DISTINCT m.frame FROM masks m JOIN objects o ON o.id=m.object_id "
                        "WHERE o.deleted=0 ORDER BY m.frame")

@@ -1,0 +1,191 @@
+"""Project sub-commands: new, info, import, export, relink, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from annotator.errors import UserError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("new", help="create a project for a video or a folder of frames")
+    p.add_argument("video", type=Path, help="media file (mp4, mkv, avi, …) or folder of frames")
+    p.add_argument("--project", type=Path, help="project folder (default: VIDEO.avsproj beside it)")
+    p.add_argument("--segments", type=Path, help="CSV/JSON of audible segments to import")
+    p.add_argument("--fps", type=float, help="frame rate of a folder of frames (default 30)")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("info", help="summary of a project")
+    p.add_argument("project", type=Path)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("import", help="import audible segments or masks into a project")
+    p.add_argument("project", type=Path)
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--segments", type=Path, help="CSV or JSON: object, category, start, end")
+    g.add_argument("--masks", type=Path, help="folder of PNG masks, or a COCO RLE JSON file")
+    p.add_argument("--object", help="object name for binary PNG masks")
+    p.add_argument("--category", help="category of new objects")
+    p.add_argument("--unit", choices=["seconds", "frames"], default="seconds",
+                   help="unit of start/end columns in a segments file (default seconds)")
+    p.add_argument("--fit", choices=["error", "pad-crop"], default="error",
+                   help="masks of another size: refuse (default) or pad/crop explicitly")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export masks as COCO RLE JSON or indexed PNGs")
+    p.add_argument("project", type=Path)
+    p.add_argument("--format", choices=["coco", "png"], default="coco")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="JSON file (coco) or folder (png)")
+    p.add_argument("--all-frames", action="store_true",
+                   help="png: write every frame, empty ones too (VOS evaluation)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("relink", help="point a project at its moved video")
+    p.add_argument("project", type=Path)
+    p.add_argument("video", type=Path)
+    p.add_argument("--force", action="store_true", help="accept a video whose content differs")
+    p.set_defaults(func=cmd_relink)
+
+    p = sub.add_parser("demo", help="generate the demo video and project, and open it")
+    p.add_argument("--headless", action="store_true", help="no window: print path and summary")
+    p.add_argument("--dir", type=Path, help="where to put the demo (default: per-user data)")
+    p.add_argument("--fresh", action="store_true", help="start the demo project over")
+    p.set_defaults(func=cmd_demo)
+
+
+def _time_to_frame(project):
+    def convert(seconds: float) -> int:
+        if seconds < 0:
+            raise ValueError(f"negative time {seconds}")
+        return video.index_at(seconds)
+
+    video = project.open_video()
+    return video, convert
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from annotator.core.project import Project
+
+    video = args.video
+    directory = args.project or video.with_name(video.name + ".avsproj")
+    with Project.create(directory, video, fps=args.fps) as project:
+        if args.segments:
+            _import_segments(project, args.segments, "seconds")
+        _print_summary(project.summary())
+    return 0
+
+
+def _import_segments(project, path: Path, unit: str) -> None:
+    from annotator.core.importers import import_segments
+
+    video, convert = _time_to_frame(project)
+    with video:
+        report = import_segments(project.store, path, convert, unit=unit)
+    for line in report.lines():
+        print(line)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from annotator.core.project import Project
+
+    with Project.open(args.project, readonly=True) as project:
+        summary = project.summary()
+        try:
+            project.video_path()
+            summary["video_status"] = "ok"
+        except UserError as exc:
+            summary["video_status"] = str(exc)
+        if args.json:
+            print(json.dumps(summary, indent=2))
+        else:
+            _print_summary(summary)
+            if summary["video_status"] != "ok":
+                print(f"warning: {summary['video_status']}")
+    return 0
+
+
+def _print_summary(s: dict) -> None:
+    print(f"project   {s['project']}")
+    print(f"video     {s['video']}")
+    print(f"          {s['frames']} frames, {s['fps']:.3f} fps, {s['size'][0]}×{s['size'][1]}, "
+          f"{s['duration_s']:.2f} s, audio: {'yes' if s['has_audio'] else 'no'}")
+    objs = ", ".join(f"{o['name']} ({o['category']})" for o in s["objects"]) or "none"
+    print(f"objects   {objs}")
+    status = ", ".join(f"{k}: {v}" for k, v in sorted(s["segment_status"].items()))
+    print(f"segments  {s['segments']}" + (f" ({status})" if status else ""))
+    print(f"masks     {s['masks']} on {s['masked_frames']} frames")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from annotator.core import importers
+    from annotator.core.project import Project
+
+    with Project.open(args.project) as project:
+        if args.segments:
+            _import_segments(project, args.segments, args.unit)
+            return 0
+        src = args.masks
+        if src.is_dir():
+            report = importers.import_png_masks(project.store, src, object_name=args.object,
+                                                category=args.category, fit=args.fit)
+        elif src.suffix.lower() == ".json":
+            report = importers.import_coco(project.store, src, fit=args.fit)
+        else:
+            raise UserError(f"{src}: expected a folder of PNG masks or a COCO .json file")
+        for line in report.lines():
+            print(line)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from annotator.core import export
+    from annotator.core.project import Project
+
+    with Project.open(args.project, readonly=True) as project:
+        if args.format == "coco":
+            res = export.export_coco(project.store, args.output)
+            print(f"wrote {res['path']}: {res['annotations']} masks on {res['images']} frames, "
+                  f"{res['audible_segments']} audible segments (verified with pycocotools)")
+        else:
+            res = export.export_png(project.store, args.output, all_frames=args.all_frames)
+            print(f"wrote {res['frames']} indexed PNG masks to {res['path']}")
+    return 0
+
+
+def cmd_relink(args: argparse.Namespace) -> int:
+    from annotator.core.project import Project
+
+    with Project.open(args.project) as project:
+        project.relink(args.video, force=args.force)
+        print(f"{args.project} now uses {args.video.resolve()}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from annotator.demo import make_demo
+
+    project = make_demo(args.dir, fresh=args.fresh)
+    summary = project.summary()
+    if args.headless:
+        with project:
+            print(summary["project"])
+            _print_summary(summary)
+            for seg in project.store.segments():
+                name = project.store.object(seg.object_id).name
+                print(f"  audible: {name:6s} frames {seg.start:4d}–{seg.end:4d}")
+        return 0
+    project.close()
+    try:
+        from annotator.gui.app import run_app
+    except ImportError:
+        print(summary["project"])
+        _print_summary(summary)
+        print("the desktop window is not part of this build yet; the project is ready "
+              "(run with --headless to skip this note)", file=sys.stderr)
+        return 0
+    return run_app(project_dir=Path(summary["project"]))

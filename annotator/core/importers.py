@@ -1,0 +1,344 @@
+"""Import audible segments (CSV/JSON) and masks (PNG folders, COCO RLE JSON) into a project.
+
+Everything is validated first and written in one transaction (one undoable operation):
+a file with a bad line imports nothing, and the error lists every bad line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from annotator.core import masks as M
+from annotator.core.store import Store
+from annotator.errors import UserError
+
+
+class ImportError_(UserError):
+    """A file that cannot be imported; the message lists each problem with its line."""
+
+    def __init__(self, path: Path, problems: list[str]):
+        self.problems = problems
+        shown = "; ".join(problems[:20]) + (f"; … {len(problems) - 20} more" if len(problems) > 20 else "")
+        super().__init__(f"{path}: nothing imported — {shown}")
+
+
+@dataclass
+class ImportReport:
+    objects_created: list[str] = field(default_factory=list)
+    segments: int = 0
+    masks: int = 0
+    frames: int = 0
+    fixes: list[str] = field(default_factory=list)
+    op_id: int | None = None
+
+    def lines(self) -> list[str]:
+        out = [f"{self.segments} segments, {self.masks} masks on {self.frames} frames"]
+        if self.objects_created:
+            out.append("new objects: " + ", ".join(self.objects_created))
+        out += [f"fixed: {f}" for f in self.fixes]
+        return out
+
+
+# -- audible segments ---------------------------------------------------------------------
+SEGMENT_COLUMNS = {"object", "name", "category", "start", "end", "start_s", "end_s",
+                   "start_frame", "end_frame", "unit"}
+
+
+def _rows_from(path: Path) -> list[tuple[int, dict]]:
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ImportError_(path, [f"not valid JSON ({exc})"]) from None
+        if isinstance(data, dict):
+            data = data.get("segments", data.get("audible_segments"))
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise ImportError_(path, ["expected a list of segments (objects with object, "
+                                      "category, start, end)"])
+        return [(i + 1, r) for i, r in enumerate(data)]
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames:
+        raise ImportError_(path, ["empty file: expected a header line object,category,start,end"])
+    return [(i + 2, {k.strip().lower(): (v or "").strip() for k, v in r.items() if k})
+            for i, r in enumerate(reader)]
+
+
+def import_segments(store: Store, path: str | Path, time_to_frame: Callable[[float], int],
+                    *, unit: str = "seconds") -> ImportReport:
+    """Audible segments from CSV or JSON.
+
+    Columns: ``object`` (or ``name``), ``category`` (optional: defaults to the object name),
+    and either ``start_s``/``end_s`` (seconds), ``start_frame``/``end_frame`` (frames) or
+    ``start``/``end`` in ``unit`` ("seconds" or "frames"; a per-row ``unit`` column wins).
+    Unknown columns, bad numbers, inverted, out-of-range or overlapping segments (of the same
+    object) are reported line by line, and nothing is imported.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such segments file")
+    rows = _rows_from(path)
+    n = store.frame_count
+    problems: list[str] = []
+    parsed: list[tuple[int, str, str, int, int]] = []
+    for line, row in rows:
+        where = f"line {line}" if path.suffix.lower() != ".json" else f"entry {line}"
+        unknown = sorted(set(row) - SEGMENT_COLUMNS)
+        if unknown:
+            problems.append(f"{where}: unknown column(s) {', '.join(unknown)}")
+            continue
+        name = str(row.get("object") or row.get("name") or "").strip()
+        if not name:
+            problems.append(f"{where}: no object name")
+            continue
+        category = str(row.get("category") or name).strip()
+        try:
+            start, end = _frames_of(row, unit, time_to_frame)
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        if start > end:
+            problems.append(f"{where}: starts after it ends (frames {start} > {end})")
+        elif start < 0 or end >= n:
+            problems.append(f"{where}: frames {start}–{end} outside the video (0–{n - 1})")
+        else:
+            parsed.append((line, name, category, start, end))
+    existing = {(store.object(s.object_id).name, s.start, s.end) for s in store.segments()}
+    by_object: dict[str, list[tuple[int, int, int]]] = {}
+    for obj in store.objects():
+        by_object[obj.name] = [(0, s.start, s.end) for s in store.segments(obj.id)]
+    for line, name, _cat, start, end in parsed:
+        for other_line, s, e in by_object.get(name, []):
+            if start <= e and s <= end:
+                what = f"line {other_line}" if other_line else "an existing segment"
+                problems.append(f"line {line}: {name} {start}–{end} overlaps {what} ({s}–{e})")
+                break
+        by_object.setdefault(name, []).append((line, start, end))
+    if problems:
+        raise ImportError_(path, problems)
+    report = ImportReport()
+    with store.transaction():
+        op = store.new_op("import_segments", f"Import segments from {path.name}")
+        report.op_id = op
+        for _line, name, category, start, end in parsed:
+            if (name, start, end) in existing:
+                continue
+            obj = store.object_by_name(name)
+            oid = obj.id if obj else store.add_object(name, category, op=op)
+            if not obj:
+                report.objects_created.append(name)
+            store.add_segment(oid, start, end, op=op)
+            report.segments += 1
+    return report
+
+
+def _frames_of(row: dict, unit: str, time_to_frame: Callable[[float], int]) -> tuple[int, int]:
+    def num(key: str) -> float:
+        val = row.get(key)
+        if val is None or val == "":
+            raise ValueError(f"missing {key}")
+        try:
+            return float(val)
+        except (TypeError, ValueError):
+            raise ValueError(f"{key} is not a number: {val!r}") from None
+
+    if "start_frame" in row or "end_frame" in row:
+        return _int(num("start_frame"), "start_frame"), _int(num("end_frame"), "end_frame")
+    if "start_s" in row or "end_s" in row:
+        return time_to_frame(num("start_s")), time_to_frame(num("end_s"))
+    u = str(row.get("unit") or unit).lower()
+    if u in ("frame", "frames"):
+        return _int(num("start"), "start"), _int(num("end"), "end")
+    if u not in ("s", "sec", "second", "seconds"):
+        raise ValueError(f"unknown unit {u!r} (seconds or frames)")
+    return time_to_frame(num("start")), time_to_frame(num("end"))
+
+
+def _int(v: float, key: str) -> int:
+    if v != int(v):
+        raise ValueError(f"{key} must be a whole frame number, got {v}")
+    return int(v)
+
+
+# -- masks --------------------------------------------------------------------------------
+FIT_MODES = ("error", "pad-crop")
+_DIGITS = re.compile(r"(\d+)(?!.*\d)")
+
+
+def frame_of(path: Path) -> int:
+    m = _DIGITS.search(path.stem)
+    if not m:
+        raise ValueError(f"{path.name}: no frame number in the file name")
+    return int(m.group(1))
+
+
+def _fit(arr: np.ndarray, h: int, w: int, name: str, fit: str, report: ImportReport) -> np.ndarray:
+    if arr.shape[:2] == (h, w):
+        return arr
+    if fit != "pad-crop":
+        raise M.MaskSizeError(
+            f"{name} is {arr.shape[1]}×{arr.shape[0]} pixels but the video is {w}×{h}; "
+            "masks are never resized silently — fix the file, or import with --fit pad-crop "
+            "to pad (with background) or crop at the bottom/right edges")
+    out = np.zeros((h, w), arr.dtype)
+    hh, ww = min(h, arr.shape[0]), min(w, arr.shape[1])
+    out[:hh, :ww] = arr[:hh, :ww]
+    report.fixes.append(f"{name}: {arr.shape[1]}×{arr.shape[0]} padded/cropped to {w}×{h} "
+                        "at the bottom/right edges")
+    return out
+
+
+def read_png_mask(path: Path) -> tuple[np.ndarray, bool]:
+    """(label array, indexed?) of a PNG mask: binary 0/255 greyscale, or palette/label ids."""
+    try:
+        im = Image.open(path)
+        im.load()
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable PNG mask ({exc})") from None
+    if im.mode == "P":
+        return np.array(im), True
+    if im.mode in ("1", "L", "I", "I;16"):
+        arr = np.array(im)
+        vals = np.unique(arr)
+        if set(vals.tolist()) <= {0, 255} or im.mode == "1":
+            return (arr > 0).astype(np.uint8), False
+        return arr.astype(np.int32), True
+    raise UserError(f"{path}: {im.mode} masks are not supported; save masks as greyscale "
+                    "0/255 (one object) or as palette PNGs with one index per object")
+
+
+def import_png_masks(store: Store, folder: str | Path, *, object_name: str | None = None,
+                     category: str | None = None, fit: str = "error") -> ImportReport:
+    """Masks from a folder of PNGs named by frame (``00005.png`` is frame 5).
+
+    Binary masks (0/255) belong to one object (``object_name``, default: the folder's parent
+    name); indexed masks give one object per index (named ``object_name`` + index, or
+    ``object N``), written only on frames where the index appears. Imported masks are anchors.
+    """
+    folder = Path(folder)
+    files = sorted(folder.glob("*.png")) if folder.is_dir() else []
+    if not files:
+        raise UserError(f"{folder}: no PNG masks here")
+    h, w = store.size_hw
+    n = store.frame_count
+    report = ImportReport()
+    per_frame: list[tuple[int, dict[int, np.ndarray]]] = []
+    problems: list[str] = []
+    for f in files:
+        try:
+            frame = frame_of(f)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        if frame >= n:
+            problems.append(f"{f.name}: frame {frame} is past the video's end ({n} frames)")
+            continue
+        arr, indexed = read_png_mask(f)
+        arr = _fit(arr, h, w, str(f), fit, report)
+        if indexed:
+            per_frame.append((frame, {int(i): arr == i for i in np.unique(arr) if i != 0}))
+        else:
+            per_frame.append((frame, {0: arr > 0}))
+    if problems:
+        raise ImportError_(folder, problems)
+    base = object_name or (folder.parent.name if folder.name.lower() in ("annotations", "masks")
+                           else folder.name)
+    ids = sorted({i for _f, d in per_frame for i in d})
+    names = {i: base if i == 0 else (f"{object_name} {i}" if object_name else f"object {i}")
+             for i in ids}
+    with store.transaction():
+        op = store.new_op("import_masks", f"Import masks from {folder.name}")
+        report.op_id = op
+        oids = {i: _object(store, names[i], category, op, report) for i in ids}
+        items = [dict(object_id=oids[i], frame=frame, mask=m, source="imported", anchor=True)
+                 for frame, d in per_frame for i, m in d.items()]
+        store.put_masks(items, op=op)
+    report.masks = len(items)
+    report.frames = len({f for f, _ in per_frame})
+    return report
+
+
+def _object(store: Store, name: str, category: str | None, op: int, report: ImportReport) -> int:
+    obj = store.object_by_name(name)
+    if obj:
+        return obj.id
+    report.objects_created.append(name)
+    return store.add_object(name, category or name, op=op)
+
+
+def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> ImportReport:
+    """Masks from a COCO JSON with RLE (or polygon) segmentations, such as our own export.
+
+    The frame is the image's ``frame_index`` (else the number in its ``file_name``); the
+    object is the annotation's ``track_id`` (named from the file's ``objects`` list when
+    present, else from the category). Imported masks are anchors.
+    """
+    from pycocotools import mask as cocomask
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        images = {im["id"]: im for im in data["images"]}
+        anns = data["annotations"]
+        cats = {c["id"]: c["name"] for c in data.get("categories", [])}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{path}: not a COCO annotation file ({exc})") from None
+    names = {o["track_id"]: o for o in data.get("objects", [])}
+    h, w = store.size_hw
+    report = ImportReport()
+    problems: list[str] = []
+    decoded: list[tuple[str, str, int, np.ndarray]] = []
+    for k, ann in enumerate(anns):
+        im = images.get(ann.get("image_id"))
+        if im is None:
+            problems.append(f"annotation {ann.get('id', k)}: unknown image_id")
+            continue
+        frame = im.get("frame_index")
+        if frame is None:
+            try:
+                frame = frame_of(Path(im.get("file_name", "")))
+            except ValueError as exc:
+                problems.append(f"image {im['id']}: {exc}")
+                continue
+        if not 0 <= frame < store.frame_count:
+            problems.append(f"image {im['id']}: frame {frame} outside the video")
+            continue
+        seg = ann.get("segmentation")
+        ih, iw = im.get("height", h), im.get("width", w)
+        try:
+            if isinstance(seg, list):
+                rle = cocomask.merge(cocomask.frPyObjects(seg, ih, iw))
+            elif isinstance(seg, dict) and isinstance(seg.get("counts"), list):
+                rle = cocomask.frPyObjects(seg, ih, iw)
+            else:
+                rle = seg
+            arr = M.decode(M.to_compressed(rle))
+        except Exception as exc:  # noqa: BLE001 - any malformed segmentation
+            problems.append(f"annotation {ann.get('id', k)}: unreadable segmentation ({exc})")
+            continue
+        arr = _fit(arr, h, w, f"{path.name} annotation {ann.get('id', k)}", fit, report)
+        track = ann.get("track_id", ann.get("category_id"))
+        cat = cats.get(ann.get("category_id"), "object")
+        name = names.get(track, {}).get("name") or f"{cat} {track}"
+        decoded.append((name, cat, frame, arr))
+    if problems:
+        raise ImportError_(path, problems)
+    with store.transaction():
+        op = store.new_op("import_masks", f"Import masks from {path.name}")
+        report.op_id = op
+        items = []
+        for name, cat, frame, arr in decoded:
+            oid = _object(store, name, cat, op, report)
+            items.append(dict(object_id=oid, frame=frame, mask=arr, source="imported", anchor=True))
+        store.put_masks(items, op=op)
+    report.masks = len(decoded)
+    report.frames = len({d[2] for d in decoded})
+    return report
