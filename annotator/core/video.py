@@ -429,14 +429,7 @@ class MediaVideo(Video):
         self._pts_list = index.pts  # sorted
         self._frame_bytes = 0
         self.has_audio_ = bool(container.streams.audio)
-        rate = self._stream.average_rate or self._stream.guessed_rate
-        n = len(index)
-        if rate and float(rate) > 0:
-            self._fps = float(rate)
-        elif n > 1 and self._times[-1] > 0:
-            self._fps = (n - 1) / float(self._times[-1])
-        else:
-            self._fps = DEFAULT_FOLDER_FPS
+        self._fps = self._nominal_fps()
         self._t0 = float(index.pts[0] * index.time_base)
 
     def _setup_stream(self) -> None:
@@ -445,6 +438,18 @@ class MediaVideo(Video):
             cc.thread_type = "AUTO"
         except Exception:  # pragma: no cover - older PyAV
             pass
+
+    def _nominal_fps(self) -> float:
+        # the stream's declared rate when the timestamps agree with it (exact 30000/1001 …),
+        # else the measured average (variable frame rate, or a wrong header)
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        declared = float(rate) if rate else 0.0
+        n = len(self._index)
+        span = float(self._times[-1]) if n > 1 else 0.0
+        measured = (n - 1) / span if span > 0 else 0.0
+        if declared > 0 and (measured == 0 or abs(declared - measured) <= 0.01 * declared):
+            return declared
+        return measured or declared or DEFAULT_FOLDER_FPS
 
     @property
     def fps(self) -> float:
@@ -628,6 +633,14 @@ class MediaVideo(Video):
             data = data[:n]
         return np.ascontiguousarray(data, dtype=np.float32)
 
+    def _set_index(self, index: FrameIndex) -> None:
+        self._index = index
+        self._pts_list = index.pts
+        self._times = index.times()
+        self._cache.clear()
+        self._gen = None
+        self._next = 0
+
     def _release(self) -> None:
         if self._gen is not None:
             self._gen.close()  # type: ignore[attr-defined]
@@ -641,48 +654,53 @@ class MediaVideo(Video):
 # ------------------------------------------------------------------------------------------
 def _trim_tail(video: MediaVideo) -> None:
     """For a file that looked truncated: drop trailing index entries that do not decode."""
-    n = len(video)
-    for _ in range(3):
+    idx = video._index
+    n = len(idx)
+    for _ in range(8):
         try:
             video._load(n - 1, foreground=True)
-            return
+            break
         except FrameDecodeError:
             pass
-        # decode the last keyframe's stretch and keep what comes out
-        idx = video._index
-        k = int(idx.seek_key[n - 1])
+        # decode the last keyframe's stretch: the last frame that comes out is the new end
+        k = int(video._index.seek_key[n - 1])
         got = -1
         try:
             video._reopen() if k < 0 else video._seek(k)
             for frame in video._gen or ():
                 j = video._to_index(frame, got)
-                if j >= 0:
+                if 0 <= j < n - 1:
                     got = max(got, j)
         except _av_error_types():
             pass
         video._gen = None
-        if got < 0 or got >= n - 1:
-            got = n - 2
-        n = got + 1
+        n = got + 1 if got >= 0 else n - 1
         if n <= 0:
             raise VideoError(video.path, "no frame of it can be decoded", "The file is damaged")
+        video._set_index(_truncated(idx, n))
+    else:
+        raise VideoError(video.path, "its last frames cannot be decoded", "The file is damaged")
+    if n < len(idx):
         dropped = len(idx) - n
-        video._index = FrameIndex(
-            kind=idx.kind,
-            source=idx.source,
-            stream=idx.stream,
-            time_base=idx.time_base,
-            pts=idx.pts[:n].copy(),
-            decode_pos=idx.decode_pos[:n].copy(),
-            seek_key=idx.seek_key[:n].copy(),
-            key_ts=idx.key_ts,
-            key_decode_pos=idx.key_decode_pos,
-            last_duration=idx.last_duration,
-            notes=[*idx.notes, f"the last {dropped} frames do not decode and were left out"],
-            packets=idx.packets,
-        )
-        video._pts_list = video._index.pts
-        video._times = video._index.times()
+        word = "frame does" if dropped == 1 else "frames do"
+        video._index.notes.append(f"the last {dropped} {word} not decode and were left out")
+
+
+def _truncated(idx: FrameIndex, n: int) -> FrameIndex:
+    return FrameIndex(
+        kind=idx.kind,
+        source=idx.source,
+        stream=idx.stream,
+        time_base=idx.time_base,
+        pts=idx.pts[:n].copy(),
+        decode_pos=idx.decode_pos[:n].copy(),
+        seek_key=idx.seek_key[:n].copy(),
+        key_ts=idx.key_ts,
+        key_decode_pos=idx.key_decode_pos,
+        last_duration=idx.last_duration,
+        notes=list(idx.notes),
+        packets=idx.packets,
+    )
 
 
 def open_video(

@@ -298,13 +298,6 @@ def scan_packets(container: Any, stream: Any, path: str | os.PathLike[str]) -> F
     else:  # no timestamps at all (raw elementary streams): decode order is display order
         notes.append("the stream has no timestamps: frames are numbered in decode order")
         pts_d = np.arange(n, dtype=np.int64)
-    seek_d = np.array(
-        [
-            min(x for x in (p, d) if x is not None) if (p is not None or d is not None) else 0
-            for p, d in zip(pts_l, dts_l)
-        ],
-        dtype=np.int64,
-    )
     key_d = np.array(key_l, dtype=bool)
     dur_d = np.array(dur_l, dtype=np.int64)
 
@@ -348,7 +341,8 @@ def scan_packets(container: Any, stream: Any, path: str | os.PathLike[str]) -> F
         pts=pts_d[order],
         decode_pos=order.astype(np.int64),
         seek_key=seek_key_d[order].astype(np.int64),
-        key_ts=seek_d[key_positions],
+        # seeking to a keyframe's pts lands on it (mp4, mkv, avi, webm); dts lands a GOP early
+        key_ts=pts_d[key_positions],
         key_decode_pos=key_positions.astype(np.int64),
         last_duration=max(last_duration, 0),
         notes=notes,
