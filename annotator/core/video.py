@@ -447,7 +447,7 @@ class MediaVideo(Video):
         n = len(self._index)
         span = float(self._times[-1]) if n > 1 else 0.0
         measured = (n - 1) / span if span > 0 else 0.0
-        if declared > 0 and (measured == 0 or abs(declared - measured) <= 0.01 * declared):
+        if declared > 0 and (measured == 0 or abs(declared - measured) <= 0.002 * declared):
             return declared
         return measured or declared or DEFAULT_FOLDER_FPS
 
@@ -737,6 +737,8 @@ def open_video(
         raise VideoError(p, "permission denied", "Make the file readable for your user")
     if p.is_dir():
         return _open_folder(p, frame_index, fps, kw)
+    if p.stat().st_size == 0:
+        raise VideoError(p, "is empty (0 bytes)", "Choose the video again, or copy it again")
     return _open_media(p, frame_index, kw)
 
 
@@ -782,8 +784,9 @@ def _open_media(p: Path, frame_index: FrameIndex | None, kw: dict[str, Any]) -> 
         reason = getattr(e, "strerror", None) or str(e)
         raise VideoError(
             p,
-            f"not a readable video ({reason})",
-            "Choose a video file (mp4, mkv, mov, avi, webm …) or a folder of frames",
+            f"cannot be read as a video ({reason})",
+            "Choose a video file (mp4, mkv, mov, avi, webm …) or a folder of frames; if it is "
+            "one, it may be damaged or incomplete (an unfinished download or recording)",
         ) from e
     except OSError as e:
         raise VideoError(p, f"cannot be read ({e.strerror or e})") from e
