@@ -1,0 +1,302 @@
+"""A propagation job: run one :class:`~annotator.pipeline.plan.PassPlan`, commit every frame.
+
+Threads: a prefetch thread decodes frames in sweep order, the job's own thread runs the models
+(propagator, then the refiner when the policy asks), and a commit thread measures quality and
+writes each frame's masks with the job's progress in one transaction. Progress goes to a plain
+callback (``on_progress(Progress)``, called on the commit thread: a GUI marshals it to its own
+thread). ``cancel`` (a :class:`threading.Event`) stops the job after the frame in flight;
+everything done stays.
+
+**Resume.** The job row (``jobs`` table, key ``propagate:<plan key>``) holds the plan's
+fingerprint, the undo operation the job writes into and, updated in the same transaction as
+each frame's masks, the number of steps committed. A job started again with the same
+fingerprint (same spans, anchors, engine and policy) continues: propagators are stateful, so
+the job *replays* the current run of steps from its last reset (the run's first anchor) up to
+the last committed step — the engine steps through those frames again, nothing is refined or
+written, and the masks stored for them are what the run carries on with (what the frame
+after them is compared against, and what a refined frame would have taught the engine). No
+frame is done twice or lost and the result equals an uninterrupted run (engines are
+deterministic). We chose replay over engine checkpoints because it needs nothing from the
+engines and is exact; it costs propagator time only (no SAM) for the frames since the run's
+anchor. An engine that offers ``get_state()``/``set_state()`` could cut that to the frames
+since a checkpoint saved every few frames in ``project.cache_dir``; neither engine does yet.
+
+A job whose anchors changed since it was interrupted (a different fingerprint) starts over in a
+new operation. The whole job is one undo operation, across restarts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from annotator.core.project import Project
+from annotator.engines.propagator import Propagator
+from annotator.pipeline.flags import assess
+from annotator.pipeline.frames import FramePrefetcher
+from annotator.pipeline.plan import PassPlan, Step
+from annotator.pipeline.policy import RefinePolicy
+from annotator.pipeline.writer import CommitWriter, FrameOut, MaskOut
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a job stands; ``done``/``total`` count (object, frame) masks."""
+
+    key: str
+    done: int
+    total: int
+    frame: int
+    elapsed_s: float
+    project: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+@dataclass
+class JobResult:
+    """What a job did; ``state`` is done, cancelled, skipped (already done) or no_anchor."""
+
+    key: str
+    state: str
+    engine: str = ""
+    refine: str = ""
+    written: int = 0  # masks written by this call
+    done: int = 0  # masks of the job in the store
+    total: int = 0
+    replayed: int = 0  # steps replayed to resume
+    flagged: dict[int, int] = field(default_factory=dict)  # object -> flagged frames (this call)
+    refined: int = 0
+    wall_s: float = 0.0
+    model_s: float = 0.0
+    segments: list[int] = field(default_factory=list)
+    objects: list[int] = field(default_factory=list)
+    frames: tuple[int, int] = (0, 0)
+    message: str = ""
+
+    @property
+    def fps(self) -> float:
+        frames = self.written / max(1, len(self.objects))
+        return frames / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def non_model_share(self) -> float:
+        """Share of the wall time the model thread spent outside the models."""
+        return max(0.0, 1.0 - self.model_s / self.wall_s) if self.wall_s else 0.0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def job_key(plan: PassPlan) -> str:
+    return f"propagate:{plan.key}"
+
+
+class PropagationJob:
+    """Run ``plan`` on ``project`` with ``engine`` (see the module docstring).
+
+    ``refiner`` (optional) has ``refine(frame, masks, result) -> {id: Refinement}`` and a
+    ``name``; ``policy`` says on which frames it runs.
+    """
+
+    def __init__(self, project: Project, plan: PassPlan, engine: Propagator, *,
+                 refiner=None, policy: RefinePolicy | str | None = None,
+                 on_progress: ProgressCallback | None = None,
+                 cancel: threading.Event | None = None, video=None, label: str = "") -> None:
+        self.project = project
+        self.store = project.store
+        self.plan = plan
+        self.engine = engine
+        self.refiner = refiner
+        self.policy = RefinePolicy.parse(policy) if refiner is not None else RefinePolicy("off")
+        self.on_progress = on_progress
+        self.cancel = cancel or threading.Event()
+        self._video = video
+        self.label = label or f"Propagate {plan.key}"
+        self.key = job_key(plan)
+
+    # -- bookkeeping -----------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        return self.plan.fingerprint({"engine": self.engine.name, "refine": str(self.policy),
+                                      "refiner": getattr(self.refiner, "name", None)})
+
+    def _op_live(self, op: int) -> bool:
+        # TODO(store): a public Store.operation(op_id) would avoid this private query.
+        rows = self.store._q("SELECT undone FROM ops WHERE id=?", (op,))
+        return bool(rows) and not rows[0][0]
+
+    def _start(self) -> tuple[int, int, int, int, str]:
+        """(op, sweep, step, done, previous state) — resuming when the job row matches."""
+        fp = self.fingerprint()
+        job = self.store.job(self.key)
+        params = (job or {}).get("params") or {}
+        if job and params.get("fingerprint") == fp and self._op_live(params.get("op", -1)):
+            prog = job.get("progress") or {}
+            return params["op"], prog.get("sweep", 0), prog.get("step", 0), job["done"], job["state"]
+        op = self.store.new_op("propagate", self.label)
+        self.store.job_update(self.key, kind="propagate", state="running", done=0,
+                              total=self.plan.total, progress={"sweep": 0, "step": 0},
+                              params={"fingerprint": fp, "op": op, "engine": self.engine.name,
+                                      "refine": str(self.policy)}, message="")
+        return op, 0, 0, 0, "new"
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self) -> JobResult:
+        plan = self.plan
+        res = JobResult(self.key, "done", self.engine.name, str(self.policy), total=plan.total,
+                        segments=plan.segment_ids, objects=plan.object_ids)
+        if not plan.runs:
+            res.state = "no_anchor"
+            return res
+        res.frames = (plan.start, plan.end)
+        op, sweep0, step0, done, prev_state = self._start()
+        res.done = done
+        if prev_state == "done":
+            res.state = "skipped"
+            return res
+        self.store.job_update(self.key, state="running")
+        t_start = time.perf_counter()
+
+        def committed(item: FrameOut, total_done: int) -> None:
+            if self.on_progress is not None:
+                self.on_progress(Progress(self.key, total_done, plan.total, item.frame,
+                                          time.perf_counter() - t_start, str(self.project.dir)))
+
+        writer = CommitWriter(self.store, self.key, op, done, committed)
+        video = self._video or self.project.open_video()
+        try:
+            for s, steps in enumerate(plan.sweeps):
+                if s < sweep0 or not steps or self.cancel.is_set():
+                    continue
+                first = step0 if s == sweep0 else 0
+                if first >= len(steps):
+                    continue
+                self._sweep(video, s, steps, first, writer, res)
+            writer.close()
+        except BaseException as exc:
+            try:
+                writer.close()
+            except BaseException:  # noqa: BLE001 - the first error is the one to report
+                pass
+            self.store.job_update(self.key, state="failed", message=f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            if self._video is None:
+                video.close()
+        res.wall_s = time.perf_counter() - t_start
+        res.written = writer.done - done
+        res.done = writer.done
+        res.flagged = dict(writer.flagged)
+        if self.cancel.is_set() and res.done < plan.total:
+            res.state = "cancelled"
+            self.store.job_update(self.key, state="cancelled")
+        else:
+            self._finish(op)
+            self.store.job_update(self.key, state="done")
+        return res
+
+    def _finish(self, op: int) -> None:
+        """Segment statuses: ``review`` when a frame of the object is flagged, else propagated."""
+        with self.store.transaction():
+            for span in self.plan.spans:
+                if span.segment_id is None:
+                    continue
+                flagged = any(m.flags for m in self.store.masks_of(span.object_id, span.start, span.end)
+                              if not m.anchor)
+                status = "review" if flagged else "propagated"
+                if self.store.segment(span.segment_id).status != status:
+                    self.store.update_segment(span.segment_id, status=status, op=op)
+
+    def _sweep(self, video, s: int, steps: list[Step], first: int, writer: CommitWriter,
+               res: JobResult) -> None:
+        start = max(k for k in range(first + 1) if steps[k].reset)  # replay from the run start
+        res.replayed += first - start
+        prev: dict[int, np.ndarray] = {}
+        ref_area: dict[int, float] = {}
+        index_in_run: dict[int, int] = {}
+        with FramePrefetcher(video, [st.frame for st in steps[start:]]) as frames:
+            for k, (f, frame) in enumerate(frames, start=start):
+                if k >= first and self.cancel.is_set():
+                    return
+                st = steps[k]
+                if st.reset:
+                    self.engine.reset()
+                    prev.clear()
+                given = {o: self._stored(o, f) for o in st.given}
+                t0 = time.perf_counter()
+                out = self.engine.step(frame, given=given, active=st.active)
+                res.model_s += time.perf_counter() - t0
+                for o in list(prev):
+                    if o not in st.active:
+                        del prev[o]
+                for o, m in given.items():
+                    prev[o] = m
+                    ref_area[o] = float(m.sum())
+                    index_in_run[o] = 0
+                if k < first:  # replay: carry on from what the store holds
+                    for o in st.write:
+                        index_in_run[o] = index_in_run.get(o, 0) + 1
+                        stored = self.store.mask(o, f)
+                        prev[o] = stored.decode() if stored and stored.rle else out.masks[o]
+                    continue
+                masks = {o: out.masks[o] for o in st.write}
+                if st.subtract:
+                    masks = self._subtract(f, masks, st.subtract)
+                items = self._outputs(f, frame, out, masks, prev, ref_area, index_in_run, res)
+                writer.put(FrameOut(f, items, {"sweep": s, "step": k + 1}))
+                for m in items:
+                    prev[m.object_id] = m.mask
+
+    def _stored(self, object_id: int, frame: int) -> np.ndarray:
+        rec = self.store.mask(object_id, frame)
+        if rec is None or rec.rle is None:
+            raise RuntimeError(f"anchor of object {object_id} on frame {frame} vanished mid-job")
+        return rec.decode()
+
+    def _subtract(self, frame: int, masks: dict[int, np.ndarray], others) -> dict[int, np.ndarray]:
+        current = self.store.frame_masks(frame)
+        taken = None
+        for o in others:
+            if o in current and current[o].rle is not None:
+                m = current[o].decode()
+                taken = m if taken is None else taken | m
+        if taken is None:
+            return masks
+        return {o: m & ~taken for o, m in masks.items()}
+
+    def _outputs(self, f, frame, out, masks, prev, ref_area, index_in_run, res) -> list[MaskOut]:
+        items = []
+        wants = []
+        for o, m in masks.items():
+            index_in_run[o] = index_in_run.get(o, 0) + 1
+            conf = out.confidence.get(o)
+            item = MaskOut(o, m, prev.get(o), conf, ref_area.get(o), model=self.engine.name)
+            items.append(item)
+            if self.refiner is not None and self.policy.mode != "off":
+                raw_flags = assess(m, item.prev, conf, item.reference_area).flags
+                if self.policy.wants(index_in_run[o], conf, raw_flags):
+                    wants.append(o)
+        if wants:
+            t0 = time.perf_counter()
+            refined = self.refiner.refine(frame, {o: masks[o] for o in wants}, out,
+                                          others={o: m for o, m in masks.items()})
+            res.model_s += time.perf_counter() - t0
+            for item in items:
+                r = refined.get(item.object_id)
+                if r is None:
+                    continue
+                res.refined += 1
+                item.extra.update(r.quality)
+                if r.accepted:
+                    item.alt, item.alt_source = item.mask, "propagated"
+                    item.mask, item.source = r.mask, "refined"
+                    item.model = f"{self.engine.name} + {self.refiner.name}"
+                else:
+                    item.alt, item.alt_source = r.mask, "refined"
+        return items
