@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 # Order is the order of ``annotator --help``.
-MODULES = ["project", "models", "doctor"]
+MODULES = ["project", "pipeline", "models", "doctor"]
 
 
 def register_all(sub) -> None:

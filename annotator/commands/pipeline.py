@@ -1,0 +1,157 @@
+"""Pipeline sub-commands: ``propagate`` (with a progress bar and a per-pass summary) and
+``review`` (flagged clips, worst first)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from annotator.errors import UserError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("propagate", help="propagate anchor masks through the audible segments")
+    p.add_argument("projects", type=Path, nargs="+", metavar="DIR", help="project folder(s)")
+    p.add_argument("--segment", type=int, action="append", metavar="ID",
+                   help="only this segment (repeatable; one project only)")
+    p.add_argument("--engine", choices=["auto", "xmem", "fallback"], default="auto",
+                   help="propagator (default auto: XMem when its model file is installed)")
+    p.add_argument("--refine", default="uncertain", metavar="every|k=N|uncertain|off",
+                   help="when SAM refines a propagated frame (default uncertain)")
+    p.set_defaults(func=cmd_propagate)
+
+    p = sub.add_parser("review", help="list flagged clips of a project, worst first")
+    p.add_argument("project", type=Path, metavar="DIR")
+    p.add_argument("--limit", type=int, default=50, help="at most this many clips (default 50)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_review)
+
+
+class _Bar:
+    """A one-line progress bar on stderr (redrawn at most 10 times a second)."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.label = ""
+        self._last = 0.0
+        self._shown = False
+
+    def update(self, pr) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.1 and pr.done < pr.total:
+            return
+        self._last = now
+        n = int(self.width * pr.fraction)
+        rate = pr.done / pr.elapsed_s if pr.elapsed_s else 0.0
+        self.stream.write(f"\r{self.label:24.24s} [{'#' * n}{'.' * (self.width - n)}] "
+                          f"{pr.done}/{pr.total} masks, frame {pr.frame}, {rate:.1f} masks/s ")
+        self.stream.flush()
+        self._shown = True
+
+    def end(self) -> None:
+        if self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
+        self._shown = False
+
+
+def _describe(store, plan, result) -> str:
+    names = ", ".join(store.object(o).name for o in plan.object_ids) or "-"
+    where = f"frames {plan.start}–{plan.end}" if plan.spans else ""
+    head = f"{plan.key:14s} {names} {where}"
+    if result.state == "no_anchor":
+        segs = ", ".join(str(s.segment_id) for s in plan.skipped) or "?"
+        return f"{head}: no anchor mask (segment {segs}): annotate a frame first"
+    if result.state == "skipped":
+        return f"{head}: already propagated ({result.done} masks), skipped"
+    flagged = sum(result.flagged.values())
+    line = (f"{head}: {result.written} masks in {result.wall_s:.1f} s "
+            f"({result.fps:.2f} frames/s, {100 * result.non_model_share:.1f}% outside the models)"
+            f", {flagged} flagged, {result.refined} refined")
+    if result.replayed:
+        line += f", resumed (replayed {result.replayed} frames)"
+    if result.state == "cancelled":
+        line += f" — cancelled at {result.done}/{result.total}; run again to resume"
+    return line
+
+
+def cmd_propagate(args: argparse.Namespace) -> int:
+    from annotator.core.project import Project
+    from annotator.pipeline.policy import RefinePolicy
+    from annotator.pipeline.queue import choose_engine, propagate_project
+
+    if args.segment and len(args.projects) > 1:
+        raise UserError("--segment names a segment of one project: give one DIR with it")
+    policy = RefinePolicy.parse(args.refine)
+    engine = choose_engine(args.engine)
+    cancel = threading.Event()
+    bar = _Bar()
+
+    def on_sigint(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        sys.stderr.write("\nannotator: stopping after the frame in flight (Ctrl-C again to "
+                         "abort)\n")
+
+    old = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is \
+        threading.main_thread() else None
+    cancelled = False
+    try:
+        for d in args.projects:
+            if cancel.is_set():
+                break
+            with Project.open(d) as project:
+                print(f"{project.dir}: engine {engine.name}, refine {policy}")
+
+                def on_job(plan, result, store=project.store):
+                    if result is None:
+                        bar.label = plan.key
+                        return
+                    bar.end()
+                    print("  " + _describe(store, plan, result), flush=True)
+
+                results = propagate_project(project, segments=args.segment, engine=engine,
+                                            refine=policy, on_progress=bar.update,
+                                            on_job=on_job, cancel=cancel)
+                if not results:
+                    print("  nothing to propagate: no objects with anchor masks")
+                cancelled |= any(r.state == "cancelled" for r in results)
+    finally:
+        bar.end()
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+    return 130 if cancelled or cancel.is_set() else 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from annotator.core.project import Project
+    from annotator.pipeline.flags import review_clips
+
+    with Project.open(args.project, readonly=True) as project:
+        store = project.store
+        clips = review_clips(store)
+        names = {o.id: o.name for o in store.objects()}
+        shown = clips[: max(0, args.limit)]
+        if args.json:
+            print(json.dumps([{"object_id": c.object_id, "object": names.get(c.object_id),
+                               "start": c.start, "end": c.end, "score": round(c.score, 3),
+                               "worst_frame": c.worst_frame, "flagged_frames": c.flagged,
+                               "flags": dict(c.flags)} for c in shown], indent=2))
+            return 0
+        if not clips:
+            print(f"{project.dir}: no flagged clips")
+            return 0
+        print(f"{project.dir}: {len(clips)} flagged clips, worst first")
+        print(f"{'score':>6}  {'object':16s} {'frames':>13}  {'worst':>6}  flags")
+        for c in shown:
+            flags = ", ".join(f"{k}×{v}" for k, v in c.flags.most_common())
+            print(f"{c.score:6.2f}  {names.get(c.object_id, c.object_id)!s:16.16s} "
+                  f"{c.start:>6}–{c.end:<6}  {c.worst_frame:>6}  {flags}")
+    return 0
