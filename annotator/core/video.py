@@ -59,6 +59,8 @@ DEFAULT_READAHEAD = 8
 # Seeking costs about this many frame decodes on top of decoding from the keyframe; when the
 # target is no further ahead than (frames from its keyframe + this), keep decoding instead.
 SEEK_COST_FRAMES = 4
+# Decode the non-reference frames before a target with skip_frame=NONREF (see _frames).
+SKIP_NONREF = True
 
 
 class VideoError(UserError):
@@ -424,6 +426,7 @@ class MediaVideo(Video):
         self._stream = container.streams.video[index.stream["index"]]
         self._setup_stream()
         self._gen: Iterator[Any] | None = None
+        self._skip_before = 0  # frames displayed before this one may skip non-reference decoding
         self._next = 0  # display index of the next frame the decoder will output at the least
         self._last_out = -1
         self._pts_list = index.pts  # sorted
@@ -433,11 +436,12 @@ class MediaVideo(Video):
         self._t0 = float(index.pts[0] * index.time_base)
 
     def _setup_stream(self) -> None:
+        # Slice threads only (PyAV's default). Frame threading would decode long H.264 runs
+        # faster on many cores, but after a damaged packet it drops the frames in flight, so
+        # frame i would no longer be the i-th frame of a plain sequential decode.
         cc = self._stream.codec_context
-        try:
-            cc.thread_type = "AUTO"
-        except Exception:  # pragma: no cover - older PyAV
-            pass
+        cc.thread_type = "SLICE"
+        cc.thread_count = 0  # as many as the machine has
 
     def _nominal_fps(self) -> float:
         # the stream's declared rate when the timestamps agree with it (exact 30000/1001 …),
@@ -469,9 +473,26 @@ class MediaVideo(Video):
         return -1  # a frame the index does not know (ignored)
 
     def _frames(self) -> Iterator[Any]:
-        """Decoded frames from the current demux position; decode errors are skipped."""
+        """Decoded frames from the current demux position; decode errors are skipped.
+
+        Packets of frames displayed before ``self._skip_before`` are decoded with
+        ``skip_frame=NONREF``: the decoder drops those that no other frame refers to (the
+        B-frames of H.264/HEVC), which nearly halves the work of decoding forward to a target.
+        Frames at or after it are always decoded, so the cursor stays sequential.
+        """
         errors = _av_error_types()
+        cc = self._stream.codec_context
+        pts_list = self._pts_list
+        skipping = False
         for packet in self._container.demux(self._stream):
+            pts = packet.pts
+            skip = False
+            if pts is not None and self._skip_before > 0:
+                j = int(np.searchsorted(pts_list, pts))
+                skip = j < self._skip_before and j < len(pts_list) and pts_list[j] == pts
+            if skip != skipping:
+                cc.skip_frame = "NONREF" if skip else "DEFAULT"
+                skipping = skip
             try:
                 frames = packet.decode()
             except errors as e:
@@ -530,6 +551,7 @@ class MediaVideo(Video):
             attempts.append(-2)  # reopen and decode from the very start
         # keep intermediate frames that fit in half the cache (they make stepping back cheap)
         keep = (self._cache.max_bytes // 2) // max(self._frame_bytes, 1) if self._frame_bytes else 0
+        self._skip_before = i - keep if SKIP_NONREF else 0
         errors = _av_error_types()
         reason = "the decoder produced no picture for it"
         while True:
@@ -665,6 +687,7 @@ def _trim_tail(video: MediaVideo) -> None:
         # decode the last keyframe's stretch: the last frame that comes out is the new end
         k = int(video._index.seek_key[n - 1])
         got = -1
+        video._skip_before = 0  # every frame must come out
         try:
             video._reopen() if k < 0 else video._seek(k)
             for frame in video._gen or ():
