@@ -279,7 +279,7 @@ def scan_packets(container: Any, stream: Any, path: str | os.PathLike[str]) -> F
             pos = p.pos
             if p.is_corrupt or (pos is not None and pos >= 0 and pos + p.size > size):
                 notes.append(
-                    f"packet {scanned - 1} is incomplete or corrupt: the file looks truncated"
+                    f"the file looks truncated: packet {scanned - 1} is incomplete and was left out"
                 )
                 continue
             pts_l.append(p.pts)
