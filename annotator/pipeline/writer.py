@@ -95,7 +95,7 @@ class CommitWriter:
                 t0 = time.perf_counter()
                 self._commit(item)
                 self.busy_s += time.perf_counter() - t0
-                if self._on_commit is not None:
+                if self._on_commit is not None and item.masks:
                     self._on_commit(item, self.done)
             except BaseException as exc:  # noqa: BLE001 - handed to the job's thread
                 self._error = exc
