@@ -25,6 +25,7 @@ import logging
 import operator
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,10 +70,14 @@ class VideoError(UserError):
     def __init__(self, path: str | os.PathLike[str], reason: str, hint: str = "") -> None:
         self.path = str(path)
         self.reason = reason
+        self.hint = hint
         msg = f"{self.path}: {reason}"
         if hint:
             msg += f". {hint}"
         super().__init__(msg)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (e.g. across worker processes)
+        return (type(self), (self.path, self.reason, self.hint))
 
 
 class FrameDecodeError(VideoError):
@@ -80,12 +85,16 @@ class FrameDecodeError(VideoError):
 
     def __init__(self, path: str | os.PathLike[str], index: int, reason: str) -> None:
         self.index = index
+        self.frame_reason = reason
         super().__init__(
             path,
             f"frame {index} cannot be decoded ({reason})",
             "The file may be damaged; other frames are still usable, or re-encode the video "
             "(e.g. ffmpeg -i in.mp4 out.mp4)",
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.path, self.index, self.frame_reason))
 
 
 class _FrameCache:
@@ -237,6 +246,8 @@ class Video:
                 self._fg_waiting += 1
             try:
                 with self._decode_lock:
+                    if self._closed:
+                        raise VideoError(self.path, "is closed", "Open the video again")
                     a = self._cache.get(i)
                     if a is None:
                         a = self._load(i, foreground=True)
@@ -291,42 +302,38 @@ class Video:
             self._ra_range = (start, end)
             if self._ra_thread is None:
                 self._ra_thread = threading.Thread(
-                    target=self._readahead_loop, name=f"readahead:{self.path.name}", daemon=True
+                    target=_readahead_main,
+                    args=(weakref.ref(self), self._cond),
+                    name=f"readahead:{self.path.name}",
+                    daemon=True,
                 )
                 self._ra_thread.start()
             self._cond.notify_all()
 
-    def _readahead_loop(self) -> None:
-        while True:
+    def _readahead_run(self, start: int, end: int) -> None:
+        """Decode frames ``start..end-1`` into the cache, yielding to foreground reads."""
+        for j in range(start, end):
             with self._cond:
-                while self._ra_range is None and not self._closed:
+                # a foreground read or a newer request wins; closing stops at once
+                while self._fg_waiting and not self._closed:
                     self._cond.wait()
+                if self._closed or self._ra_range is not None:
+                    return
+            if j in self._cache:
+                continue
+            with self._decode_lock:
                 if self._closed:
                     return
-                start, end = self._ra_range  # type: ignore[misc]
-                self._ra_range = None
-            for j in range(start, end):
-                with self._cond:
-                    # a foreground read or a newer request wins; closing stops at once
-                    while self._fg_waiting and not self._closed:
-                        self._cond.wait()
-                    if self._closed or self._ra_range is not None:
-                        break
                 if j in self._cache:
                     continue
-                with self._decode_lock:
-                    if self._closed:
-                        return
-                    if j in self._cache:
-                        continue
-                    try:
-                        self._load(j, foreground=False)
-                    except VideoError as e:
-                        log.debug("read-ahead stopped at frame %d: %s", j, e)
-                        break
-                    except Exception:  # a bug: log it, never kill the app from here
-                        log.exception("read-ahead failed at frame %d", j)
-                        break
+                try:
+                    self._load(j, foreground=False)
+                except VideoError as e:
+                    log.debug("read-ahead stopped at frame %d: %s", j, e)
+                    return
+                except Exception:  # a bug: log it, never kill the app from here
+                    log.exception("read-ahead failed at frame %d", j)
+                    return
 
     # -- lifetime --------------------------------------------------------------------------
     def close(self) -> None:
@@ -369,6 +376,24 @@ class Video:
             f"<{type(self).__name__} {self.path.name!r} {len(self)} frames {w}x{h} "
             f"{self.fps:.3g} fps>"
         )
+
+
+def _readahead_main(ref: weakref.ref[Video], cond: threading.Condition) -> None:
+    """The read-ahead thread. It holds the video only weakly between requests, so a video
+    that nobody closed can still be garbage-collected (its ``__del__`` closes it)."""
+    while True:
+        with cond:
+            rng = None
+            while rng is None:
+                v = ref()
+                if v is None or v._closed:
+                    return
+                rng, v._ra_range = v._ra_range, None
+                if rng is None:
+                    v = None
+                    cond.wait(timeout=1.0)
+        v._readahead_run(*rng)
+        v = None
 
 
 # ------------------------------------------------------------------------------------------
@@ -431,7 +456,7 @@ class MediaVideo(Video):
         self._last_out = -1
         self._pts_list = index.pts  # sorted
         self._frame_bytes = 0
-        self.has_audio_ = bool(container.streams.audio)
+        self._has_audio = bool(container.streams.audio)
         self._fps = self._nominal_fps()
         self._t0 = float(index.pts[0] * index.time_base)
 
@@ -461,7 +486,7 @@ class MediaVideo(Video):
 
     @property
     def has_audio(self) -> bool:
-        return self.has_audio_
+        return self._has_audio
 
     def _to_index(self, frame: Any, prev: int) -> int:
         pts = frame.pts
@@ -795,7 +820,7 @@ def _open_folder(
     try:
         return FolderVideo(p, index, fps, index_reused=reused, **kw)
     except FrameDecodeError as e:
-        raise VideoError(p, f"its first frame cannot be read ({e.reason})") from e
+        raise VideoError(p, f"its first frame cannot be read ({e.frame_reason})") from e
 
 
 def _open_media(p: Path, frame_index: FrameIndex | None, kw: dict[str, Any]) -> Video:
@@ -856,7 +881,7 @@ def _open_media(p: Path, frame_index: FrameIndex | None, kw: dict[str, Any]) -> 
     except FrameDecodeError as e:
         video.close()
         raise VideoError(
-            p, f"its first frame cannot be decoded ({e.reason})", "The file may be damaged"
+            p, f"its first frame cannot be decoded ({e.frame_reason})", "The file may be damaged"
         ) from e
     except VideoError:
         video.close()

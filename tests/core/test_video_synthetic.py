@@ -8,8 +8,10 @@ trip and audio.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import pickle
 import threading
 import time
 from fractions import Fraction
@@ -422,6 +424,30 @@ def test_readahead_fills_the_cache_and_stops_on_close(vids):
     with pytest.raises(VideoError, match="closed"):
         v[0]
     v.close()  # idempotent
+
+
+def test_unclosed_video_is_collected_and_its_thread_ends(vids):
+    v = open_video(vids["bframes.mp4"], readahead=4)
+    v[5]
+    thread = v._ra_thread
+    assert thread is not None
+    for _ in range(2000):  # read-ahead finished (its thread then waits for the next request)
+        if 9 in v.cached_indices():
+            break
+        time.sleep(0.01)
+    del v
+    gc.collect()
+    assert _wait_for(lambda: not thread.is_alive())
+
+
+def test_errors_pickle(tmp_path):
+    for e in (
+        VideoError(tmp_path / "a.mp4", "is odd", "Do this"),
+        FrameDecodeError("b.mkv", 7, "bad"),
+    ):
+        back = pickle.loads(pickle.dumps(e))
+        assert type(back) is type(e) and str(back) == str(e)
+    assert pickle.loads(pickle.dumps(FrameDecodeError("b.mkv", 7, "bad"))).index == 7
 
 
 def test_context_manager_closes(vids):
