@@ -51,6 +51,8 @@ class ColourModel:
         self._anchor: tuple[np.ndarray, np.ndarray] | None = None
         self._running: tuple[np.ndarray, np.ndarray] | None = None
         self._ratio: np.ndarray | None = None
+        self._anchor_ratio: np.ndarray | None = None
+        self.anchor_match = 1.0  # fraction of the anchor's pixels with object-like colour
 
     @property
     def ready(self) -> bool:
@@ -58,8 +60,7 @@ class ColourModel:
 
     def nbytes(self) -> int:
         arrays = [*(self._anchor or ()), *(self._running or ())]
-        if self._ratio is not None:
-            arrays.append(self._ratio)
+        arrays += [a for a in (self._ratio, self._anchor_ratio) if a is not None]
         return sum(a.nbytes for a in arrays)
 
     def _measure(
@@ -78,7 +79,9 @@ class ColourModel:
             return
         self._anchor = measured
         self._running = measured
+        self._anchor_ratio = self._log_ratio(*measured)
         self._update_ratio()
+        self.anchor_match = max(1e-3, self.match(index, mask))
 
     def update(self, index: np.ndarray, mask: np.ndarray, band: np.ndarray) -> None:
         """Blend in a confidently propagated frame."""
@@ -95,8 +98,21 @@ class ColourModel:
         assert self._anchor is not None and self._running is not None
         w = self.anchor_weight
         fg, bg = ((w * a + (1 - w) * r) for a, r in zip(self._anchor, self._running))
-        eps = 1.0 / self.n_bins
-        self._ratio = np.log((fg + 0.1 * eps) / (bg + 0.1 * eps)).astype(np.float32)
+        self._ratio = self._log_ratio(fg, bg)
+
+    def _log_ratio(self, fg: np.ndarray, bg: np.ndarray) -> np.ndarray:
+        eps = 0.1 / self.n_bins
+        return np.log((fg + eps) / (bg + eps)).astype(np.float32)
+
+    def match(self, index: np.ndarray, mask: np.ndarray) -> float:
+        """Fraction of ``mask``'s pixels whose colour the anchor found object-like (0 if empty)."""
+        if self._anchor_ratio is None or not mask.any():
+            return 0.0
+        return float(np.mean(self._anchor_ratio[index[mask]] > 0))
+
+    def similarity(self, index: np.ndarray, mask: np.ndarray) -> float:
+        """:meth:`match` relative to the anchor's own, clipped to [0, 1]: 1 looks like the anchor."""
+        return min(1.0, self.match(index, mask) / self.anchor_match)
 
     def log_ratio(self, index: np.ndarray) -> np.ndarray:
         """Per-pixel log(P(colour | object) / P(colour | surroundings)), float32."""

@@ -37,8 +37,46 @@ def _logit(p: np.ndarray, eps: float = 1e-3) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def _signed_distance(mask: np.ndarray) -> np.ndarray:
+    """Distance to the mask's boundary in pixels: positive inside, negative outside."""
+    m = mask.astype(np.uint8)
+    inside = cv2.distanceTransform(m, cv2.DIST_L2, 3)
+    outside = cv2.distanceTransform(1 - m, cv2.DIST_L2, 3)
+    return inside - outside
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))).astype(np.float32)
+
+
+def _grabcut(
+    rgb: np.ndarray, prob: np.ndarray, sd: np.ndarray, scale: float, iters: int
+) -> np.ndarray:
+    """Snap the fused mask to image edges with GrabCut inside a band around its boundary."""
+    fg = prob > 0.5
+    if not fg.any():
+        return prob
+    gc = np.where(fg, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    gc[(sd > 2 * scale) & fg] = cv2.GC_FGD
+    gc[(sd < -3 * scale) & ~fg] = cv2.GC_BGD
+    ys, xs = np.nonzero(gc != cv2.GC_BGD)
+    pad = int(2 * scale) + 2
+    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, rgb.shape[0])
+    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, rgb.shape[1])
+    roi = np.ascontiguousarray(gc[y0:y1, x0:x1])
+    if not (roi == cv2.GC_BGD).any() and not (roi == cv2.GC_PR_BGD).any():
+        return prob
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(
+            np.ascontiguousarray(rgb[y0:y1, x0:x1]), roi, None, bgd, fgd, iters,
+            cv2.GC_INIT_WITH_MASK,
+        )
+    except cv2.error:
+        return prob
+    out = np.zeros_like(prob)
+    out[y0:y1, x0:x1] = ((roi == cv2.GC_FGD) | (roi == cv2.GC_PR_FGD)).astype(np.float32)
+    return (0.8 * out + 0.2 * prob).astype(np.float32)
 
 
 @dataclass
@@ -65,7 +103,14 @@ class FallbackPropagator(FlowEngine):
         flow_preset: int = 1,
         colour_weight: float = 0.5,
         prior_blur: float = 0.08,
+        prior_gain: float = 2.0,
+        bias: float = 0.0,
+        deadzone: float = 0.0,
+        grabcut_iters: int = 0,
         lost_fraction: float = 0.05,
+        min_similarity: float = 0.5,
+        found_similarity: float = 0.9,
+        colour_adapt: float = 0.2,
     ) -> None:
         """``colour_weight`` scales the colour log-ratio against the motion prior;
         ``prior_blur`` is the prior's blur as a fraction of the object's size;
@@ -73,7 +118,14 @@ class FallbackPropagator(FlowEngine):
         """
         self.colour_weight = colour_weight
         self.prior_blur = prior_blur
+        self.prior_gain = prior_gain
+        self.bias = bias
+        self.deadzone = deadzone
+        self.grabcut_iters = grabcut_iters
+        self.colour_adapt = colour_adapt
         self.lost_fraction = lost_fraction
+        self.min_similarity = min_similarity
+        self.found_similarity = found_similarity
         self._index_cache: tuple[int, np.ndarray] | None = None
         super().__init__(work_long_side, flow_preset)
 
@@ -100,7 +152,7 @@ class FallbackPropagator(FlowEngine):
     # -- hooks -----------------------------------------------------------------------------
     def _learn(self, obj_id: int, ctx: FrameContext, mask: np.ndarray, prob: np.ndarray) -> None:
         work_mask = prob > 0.5
-        track = _Track(prev=prob.astype(np.float32))
+        track = _Track(prev=prob.astype(np.float32), colour=ColourModel(adapt=self.colour_adapt))
         area = float(work_mask.sum())
         band = local_band(work_mask, max(3, 0.5 * self._size(area)))
         track.colour.learn_anchor(self._colours(ctx), work_mask, band)
@@ -112,26 +164,35 @@ class FallbackPropagator(FlowEngine):
         track = self._tracks[obj_id]
         ratio = self.colour_weight * track.colour.log_ratio(self._colours(ctx))
         if track.lost:
-            return self._search(track, ratio)
+            return self._search(track, ctx, ratio)
         warped = warp(track.prev, ctx.flow)
-        sigma = max(1.0, self.prior_blur * self._size(track.ref_area))
-        prior = cv2.GaussianBlur(warped, (0, 0), sigma)
-        logits = _logit(prior) + ratio
-        logits = cv2.GaussianBlur(logits, (0, 0), 1.0)
-        return _sigmoid(logits)
+        scale = max(1.5, self.prior_blur * self._size(track.ref_area))
+        if self.deadzone:
+            ratio = np.sign(ratio) * np.maximum(np.abs(ratio) - self.deadzone, 0)
+        sd = _signed_distance(warped > 0.5)
+        logits = self.prior_gain * sd / scale + ratio - self.bias
+        prob = _sigmoid(cv2.GaussianBlur(logits, (0, 0), 1.0))
+        if self.grabcut_iters:
+            prob = _grabcut(ctx.rgb, prob, sd, scale, self.grabcut_iters)
+        if track.colour.similarity(self._colours(ctx), prob > 0.5) < self.min_similarity:
+            track.lost = True  # the flow has carried the mask onto something else
+            return np.zeros_like(prob)
+        return prob
 
-    def _search(self, track: _Track, ratio: np.ndarray) -> np.ndarray:
+    def _search(self, track: _Track, ctx: FrameContext, ratio: np.ndarray) -> np.ndarray:
         """Look for a lost object anywhere in the frame with the colour model alone."""
         smooth = cv2.GaussianBlur(ratio, (0, 0), 2.0)
         candidate = (smooth > 1.0).astype(np.uint8)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
         best, best_score = 0, 0.0
+        index = self._colours(ctx)
         for k in range(1, n):
             area = stats[k, cv2.CC_STAT_AREA]
             if area < self.lost_fraction * track.ref_area or area > 3 * track.ref_area:
                 continue
-            score = float(smooth[labels == k].mean())
-            if score > best_score:
+            blob = labels == k
+            score = track.colour.similarity(index, blob)
+            if score > max(best_score, self.found_similarity):
                 best, best_score = k, score
         prob = np.zeros(ratio.shape, np.float32)
         if best:
@@ -156,6 +217,7 @@ class FallbackPropagator(FlowEngine):
             union = np.count_nonzero(predicted | work_mask)
             agree = np.count_nonzero(predicted & work_mask) / union if union else 1.0
             confidence = agree * decided
+        confidence *= track.colour.similarity(self._colours(ctx), work_mask)
         if confidence > 0.6:
             band = local_band(work_mask, max(3, 0.5 * self._size(area)))
             track.colour.update(self._colours(ctx), work_mask, band)
