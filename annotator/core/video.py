@@ -839,13 +839,19 @@ def _open_media(p: Path, frame_index: FrameIndex | None, kw: dict[str, Any]) -> 
     except OSError as e:
         raise VideoError(p, f"cannot be read ({e.strerror or e})") from e
     try:
-        if not container.streams.video:
+        # the first video stream that is a video, not an album cover or thumbnail
+        streams = [
+            st
+            for st in container.streams.video
+            if not (int(st.disposition) & int(av.stream.Disposition.attached_pic))
+        ]
+        if not streams:
             raise VideoError(
                 p,
                 "contains no video stream",
                 "Choose a video file (mp4, mkv, mov, avi, webm …) or a folder of frames",
             )
-        stream = container.streams.video[0]
+        stream = streams[0]
         if stream.codec_context is None:
             raise VideoError(
                 p, "uses a video codec this build cannot decode", "Re-encode it to H.264"
@@ -866,7 +872,6 @@ def _open_media(p: Path, frame_index: FrameIndex | None, kw: dict[str, Any]) -> 
                 index = scan_packets(container, stream, p)
             except ValueError as e:
                 raise VideoError(p, str(e), "The file may be empty or damaged") from e
-            container.seek(0)  # back to the start; _seek/_reopen position it properly
         video = MediaVideo(p, index, container, index_reused=reused, **kw)
     except VideoError:
         container.close()

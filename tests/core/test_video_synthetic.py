@@ -326,6 +326,29 @@ def test_audio_only_file_is_not_a_video(tmp_path):
         open_video(p)
 
 
+def test_audio_with_cover_art_is_not_a_video(tmp_path):
+    p = tmp_path / "song.m4a.mp4"
+    with av.open(str(p), "w") as c:
+        a = c.add_stream("aac", rate=16000, layout="mono")
+        v = c.add_stream("mjpeg", rate=1)
+        v.width, v.height, v.pix_fmt = 64, 64, "yuvj420p"
+        v.disposition = av.stream.Disposition.attached_pic
+        cover = [*v.encode(av.VideoFrame.from_ndarray(frame_image(0, 64, 64), format="rgb24"))]
+        cover += v.encode()
+        for k in range(0, 16000, 1024):
+            f = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1024), np.float32), format="flt", layout="mono"
+            )
+            f.sample_rate, f.pts = 16000, k
+            c.mux(a.encode(f))
+        c.mux(a.encode())
+        c.mux(cover)
+    with av.open(str(p)) as c:
+        assert len(c.streams.video) == 1  # the cover is a video stream, of one picture
+    with pytest.raises(VideoError, match="no video stream"):
+        open_video(p)
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
 def test_unreadable_file(vids, tmp_path):
     p = tmp_path / "locked.mp4"
