@@ -1,4 +1,4 @@
-"""``annotator`` command line. The GUI is the default sub-command (once it lands).
+"""``annotator`` command line. The GUI is the default sub-command.
 
 Exit status: 0 on success, 2 on bad input (one line naming the file and the problem),
 1 only for a bug (with a traceback).
@@ -24,9 +24,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _has_gui() -> bool:
+    from annotator import commands
+
+    return "gui" in commands.MODULES and commands.available("gui")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None and argv is None and _has_gui():
+        args = parser.parse_args(["gui"])  # no sub-command: the desktop window
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

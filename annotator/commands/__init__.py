@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 # Order is the order of ``annotator --help``.
-MODULES = ["project", "pipeline", "models", "doctor"]
+MODULES = ["gui", "project", "pipeline", "models", "doctor"]
 
 
 def register_all(sub) -> None:
@@ -21,3 +22,8 @@ def register_all(sub) -> None:
                 continue  # a group that has not landed yet
             raise
         module.register(sub)
+
+
+def available(name: str) -> bool:
+    """Whether the sub-command module ``name`` can be imported (e.g. the GUI needs PySide6)."""
+    return importlib.util.find_spec(f"annotator.commands.{name}") is not None

@@ -1,0 +1,35 @@
+"""The desktop window: ``annotator`` (no sub-command) and ``annotator open VIDEO_OR_PROJECT``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from annotator.errors import UserError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("open", help="open the desktop window on a project or a video")
+    p.add_argument("path", type=Path, nargs="?",
+                   help="project folder, or a video (a project is created beside it)")
+    p.set_defaults(func=cmd_open)
+    p = sub.add_parser("gui", help="open the desktop window (the default command)")
+    p.set_defaults(func=cmd_open, path=None)
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    path = getattr(args, "path", None)
+    if path is not None and not path.exists():
+        raise UserError(f"{path}: no such video or project folder")
+    try:
+        from annotator.gui.app import run_app
+    except ImportError as exc:  # PySide6 missing in a headless install
+        raise UserError(f"the desktop window needs PySide6 ({exc}); install it with: "
+                        "pip install PySide6-Essentials") from None
+    from annotator.core.project import is_project
+
+    if path is None:
+        return run_app()
+    if is_project(path):
+        return run_app(project_dir=path)
+    return run_app(video=path)

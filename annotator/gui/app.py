@@ -1,0 +1,47 @@
+"""Start the desktop application: ``run_app(project_dir=None, video=None) -> int``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from annotator.gui import settings as S
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+
+def application(argv: list[str] | None = None) -> QApplication:
+    """The running QApplication, created (with our names and icon) if needed."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setOrganizationName(S.ORG)
+    app.setApplicationName(S.APP)
+    app.setApplicationDisplayName("AVS Annotator")
+    icon = RESOURCES / "icons" / "avs-annotator.svg"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app  # type: ignore[return-value]
+
+
+def run_app(project_dir: str | Path | None = None, video: str | Path | None = None) -> int:
+    """Open the window (on a project, a video, or the last project) and run until it closes."""
+    app = application()
+    from annotator.gui.main_window import MainWindow
+
+    win = MainWindow()
+    win.show()
+    target = project_dir or video
+    if target is None:
+        last = S.app_settings().value("last_project")
+        from annotator.core.project import is_project
+
+        if last and is_project(str(last)):
+            target = last
+    if target is not None:
+        QTimer.singleShot(0, lambda: win.open_path(Path(target)))
+    return int(app.exec())

@@ -1,0 +1,106 @@
+"""Propagation jobs as the window starts them: one call into :mod:`annotator.pipeline` each.
+
+The pipeline does the work (passes of overlapping objects, refinement, flags, resume, one undo
+operation per job, every frame its own transaction). These wrappers run on a
+:class:`~annotator.gui.workers.JobWorker` thread: they translate the pipeline's progress
+callback into the worker's signals (progress, and the (object, frame) keys that just landed so
+the canvas repaints them) and its results into one summary for the status bar.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from annotator.gui.settings import app_settings
+
+REFINE_CHOICES = ("uncertain", "every", "k=10", "off")
+
+
+def options() -> dict[str, Any]:
+    """Engine and refine policy from the preferences."""
+    s = app_settings()
+    engine = str(s.value("engines/propagator", "auto"))
+    refine = str(s.value("pipeline/refine", "uncertain"))
+    if refine not in REFINE_CHOICES and not refine.startswith("k="):
+        refine = "uncertain"
+    return {"engine": engine, "refine": refine}
+
+
+class _Relay:
+    """Pipeline callbacks → worker signals."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.objects: list[int] = []
+
+    def on_job(self, plan: Any, result: Any) -> None:
+        if result is None:
+            self.objects = list(plan.object_ids)
+
+    def on_progress(self, pr: Any) -> None:
+        self.ctx.progress(pr.done, pr.total, f"frame {pr.frame}")
+        self.ctx.frames([(o, pr.frame) for o in self.objects])
+
+
+def summarize(results: list[Any], label: str, store: Any = None) -> dict:
+    """One summary of pipeline ``JobResult``s for the window."""
+    out: dict[str, Any] = {"label": label, "frames": 0, "flagged": 0, "cancelled": False,
+                           "skipped": [], "rebuild_history": True, "states": []}
+    for r in results:
+        out["frames"] += r.written
+        out["flagged"] += sum(r.flagged.values())
+        out["cancelled"] = out["cancelled"] or r.state == "cancelled"
+        out["states"].append(r.state)
+        if r.state == "no_anchor":
+            names = ""
+            if store is not None:
+                names = ", ".join(store.object(o).name for o in r.objects) + " "
+            out["skipped"].append(f"{names}frames {r.frames[0]}–{r.frames[1]}: no accepted mask "
+                                  "yet — click the object on a frame of the segment and press "
+                                  "Enter first")
+    return out
+
+
+def propagate_segments(project: Any, segment_ids: list[int] | None, ctx: Any) -> dict:
+    """Propagate the given segments (None: all) from their anchors."""
+    from annotator.pipeline.queue import propagate_project
+
+    relay = _Relay(ctx)
+    results = propagate_project(project, segments=segment_ids, on_progress=relay.on_progress,
+                                on_job=relay.on_job, cancel=ctx.cancel_event, **options())
+    label = "Propagate all segments" if segment_ids is None else "Propagate segment"
+    out = summarize(results, label, project.store)
+    if not results:
+        out["skipped"].append("Nothing to propagate: no segment has an accepted mask yet")
+    return out
+
+
+def repropagate(project: Any, object_id: int, frame: int, ctx: Any,
+                directions: tuple[str, ...] = ("forward", "backward")) -> dict:
+    """From the anchor on ``frame`` up to the neighbouring anchors (``directions``)."""
+    from annotator.pipeline.queue import repropagate as run
+
+    relay = _Relay(ctx)
+    relay.objects = [object_id]
+    result = run(project, object_id, frame, directions=directions,
+                 on_progress=relay.on_progress, cancel=ctx.cancel_event, **options())
+    word = {("forward",): "forward", ("backward",): "backward"}.get(directions, "around")
+    return summarize([result], f"Re-propagate {word} from frame {frame}", project.store)
+
+
+def batch(folders: list[str | Path], ctx: Any) -> dict:
+    """Propagate every segment of several projects, one after the other."""
+    from annotator.pipeline.queue import propagate_projects
+
+    relay = _Relay(ctx)
+    relay.objects = []
+    by_project = propagate_projects([Path(f) for f in folders], on_progress=relay.on_progress,
+                                    cancel=ctx.cancel_event, **options())
+    lines, frames = [], 0
+    for path, results in by_project.items():
+        s = summarize(results, path.name)
+        frames += s["frames"]
+        lines.append(f"{path.name}: {s['frames']} masks, {s['flagged']} flagged")
+    return {"message": "Batch: " + ("; ".join(lines) or "nothing to do"), "frames": frames,
+            "cancelled": ctx.cancelled(), "label": "Batch"}

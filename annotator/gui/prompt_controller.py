@@ -1,0 +1,317 @@
+"""Stage 1 (and fixes in stage 3): clicks, candidates, brush and accept on one frame.
+
+Every action is written to the store as its own operation, on the serial thread: the mask as a
+new revision (not an anchor until accepted) and the clicked points as a prompt linked to that
+revision. The points shown are therefore always the prompt of the current revision — undo
+brings back the previous mask *and* its points, also after a restart. The only thing kept here
+is a cache of the segmenter's last results (for SAM's low-resolution logits and for cycling
+candidates), which may be lost at any time.
+
+While the frame's image embedding is being computed the clicks are queued (the serial thread
+runs them in order once it is ready) and shown as dotted points.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from annotator.errors import UserError
+from annotator.gui.session import ProjectSession
+
+CACHE = 16
+
+
+def prompt_of(store: Any, rec: Any) -> dict | None:
+    """The prompt that made the mask revision ``rec`` (None for propagated or imported ones)."""
+    if rec is None:
+        return None
+    for p in reversed(store.prompts(rec.object_id, rec.frame)):
+        if p["mask_rev_id"] == rec.rev_id:
+            return p
+    return None
+
+
+def _bbox_xyxy(rec: Any) -> list[float] | None:
+    if rec is None or not rec.bbox or rec.area == 0:
+        return None
+    x, y, w, h = rec.bbox
+    return [x, y, x + w, y + h]
+
+
+class PromptController(QObject):
+    """Turns clicks and strokes on the current (object, frame) into store operations."""
+
+    points_changed = Signal(list, list)  # points of the current mask, queued clicks
+    view_ready = Signal(object)  # a FrameView rebuilt right after a change (fast repaint)
+    embedding_changed = Signal(str)  # "idle", "computing", "ready"
+    candidate_changed = Signal(int, int)  # index, count
+
+    def __init__(self, session: ProjectSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.store = session.store
+        self.object_id: int | None = None
+        self.frame: int | None = None
+        self.points: list[tuple[float, float, bool]] = []
+        self.pending: list[tuple[float, float, bool]] = []
+        self.embedding = "idle"
+        self._embedded_frame: int | None = None
+        self._results: OrderedDict[int, tuple[Any, int]] = OrderedDict()
+        rec = session.store.video()
+        self._key_prefix = (rec.fingerprint or "video")[:16] if rec else "video"
+        session.masks_changed.connect(self._on_masks_changed)
+
+    # -- target ----------------------------------------------------------------------------
+    def set_target(self, object_id: int | None, frame: int | None) -> None:
+        changed = (object_id, frame) != (self.object_id, self.frame)
+        self.object_id, self.frame = object_id, frame
+        if changed:
+            self.pending = []
+            self.refresh()
+        if frame is not None and frame != self._embedded_frame:
+            self._embed(frame)
+
+    def key(self, frame: int) -> str:
+        return f"{self._key_prefix}:{frame}"
+
+    def _embed(self, frame: int) -> None:
+        self._set_embedding("computing")
+        session = self.session
+
+        def work() -> int:
+            seg = session.segmenter()
+            seg.embed(np.asarray(session.video[frame]), key=self.key(frame))
+            return frame
+
+        def done(f: int) -> None:
+            self._embedded_frame = f
+            if f == self.frame:
+                self._set_embedding("ready")
+
+        session.write(work, done, self._failed)
+
+    def _set_embedding(self, state: str) -> None:
+        self.embedding = state
+        self.embedding_changed.emit(state)
+
+    def _ensure_embedded(self, frame: int) -> None:
+        """On the serial thread: make ``frame`` the segmenter's current frame."""
+        self.session.segmenter().embed(np.asarray(self.session.video[frame]), key=self.key(frame))
+        self._embedded_frame = frame
+
+    def refresh(self) -> None:
+        """Re-read the points of the current mask from the store (off the GUI thread)."""
+        oid, frame, store = self.object_id, self.frame, self.store
+        if oid is None or frame is None:
+            self.points = []
+            self.points_changed.emit([], list(self.pending))
+            return
+
+        def work() -> tuple[int, int, list]:
+            p = prompt_of(store, store.mask(oid, frame))
+            return oid, frame, [tuple(x) for x in p["points"]] if p else []
+
+        def done(result: tuple[int, int, list]) -> None:
+            if result[:2] == (self.object_id, self.frame):
+                self.points = result[2]
+                self.points_changed.emit(self.points, list(self.pending))
+
+        self.session.run(work, done)
+
+    def _on_masks_changed(self, keys: Any) -> None:
+        if keys is None or (self.object_id, self.frame) in {tuple(k) for k in keys}:
+            self.refresh()
+
+    # -- checks ----------------------------------------------------------------------------
+    def _target(self) -> tuple[int, int] | None:
+        if self.object_id is None:
+            self.session.message.emit("Choose an object first: press 1–9 or click it in the "
+                                      "Objects panel.", True)
+            return None
+        if self.frame is None:
+            return None
+        if not any(self.frame in s for s in self.store.segments(self.object_id)):
+            name = self.store.object(self.object_id).name
+            self.session.message.emit(
+                f"Frame {self.frame} is outside every audible segment of {name}: masks exist "
+                "only where the object sounds. Jump to a segment (double-click it in the "
+                "Segments panel) or add one.", True)
+            return None
+        return self.object_id, self.frame
+
+    def _failed(self, exc: BaseException) -> None:
+        self.pending = []
+        self.points_changed.emit(self.points, [])
+        if self.embedding == "computing":
+            self._set_embedding("idle")
+        self.session.failed.emit(exc)
+
+    def _cache(self, rev: int, res: Any, k: int) -> None:
+        self._results[rev] = (res, k)
+        while len(self._results) > CACHE:
+            self._results.popitem(last=False)
+
+    # -- actions ---------------------------------------------------------------------------
+    def _submit(self, label: str, kind: str, fn, pending: tuple | None = None) -> None:
+        """Run ``fn(op) -> points | None`` on the serial thread inside one operation."""
+        target = self._target()
+        if target is None:
+            return
+        oid, frame = target
+        store, session = self.store, self.session
+        if pending:
+            self.pending.append(pending)
+            self.points_changed.emit(self.points, list(self.pending))
+
+        def work() -> tuple:
+            with store.transaction():
+                op = store.new_op(kind, label)
+                pts = fn(op, oid, frame)
+            view = session.frame_view(frame)
+            return op, pts, oid, frame, view
+
+        def done(result: tuple) -> None:
+            op, pts, oid_, frame_, view = result
+            if pending and pending in self.pending:
+                self.pending.remove(pending)
+            session.history.record(op, label)
+            if (oid_, frame_) == (self.object_id, self.frame):
+                self.points = list(pts or [])
+                self.points_changed.emit(self.points, list(self.pending))
+                self.view_ready.emit(view)
+            session.masks_changed.emit([(oid_, frame_)])
+
+        session.write(work, done, self._failed)
+
+    def _predict(self, oid: int, frame: int, pts: list, box: list | None,
+                 rec: Any, use_logits: bool) -> tuple[Any, int]:
+        self._ensure_embedded(frame)
+        logits = None
+        if use_logits and rec is not None and rec.rev_id in self._results:
+            res, k = self._results[rec.rev_id]
+            logits = res.low_res_logits[k:k + 1]
+        arr = np.array([[p[0], p[1]] for p in pts], np.float32) if pts else None
+        labels = np.array([1 if p[2] else 0 for p in pts], np.int32) if pts else None
+        res = self.session.segmenter().predict(
+            arr, labels, box=None if box is None else np.array(box, np.float32),
+            mask_logits=logits, multimask=True)
+        return res, res.best_index
+
+    def _write_result(self, op: int, oid: int, frame: int, res: Any, k: int, pts: list,
+                      box: list | None) -> None:
+        rev = self.store.put_mask(oid, frame, res.masks[k], source="sam", anchor=False,
+                                  score=float(res.scores[k]), model=res.engine, op=op)
+        self.store.add_prompt(oid, frame, pts, box=box, mask_rev_id=rev, op=op)
+        self._cache(rev, res, k)
+        self.candidate_changed.emit(k, len(res.masks))
+
+    def click(self, x: float, y: float, positive: bool) -> None:
+        """Add a point (left click: object, right click: background) and update the mask."""
+        point = (float(x), float(y), bool(positive))
+        word = "Object" if positive else "Background"
+
+        def fn(op: int, oid: int, frame: int) -> list:
+            rec = self.store.mask(oid, frame)
+            prompt = prompt_of(self.store, rec)
+            pts = [tuple(p) for p in prompt["points"]] if prompt else []
+            box = prompt["box"] if prompt else _bbox_xyxy(rec)  # fixing a propagated mask
+            pts.append(point)
+            res, k = self._predict(oid, frame, pts, box, rec, use_logits=prompt is not None)
+            self._write_result(op, oid, frame, res, k, pts, box)
+            return pts
+
+        self._submit(f"{word} point at ({x:.0f}, {y:.0f})", "click", fn, pending=point)
+
+    def next_candidate(self) -> None:
+        """Show the segmenter's next candidate mask for the same points (Tab)."""
+        def fn(op: int, oid: int, frame: int) -> list:
+            rec = self.store.mask(oid, frame)
+            prompt = prompt_of(self.store, rec)
+            if prompt is None:
+                raise UserError("No clicked points on this frame: candidates come from clicks")
+            pts = [tuple(p) for p in prompt["points"]]
+            cached = self._results.get(rec.rev_id)
+            if cached is None:
+                res, k = self._predict(oid, frame, pts, prompt["box"], None, False)
+            else:
+                res, k = cached
+            k = (k + 1) % len(res.masks)
+            self._write_result(op, oid, frame, res, k, pts, prompt["box"])
+            return pts
+
+        self._submit("Next candidate mask", "candidate", fn)
+
+    def remove_last_point(self) -> None:
+        def fn(op: int, oid: int, frame: int) -> list:
+            rec = self.store.mask(oid, frame)
+            prompt = prompt_of(self.store, rec)
+            if prompt is None or not prompt["points"]:
+                raise UserError("No clicked point to remove on this frame")
+            pts = [tuple(p) for p in prompt["points"]][:-1]
+            if not pts and prompt["box"] is None:
+                self.store.delete_mask(oid, frame, op=op)
+                return []
+            res, k = self._predict(oid, frame, pts, prompt["box"], None, False)
+            self._write_result(op, oid, frame, res, k, pts, prompt["box"])
+            return pts
+
+        self._submit("Remove last point", "click", fn)
+
+    def stroke(self, points: list[tuple[float, float]], radius: int, erase: bool) -> None:
+        """Paint (or erase) a stroke of ``radius`` pixels into the current mask."""
+        def fn(op: int, oid: int, frame: int) -> list:
+            h, w = self.store.size_hw
+            rec = self.store.mask(oid, frame)
+            mask = (np.ascontiguousarray(rec.decode(), dtype=np.uint8) if rec is not None
+                    else np.zeros((h, w), np.uint8))  # cv2 draws only into C-order arrays
+            pts = np.round(np.array(points, np.float32)).astype(np.int32).reshape(-1, 1, 2)
+            value = 0 if erase else 1
+            if len(pts) > 1:
+                cv2.polylines(mask, [pts], False, value, thickness=2 * int(radius),
+                              lineType=cv2.LINE_8)
+            for (x, y) in pts[:, 0]:
+                cv2.circle(mask, (int(x), int(y)), int(radius), value, -1)
+            rev = self.store.put_mask(oid, frame, mask.astype(bool), source="brush",
+                                      anchor=False, op=op)
+            prompt = prompt_of(self.store, rec)
+            kept = [tuple(p) for p in prompt["points"]] if prompt else []
+            if prompt:
+                self.store.add_prompt(oid, frame, kept, box=prompt["box"], mask_rev_id=rev, op=op)
+            return kept
+
+        self._submit("Erase stroke" if erase else "Brush stroke", "brush", fn)
+
+    def accept(self, after: Any = None) -> None:
+        """Make the current mask an anchor (Enter); a to-do segment becomes annotated."""
+        def fn(op: int, oid: int, frame: int) -> list:
+            rec = self.store.mask(oid, frame)
+            if rec is None:
+                raise UserError(f"Nothing to accept on frame {frame}: click the object first")
+            rev = self.store.put_mask(oid, frame, rec.rle, source=rec.source, anchor=True,
+                                      score=rec.score, model=rec.model, op=op)
+            prompt = prompt_of(self.store, rec)
+            pts = [tuple(p) for p in prompt["points"]] if prompt else []
+            if prompt:
+                self.store.add_prompt(oid, frame, pts, box=prompt["box"], mask_rev_id=rev, op=op)
+            for seg in self.store.segments(oid):
+                if frame in seg and seg.status == "todo":
+                    self.store.update_segment(seg.id, status="annotated", op=op)
+            return pts
+
+        self._submit("Accept mask (anchor)", "accept", fn)
+        if after is not None:
+            # runs after the accept on the serial thread's order, then on the GUI thread
+            self.session.write(lambda: None, lambda _r: after())
+
+    def delete_mask(self) -> None:
+        def fn(op: int, oid: int, frame: int) -> list:
+            if not self.store.delete_mask(oid, frame, op=op):
+                raise UserError(f"No mask to delete on frame {frame}")
+            return []
+
+        self._submit("Delete mask", "delete_mask", fn)

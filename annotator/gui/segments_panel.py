@@ -1,0 +1,220 @@
+"""Audible-segment table: object, start–end (time and frames), status; filter and sort.
+
+Double-click (or Enter) jumps to the segment's first frame for prompting. Status changes and
+deletions are undoable store operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from annotator.gui.session import ProjectSession
+
+STATUS_LABELS = {"todo": "to do", "annotated": "annotated", "propagated": "propagated",
+                 "review": "needs review", "done": "done", "failed": "failed"}
+STATUS_COLORS = {"todo": "#9e9e9e", "annotated": "#42a5f5", "propagated": "#26a69a",
+                 "review": "#ffb300", "done": "#66bb6a", "failed": "#ef5350"}
+COLUMNS = ["Object", "Start", "End", "Frames", "Status"]
+
+
+def fmt_time(seconds: float) -> str:
+    m, s = divmod(max(0.0, seconds), 60)
+    h, m = divmod(int(m), 60)
+    return f"{h}:{m:02d}:{s:05.2f}" if h else f"{m:d}:{s:05.2f}"
+
+
+class SegmentsModel(QAbstractTableModel):
+    def __init__(self, session: ProjectSession) -> None:
+        super().__init__()
+        self.session = session
+        self.rows: list[Any] = []
+        self.names: dict[int, str] = {}
+        self.colors: dict[int, str] = {}
+
+    def set_rows(self, rows: list, objects: list) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.names = {o.id: o.name for o in objects}
+        self.colors = {o.id: o.color for o in objects}
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        s = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return [self.names.get(s.object_id, "?"), fmt_time(self.session.time_of(s.start)),
+                    fmt_time(self.session.time_of(s.end)), f"{s.start}–{s.end}",
+                    STATUS_LABELS.get(s.status, s.status)][col]
+        if role == Qt.ItemDataRole.UserRole:  # sort key
+            return [self.names.get(s.object_id, "?"), s.start, s.end, s.length,
+                    list(STATUS_LABELS).index(s.status) if s.status in STATUS_LABELS else 99][col]
+        if role == Qt.ItemDataRole.UserRole + 1:
+            return s.id
+        if role == Qt.ItemDataRole.DecorationRole and col == 0:
+            return QColor(self.colors.get(s.object_id, "#888888"))
+        if role == Qt.ItemDataRole.ForegroundRole and col == 4:
+            return QColor(STATUS_COLORS.get(s.status, "#888888"))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (f"{self.names.get(s.object_id, '?')}: frames {s.start}–{s.end} "
+                    f"({s.length} frames); double-click to annotate its first frame")
+        return None
+
+
+class StatusFilter(QSortFilterProxyModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.status: str | None = None
+        self.text = ""
+        self.setSortRole(Qt.ItemDataRole.UserRole)
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
+        model: SegmentsModel = self.sourceModel()  # type: ignore[assignment]
+        s = model.rows[row]
+        if self.status and s.status != self.status:
+            return False
+        return not self.text or self.text.lower() in model.names.get(s.object_id, "").lower()
+
+
+class SegmentsPanel(QWidget):
+    """The table of audible segments."""
+
+    segment_activated = Signal(int)
+
+    def __init__(self, session: ProjectSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("segments_panel")
+        self.session = session
+        self.model = SegmentsModel(session)
+        self.proxy = StatusFilter()
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.doubleClicked.connect(self._activated)
+        self.table.activated.connect(self._activated)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._menu)
+        self.status_filter = QComboBox()
+        self.status_filter.addItem("all statuses", None)
+        for key, label in STATUS_LABELS.items():
+            self.status_filter.addItem(label, key)
+        self.status_filter.currentIndexChanged.connect(self._filter)
+        self.text_filter = QLineEdit()
+        self.text_filter.setPlaceholderText("filter by object")
+        self.text_filter.setClearButtonEnabled(True)
+        self.text_filter.textChanged.connect(self._filter)
+        self.go_btn = QPushButton("Annotate")
+        self.go_btn.setToolTip("Jump to the selected segment's first frame (Enter)")
+        self.go_btn.clicked.connect(lambda: self._activated(self.table.currentIndex()))
+        top = QHBoxLayout()
+        top.addWidget(self.status_filter)
+        top.addWidget(self.text_filter)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.go_btn)
+        for status, text in (("done", "Done"), ("failed", "Failed")):
+            b = QPushButton(text)
+            b.setToolTip(f"Mark the selected segment as {text.lower()}")
+            b.clicked.connect(lambda _=False, st=status: self.set_status(st))
+            bottom.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.table)
+        lay.addLayout(bottom)
+        session.segments_changed.connect(self.reload)
+        session.objects_changed.connect(self.reload)
+        self.reload()
+
+    def reload(self) -> None:
+        store = self.session.store
+        self.session.run(lambda: (store.segments(), store.objects()),
+                         lambda r: self._fill(*r))
+
+    def _fill(self, rows: list, objects: list) -> None:
+        selected = self.selected_id()
+        self.model.set_rows(rows, objects)
+        if selected is not None:
+            self.select(selected)
+
+    def _filter(self) -> None:
+        self.proxy.status = self.status_filter.currentData()
+        self.proxy.text = self.text_filter.text()
+        self.proxy.invalidateFilter()
+
+    def selected_id(self) -> int | None:
+        idx = self.table.currentIndex()
+        return idx.data(Qt.ItemDataRole.UserRole + 1) if idx.isValid() else None
+
+    def select(self, segment_id: int) -> None:
+        for r in range(self.proxy.rowCount()):
+            idx = self.proxy.index(r, 0)
+            if idx.data(Qt.ItemDataRole.UserRole + 1) == segment_id:
+                self.table.setCurrentIndex(idx)
+                return
+
+    def _activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.segment_activated.emit(index.data(Qt.ItemDataRole.UserRole + 1))
+
+    def set_status(self, status: str, segment_id: int | None = None) -> None:
+        sid = segment_id if segment_id is not None else self.selected_id()
+        if sid is None:
+            self.session.message.emit("Select a segment first.", True)
+            return
+        store = self.session.store
+        self.session.apply(f"Mark segment {STATUS_LABELS[status]}",
+                           lambda op: store.update_segment(sid, status=status, op=op),
+                           "edit_segment", structure=True)
+
+    def _menu(self, pos) -> None:
+        sid = self.selected_id()
+        if sid is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Annotate first frame", lambda: self.segment_activated.emit(sid))
+        for status, label in STATUS_LABELS.items():
+            menu.addAction(f"Mark {label}", lambda st=status: self.set_status(st, sid))
+        store = self.session.store
+        menu.addSeparator()
+        menu.addAction("Delete segment", lambda: self.session.apply(
+            "Delete segment", lambda op: store.delete_segment(sid, op=op), "delete_segment",
+            structure=True))
+        menu.exec(self.table.viewport().mapToGlobal(pos))

@@ -1,0 +1,276 @@
+"""The open project as seen by the window: the store, the video, workers and change signals.
+
+A :class:`ProjectSession` holds no annotation state: objects, segments, masks, prompts and
+history are read from the store whenever a view needs them. It owns the threads that touch
+slow things — a pool for decoding and queries, one *serial* thread for the segmenter and every
+store write (so writes keep their order), and at most one long job (propagation, export) — and
+emits signals when the store changed so that views repaint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+from annotator.gui import layers as L
+from annotator.gui.undo import HistoryStack
+from annotator.gui.workers import JobContext, JobWorker, TaskRunner
+
+
+class ProjectSession(QObject):
+    """An open project plus the machinery the GUI needs around it."""
+
+    #: (object_id, frame) keys whose masks changed, or None for "anything may have changed".
+    masks_changed = Signal(object)
+    objects_changed = Signal()
+    segments_changed = Signal()
+    #: a message for the person (what happened and what to do), and whether it is an error.
+    message = Signal(str, bool)
+    #: a failure with its exception (the window decides between status bar and dialog).
+    failed = Signal(object)
+    job_started = Signal(object)
+    job_progress = Signal(int, int, str)
+    job_finished = Signal(object)
+    embedding_status = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(self, project: Any, video: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.store = project.store
+        self.video = video
+        self.frame_count = len(video)
+        self.fps = float(video.fps) or 25.0
+        self.width, self.height = video.size
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)
+        self._serial_pool = QThreadPool(self)
+        self._serial_pool.setMaxThreadCount(1)
+        self.tasks = TaskRunner(self._pool, self)
+        self.serial = TaskRunner(self._serial_pool, self)
+        self.history = HistoryStack(self)
+        self.history.rebuild()
+        self.job: JobWorker | None = None
+        self._segmenter: Any = None
+        self._propagator_name: str | None = None
+        self.closed = False
+
+    # -- opening ----------------------------------------------------------------------------
+    @staticmethod
+    def open_project(directory: str | Path) -> tuple[Any, Any]:
+        """Open the project and its video (slow: call it from a worker)."""
+        from annotator.core.project import Project
+
+        project = Project.open(directory)
+        try:
+            video = project.open_video()
+        except BaseException:
+            project.close()
+            raise
+        return project, video
+
+    @staticmethod
+    def create_project(video_path: str | Path, directory: str | Path | None = None) -> tuple[Any, Any]:
+        """Create a project beside the video (``VIDEO.avsproj``) and open it (slow)."""
+        from annotator.core.project import Project, is_project
+
+        video_path = Path(video_path)
+        directory = Path(directory) if directory else video_path.with_name(video_path.name + ".avsproj")
+        if is_project(directory):
+            return ProjectSession.open_project(directory)
+        project = Project.create(directory, video_path)
+        try:
+            video = project.open_video()
+        except BaseException:
+            project.close()
+            raise
+        return project, video
+
+    def close(self) -> None:
+        """Stop the job (keeping what it wrote), finish pending writes, close the files."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.job is not None:
+            self.job.cancel()
+            self.job.wait(60000)
+        self._serial_pool.waitForDone(60000)
+        self._pool.waitForDone(60000)
+        try:
+            self.video.close()
+        finally:
+            self.project.close()
+
+    @property
+    def name(self) -> str:
+        return self.project.dir.name
+
+    def time_of(self, frame: int) -> float:
+        return float(self.video.time_of(frame))
+
+    # -- engines ----------------------------------------------------------------------------
+    def segmenter(self) -> Any:
+        """The point-prompt segmenter (created on first use; call only on the serial thread)."""
+        if self._segmenter is None:
+            from annotator.gui.engines import make_segmenter
+
+            self._segmenter = make_segmenter(self.project)
+        return self._segmenter
+
+    def segmenter_name(self) -> str:
+        from annotator.gui.engines import segmenter_label
+
+        return segmenter_label(self._segmenter)
+
+    def propagator_name(self) -> str:
+        from annotator.gui.engines import propagator_label
+
+        return propagator_label()
+
+    # -- work off the GUI thread ------------------------------------------------------------
+    def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+            on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Run a read-only ``fn`` on the pool."""
+        self.tasks.submit(fn, on_done, on_error or self.failed.emit)
+
+    def write(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+              on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Run ``fn`` (segmenter calls, store writes) on the serial thread, in order."""
+        def done(result: Any) -> None:
+            self.busy_changed.emit(self.busy)
+            if on_done:
+                on_done(result)
+
+        def error(exc: BaseException) -> None:
+            self.busy_changed.emit(self.busy)
+            (on_error or self.failed.emit)(exc)
+
+        self.serial.submit(fn, done, error)
+        self.busy_changed.emit(True)
+
+    @property
+    def busy(self) -> bool:
+        """True while writes are queued or a job runs (undo waits then)."""
+        return self.serial.pending > 0 or self.job is not None
+
+    def apply(self, label: str, fn: Callable[[int], Iterable[tuple[int, int]] | None],
+              kind: str = "edit", *, structure: bool = False,
+              on_done: Callable[[int], None] | None = None) -> None:
+        """One undoable user action: ``fn(op_id)`` writes to the store on the serial thread
+        and returns the (object, frame) keys it touched; then the history records it."""
+        store = self.store
+
+        def work() -> tuple[int, list]:
+            with store.transaction():
+                op = store.new_op(kind, label)
+                keys = list(fn(op) or [])
+            return op, keys
+
+        def done(result: tuple[int, list]) -> None:
+            op, keys = result
+            self.history.record(op, label)
+            self._announce(keys, structure)
+            if on_done:
+                on_done(op)
+
+        self.write(work, done)
+
+    def _announce(self, keys: list | None, structure: bool) -> None:
+        if structure:
+            self.objects_changed.emit()
+            self.segments_changed.emit()
+        self.masks_changed.emit(keys)
+
+    def store_history(self, direction: str, op_id: int) -> None:
+        """Called by the undo stack: undo or redo ``op_id`` in the store (serial thread)."""
+        store = self.store
+
+        def work() -> tuple[Any, list]:
+            op = store.undo() if direction == "undo" else store.redo()
+            keys = store.op_frames(op.id) if op else []
+            return op, keys
+
+        def done(result: tuple[Any, list]) -> None:
+            op, keys = result
+            if op is None or op.id != op_id:
+                self.history.rebuild()
+                self.message.emit("The undo history was out of step with the project and has "
+                                  "been reloaded from it.", False)
+            verb = "Undid" if direction == "undo" else "Redid"
+            if op is not None:
+                self.message.emit(f"{verb}: {op.label or op.kind}", False)
+            self._announce(keys or None, True)
+
+        self.write(work, done)
+
+    # -- frames -----------------------------------------------------------------------------
+    def frame_view(self, index: int, extra: Callable[[np.ndarray], Any] | None = None) -> L.FrameView:
+        """Decode frame ``index`` and build its mask overlays (call on a worker thread)."""
+        rgb = self.video[index]
+        objects = {o.id: o for o in self.store.objects()}
+        view = L.FrameView(index, L.frame_image(rgb))
+        for oid, rec in self.store.frame_masks(index).items():
+            obj = objects.get(oid)
+            if obj is None or rec.rle is None:
+                continue
+            layer = L.mask_layer(rec.decode(), obj.color)
+            view.sources[oid] = rec.source
+            view.flags[oid] = rec.flags
+            if rec.anchor:
+                view.anchors.add(oid)
+            if layer is not None:
+                view.layers[oid] = layer
+        return view
+
+    # -- long jobs --------------------------------------------------------------------------
+    def start_job(self, title: str, fn: Callable[[JobContext], Any],
+                  on_done: Callable[[Any], None] | None = None) -> JobWorker | None:
+        """Run one long job; returns None (and says why) when one is already running."""
+        if self.job is not None:
+            self.message.emit(f"“{self.job.title}” is still running: wait for it or cancel it "
+                              "(Esc) first.", True)
+            return None
+        job = JobWorker(title, fn, self)
+        self.job = job
+        job.progress.connect(self.job_progress)
+        job.frames.connect(lambda keys: self.masks_changed.emit(keys))
+
+        def finished(result: Any) -> None:
+            self.job = None
+            job.wait()
+            self.busy_changed.emit(self.busy)
+            if isinstance(result, dict) and result.get("op_id") is not None:
+                self.history.record(result["op_id"], result.get("label") or title)
+            elif isinstance(result, dict) and result.get("rebuild_history"):
+                self.history.rebuild()  # the pipeline wrote its operations itself
+            self._announce(None, True)
+            self.job_finished.emit(result)
+            if on_done:
+                on_done(result)
+
+        def failed(exc: BaseException) -> None:
+            self.job = None
+            job.wait()
+            self.busy_changed.emit(self.busy)
+            self.history.rebuild()
+            self._announce(None, True)
+            self.job_finished.emit({"failed": True, "error": str(exc)})
+            self.failed.emit(exc)
+
+        job.finished_job.connect(finished)
+        job.failed.connect(failed)
+        self.job_started.emit(job)
+        self.busy_changed.emit(True)
+        job.start()
+        return job
+
+    def cancel_job(self) -> bool:
+        if self.job is None:
+            return False
+        self.job.cancel()
+        self.message.emit(f"Cancelling “{self.job.title}”… frames already done are kept.", False)
+        return True

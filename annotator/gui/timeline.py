@@ -1,0 +1,269 @@
+"""Timeline: a row per object with its audible segments and masks, a strip of per-frame flags,
+the playhead; click or drag to scrub, wheel to zoom, Shift+wheel to scroll.
+
+Per-frame states come from the store on a worker thread and are kept as NumPy arrays (one byte
+per frame and object), drawn per pixel column, so hour-long videos stay cheap to paint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from annotator.gui.segments_panel import STATUS_COLORS
+from annotator.gui.session import ProjectSession
+
+LABEL_W = 96
+RULER_H = 16
+ROW_H = 20
+FLAG_H = 10
+NONE, PROPAGATED, FLAGGED, ANCHOR = 0, 1, 2, 3
+
+
+def frame_states(store: Any, oid: int, n: int) -> np.ndarray:
+    """One byte per frame: none / propagated / flagged / anchor (worker thread)."""
+    out = np.zeros(n, np.uint8)
+    for m in store.masks_of(oid):
+        out[m.frame] = ANCHOR if m.anchor else (FLAGGED if m.flags else PROPAGATED)
+    return out
+
+
+class Timeline(QWidget):
+    """The bottom strip of the window."""
+
+    frame_requested = Signal(int)
+
+    def __init__(self, session: ProjectSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("timeline")
+        self.session = session
+        self.n = session.frame_count
+        self.frame = 0
+        self.current_object: int | None = None
+        self.objects: list = []
+        self.segments: list = []
+        self.states: dict[int, np.ndarray] = {}
+        self.v0, self.v1 = 0, self.n  # visible frame range [v0, v1)
+        self.setMinimumHeight(RULER_H + FLAG_H + 2 * ROW_H + 8)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setMouseTracking(True)
+        self._dragging = False
+        self._pending_keys: set[tuple[int, int]] = set()
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(250)
+        self._debounce.timeout.connect(self._flush)
+        session.objects_changed.connect(self.reload)
+        session.segments_changed.connect(self.reload_segments)
+        session.masks_changed.connect(self._masks_changed)
+        self.reload()
+
+    # -- data ----------------------------------------------------------------------------------
+    def reload(self) -> None:
+        store, n = self.session.store, self.n
+
+        def work() -> tuple:
+            objs = store.objects()
+            return objs, store.segments(), {o.id: frame_states(store, o.id, n) for o in objs}
+
+        self.session.run(work, self._fill)
+
+    def reload_segments(self) -> None:
+        self.session.run(self.session.store.segments, self._set_segments)
+
+    def _set_segments(self, segs: list) -> None:
+        self.segments = segs
+        self.update()
+
+    def _fill(self, result: tuple) -> None:
+        self.objects, self.segments, self.states = result
+        self.setMinimumHeight(RULER_H + FLAG_H + max(2, len(self.objects)) * ROW_H + 8)
+        self.update()
+
+    def _masks_changed(self, keys: Any) -> None:
+        if keys is None:
+            self._pending_keys.clear()
+            self._debounce.stop()
+            self.reload()
+            return
+        self._pending_keys.update(tuple(k) for k in keys)
+        if not self._debounce.isActive():
+            self._debounce.start()
+
+    def _flush(self) -> None:
+        keys, self._pending_keys = self._pending_keys, set()
+        if len(keys) > 2000:
+            self.reload()
+            return
+        store = self.session.store
+
+        def work() -> list:
+            out = []
+            for oid, f in keys:
+                m = store.mask(oid, f)
+                s = NONE if m is None else ANCHOR if m.anchor else FLAGGED if m.flags else PROPAGATED
+                out.append((oid, f, s))
+            return out
+
+        def done(rows: list) -> None:
+            for oid, f, s in rows:
+                arr = self.states.get(oid)
+                if arr is not None and 0 <= f < len(arr):
+                    arr[f] = s
+            self.update()
+
+        self.session.run(work, done)
+
+    def flagged(self) -> np.ndarray:
+        """Bool per frame: any object flagged there."""
+        out = np.zeros(self.n, bool)
+        for arr in self.states.values():
+            out |= arr == FLAGGED
+        return out
+
+    # -- view ----------------------------------------------------------------------------------
+    def set_frame(self, frame: int) -> None:
+        self.frame = frame
+        if not self.v0 <= frame < self.v1:
+            span = self.v1 - self.v0
+            self.v0 = max(0, min(self.n - span, frame - span // 2))
+            self.v1 = self.v0 + span
+        self.update()
+
+    def set_current_object(self, oid: int | None) -> None:
+        self.current_object = oid
+        self.update()
+
+    def _x(self, frame: float) -> float:
+        w = max(1, self.width() - LABEL_W - 4)
+        return LABEL_W + (frame - self.v0) / max(1, self.v1 - self.v0) * w
+
+    def _frame_at(self, x: float) -> int:
+        w = max(1, self.width() - LABEL_W - 4)
+        f = self.v0 + (x - LABEL_W) / w * (self.v1 - self.v0)
+        return int(min(self.n - 1, max(0, round(f))))
+
+    # -- input ---------------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and event.position().x() >= LABEL_W:
+            self._dragging = True
+            self.frame_requested.emit(self._frame_at(event.position().x()))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._dragging:
+            self.frame_requested.emit(self._frame_at(event.position().x()))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._dragging = False
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        steps = event.angleDelta().y() / 120.0
+        span = self.v1 - self.v0
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            shift = int(-steps * span / 10)
+            self.v0 = max(0, min(self.n - span, self.v0 + shift))
+            self.v1 = self.v0 + span
+        else:
+            at = self._frame_at(event.position().x())
+            new = int(min(self.n, max(20, span / (1.25 ** steps))))
+            frac = (at - self.v0) / max(1, span)
+            self.v0 = int(max(0, min(self.n - new, at - frac * new)))
+            self.v1 = self.v0 + new
+        self.update()
+        event.accept()
+
+    # -- painting ------------------------------------------------------------------------------
+    def _columns(self, arr: np.ndarray, width: int) -> np.ndarray:
+        """Max of ``arr`` over the frames under each pixel column of the visible range."""
+        seg = arr[self.v0:self.v1]
+        if len(seg) == 0 or width <= 0:
+            return np.zeros(0, arr.dtype)
+        if len(seg) <= width:
+            idx = np.minimum((np.arange(width) * len(seg)) // width, len(seg) - 1)
+            return seg[idx]
+        edges = (np.arange(width) * len(seg)) // width
+        return np.maximum.reduceat(seg, edges)
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#26282b"))
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        p.setFont(font)
+        width = max(1, self.width() - LABEL_W - 4)
+        self._paint_ruler(p, width)
+        y = RULER_H + 2
+        for o in self.objects:
+            row = QRectF(0, y, self.width(), ROW_H - 2)
+            if o.id == self.current_object:
+                p.fillRect(row, QColor("#34373c"))
+            p.setPen(QColor(o.color))
+            p.drawText(QRectF(6, y, LABEL_W - 8, ROW_H - 2),
+                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, o.name)
+            for s in self.segments:
+                if s.object_id != o.id or s.end < self.v0 or s.start >= self.v1:
+                    continue
+                x0, x1 = self._x(s.start), self._x(s.end + 1)
+                c = QColor(STATUS_COLORS.get(s.status, "#888888"))
+                c.setAlpha(90)
+                p.fillRect(QRectF(x0, y + 1, max(2.0, x1 - x0), ROW_H - 4), c)
+                p.setPen(QPen(QColor(STATUS_COLORS.get(s.status, "#888888")), 1))
+                p.drawRect(QRectF(x0, y + 1, max(2.0, x1 - x0), ROW_H - 4))
+            arr = self.states.get(o.id)
+            if arr is not None:
+                cols = self._columns(arr, width)
+                color = QColor(o.color)
+                for value, h, alpha in ((PROPAGATED, 6, 200), (FLAGGED, 6, 255), (ANCHOR, 12, 255)):
+                    xs = np.nonzero(cols == value)[0]
+                    if len(xs) == 0:
+                        continue
+                    c = QColor("#ffb300") if value == FLAGGED else QColor(color)
+                    c.setAlpha(alpha)
+                    top = y + (ROW_H - 2 - h) / 2
+                    for x0, x1 in _runs(xs):
+                        p.fillRect(QRectF(LABEL_W + x0, top, x1 - x0 + 1, h), c)
+            y += ROW_H
+        # flags strip
+        p.setPen(QColor("#bbbbbb"))
+        p.drawText(QRectF(6, y, LABEL_W - 8, FLAG_H + 2),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "flags")
+        p.fillRect(QRectF(LABEL_W, y + 1, width, FLAG_H), QColor("#1b1c1e"))
+        cols = self._columns(self.flagged().astype(np.uint8), width)
+        for x0, x1 in _runs(np.nonzero(cols)[0]):
+            p.fillRect(QRectF(LABEL_W + x0, y + 1, x1 - x0 + 1, FLAG_H), QColor("#ff7043"))
+        # playhead
+        if self.v0 <= self.frame < self.v1:
+            x = self._x(self.frame + 0.5)
+            p.setPen(QPen(QColor("#ff4d4d"), 2))
+            p.drawLine(int(x), 0, int(x), self.height())
+        p.end()
+
+    def _paint_ruler(self, p: QPainter, width: int) -> None:
+        span = max(1, self.v1 - self.v0)
+        fps = self.session.fps
+        seconds = span / fps
+        step_s = next((s for s in (0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
+                       if seconds / s <= width / 70), 3600)
+        p.setPen(QColor("#8a8d91"))
+        t = np.ceil(self.v0 / fps / step_s) * step_s
+        while t * fps < self.v1:
+            x = self._x(t * fps)
+            p.drawLine(int(x), RULER_H - 5, int(x), RULER_H)
+            m, s = divmod(t, 60)
+            label = f"{int(m)}:{s:04.1f}" if step_s < 1 else f"{int(m)}:{int(s):02d}"
+            p.drawText(int(x) + 3, RULER_H - 4, label)
+            t += step_s
+
+
+def _runs(xs: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive runs in sorted integer positions, as (first, last) pairs."""
+    if len(xs) == 0:
+        return []
+    breaks = np.nonzero(np.diff(xs) > 1)[0]
+    starts = np.concatenate([[xs[0]], xs[breaks + 1]])
+    ends = np.concatenate([xs[breaks], [xs[-1]]])
+    return list(zip(starts.tolist(), ends.tolist()))

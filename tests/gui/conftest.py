@@ -1,0 +1,96 @@
+"""Fixtures for the GUI tests: offscreen Qt, private settings, a fresh copy of the demo project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _private_settings(tmp_path, monkeypatch):
+    """Every test gets its own QSettings file (never the person's own)."""
+    monkeypatch.setenv("AVS_ANNOTATOR_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def _demo_master(tmp_path_factory):
+    from annotator.demo import make_demo
+
+    root = tmp_path_factory.mktemp("demo-master")
+    make_demo(root).close()
+    return root
+
+
+@pytest.fixture
+def demo_dir(_demo_master, tmp_path):
+    """A fresh copy of the demo (video + project): returns the project folder."""
+    dst = tmp_path / "demo"
+    shutil.copytree(_demo_master, dst)
+    return dst / "demo.avsproj"
+
+
+@pytest.fixture
+def window(qtbot, demo_dir):
+    """The main window with the demo project open (and closed after the test)."""
+    from annotator.gui.app import application
+    from annotator.gui.main_window import MainWindow
+
+    application()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    win.open_path(demo_dir)
+    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
+                    timeout=30000)
+    yield win
+    win.close_project()
+
+
+class _UI:
+    """Drive the window as a person would, and wait for its workers without blocking Qt."""
+
+    def __init__(self, qtbot, win):
+        self.qtbot = qtbot
+        self.win = win
+
+    @property
+    def store(self):
+        return self.win.session.store
+
+    def idle(self, timeout: int = 30000) -> None:
+        """Wait (processing events) until no write, job or frame load is pending."""
+        s = self.win.session
+        self.qtbot.waitUntil(lambda: s.serial.pending == 0 and s.job is None
+                             and s.tasks.pending == 0 and not self.win._loading,
+                             timeout=timeout)
+
+    def click(self, x: float, y: float, positive: bool = True) -> None:
+        from PySide6.QtCore import Qt
+
+        pos = self.win.canvas.to_widget(x, y).toPoint()
+        button = Qt.MouseButton.LeftButton if positive else Qt.MouseButton.RightButton
+        self.qtbot.mouseClick(self.win.canvas, button, pos=pos)
+
+    def key(self, key, modifier=None) -> None:
+        from PySide6.QtCore import Qt
+
+        self.qtbot.keyClick(self.win.canvas, key, modifier or Qt.KeyboardModifier.NoModifier)
+
+    def trigger(self, name: str) -> None:
+        self.win.actions_[name].trigger()
+
+    def bell(self):
+        """(object id, first segment) of the demo's bell."""
+        oid = self.store.object_by_name("bell").id
+        return oid, self.store.segments(oid)[0]
+
+
+@pytest.fixture
+def ui(qtbot, window):
+    return _UI(qtbot, window)
