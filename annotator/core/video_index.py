@@ -61,11 +61,14 @@ def _natural_key(name: str) -> list[Any]:
 
 
 def list_frame_files(folder: str | os.PathLike[str]) -> list[str]:
-    """Image file names in ``folder`` in natural order (``2.jpg`` before ``10.jpg``)."""
+    """Image file names in ``folder`` in natural order (``2.jpg`` before ``10.jpg``), hidden
+    files left out."""
     names = [
         e.name
         for e in os.scandir(folder)
-        if e.is_file() and os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS
+        if e.is_file()
+        and not e.name.startswith(".")  # hidden files, macOS "._00000.jpg" resource forks
+        and os.path.splitext(e.name)[1].lower() in IMAGE_EXTENSIONS
     ]
     names.sort(key=_natural_key)
     return names

@@ -386,6 +386,7 @@ def test_frame_folder_natural_order_and_bad_frames(tmp_path):
     for i in (1, 2, 10, 11):
         cv2.imwrite(str(d / f"frame{i}.png"), frame_image(i))
     (d / "frame3.png").write_bytes(b"not a png")
+    (d / "._frame1.png").write_bytes(b"macOS resource fork")
     cv2.imwrite(str(d / "frame4.png"), np.zeros((10, 10, 3), np.uint8))
     with open_video(d, readahead=0) as v:
         assert v.frame_index.source["names"] == [
