@@ -60,6 +60,8 @@ DEFAULT_READAHEAD = 8
 # Seeking costs about this many frame decodes on top of decoding from the keyframe; when the
 # target is no further ahead than (frames from its keyframe + this), keep decoding instead.
 SEEK_COST_FRAMES = 4
+# A seek-and-decode caches up to this many frames before its target.
+KEEP_BEFORE = 32
 # Decode the non-reference frames before a target with skip_frame=NONREF (see _frames).
 SKIP_NONREF = True
 
@@ -574,8 +576,10 @@ class MediaVideo(Video):
             if k > 0:
                 attempts.append(k - 1)
             attempts.append(-2)  # reopen and decode from the very start
-        # keep intermediate frames that fit in half the cache (they make stepping back cheap)
+        # keep the frames just before the target (stepping back is then cheap), as many as
+        # KEEP_BEFORE and half the cache allow
         keep = (self._cache.max_bytes // 2) // max(self._frame_bytes, 1) if self._frame_bytes else 0
+        keep = min(keep, KEEP_BEFORE)
         self._skip_before = i - keep if SKIP_NONREF else 0
         errors = _av_error_types()
         reason = "the decoder produced no picture for it"
