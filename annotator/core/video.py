@@ -571,11 +571,14 @@ class MediaVideo(Video):
             forward = ahead <= from_key + SEEK_COST_FRAMES
         else:
             forward = False
-        attempts = [] if forward else [k]
-        if not forward:
-            if k > 0:
-                attempts.append(k - 1)
-            attempts.append(-2)  # reopen and decode from the very start
+        # where to start: keyframe k; when a seek lands after the frame (imprecise seeking,
+        # e.g. MPEG-TS), ever earlier keyframes; last, reopen and decode from the very start
+        attempts: list[int] = [k]
+        step = 1
+        while k - step >= 0:
+            attempts.append(k - step)
+            step *= 2
+        attempts.append(-2)
         # keep the frames just before the target (stepping back is then cheap), as many as
         # KEEP_BEFORE and half the cache allow
         keep = (self._cache.max_bytes // 2) // max(self._frame_bytes, 1) if self._frame_bytes else 0
@@ -622,8 +625,8 @@ class MediaVideo(Video):
             except errors as e:
                 self._gen = None
                 reason = f"reading failed: {e}"
-            if overshoot and attempts:
-                continue  # the seek landed after the frame: start earlier
+            if (overshoot or first) and attempts:
+                continue  # the seek landed after the frame (or nothing came out): start earlier
             raise FrameDecodeError(self.path, i, reason)
 
     def audio_samples(
@@ -739,19 +742,68 @@ def _trim_tail(video: MediaVideo) -> None:
 
 
 def _truncated(idx: FrameIndex, n: int) -> FrameIndex:
+    keep = np.zeros(len(idx), dtype=bool)
+    keep[:n] = True
+    return _subset(idx, keep)
+
+
+def _subset(idx: FrameIndex, keep: np.ndarray) -> FrameIndex:
+    """The index without the frames where ``keep`` is False."""
     return FrameIndex(
         kind=idx.kind,
         source=idx.source,
         stream=idx.stream,
         time_base=idx.time_base,
-        pts=idx.pts[:n].copy(),
-        decode_pos=idx.decode_pos[:n].copy(),
-        seek_key=idx.seek_key[:n].copy(),
+        pts=idx.pts[keep].copy(),
+        decode_pos=idx.decode_pos[keep].copy(),
+        seek_key=idx.seek_key[keep].copy(),
         key_ts=idx.key_ts,
         key_decode_pos=idx.key_decode_pos,
         last_duration=idx.last_duration,
         notes=list(idx.notes),
         packets=idx.packets,
+    )
+
+
+def _trim_head(video: MediaVideo) -> None:
+    """Drop the frames before the first keyframe that do not decode (a file cut mid-GOP).
+
+    Only frames that no keyframe precedes are in question; decode from the start until past
+    the last of them and keep those that came out, so frame i stays the i-th frame of a plain
+    sequential decode.
+    """
+    idx = video._index
+    questionable = np.flatnonzero(idx.seek_key == -1)
+    if questionable.size == 0:
+        return
+    last_q = int(questionable[-1])
+    seen: set[int] = set()
+    video._skip_before = 0
+    try:
+        video._reopen()
+        for frame in video._gen or ():
+            j = video._to_index(frame, max(seen, default=-1))
+            if j >= 0:
+                seen.add(j)
+            if j > last_q:
+                break
+    except _av_error_types():
+        pass
+    video._gen = None
+    video._next = 0
+    keep = np.ones(len(idx), dtype=bool)
+    for j in questionable.tolist():
+        keep[j] = j in seen
+    dropped = int((~keep).sum())
+    if dropped == 0:
+        return
+    if dropped == len(idx):
+        raise VideoError(video.path, "no frame of it can be decoded", "The file is damaged")
+    video._set_index(_subset(idx, keep))
+    word = "frame" if dropped == 1 else "frames"
+    video._index.notes.append(
+        f"{dropped} {word} before the first keyframe cannot be decoded and were left out "
+        "(the file starts mid-way through a group of pictures)"
     )
 
 
@@ -884,8 +936,11 @@ def _open_media(p: Path, frame_index: FrameIndex | None, kw: dict[str, Any]) -> 
         container.close()
         raise VideoError(p, f"cannot be read ({e})", "The file may be damaged") from e
     try:
-        if index.notes and not reused:
-            _trim_tail(video)
+        if not reused:
+            scan_found_damage = bool(index.notes)  # a truncated or unreadable end
+            _trim_head(video)
+            if scan_found_damage:
+                _trim_tail(video)
         first = video._load(0, foreground=True)
     except FrameDecodeError as e:
         video.close()

@@ -32,6 +32,7 @@ import numpy as np
 FORMAT_VERSION = 1
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 _SAMPLE_BYTES = 64 * 1024
+DTS_SEEK_FORMATS = frozenset({"mpegts", "mpeg", "flv"})
 
 
 class FrameIndexFormatError(ValueError):
@@ -302,6 +303,16 @@ def scan_packets(container: Any, stream: Any, path: str | os.PathLike[str]) -> F
         notes.append("the stream has no timestamps: frames are numbered in decode order")
         pts_d = np.arange(n, dtype=np.int64)
     key_d = np.array(key_l, dtype=bool)
+    # The timestamp to seek to for each keyframe. Its pts lands on it in formats with an index
+    # (mp4, mov, mkv, webm, avi), where its dts lands a GOP early; formats searched by
+    # timestamp (MPEG-TS/PS, FLV) land after it with pts and on it with dts.
+    fmt = getattr(getattr(container, "format", None), "name", "") or ""
+    if have_ts and set(fmt.split(",")) & DTS_SEEK_FORMATS:
+        seek_d = np.array(
+            [min(x for x in (p, d) if x is not None) for p, d in zip(pts_l, dts_l)], dtype=np.int64
+        )
+    else:
+        seek_d = pts_d
     dur_d = np.array(dur_l, dtype=np.int64)
 
     # display order; drop duplicate timestamps (a frame cannot be told from its twin)
@@ -317,6 +328,7 @@ def scan_packets(container: Any, stream: Any, path: str | os.PathLike[str]) -> F
     # pts is not after the frame's (open-GOP leading pictures need the previous keyframe)
     key_positions = np.flatnonzero(key_d)
     key_pts = pts_d[key_positions]
+    key_ts = seek_d[key_positions]
     last_key = np.cumsum(key_d) - 1  # entry in key_positions, -1 before the first keyframe
     seek_key_d = last_key.copy()
     for _ in range(len(key_positions)):
@@ -344,8 +356,7 @@ def scan_packets(container: Any, stream: Any, path: str | os.PathLike[str]) -> F
         pts=pts_d[order],
         decode_pos=order.astype(np.int64),
         seek_key=seek_key_d[order].astype(np.int64),
-        # seeking to a keyframe's pts lands on it (mp4, mkv, avi, webm); dts lands a GOP early
-        key_ts=pts_d[key_positions],
+        key_ts=key_ts,
         key_decode_pos=key_positions.astype(np.int64),
         last_duration=max(last_duration, 0),
         notes=notes,

@@ -127,6 +127,7 @@ def vids(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             container_options={"movflags": "faststart"},
         ),
         "audio.mp4": make_video(d / "audio.mp4", audio=True, options={"g": "10"}),
+        "bframes.ts": make_video(d / "bframes.ts", options=X264),
     }
     (d / "vfr.json").write_text(json.dumps(vfr))
     return out
@@ -134,7 +135,7 @@ def vids(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 # -- frame-accurate random access -----------------------------------------------------------
 @pytest.mark.parametrize(
-    "name", ["bframes.mp4", "bframes.mkv", "vp9.webm", "mjpeg.avi", "mpeg4.avi"]
+    "name", ["bframes.mp4", "bframes.mkv", "bframes.ts", "vp9.webm", "mjpeg.avi", "mpeg4.avi"]
 )
 def test_random_access_equals_sequential_decode(vids, name):
     ref = sequential(vids[name])
@@ -235,6 +236,30 @@ def test_negative_and_out_of_range_indices(vids):
             v.time_of(N)
         with pytest.raises(ValueError):  # frames are shared with the cache: read-only
             v[2][0, 0, 0] = 1
+
+
+def cut_without_reencoding(src: Path, dst: Path, skip: int) -> Path:
+    """Remux ``src`` leaving out its first ``skip`` packets: the result starts mid-GOP."""
+    with av.open(str(src)) as ic, av.open(str(dst), "w") as oc:
+        ist = ic.streams.video[0]
+        ost = oc.add_stream_from_template(ist)
+        for p in [p for p in ic.demux(ist) if p.size][skip:]:
+            q = av.Packet(bytes(p))
+            q.pts, q.dts = p.pts, p.dts if p.dts is not None else p.pts
+            q.is_keyframe, q.time_base, q.stream = p.is_keyframe, ist.time_base, ost
+            oc.mux(q)
+    return dst
+
+
+@pytest.mark.parametrize("ext", ["mkv", "ts", "mp4"])
+def test_file_starting_mid_gop(vids, tmp_path, ext):
+    p = cut_without_reencoding(vids["long.mkv"], tmp_path / f"cut.{ext}", skip=5)
+    ref = sequential(p, tolerant=True)
+    with open_video(p, cache_bytes=0, readahead=0) as v:
+        # the frames before the first keyframe do not decode: left out, as a plain decode does
+        assert len(v) == len(ref) < 120 - 5
+        assert any("before the first keyframe" in n for n in v.notes)
+        check_random_access(v, ref, seed=9, reads=30)
 
 
 # -- damaged and wrong input ----------------------------------------------------------------
