@@ -691,6 +691,7 @@ class MediaVideo(Video):
         self._index = index
         self._pts_list = index.pts
         self._times = index.times()
+        self._t0 = float(index.pts[0] * index.time_base)
         self._cache.clear()
         self._gen = None
         self._next = 0
