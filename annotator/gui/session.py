@@ -95,11 +95,13 @@ class ProjectSession(QObject):
         if self.closed:
             return
         self.closed = True
+        self.history.blockSignals(True)
         if self.job is not None:
             self.job.cancel()
             self.job.wait(60000)
         self._serial_pool.waitForDone(60000)
         self._pool.waitForDone(60000)
+        self.tasks.closed = self.serial.closed = True
         try:
             self.video.close()
         finally:
@@ -135,11 +137,15 @@ class ProjectSession(QObject):
     def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None) -> None:
         """Run a read-only ``fn`` on the pool."""
+        if self.closed:
+            return
         self.tasks.submit(fn, on_done, on_error or self.failed.emit)
 
     def write(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
               on_error: Callable[[BaseException], None] | None = None) -> None:
         """Run ``fn`` (segmenter calls, store writes) on the serial thread, in order."""
+        if self.closed:
+            return
         def done(result: Any) -> None:
             self.busy_changed.emit(self.busy)
             if on_done:
@@ -242,6 +248,8 @@ class ProjectSession(QObject):
         def finished(result: Any) -> None:
             self.job = None
             job.wait()
+            if self.closed:
+                return
             self.busy_changed.emit(self.busy)
             if isinstance(result, dict) and result.get("op_id") is not None:
                 self.history.record(result["op_id"], result.get("label") or title)
@@ -255,6 +263,8 @@ class ProjectSession(QObject):
         def failed(exc: BaseException) -> None:
             self.job = None
             job.wait()
+            if self.closed:
+                return
             self.busy_changed.emit(self.busy)
             self.history.rebuild()
             self._announce(None, True)

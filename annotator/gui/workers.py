@@ -45,13 +45,18 @@ class Task(QRunnable):
             self.signals.done.emit(result)
 
 
+#: Tasks not yet reported: kept alive here (not by their runner, which may be deleted first).
+_LIVE: set[Task] = set()
+
+
 class TaskRunner(QObject):
-    """Owns running :class:`Task` objects (so Python keeps them alive until they report)."""
+    """Submits :class:`Task` objects to a pool and counts those not yet reported."""
 
     def __init__(self, pool: QThreadPool, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.pool = pool
         self._tasks: set[Task] = set()
+        self.closed = False
 
     @property
     def pending(self) -> int:
@@ -60,16 +65,22 @@ class TaskRunner(QObject):
     def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[BaseException], None] | None = None) -> Task:
         task = Task(fn)
+        if self.closed:
+            return task  # the project is closing: nothing new starts
         self._tasks.add(task)
+        _LIVE.add(task)
+        tasks = self._tasks
 
         def finish(result: Any, cb=on_done) -> None:
-            self._tasks.discard(task)
-            if cb:
+            tasks.discard(task)
+            _LIVE.discard(task)
+            if cb and not self.closed:
                 cb(result)
 
         def fail(exc: BaseException, cb=on_error) -> None:
-            self._tasks.discard(task)
-            if cb:
+            tasks.discard(task)
+            _LIVE.discard(task)
+            if cb and not self.closed:
                 cb(exc)
 
         task.signals.done.connect(finish)

@@ -1,0 +1,198 @@
+"""Objects, files and persistence on the real window: add/rename/delete with undo, export
+from the menu (read back with pycocotools), import, reopening shows the same state, settings
+and recent projects persist, a dropped video starts a project, bad input gets a clear answer."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from annotator.demo import FPS, _bell_center
+
+
+def _anchor(ui, frame: int | None = None):
+    oid, seg = ui.bell()
+    ui.win.go_to_segment(seg.id)
+    f = seg.start if frame is None else frame
+    ui.win.go_to(f)
+    ui.idle()
+    x, y = _bell_center(f / FPS)
+    ui.click(float(x), float(y))
+    ui.idle()
+    ui.key(Qt.Key.Key_Return)
+    ui.idle()
+    return oid, seg
+
+
+def test_objects_add_rename_delete_undo(ui):
+    panel = ui.win.objects_panel
+    panel.add("singer", "person")
+    ui.idle()
+    singer = ui.store.object_by_name("singer")
+    assert singer is not None and singer.category == "person"
+    assert [panel.tree.topLevelItem(i).text(0) for i in range(3)] == ["bell", "drum", "singer"]
+    panel.select(singer.id)
+    panel.rename("vocalist", "person")
+    ui.idle()
+    assert ui.store.object(singer.id).name == "vocalist"
+    panel.delete(confirm=False)
+    ui.idle()
+    assert ui.store.object_by_name("vocalist") is None
+    assert panel.tree.topLevelItemCount() == 2
+    ui.trigger("undo")
+    ui.idle()
+    assert ui.store.object_by_name("vocalist") is not None
+    ui.trigger("undo")
+    ui.idle()
+    assert ui.store.object_by_name("singer") is not None
+    # hiding an object hides its masks on the canvas
+    bell = ui.store.object_by_name("bell").id
+    panel.tree.topLevelItem(0).setCheckState(0, Qt.CheckState.Unchecked)
+    assert bell in ui.win.canvas.hidden
+
+
+def test_export_coco_from_menu_reads_back(ui, qtbot, tmp_path, monkeypatch):
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+
+    oid, seg = _anchor(ui)
+    out = tmp_path / "export.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "json"))
+    menu = next(a.menu() for a in ui.win.menuBar().actions() if a.text() == "&File")
+    export = next(a for a in menu.actions() if a.text().startswith("Export &COCO"))
+    with qtbot.waitSignal(ui.win.session.job_finished, timeout=60000):
+        export.trigger()
+    coco = COCO(str(out))
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert len(anns) == ui.store.mask_count() == 1
+    decoded = mask_utils.decode(anns[0]["segmentation"]).astype(bool)
+    assert np.array_equal(decoded, ui.store.mask(oid, seg.start).decode())
+    assert "Exported 1 masks" in ui.win.status.currentMessage()
+
+
+def test_export_png_and_import_segments(ui, qtbot, tmp_path):
+    _anchor(ui)
+    with qtbot.waitSignal(ui.win.session.job_finished, timeout=60000):
+        ui.win.export_png(tmp_path / "png")
+    assert len(list((tmp_path / "png").glob("*.png"))) == 1
+    csv = tmp_path / "segs.csv"
+    csv.write_text("object,category,start_s,end_s\nflute,flute,1.0,2.0\n")
+    ui.win.import_segments(csv)
+    ui.idle()
+    flute = ui.store.object_by_name("flute")
+    assert flute is not None and len(ui.store.segments(flute.id)) == 1
+    assert any(ui.win.segments_panel.model.names.get(s.object_id) == "flute"
+               for s in ui.win.segments_panel.model.rows)
+    ui.trigger("undo")
+    ui.idle()
+    assert ui.store.object_by_name("flute") is None
+
+
+def test_reopening_shows_the_same_state(ui, qtbot, demo_dir):
+    oid, seg = _anchor(ui)
+    with qtbot.waitSignal(ui.win.session.job_finished, timeout=120000):
+        ui.trigger("propagate")
+    ui.idle()
+    masks = {m.frame: m.rev_id for m in ui.store.masks_of(oid)}
+    undo_text = ui.win.session.history.undoText()
+    points = list(ui.win.canvas.points)
+    statuses = [s.status for s in ui.store.segments()]
+    win = ui.win
+    win.close_project()
+    assert win.session is None
+    win.open_path(demo_dir)
+    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None, timeout=30000)
+    ui.idle()
+    assert {m.frame: m.rev_id for m in win.session.store.masks_of(oid)} == masks
+    assert [s.status for s in win.session.store.segments()] == statuses
+    assert win.session.history.undoText() == undo_text
+    win.go_to_segment(seg.id)
+    ui.idle()
+    assert win.canvas.points == points and len(points) == 1
+    assert oid in win.canvas.view.anchors
+    # the undo history survived the restart: undo the propagation, then the accept
+    ui.trigger("undo")
+    ui.idle()
+    assert [m.frame for m in win.session.store.masks_of(oid)] == [seg.start]
+    ui.trigger("undo")
+    ui.idle()
+    assert not win.session.store.mask(oid, seg.start).anchor
+
+
+def test_layout_and_recent_projects_persist(ui, qtbot, demo_dir):
+    from annotator.gui import settings as S
+    from annotator.gui.main_window import MainWindow
+
+    ui.win.docks["timeline"].hide()
+    ui.win.close_project()
+    assert S.recent_projects()[0] == str(demo_dir.resolve())
+    assert S.app_settings().value("last_project") == str(demo_dir.resolve())
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    assert not again.docks["timeline"].isVisible()
+    assert [a.text() for a in again.recent_menu.actions()] == [str(demo_dir.resolve())]
+
+
+def test_drop_a_video_starts_a_project(qtbot, tmp_path, demo_dir):
+    from annotator.gui.app import application
+    from annotator.gui.main_window import MainWindow
+
+    application()
+    video = tmp_path / "clip.mp4"
+    video.write_bytes((demo_dir.parent / "demo.mp4").read_bytes())
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(video))])
+    event = QDropEvent(QPoint(200, 200).toPointF(), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    win.dropEvent(event)
+    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
+                    timeout=30000)
+    assert win.session.project.dir == (tmp_path / "clip.mp4.avsproj").resolve()
+    assert win.session.frame_count == 200
+    win.close_project()
+
+
+def test_unreadable_video_names_the_file_and_why(qtbot, tmp_path):
+    from annotator.gui.app import application
+    from annotator.gui.main_window import MainWindow
+
+    application()
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"this is not a video" * 100)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.open_path(bad)
+    qtbot.waitUntil(lambda: win.last_error is not None, timeout=30000)
+    box = next(w for w in QApplication.topLevelWidgets()
+               if isinstance(w, QMessageBox) and w.isVisible())
+    assert "broken.mp4" in box.text()
+    assert win.session is None and win.isVisible()
+    box.close()
+
+
+def test_run_app_opens_the_project(qtbot, demo_dir):
+    from annotator.gui.app import run_app
+    from annotator.gui.main_window import MainWindow
+
+    seen = []
+
+    def check_and_quit():
+        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        win = next((w for w in wins if w.session is not None), None)
+        if win is None:
+            QTimer.singleShot(100, check_and_quit)
+            return
+        seen.append(win.session.project.dir)
+        win.close()
+        QApplication.quit()
+
+    QTimer.singleShot(100, check_and_quit)
+    assert run_app(project_dir=demo_dir) == 0
+    assert seen == [demo_dir.resolve()]
