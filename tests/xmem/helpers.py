@@ -12,7 +12,6 @@ from types import ModuleType
 
 import numpy as np
 import torch
-
 from xmem import InferenceCore, XMem, to_tensor
 
 

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .resnet import BasicBlock, Bottleneck, make_stage
+from .resnet import BasicBlock, Bottleneck, conv_bn, make_stage
 
 
 def _weight_cache(module: nn.Module, name: str, build: Callable[[], torch.Tensor]) -> torch.Tensor:
@@ -48,8 +48,8 @@ class GroupResBlock(nn.Module):
         self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
-        y = self.conv2(F.relu(self.conv1(F.relu(g))))
-        return y + (g if self.downsample is None else self.downsample(g))
+        y = self.conv2(self.conv1(F.relu(g)).relu_())
+        return y.add_(g if self.downsample is None else self.downsample(g))
 
     def split_forward(self, shared: torch.Tensor, g: torch.Tensor, g_nonneg: bool) -> torch.Tensor:
         """The block on ``cat[shared (1×Cs), g (N×Cg)]`` with ``shared ≥ 0``; ``shared`` is
@@ -75,7 +75,7 @@ class GroupResBlock(nn.Module):
             wd = _weight_cache(self, "ds_group", lambda: self.downsample.weight[:, cs:].contiguous(memory_format=_fmt(g)))
             a = F.conv2d(F.relu(g), w1, padding=1) + s[:, :cout]
             d = F.conv2d(g, wd, padding=1) + s[:, cout:]
-        return self.conv2(F.relu(a)) + d
+        return self.conv2(F.relu(a)).add_(d)
 
 
 def _fmt(x: torch.Tensor) -> torch.memory_format:
@@ -136,10 +136,14 @@ class FeatureFusionBlock(nn.Module):
         self.block1 = GroupResBlock(x_in + g_in, g_mid)
         self.attention = CBAM(g_mid)
         self.block2 = GroupResBlock(g_mid, g_out)
+        self.fast = True  # False: the reference's order of computation (for benchmarks)
 
     def forward(self, x: torch.Tensor, g: torch.Tensor, g_nonneg: bool = False) -> torch.Tensor:
         """``x``: 1×Cx×h×w image feature (≥ 0, a ReLU output); ``g``: N×Cg×h×w."""
-        g = self.block1.split_forward(x, g, g_nonneg)
+        if self.fast:
+            g = self.block1.split_forward(x, g, g_nonneg)
+        else:
+            g = self.block1(torch.cat([x.expand(g.shape[0], -1, -1, -1), g], 1))
         return self.block2(g + self.attention(g))
 
 
@@ -190,9 +194,10 @@ class KeyEncoder(nn.Module):
         self.res2 = make_stage(Bottleneck, 64, 64, 3, 1)
         self.layer2 = make_stage(Bottleneck, 256, 128, 4, 2)
         self.layer3 = make_stage(Bottleneck, 512, 256, 6, 2)
+        self.fast = True
 
     def forward(self, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(img))))
+        x = self.maxpool(conv_bn(self.conv1, self.bn1, img, self.fast).relu_())
         f4 = self.res2(x)
         f8 = self.layer2(f4)
         f16 = self.layer3(f8)
@@ -229,6 +234,7 @@ class ValueEncoder(nn.Module):
         self.layer3 = make_stage(BasicBlock, 128, 256, 2, 2)
         self.fuser = FeatureFusionBlock(1024, 256, value_dim, value_dim)
         self.hidden_reinforce = HiddenReinforcer(value_dim, hidden_dim) if hidden_dim > 0 else None
+        self.fast = True  # False: the reference's order of computation (for benchmarks)
 
     def forward(
         self,
@@ -251,11 +257,14 @@ class ValueEncoder(nn.Module):
                 )
             extra = torch.stack([masks, others], 1)
         extra = extra.contiguous(memory_format=_fmt(image))
-        w = self.conv1.weight
-        w_img = _weight_cache(self.conv1, "img", lambda: w[:, :3].contiguous(memory_format=_fmt(image)))
-        w_msk = _weight_cache(self.conv1, "msk", lambda: w[:, 3:].contiguous(memory_format=_fmt(image)))
-        x = F.conv2d(extra, w_msk, stride=2, padding=3) + F.conv2d(image, w_img, stride=2, padding=3)
-        x = self.relu(self.maxpool(self.bn1(x)))
+        if self.fast:  # the image part of conv1 once for all objects
+            w = self.conv1.weight
+            w_img = _weight_cache(self.conv1, "img", lambda: w[:, :3].contiguous(memory_format=_fmt(image)))
+            w_msk = _weight_cache(self.conv1, "msk", lambda: w[:, 3:].contiguous(memory_format=_fmt(image)))
+            x = F.conv2d(extra, w_msk, stride=2, padding=3) + F.conv2d(image, w_img, stride=2, padding=3)
+        else:
+            x = self.conv1(torch.cat([image.expand(n, -1, -1, -1), extra], 1))
+        x = self.relu(self.maxpool(self.bn1(x)))  # BN not folded: conv1 is split above
         x = self.layer3(self.layer2(self.layer1(x)))
         value = self.fuser(f16, x, g_nonneg=True)
         if deep_update and self.hidden_reinforce is not None and hidden is not None:

@@ -36,6 +36,13 @@ class XMem(nn.Module):
         self.key_proj = KeyProjection(1024, key_dim)
         self.decoder = Decoder(value_dim, hidden_dim)
 
+    def set_fast_paths(self, enabled: bool) -> None:
+        """Fast paths on (default: shared-part convolutions, BatchNorm folded into convolutions)
+        or off (the reference's order of computation, for benchmarks and tests)."""
+        for m in self.modules():
+            if hasattr(m, "fast"):
+                m.fast = enabled
+
     def encode_key(
         self, image: torch.Tensor, need_sk: bool = True, need_ek: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -9,7 +9,29 @@ overwrites every weight.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+
+def conv_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d, x: torch.Tensor, fold: bool) -> torch.Tensor:
+    """``bn(conv(x))``; in eval mode with ``fold`` the BatchNorm is folded into the weights
+    (one pass over the output instead of two; equal up to float rounding)."""
+    if not fold or bn.training or conv.training:
+        return bn(conv(x))
+    state = (conv.weight, bn.weight, bn.bias, bn.running_mean, bn.running_var)
+    token = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in state) + (
+        conv.weight.is_contiguous(memory_format=torch.channels_last),
+    )
+    hit = conv.__dict__.get("_folded")
+    if hit is None or hit[0] != token:
+        with torch.no_grad():
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            fmt = torch.channels_last if token[-1] else torch.contiguous_format
+            w = (conv.weight * scale[:, None, None, None]).contiguous(memory_format=fmt)
+            b = bn.bias - bn.running_mean * scale
+        hit = (token, w, b)
+        conv.__dict__["_folded"] = hit
+    return F.conv2d(x, hit[1], hit[2], conv.stride, conv.padding, conv.dilation, conv.groups)
 
 
 def conv3x3(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -36,12 +58,14 @@ class BasicBlock(nn.Module):
         self.downsample = (
             downsample_for(cin, planes, stride) if stride != 1 or cin != planes else None
         )
+        self.fast = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        shortcut = x if self.downsample is None else self.downsample(x)
-        return self.relu(y + shortcut)
+        f = self.fast
+        y = conv_bn(self.conv1, self.bn1, x, f).relu_()
+        y = conv_bn(self.conv2, self.bn2, y, f)
+        shortcut = x if self.downsample is None else conv_bn(self.downsample[0], self.downsample[1], x, f)
+        return y.add_(shortcut).relu_()
 
 
 class Bottleneck(nn.Module):
@@ -60,13 +84,15 @@ class Bottleneck(nn.Module):
         self.bn3 = nn.BatchNorm2d(cout)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample_for(cin, cout, stride) if stride != 1 or cin != cout else None
+        self.fast = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.relu(self.bn1(self.conv1(x)))
-        y = self.relu(self.bn2(self.conv2(y)))
-        y = self.bn3(self.conv3(y))
-        shortcut = x if self.downsample is None else self.downsample(x)
-        return self.relu(y + shortcut)
+        f = self.fast
+        y = conv_bn(self.conv1, self.bn1, x, f).relu_()
+        y = conv_bn(self.conv2, self.bn2, y, f).relu_()
+        y = conv_bn(self.conv3, self.bn3, y, f)
+        shortcut = x if self.downsample is None else conv_bn(self.downsample[0], self.downsample[1], x, f)
+        return y.add_(shortcut).relu_()
 
 
 def make_stage(block: type[nn.Module], cin: int, planes: int, blocks: int, stride: int) -> nn.Sequential:

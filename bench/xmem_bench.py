@@ -1,0 +1,171 @@
+"""XMem inference speed on this CPU (prints figures; never asserts timings).
+
+854×480 synthetic video (../shared/xmem/synth_sequence.py), full network with the deterministic
+golden weights (../shared/xmem/fill_weights.py), 2 objects, eval.py defaults (r=5, k=30,
+T_max=10, T_min=5, P=128), 2 threads, fp32. As SPEC §13: frame 0 carries the mask, frames 1–5
+warm up, frames 6–15 are timed. Memory frames (t = 10, 15) and the others are reported apart.
+
+Runs, in one process so that they share the machine's load:
+  ours       the default InferenceCore (shared-part convolutions, channels-last)
+  ref-order  the same network in the reference's order of computation (no shared parts,
+             contiguous layout): the speed-up is measured against this, on the same machine
+  vote       ours with want_vote=True (the memory vote's own cost is timed separately)
+and checks that all three give the same probabilities.
+
+    python bench/xmem_bench.py [--frames 16] [--long 1000]
+
+``--long N`` adds the bounded-memory run: N frames at 128×128, eval defaults with
+max_long_term_elements=640 so long-term memory fills early; prints memory held per 100 frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "xmem"
+sys.path.insert(0, str(ROOT / "vendor"))
+
+import xmem.inference_core as core_mod  # noqa: E402
+from xmem import InferenceCore, XMem, to_tensor  # noqa: E402
+
+
+def _load(name: str):  # noqa: ANN202
+    spec = importlib.util.spec_from_file_location(name, SHARED / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+def network() -> XMem:
+    net = XMem().eval()
+    if (SHARED / "fill_weights.py").exists():
+        fw = _load("fill_weights")
+        net.load_state_dict(fw.fill_from_keys([(k, tuple(v.shape)) for k, v in net.state_dict().items()]))
+    else:
+        print("(../shared absent: random torch init instead of the golden weights)")
+    return net
+
+
+def frames(T: int, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
+    if (SHARED / "synth_sequence.py").exists():
+        return _load("synth_sequence").make_sequence(T, H, W)
+    rng = np.random.default_rng(0)
+    labels = np.zeros((T, H, W), np.uint8)
+    labels[:, H // 4 : H // 2, W // 4 : W // 2] = 1
+    labels[:, H // 2 :, W // 2 :] = 2
+    return rng.integers(0, 256, (T, H, W, 3), dtype=np.uint8), labels
+
+
+class VoteTimer:
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._orig = core_mod.build_vote
+
+    def __call__(self, *a, **k):  # noqa: ANN002, ANN003, ANN204
+        t0 = time.perf_counter()
+        out = self._orig(*a, **k)
+        self.seconds.append(time.perf_counter() - t0)
+        return out
+
+
+def run(net: XMem, rgb: list[torch.Tensor], mask: torch.Tensor, fast: bool, vote: bool):
+    net.set_fast_paths(fast)
+    if not fast:
+        net.to(memory_format=torch.contiguous_format)
+    core = InferenceCore(net, {}, channels_last=fast)
+    core.set_all_labels([1, 2])
+    times, probs, mem_flags = [], [], []
+    for t, x in enumerate(rgb):
+        is_mem = t > 0 and (t - core.last_mem_ti >= core.config.mem_every)
+        t0 = time.perf_counter()
+        p = core.step(x, mask if t == 0 else None, want_vote=vote)
+        times.append(time.perf_counter() - t0)
+        probs.append(p)
+        mem_flags.append(is_mem)
+    return times, probs, mem_flags
+
+
+def report(name: str, times: list[float], mem: list[bool], warm: int) -> float:
+    timed = [(s, m) for t, (s, m) in enumerate(zip(times, mem)) if t > warm]
+    allt = [s for s, _ in timed]
+    memt = [s for s, m in timed if m]
+    other = [s for s, m in timed if not m]
+    print(
+        f"{name:10s} median {statistics.median(allt):.3f} s/frame (mean {statistics.mean(allt):.3f}); "
+        f"memory frames {', '.join(f'{s:.3f}' for s in memt)}; "
+        f"non-memory median {statistics.median(other):.3f}"
+    )
+    print(f"{'':10s} per frame: {' '.join(f'{s:.2f}' for s in times)}")
+    return statistics.median(allt)
+
+
+def long_run(net: XMem, n: int) -> None:
+    net.set_fast_paths(True)
+    core = InferenceCore(net, {"max_long_term_elements": 640})
+    core.set_all_labels([1, 2])
+    f, lab = frames(48, 128, 128)
+    rgb = [to_tensor(x) for x in f]
+    mask = torch.stack([torch.from_numpy(lab[0] == i).float() for i in (1, 2)])
+    held, t0 = [], time.perf_counter()
+    for t in range(n):
+        k = t % 96
+        x = rgb[k if k < 48 else 95 - k]  # forward and back, so the video never ends
+        core.step(x, mask if t == 0 else None)
+        mm = core.memory
+        held.append((mm.nbytes(), mm.work.size, mm.long.size))
+    dt = time.perf_counter() - t0
+    print(f"long run: {n} frames at 128×128 in {dt:.1f} s ({dt / n * 1000:.1f} ms/frame)")
+    for a in range(0, n, 100):
+        w = held[a : a + 100]
+        print(
+            f"  frames {a:4d}-{a + len(w) - 1:4d}: bytes held max {max(h[0] for h in w):,} "
+            f"WM ≤ {max(h[1] for h in w)} LT ≤ {max(h[2] for h in w)}"
+        )
+    after = max(h[0] for h in held[200:]) if n > 200 else 0
+    at = max(h[0] for h in held[100:200])
+    print(f"  max held after frame 200 / max held in frames 100-199: {after / at:.4f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--long", type=int, default=0, help="also run the bounded-memory check")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    net = network()
+    f, lab = frames(args.frames, 480, 854)
+    rgb = [to_tensor(x) for x in f]
+    mask = torch.stack([torch.from_numpy(lab[0] == i).float() for i in (1, 2)])
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, 854×480 → 864×480, 2 objects")
+    t_ours, p_ours, mem = run(net, rgb, mask, True, False)
+    t_ref, p_ref, _ = run(net, rgb, mask, False, False)
+    timer = VoteTimer()
+    core_mod.build_vote = timer
+    t_vote, p_vote, _ = run(net, rgb, mask, True, True)
+    core_mod.build_vote = timer._orig
+    m_ours = report("ours", t_ours, mem, 5)
+    m_ref = report("ref-order", t_ref, mem, 5)
+    report("vote", t_vote, mem, 5)
+    print(f"speed-up (median, ref-order / ours): {m_ref / m_ours:.2f}×  (reference code: median 2.03 s)")
+    vs = timer.seconds[5:]
+    print(f"memory vote: median {statistics.median(vs) * 1000:.1f} ms/frame to build "
+          f"({statistics.median(vs) / m_ours * 100:.1f}% of a frame)")
+    d_ref = max(float((a - b).abs().max()) for a, b in zip(p_ours, p_ref))
+    d_vote = max(float((a - b).abs().max()) for a, b in zip(p_ours, p_vote))
+    print(f"max |Δp| ours vs ref-order {d_ref:.2e}; with vote vs without {d_vote:.2e}")
+    if args.long:
+        long_run(network(), args.long)
+
+
+if __name__ == "__main__":
+    main()
