@@ -1,0 +1,249 @@
+"""SAM point-prompt segmenter over the ``segment-anything`` package (vit_b, vit_l, vit_h).
+
+``embed(frame)`` finds the frame's image embedding in the cache (memory, then disk) or runs the
+image encoder once and caches it; ``predict(...)`` then costs only the prompt encoder and the
+mask decoder. Embeddings are always rounded through float16 (the on-disk format), so a mask is
+the same whether its embedding was just computed, kept in memory or read back from disk.
+
+Background work (``precompute``) yields to the person clicking: the image encoder checks a
+hook between its blocks, and pauses while an interactive ``embed`` or ``predict`` runs, or stops
+when its caller cancels it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from segment_anything import SamPredictor, sam_model_registry
+from segment_anything.modeling import Sam
+
+from annotator.engines import models
+from annotator.engines.devices import DeviceChoice, apply_threads, choose_device
+from annotator.engines.embedding_cache import Embedding, EmbeddingCache
+from annotator.engines.segmenter import SegmentResult, check_frame, check_prompts, frame_key
+
+
+class Cancelled(Exception):
+    """Raised inside a background embedding when its caller cancelled it."""
+
+
+def load_sam(
+    path: str | os.PathLike[str],
+    arch: str | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[Sam, str]:
+    """Build SAM from a checkpoint file exactly as a user's file is loaded: safe unpickling,
+    architecture detected from the weights' shapes (an error naming both when ``arch`` is given
+    and differs), strict key matching."""
+    p = Path(path)
+    if arch is not None and arch not in models.SAM_FOR_ARCH:
+        raise models.ModelFileError(
+            f"unknown SAM architecture {arch!r}: use one of {', '.join(models.SAM_FOR_ARCH)}"
+        )
+    sd = models.read_state_dict(p)
+    found = models.check_sam_arch(p, sd, arch)
+    model = sam_model_registry[found]()
+    try:
+        model.load_state_dict(sd, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0][:200]
+        raise models.ModelFileError(
+            f"{p} does not fit SAM {found} ({first}): it is not an official SAM checkpoint"
+        ) from exc
+    del sd
+    model.eval()
+    return model.to(device), found
+
+
+class SamSegmenter:
+    """The ``Segmenter`` for SAM. Build it with ``from_checkpoint`` (or from a loaded model)."""
+
+    is_fallback = False
+
+    def __init__(
+        self,
+        model: Sam,
+        arch: str,
+        model_id: str,
+        device: DeviceChoice | None = None,
+        cache: EmbeddingCache | None = None,
+        checkpoint: Path | None = None,
+    ) -> None:
+        self.device_choice = device or choose_device("cpu")
+        self.arch = arch
+        self.model_id = model_id
+        self.checkpoint = checkpoint
+        self.cache = cache if cache is not None else EmbeddingCache(None)
+        self.model = model.to(self.device_choice.device).eval()
+        if self.device_choice.half:
+            self.model.image_encoder.half()
+        self.predictor = SamPredictor(self.model)
+        self.current_key: str | None = None
+        self.last_source: str | None = None
+        self._interactive = 0
+        self._cond = threading.Condition()
+        self._tls = threading.local()
+        for block in self.model.image_encoder.blocks:
+            for part in (block.attn, block.mlp):
+                part.register_forward_pre_hook(self._block_hook)
+        prec = "fp16" if self.device_choice.half else "fp32"
+        self.name = f"SAM {arch} ({self.device_choice.device}, {prec})"
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        arch: str | None = None,
+        device: str | None = None,
+        half: bool | str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache: EmbeddingCache | None = None,
+        memory_items: int = 16,
+    ) -> SamSegmenter:
+        """Load a SAM checkpoint: ``path`` if given, else the registry's file for ``arch``
+        (look-up order of ``models.resolve``), else the best SAM file present."""
+        if path is None:
+            if arch is not None:
+                path = models.resolve(models.SAM_FOR_ARCH.get(arch, arch))
+            else:
+                found = models.find_sam()
+                if found is None:
+                    models.resolve("sam_vit_b")  # raises, saying where it looked
+                    raise AssertionError("unreachable")
+                path = found.path
+        choice = choose_device(device, half=half)
+        apply_threads(choice)
+        model, found_arch = load_sam(path, arch, "cpu")
+        model_id = models.file_identity(path)
+        if cache is None:
+            cache = EmbeddingCache(cache_dir, memory_items=memory_items)
+        return cls(model, found_arch, model_id, choice, cache, Path(path))
+
+    # -- embeddings ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def compute_embedding(self, frame: np.ndarray) -> Embedding:
+        """Run the image encoder on an ``H×W×3`` uint8 RGB frame (the expensive part)."""
+        check_frame(frame)
+        image = self.predictor.transform.apply_image(frame)
+        x = torch.as_tensor(image, device=self.device_choice.device)
+        x = x.permute(2, 0, 1).contiguous()[None]
+        input_size = (int(x.shape[-2]), int(x.shape[-1]))
+        x = self.model.preprocess(x.float())
+        if self.device_choice.half:
+            x = x.half()
+        feats = self.model.image_encoder(x)
+        arr = feats.float().cpu().numpy().astype(np.float16)
+        return Embedding(arr, (int(frame.shape[0]), int(frame.shape[1])), input_size)
+
+    def set_embedding(self, emb: Embedding, key: str | None = None) -> None:
+        """Make a (cached) embedding current without running the encoder."""
+        p = self.predictor
+        p.reset_image()
+        p.features = torch.as_tensor(emb.features, device=self.device_choice.device).float()
+        p.original_size = tuple(emb.original_size)
+        p.input_size = tuple(emb.input_size)
+        p.is_image_set = True
+        self.current_key = key
+
+    def embed(self, frame: np.ndarray, key: str | None = None) -> str:
+        """Make ``frame`` current: from memory, from disk, or computed (then cached).
+        ``key`` is accepted for callers with their own frame ids; the cache always keys by the
+        frame's content."""
+        check_frame(frame)
+        fk = frame_key(frame)
+        with self._foreground():
+            hit = self.cache.get(self.model_id, fk)
+            if hit is not None:
+                emb, source = hit
+            else:
+                emb, source = self.compute_embedding(frame), "computed"
+                self.cache.put(self.model_id, fk, emb)
+            self.set_embedding(emb, fk)
+        self.last_source = source
+        return source
+
+    def precompute(
+        self,
+        frame: np.ndarray,
+        key: str | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> bool:
+        """Compute and cache ``frame``'s embedding (disk, not the memory LRU) on the calling
+        thread, yielding to interactive calls. False when it was cached already.
+        Raises ``Cancelled`` when ``should_stop()`` turns true mid-way."""
+        check_frame(frame)
+        fk = frame_key(frame)
+        if self.cache.contains(self.model_id, fk):
+            return False
+        self._tls.should_stop = should_stop
+        self._tls.background = True
+        try:
+            self._wait_for_foreground(should_stop)
+            emb = self.compute_embedding(frame)
+        finally:
+            self._tls.background = False
+            self._tls.should_stop = None
+        self.cache.put(self.model_id, fk, emb, memory=self.cache.directory is None)
+        return True
+
+    # -- prompts ---------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(
+        self,
+        points: np.ndarray | None,
+        labels: np.ndarray | None,
+        box: np.ndarray | None = None,
+        mask_logits: np.ndarray | None = None,
+        multimask: bool = True,
+    ) -> SegmentResult:
+        if not self.predictor.is_image_set:
+            raise RuntimeError("call embed(frame) before predict")
+        points, labels, box = check_prompts(points, labels, box)
+        mask_input = None
+        if mask_logits is not None:
+            mask_input = np.asarray(mask_logits, np.float32).reshape(-1, 256, 256)[:1]
+        with self._foreground():
+            masks, scores, low = self.predictor.predict(
+                point_coords=points,
+                point_labels=labels,
+                box=box,
+                mask_input=mask_input,
+                multimask_output=multimask,
+            )
+        return SegmentResult(
+            masks=masks.astype(bool),
+            scores=scores.astype(np.float32),
+            low_res_logits=low.astype(np.float32),
+            engine=self.name,
+        )
+
+    # -- foreground / background coordination ----------------------------------------------------
+    @contextlib.contextmanager
+    def _foreground(self) -> Iterator[None]:
+        with self._cond:
+            self._interactive += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._interactive -= 1
+                self._cond.notify_all()
+
+    def _wait_for_foreground(self, should_stop: Callable[[], bool] | None) -> None:
+        with self._cond:
+            while self._interactive > 0:
+                if should_stop is not None and should_stop():
+                    raise Cancelled()
+                self._cond.wait(timeout=0.05)
+        if should_stop is not None and should_stop():
+            raise Cancelled()
+
+    def _block_hook(self, module: torch.nn.Module, args: object) -> None:
+        if getattr(self._tls, "background", False):
+            self._wait_for_foreground(getattr(self._tls, "should_stop", None))
