@@ -285,7 +285,7 @@ class PropagationJob:
         if wants:
             t0 = time.perf_counter()
             refined = self.refiner.refine(frame, {o: masks[o] for o in wants}, out,
-                                          others={o: m for o, m in masks.items()})
+                                          others={**out.masks, **masks})
             res.model_s += time.perf_counter() - t0
             for item in items:
                 r = refined.get(item.object_id)

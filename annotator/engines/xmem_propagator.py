@@ -1,0 +1,156 @@
+"""The XMem propagator: our ``xmem`` inference core behind the Propagator protocol.
+
+Maps the protocol onto :class:`xmem.InferenceCore`: object ids become mask rows in the order
+they are first given (``set_all_labels`` only appends), ``given`` masks become the step's
+``mask`` rows with ``valid_labels`` (other rows are XMem's own prediction), frames are resized
+to ``size`` on their shorter side (XMem's front end; 480 as in eval.py) and probabilities are
+resized back. Objects left out of ``active`` are no longer output (XMem keeps their memory rows,
+bounded like the rest of its memory; the protocol's "forgotten" means they need an anchor to
+come back). Masks are exclusive among the active objects: the probability of inactive objects
+counts as background.
+
+With ``want_vote`` set (the refiner does), each step keeps XMem's memory vote
+(:class:`xmem.MemoryVote`) in :attr:`XMemPropagator.last_vote` with :attr:`vote_scale`, the
+factor from XMem's working resolution to the frame's pixels.
+
+Available when the XMem model file is found through the model registry
+(:mod:`annotator.engines.models`); registered as ``xmem`` with a higher priority than the
+fallback, so ``auto`` picks it whenever its weights are installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from annotator.engines.propagator import (
+    PropagationResult,
+    check_frame,
+    check_given,
+    register_engine,
+    resolve_active,
+)
+
+__all__ = ["XMemPropagator", "xmem_checkpoint"]
+
+MODEL_NAME = "xmem"
+
+
+class XMemPropagator:
+    """XMem behind the Propagator protocol (see the module docstring)."""
+
+    def __init__(self, network=None, *, checkpoint: str | Path | None = None,
+                 config=None, size: int = 480, device: str | torch.device | None = None
+                 ) -> None:
+        import xmem
+
+        if network is None:
+            path = checkpoint or xmem_checkpoint()
+            if path is None:
+                raise RuntimeError("no XMem model file: install it (annotator models) or pass "
+                                   "checkpoint=")
+            network = _load_checkpoint()(path, map_location=device or "cpu")
+        self.core = xmem.InferenceCore(network, config)
+        self.size = int(size)
+        self.want_vote = False
+        self.name = f"XMem ({self.core.device.type})"
+        self.reset()
+
+    # -- protocol --------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.core.clear_memory()
+        self.core.set_all_labels([])
+        self._known: set[int] = set()
+        self._shape: tuple[int, int] | None = None
+        self.last_vote = None
+        self.vote_scale = 1.0
+
+    def memory_bytes(self) -> int:
+        return int(self.core.memory.nbytes())
+
+    def step(self, frame: np.ndarray, given: Mapping[int, np.ndarray] | None = None,
+             active: Collection[int] | None = None) -> PropagationResult:
+        import xmem
+
+        frame = check_frame(frame, self._shape)
+        shape = frame.shape[:2]
+        self._shape = shape
+        anchors = check_given(given, shape)
+        ids = resolve_active(self._known, anchors, active)
+        self._known = set(ids)
+        new = [o for o in sorted(anchors) if o not in self.core.all_labels]
+        if new:
+            self.core.set_all_labels([*self.core.all_labels, *new])
+        labels = self.core.all_labels
+
+        image = xmem.resize_shorter(xmem.to_tensor(np.array(frame)), self.size)
+        h, w = image.shape[-2:]
+        mask = None
+        if anchors:
+            mask = torch.zeros((len(labels), h, w), dtype=torch.float32)
+            for o, m in anchors.items():
+                mask[labels.index(o)] = _resize(torch.from_numpy(m.astype(np.float32)), (h, w))
+        prob = self.core.step(image, mask, list(anchors) if anchors else None,
+                              want_vote=self.want_vote)
+        self.last_vote = self.core.last_vote if self.want_vote else None
+        self.vote_scale = shape[0] / h
+
+        rows = [labels.index(o) + 1 for o in ids]
+        p_active = prob[rows]  # A×h×w
+        background = (1.0 - p_active.sum(0, keepdim=True)).clamp(min=0)
+        full = _resize(torch.cat([background, p_active]), shape).numpy()
+        winner = np.argmax(full, axis=0)
+        taken = np.zeros(shape, bool)
+        for m in anchors.values():
+            taken |= m
+        masks, probs, confidence = {}, {}, {}
+        for k, o in enumerate(ids):
+            probs[o] = p_active[k].numpy().astype(np.float32)
+            if o in anchors:
+                masks[o], confidence[o] = anchors[o], 1.0
+                continue
+            m = (winner == k + 1) & ~taken
+            masks[o] = m
+            inside = full[k + 1][m]
+            confidence[o] = float(np.clip(np.mean(2 * inside - 1), 0, 1)) if inside.size else 0.0
+        return PropagationResult(masks=masks, probs=probs, confidence=confidence)
+
+
+def _load_checkpoint():
+    try:
+        from xmem import load_checkpoint
+    except ImportError:  # not exported by xmem's __init__ yet
+        from xmem.loading import load_checkpoint
+    return load_checkpoint
+
+
+def _resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of an H×W or C×H×W float tensor."""
+    if tuple(t.shape[-2:]) == tuple(size):
+        return t
+    x = t[None] if t.ndim == 3 else t[None, None]
+    out = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    return out[0] if t.ndim == 3 else out[0, 0]
+
+
+def xmem_checkpoint() -> Path | None:
+    """The XMem model file from the model registry, or None when it is not installed."""
+    try:
+        from annotator.engines import models
+    except ImportError:  # the registry has not landed in this build
+        return None
+    find = getattr(models, "model_path", None) or getattr(models, "find_model", None)
+    if find is None:
+        return None
+    try:
+        path = find(MODEL_NAME)
+    except Exception:  # noqa: BLE001 - a missing or broken file means "not available"
+        return None
+    return Path(path) if path and Path(path).is_file() else None
+
+
+register_engine("xmem", XMemPropagator, lambda: xmem_checkpoint() is not None, priority=10)
