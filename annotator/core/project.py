@@ -163,13 +163,13 @@ class Project:
 
     def open_video(self):
         """Open the project's video, reusing the frame index stored in the project."""
-        from annotator.core.video import FrameIndex, open_video
+        from annotator.core.video import open_video
 
         rec = self.video_record()
         path = self.video_path(check=False)
         kwargs = {"fps": rec.fps} if rec.is_folder else {}
-        index = FrameIndex.from_bytes(rec.frame_index) if rec.frame_index else None
-        video = open_video(path, frame_index=index, **kwargs)
+        # a stale or damaged stored index is rebuilt by open_video (and saved again below)
+        video = open_video(path, frame_index=rec.frame_index, **kwargs)
         if len(video) != rec.frame_count:
             video.close()
             raise VideoMissingError(
