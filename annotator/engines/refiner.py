@@ -195,18 +195,15 @@ def _interior_point(mask: np.ndarray) -> np.ndarray:
 
 
 def make_refiner(propagator, segmenter=None, **options) -> PrototypeRefiner | None:
-    """A refiner for ``propagator`` with ``segmenter``, or with SAM from the model registry;
-    None when no SAM can run (the weight-free segmenter is not used to refine)."""
+    """A refiner for ``propagator`` with ``segmenter``, else with the best SAM checkpoint of
+    the model registry; None when no SAM file is installed (the weight-free segmenter is not
+    used to refine: it would cost time without making masks better)."""
     if segmenter is None:
-        try:
-            from annotator.engines import sam
-        except ImportError:
+        from annotator.engines import models
+
+        if models.find_sam() is None:
             return None
-        factory = getattr(sam, "make_sam", None) or getattr(sam, "SamSegmenter", None)
-        if factory is None:
-            return None
-        try:
-            segmenter = factory()
-        except Exception:  # noqa: BLE001 - no SAM weights installed: no refinement
-            return None
+        from annotator.engines.sam import SamSegmenter
+
+        segmenter = SamSegmenter.from_checkpoint()
     return PrototypeRefiner(segmenter, propagator, **options)

@@ -138,19 +138,20 @@ def _resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def xmem_checkpoint() -> Path | None:
-    """The XMem model file from the model registry, or None when it is not installed."""
+    """The XMem model file from the model registry (``xmem``, else ``xmem_s012``; looked up
+    as :func:`annotator.engines.models.locate` says), or None when neither is installed."""
     try:
         from annotator.engines import models
-    except ImportError:  # the registry has not landed in this build
+    except ImportError:  # the registry is not part of this build
         return None
-    find = getattr(models, "model_path", None) or getattr(models, "find_model", None)
-    if find is None:
-        return None
-    try:
-        path = find(MODEL_NAME)
-    except Exception:  # noqa: BLE001 - a missing or broken file means "not available"
-        return None
-    return Path(path) if path and Path(path).is_file() else None
+    for name in ("xmem", "xmem_s012"):
+        try:
+            path = models.model_path(name)
+        except Exception:  # noqa: BLE001 - a broken setting means "not available" here
+            path = None
+        if path is not None:
+            return Path(path)
+    return None
 
 
 register_engine("xmem", XMemPropagator, lambda: xmem_checkpoint() is not None, priority=10)

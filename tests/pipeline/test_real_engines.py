@@ -1,8 +1,9 @@
-"""End to end with the real model code: random-weight XMem (our ``xmem``, loaded from a
-checkpoint file) propagating, the prototype refiner turning its memory vote into point prompts.
+"""End to end with the real model code: random-weight XMem (our ``xmem``) and SAM vit_b
+checkpoints written to temporary files and found through the model registry; the prototype
+refiner turns XMem's memory vote into SAM point prompts.
 
-The refiner's segmenter here is the weight-free one: the SAM engine has not landed yet (see the
-pipeline report); the refiner code path is the same.
+SAM's image encoder takes 15–90 s a frame on a busy CPU, so the SAM test refines one frame in
+20 (``k=10``) and is marked slow; the same path with the weight-free segmenter runs every time.
 """
 
 import numpy as np
@@ -31,6 +32,38 @@ def xmem_checkpoint(tmp_path):
     path = tmp_path / "xmem-random.pth"
     torch.save(xmem.XMem().state_dict(), path)  # the real architecture, random weights
     return path
+
+
+@pytest.mark.slow
+def test_registry_xmem_and_sam_propagate_and_refine_20_frames(make_project, xmem_checkpoint,
+                                                              one_thread, tmp_path, monkeypatch):
+    from segment_anything import sam_model_registry
+
+    from annotator.engines.propagator import make_propagator
+    from annotator.pipeline.policy import RefinePolicy
+    from annotator.pipeline.queue import choose_engine, make_refiner
+
+    sam_path = tmp_path / "sam_vit_b_random.pth"
+    torch.save(sam_model_registry["vit_b"]().state_dict(), sam_path)  # random weights
+    monkeypatch.setenv("AVS_ANNOTATOR_XMEM", str(xmem_checkpoint))
+    monkeypatch.setenv("AVS_ANNOTATOR_SAM_VIT_B", str(sam_path))
+    monkeypatch.setenv("AVS_ANNOTATOR_SAM_VIT_L", str(tmp_path / "absent"))
+    monkeypatch.setenv("AVS_ANNOTATOR_SAM_VIT_H", str(tmp_path / "absent"))
+    assert choose_engine("auto").name.startswith("XMem")  # auto picks XMem once it is installed
+    engine = make_propagator("xmem", size=64)
+    refiner = make_refiner(RefinePolicy.parse("k=10"), engine)
+    assert refiner is not None and refiner.segmenter.name.startswith("SAM vit_b")
+    project = make_project(anchors=(0,), segments=[(0, 19)])
+    store = project.store
+    (result,) = propagate_project(project, engine=engine, refine="k=10", refiner=refiner)
+    assert result.state == "done" and result.written == 19 and result.refined == 1
+    revs = store.revisions(1, 10)
+    assert {r.source for r in revs} == {"propagated", "refined"}
+    current = store.mask(1, 10)
+    assert current.quality["refine"] in ("refined", "kept", "flagged")
+    assert "sam_score" in current.quality and current.quality["points"][0] > 0
+    assert all(store.mask(1, f).flags is not None for f in range(1, 20))
+    assert store.integrity_check() == "ok"
 
 
 @pytest.mark.slow
