@@ -27,9 +27,8 @@ def colour_index(rgb: np.ndarray, bits: int = BITS) -> np.ndarray:
 
 def local_band(mask: np.ndarray, width: int) -> np.ndarray:
     """Pixels within ``width`` of ``mask`` but outside it (bool)."""
-    size = 2 * max(1, int(width)) + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool) & ~mask
+    outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
+    return (outside > 0) & (outside <= max(1.0, width))
 
 
 def _histogram(index: np.ndarray, weights: np.ndarray, n_bins: int) -> np.ndarray:
@@ -53,6 +52,7 @@ class ColourModel:
         self._ratio: np.ndarray | None = None
         self._anchor_ratio: np.ndarray | None = None
         self.anchor_match = 1.0  # fraction of the anchor's pixels with object-like colour
+        self._anchor_coarse: np.ndarray | None = None  # anchor's colours, coarser bins
 
     @property
     def ready(self) -> bool:
@@ -60,7 +60,9 @@ class ColourModel:
 
     def nbytes(self) -> int:
         arrays = [*(self._anchor or ()), *(self._running or ())]
-        arrays += [a for a in (self._ratio, self._anchor_ratio) if a is not None]
+        arrays += [
+            a for a in (self._ratio, self._anchor_ratio, self._anchor_coarse) if a is not None
+        ]
         return sum(a.nbytes for a in arrays)
 
     def _measure(
@@ -82,6 +84,7 @@ class ColourModel:
         self._anchor_ratio = self._log_ratio(*measured)
         self._update_ratio()
         self.anchor_match = max(1e-3, self.match(index, mask))
+        self._anchor_coarse = self._coarse(index, mask)
 
     def update(self, index: np.ndarray, mask: np.ndarray, band: np.ndarray) -> None:
         """Blend in a confidently propagated frame."""
@@ -109,6 +112,25 @@ class ColourModel:
         if self._anchor_ratio is None or not mask.any():
             return 0.0
         return float(np.mean(self._anchor_ratio[index[mask]] > 0))
+
+    def _coarse(self, index: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        b = self.bits
+        coarse_bits = b - 1
+        idx = index[mask]
+        y, cr, cb = idx >> (2 * b), (idx >> b) & ((1 << b) - 1), idx & ((1 << b) - 1)
+        coarse = ((y >> 1) << (2 * coarse_bits)) | ((cr >> 1) << coarse_bits) | (cb >> 1)
+        hist = np.bincount(coarse, minlength=1 << (3 * coarse_bits)).astype(np.float32)
+        return hist / max(hist.sum(), 1.0)
+
+    def likeness(self, index: np.ndarray, mask: np.ndarray) -> float:
+        """Bhattacharyya coefficient of ``mask``'s colour distribution and the anchor's, in [0, 1].
+
+        Unlike :meth:`similarity` (is each pixel object-coloured?) this asks whether the region
+        has the anchor's *mix* of colours: a red banner is not a rider in a red helmet.
+        """
+        if self._anchor_coarse is None or not mask.any():
+            return 0.0
+        return float(np.sum(np.sqrt(self._coarse(index, mask) * self._anchor_coarse)))
 
     def similarity(self, index: np.ndarray, mask: np.ndarray) -> float:
         """:meth:`match` relative to the anchor's own, clipped to [0, 1]: 1 looks like the anchor."""

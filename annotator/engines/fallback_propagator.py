@@ -28,6 +28,7 @@ import numpy as np
 
 from annotator.engines.appearance import ColourModel, colour_index, local_band
 from annotator.engines.flow import FlowEngine, FrameContext, warp
+from annotator.engines.guided_filter import guided_filter
 
 __all__ = ["FallbackPropagator"]
 
@@ -49,34 +50,18 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))).astype(np.float32)
 
 
-def _grabcut(
-    rgb: np.ndarray, prob: np.ndarray, sd: np.ndarray, scale: float, iters: int
-) -> np.ndarray:
-    """Snap the fused mask to image edges with GrabCut inside a band around its boundary."""
-    fg = prob > 0.5
-    if not fg.any():
+def _snap(rgb: np.ndarray, prob: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """Guided-filter ``prob`` by the frame inside the box around it (outside stays as it is)."""
+    ys, xs = np.nonzero(prob > 0.05)
+    if ys.size == 0:
         return prob
-    gc = np.where(fg, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-    gc[(sd > 2 * scale) & fg] = cv2.GC_FGD
-    gc[(sd < -3 * scale) & ~fg] = cv2.GC_BGD
-    ys, xs = np.nonzero(gc != cv2.GC_BGD)
-    pad = int(2 * scale) + 2
-    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, rgb.shape[0])
-    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, rgb.shape[1])
-    roi = np.ascontiguousarray(gc[y0:y1, x0:x1])
-    if not (roi == cv2.GC_BGD).any() and not (roi == cv2.GC_PR_BGD).any():
-        return prob
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    try:
-        cv2.grabCut(
-            np.ascontiguousarray(rgb[y0:y1, x0:x1]), roi, None, bgd, fgd, iters,
-            cv2.GC_INIT_WITH_MASK,
-        )
-    except cv2.error:
-        return prob
-    out = np.zeros_like(prob)
-    out[y0:y1, x0:x1] = ((roi == cv2.GC_FGD) | (roi == cv2.GC_PR_FGD)).astype(np.float32)
-    return (0.8 * out + 0.2 * prob).astype(np.float32)
+    pad = 3 * radius
+    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, prob.shape[0])
+    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, prob.shape[1])
+    out = prob.copy()
+    guide = rgb[y0:y1, x0:x1].astype(np.float32) / 255.0
+    out[y0:y1, x0:x1] = np.clip(guided_filter(guide, prob[y0:y1, x0:x1], radius, eps), 0, 1)
+    return out
 
 
 @dataclass
@@ -100,32 +85,42 @@ class FallbackPropagator(FlowEngine):
     def __init__(
         self,
         work_long_side: int | None = 480,
-        flow_preset: int = 1,
+        flow_preset: int = 2,
         colour_weight: float = 0.5,
-        prior_blur: float = 0.08,
-        prior_gain: float = 2.0,
-        bias: float = 0.0,
-        deadzone: float = 0.0,
-        grabcut_iters: int = 0,
-        lost_fraction: float = 0.05,
-        min_similarity: float = 0.5,
-        found_similarity: float = 0.9,
+        colour_cap: float = 1.5,
         colour_adapt: float = 0.2,
+        prior_gain: float = 2.0,
+        prior_scale: float = 0.08,
+        guide_radius: int = 4,
+        guide_eps: float = 1e-3,
+        lost_fraction: float = 0.05,
+        min_likeness: float = 0.5,
+        found_likeness: float = 0.85,
     ) -> None:
-        """``colour_weight`` scales the colour log-ratio against the motion prior;
-        ``prior_blur`` is the prior's blur as a fraction of the object's size;
-        ``lost_fraction``: the object counts as lost below this fraction of its last good area.
+        """Tuning knobs (defaults chosen on DAVIS-2016, see ``bench/propagation_bench.py``):
+
+        ``work_long_side``/``flow_preset``: working resolution and DIS preset (0-2);
+        ``colour_weight``: weight of the colour log-ratio against the motion prior, whose
+        positive part is capped at ``colour_cap`` (colour may cut more than it adds);
+        ``colour_adapt``: how fast the colour model follows confident frames;
+        ``prior_gain``/``prior_scale``: the prior's log-odds are ``prior_gain`` per
+        ``prior_scale`` × object size of signed distance to the warped outline;
+        ``guide_radius``/``guide_eps``: guided filter that snaps the warped mask to edges
+        (radius 0 turns it off); ``lost_fraction``: below this fraction of its last good area
+        the object is lost; ``min_likeness``: a propagated mask whose colour mix is less like
+        the anchor's (Bhattacharyya) is dropped as lost; ``found_likeness``: a blob must be at
+        least this like the anchor to bring a lost object back.
         """
         self.colour_weight = colour_weight
-        self.prior_blur = prior_blur
-        self.prior_gain = prior_gain
-        self.bias = bias
-        self.deadzone = deadzone
-        self.grabcut_iters = grabcut_iters
+        self.colour_cap = colour_cap
         self.colour_adapt = colour_adapt
+        self.prior_gain = prior_gain
+        self.prior_scale = prior_scale
+        self.guide_radius = guide_radius
+        self.guide_eps = guide_eps
         self.lost_fraction = lost_fraction
-        self.min_similarity = min_similarity
-        self.found_similarity = found_similarity
+        self.min_likeness = min_likeness
+        self.found_likeness = found_likeness
         self._index_cache: tuple[int, np.ndarray] | None = None
         super().__init__(work_long_side, flow_preset)
 
@@ -149,50 +144,55 @@ class FallbackPropagator(FlowEngine):
     def _size(area: float) -> float:
         return float(np.sqrt(max(area, 1.0)))
 
+    def _band(self, mask: np.ndarray, area: float) -> np.ndarray:
+        return local_band(mask, max(3.0, 0.5 * self._size(area)))
+
     # -- hooks -----------------------------------------------------------------------------
     def _learn(self, obj_id: int, ctx: FrameContext, mask: np.ndarray, prob: np.ndarray) -> None:
         work_mask = prob > 0.5
-        track = _Track(prev=prob.astype(np.float32), colour=ColourModel(adapt=self.colour_adapt))
         area = float(work_mask.sum())
-        band = local_band(work_mask, max(3, 0.5 * self._size(area)))
-        track.colour.learn_anchor(self._colours(ctx), work_mask, band)
+        track = _Track(prev=prob.astype(np.float32), colour=ColourModel(adapt=self.colour_adapt))
+        track.colour.learn_anchor(self._colours(ctx), work_mask, self._band(work_mask, area))
         track.ref_area = area
+        track.lost = area == 0
         self._tracks[obj_id] = track
 
     def _predict(self, obj_id: int, ctx: FrameContext) -> np.ndarray:
         assert ctx.flow is not None
         track = self._tracks[obj_id]
-        ratio = self.colour_weight * track.colour.log_ratio(self._colours(ctx))
+        index = self._colours(ctx)
+        ratio = self.colour_weight * track.colour.log_ratio(index)
         if track.lost:
-            return self._search(track, ctx, ratio)
+            return self._search(track, index, ratio)
         warped = warp(track.prev, ctx.flow)
-        scale = max(1.5, self.prior_blur * self._size(track.ref_area))
-        if self.deadzone:
-            ratio = np.sign(ratio) * np.maximum(np.abs(ratio) - self.deadzone, 0)
-        sd = _signed_distance(warped > 0.5)
-        logits = self.prior_gain * sd / scale + ratio - self.bias
+        if self.guide_radius:
+            warped = _snap(ctx.rgb, warped, self.guide_radius, self.guide_eps)
+        inside = warped > 0.5
+        if not inside.any():
+            track.lost = True  # carried out of the frame
+            return np.zeros_like(warped)
+        scale = max(1.5, self.prior_scale * self._size(track.ref_area))
+        logits = self.prior_gain / scale * _signed_distance(inside)
+        logits += np.minimum(ratio, self.colour_cap)
         prob = _sigmoid(cv2.GaussianBlur(logits, (0, 0), 1.0))
-        if self.grabcut_iters:
-            prob = _grabcut(ctx.rgb, prob, sd, scale, self.grabcut_iters)
-        if track.colour.similarity(self._colours(ctx), prob > 0.5) < self.min_similarity:
+        if track.colour.likeness(index, prob > 0.5) < self.min_likeness:
             track.lost = True  # the flow has carried the mask onto something else
             return np.zeros_like(prob)
         return prob
 
-    def _search(self, track: _Track, ctx: FrameContext, ratio: np.ndarray) -> np.ndarray:
-        """Look for a lost object anywhere in the frame with the colour model alone."""
+    def _search(self, track: _Track, index: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+        """Look for a lost object anywhere in the frame: object-coloured blobs of a plausible
+        size whose colour mix is like the anchor's."""
         smooth = cv2.GaussianBlur(ratio, (0, 0), 2.0)
         candidate = (smooth > 1.0).astype(np.uint8)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=8)
-        best, best_score = 0, 0.0
-        index = self._colours(ctx)
+        best, best_score = 0, self.found_likeness
         for k in range(1, n):
             area = stats[k, cv2.CC_STAT_AREA]
-            if area < self.lost_fraction * track.ref_area or area > 3 * track.ref_area:
+            if not self.lost_fraction * track.ref_area <= area <= 3 * track.ref_area:
                 continue
-            blob = labels == k
-            score = track.colour.similarity(index, blob)
-            if score > max(best_score, self.found_similarity):
+            score = track.colour.likeness(index, labels == k)
+            if score > best_score:
                 best, best_score = k, score
         prob = np.zeros(ratio.shape, np.float32)
         if best:
@@ -209,17 +209,18 @@ class FallbackPropagator(FlowEngine):
             track.lost = True
             return 0.0
         was_lost, track.lost = track.lost, False
+        index = self._colours(ctx)
         decided = float(np.mean(np.abs(2 * prob[work_mask] - 1)))
         if was_lost or ctx.flow is None:
-            confidence = 0.5 * decided
+            agree = 0.5  # re-detected: not confirmed by motion
         else:
             predicted = warp(work_prev, ctx.flow) > 0.5
             union = np.count_nonzero(predicted | work_mask)
             agree = np.count_nonzero(predicted & work_mask) / union if union else 1.0
-            confidence = agree * decided
-        confidence *= track.colour.similarity(self._colours(ctx), work_mask)
+        likeness = track.colour.likeness(index, work_mask)
+        alike = float(np.clip((likeness - self.min_likeness) / (1 - self.min_likeness), 0, 1))
+        confidence = agree * decided * alike
         if confidence > 0.6:
-            band = local_band(work_mask, max(3, 0.5 * self._size(area)))
-            track.colour.update(self._colours(ctx), work_mask, band)
+            track.colour.update(index, work_mask, self._band(work_mask, area))
             track.ref_area = 0.8 * track.ref_area + 0.2 * area
         return float(confidence)

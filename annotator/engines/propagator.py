@@ -177,11 +177,16 @@ def exclusive_masks(probs: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
     """
     if not probs:
         return {}
-    ids = list(probs)
-    stack = np.stack([np.asarray(probs[i], np.float32) for i in ids])
-    background = np.prod(1.0 - stack, axis=0, keepdims=True)
-    winner = np.argmax(np.concatenate([background, stack]), axis=0)
-    return {obj_id: winner == k + 1 for k, obj_id in enumerate(ids)}
+    maps = {i: np.asarray(p, np.float32) for i, p in probs.items()}
+    best = np.ones(next(iter(maps.values())).shape, np.float32)
+    for p in maps.values():
+        best *= 1.0 - p  # background
+    winner = np.zeros(best.shape, np.int32)
+    for k, p in enumerate(maps.values(), start=1):
+        better = p > best  # ties go to the earlier label, as argmax does
+        winner[better] = k
+        np.maximum(best, p, out=best)
+    return {obj_id: winner == k for k, obj_id in enumerate(maps, start=1)}
 
 
 # --- engine choice -----------------------------------------------------------------------------
