@@ -85,11 +85,11 @@ REGISTRY: dict[str, ModelFile] = {
                   "sam", "vit_h", "SAM ViT-H (largest, best)", _SAM_SRC),
         ModelFile("xmem", "XMem.pth",
                   "https://github.com/hkchengrex/XMem/releases/download/v1.0/XMem.pth",
-                  None, None, "xmem", "xmem", "XMem (trained with BL30K, s012 + fine-tuning)",
+                  None, None, "xmem", "xmem", "XMem (main training on static images, DAVIS and YouTube-VOS)",
                   _XMEM_SRC),
         ModelFile("xmem_s012", "XMem-s012.pth",
                   "https://github.com/hkchengrex/XMem/releases/download/v1.0/XMem-s012.pth",
-                  None, None, "xmem", "xmem", "XMem-s012 (stages 0, 1, 2)", _XMEM_SRC),
+                  None, None, "xmem", "xmem", "XMem-s012 (also pre-trained on BL30K)", _XMEM_SRC),
     ]
 }
 SAM_FOR_ARCH = {"vit_b": "sam_vit_b", "vit_l": "sam_vit_l", "vit_h": "sam_vit_h"}

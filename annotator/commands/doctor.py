@@ -1,0 +1,65 @@
+"""``annotator doctor``: Python, torch and the device choice, Qt platform, model files."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help="show the environment: Python, torch, device, Qt, model files")
+    p.add_argument("--device", default=None, help="show the choice for this device override")
+    p.set_defaults(func=cmd_doctor)
+
+
+def _qt_line() -> str:
+    platform_env = os.environ.get("QT_QPA_PLATFORM") or "(unset: Qt picks the default)"
+    try:
+        import PySide6  # noqa: PLC0415 - only here, so the CLI starts without Qt
+        from PySide6 import QtCore
+    except Exception as exc:  # missing, or its libraries cannot be loaded
+        return f"PySide6: not usable ({type(exc).__name__}: {exc}); QT_QPA_PLATFORM={platform_env}"
+    return (f"PySide6 {PySide6.__version__} (Qt {QtCore.qVersion()}); "
+            f"QT_QPA_PLATFORM={platform_env}")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from annotator import settings
+    from annotator.engines import models
+    from annotator.engines.devices import choose_device
+
+    print(f"Python {platform.python_version()} ({sys.executable}) on {platform.platform()}")
+    try:
+        import torch
+
+        cuda = torch.version.cuda or "none"
+        print(f"torch {torch.__version__} (CUDA build: {cuda}; "
+              f"CUDA available: {torch.cuda.is_available()})")
+        if torch.cuda.is_available():
+            for i in range(torch.cuda.device_count()):
+                print(f"  cuda:{i}: {torch.cuda.get_device_name(i)}")
+    except Exception as exc:  # pragma: no cover - torch is a dependency
+        print(f"torch: not usable ({exc})")
+    try:
+        import segment_anything  # noqa: F401
+
+        print("segment-anything: installed")
+    except ImportError:
+        print("segment-anything: MISSING (pip install segment-anything)")
+    choice = choose_device(args.device)
+    print(f"device: {choice.describe()}")
+    print(f"Qt: {_qt_line()}")
+    print(f"settings: {settings.settings_path()}")
+    print(f"models folder: {models.models_dir()}")
+    for r in models.list_models():
+        state = "found" if r.exists else "missing"
+        print(f"  {r.model.name:<10} {state:<7} {r.path} [{r.source}]")
+    sam = models.find_sam()
+    if sam is None:
+        print("segmenter: fallback (watershed + GrabCut, no SAM weights) — "
+              "`annotator models download sam_vit_b` gets SAM")
+    else:
+        print(f"segmenter: SAM from {sam.path}")
+    return 0
