@@ -55,12 +55,22 @@ class SequenceResult:
     def fps(self) -> float:
         return len(self.j) / self.seconds if self.seconds else float("nan")
 
-    def flag_recall(self) -> tuple[int, int, int, int]:
-        """(flagged empty-GT frames, empty-GT frames, flagged other frames, other frames)."""
-        hit = sum(bool(fl) and e for fl, e in zip(self.flags, self.gt_empty))
-        false = sum(bool(fl) and not e for fl, e in zip(self.flags, self.gt_empty))
-        n_empty = sum(self.gt_empty)
-        return hit, n_empty, false, len(self.gt_empty) - n_empty
+    def flag_stats(self) -> dict[str, int]:
+        """How the flags line up with empty ground truth and with actual failures (J < 0.5)."""
+        flagged = [bool(fl) for fl in self.flags]
+        empty, fail = self.gt_empty, [j < 0.5 for j in self.j]
+        rows = list(zip(flagged, empty, fail))
+        return {
+            "empty": sum(empty),
+            "empty_flagged": sum(f and e for f, e, _ in rows),
+            "other": len(rows) - sum(empty),
+            "other_flagged": sum(f and not e for f, e, _ in rows),
+            "other_flagged_failing": sum(f and not e and x for f, e, x in rows),
+            "failing": sum(fail),
+            "failing_flagged": sum(f and x for f, _, x in rows),
+            "good": len(rows) - sum(fail),
+            "good_flagged": sum(f and not x for f, _, x in rows),
+        }
 
 
 def load_sequence(folder: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -103,8 +113,10 @@ def print_frames(res: SequenceResult) -> None:
     for i, (j, f, c, a, e, fl) in enumerate(
         zip(res.j, res.f, res.confidence, res.area, res.gt_empty, res.flags), start=1
     ):
-        print(f"  {i:3d}  J={j:.3f}  F={f:.3f}  conf={c:.2f}  area={a:6d}  "
-              f"{'EMPTY' if e else '     '}  {','.join(fl)}")
+        print(
+            f"  {i:3d}  J={j:.3f}  F={f:.3f}  conf={c:.2f}  area={a:6d}  "
+            f"{'EMPTY' if e else '     '}  {','.join(fl)}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,14 +124,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="davis2016 folder")
     ap.add_argument("--sequences", nargs="+", default=SEQUENCES)
     ap.add_argument("--engines", nargs="+", default=["fallback", "flow-warp"])
-    ap.add_argument("--work-long-side", type=int, default=480,
-                    help="long side of the engines' working resolution (0: full size)")
+    ap.add_argument(
+        "--work-long-side",
+        type=int,
+        default=None,
+        help="override the engines' working resolution (long side; 0: full size); by default "
+        "the fallback works at 480 px and plain warping at full size",
+    )
     ap.add_argument("--frames", action="store_true", help="print per-frame signals")
     args = ap.parse_args(argv)
     if not args.data.is_dir():
         print(f"{args.data} is absent: point --data at the davis2016 folder", file=sys.stderr)
         return 2
-    options = {"work_long_side": args.work_long_side or None}
+    options = {}
+    if args.work_long_side is not None:
+        options["work_long_side"] = args.work_long_side or None
 
     results: dict[str, list[SequenceResult]] = {e: [] for e in args.engines}
     for seq in args.sequences:
@@ -130,9 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.frames:
                 print_frames(res)
 
-    print(f"\nDAVIS-2016, first-frame anchor, working long side {args.work_long_side or 'full'}")
+    print("\nDAVIS-2016, first-frame ground truth as the anchor; J, F: mean over propagated frames")
     header = f"{'sequence':<12}" + "".join(
-        f" | {results[e][0].engine[:26]:^26}" for e in args.engines)
+        f" | {results[e][0].engine[:26]:^26}" for e in args.engines
+    )
     print(header)
     print(f"{'':<12}" + "".join(f" | {'J':>6} {'F':>6} {'fps':>6}     " for _ in args.engines))
     for k, seq in enumerate(args.sequences):
@@ -145,20 +165,27 @@ def main(argv: list[str] | None = None) -> int:
     for e in args.engines:
         rs = results[e]
         fps = sum(len(r.j) for r in rs) / sum(r.seconds for r in rs)
-        row += (f" | {np.mean([np.mean(r.j) for r in rs]):6.3f} "
-                f"{np.mean([np.mean(r.f) for r in rs]):6.3f} {fps:6.1f}     ")
+        row += (
+            f" | {np.mean([np.mean(r.j) for r in rs]):6.3f} "
+            f"{np.mean([np.mean(r.f) for r in rs]):6.3f} {fps:6.1f}     "
+        )
     print(row)
 
-    print("\nFlags (lost, area/centroid jump, low confidence) vs frames whose ground truth is empty")
+    print("\nFlags (lost, area/centroid jump, whole frame, low confidence), flagged/frames:")
+    print("  empty GT: frames whose ground truth is empty (recall of the flags)")
+    print("  other: the remaining frames (in brackets: how many of those the engine got wrong)")
+    print("  J<0.5 / J>=0.5: frames the engine got wrong / right")
     for e in args.engines:
         for r in results[e]:
-            hit, n_empty, false, n_other = r.flag_recall()
-            if n_empty:
-                print(f"  {r.engine} on {r.sequence}: {hit}/{n_empty} empty-GT frames flagged "
-                      f"(recall {hit / n_empty:.2f}); {false}/{n_other} other frames flagged")
-            else:
-                print(f"  {r.engine} on {r.sequence}: {false}/{n_other} frames flagged "
-                      "(no empty-GT frames)")
+            st = r.flag_stats()
+            empty = f"{st['empty_flagged']}/{st['empty']}" if st["empty"] else "-"
+            print(
+                f"  {r.engine[:30]:<30} {r.sequence:<12} empty GT {empty:>5}  "
+                f"other {st['other_flagged']:>2}/{st['other']:<2} "
+                f"({st['other_flagged_failing']:>2} wrong)  "
+                f"J<0.5 {st['failing_flagged']:>2}/{st['failing']:<2}  "
+                f"J>=0.5 {st['good_flagged']:>2}/{st['good']:<2}"
+            )
     return 0
 
 

@@ -216,9 +216,7 @@ def frame_flags(
     t = thresholds or FlagThresholds()
     mask = _as_bool(mask)
     flags: list[str] = []
-    lost = is_lost(
-        mask, reference_area, t.lost_fraction_of_frame, t.lost_fraction_of_reference
-    )
+    lost = is_lost(mask, reference_area, t.lost_fraction_of_frame, t.lost_fraction_of_reference)
     if lost:
         flags.append("lost")
     if is_whole_frame(mask, t.whole_frame):

@@ -5,7 +5,10 @@ number of bins): one of its own pixels and one of the background in a band aroun
 log-ratio of the two at a pixel's colour says how much more object-like than surrounding-like
 that colour is. The model keeps the histograms of the last anchor and a running average of
 confident propagated frames and mixes the two, so it adapts to lighting changes without
-drifting away from what the annotator gave. Its size never depends on the run's length.
+drifting away from what the annotator gave. :meth:`ColourModel.likeness` compares a whole
+region's colour mix with the anchor's (Bhattacharyya coefficient): the check that a mask is
+still on the object, or that a blob found while the object was lost is the object. Its size
+never depends on the run's length.
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ def local_band(mask: np.ndarray, width: int) -> np.ndarray:
 def _histogram(index: np.ndarray, weights: np.ndarray, n_bins: int) -> np.ndarray:
     hist = np.bincount(index.ravel(), weights=weights.ravel(), minlength=n_bins)
     hist = hist.astype(np.float32)
-    # Smooth across neighbouring bins a little so unseen shades are not impossible.
     total = hist.sum()
     return hist / total if total > 0 else hist
 
@@ -50,8 +52,6 @@ class ColourModel:
         self._anchor: tuple[np.ndarray, np.ndarray] | None = None
         self._running: tuple[np.ndarray, np.ndarray] | None = None
         self._ratio: np.ndarray | None = None
-        self._anchor_ratio: np.ndarray | None = None
-        self.anchor_match = 1.0  # fraction of the anchor's pixels with object-like colour
         self._anchor_coarse: np.ndarray | None = None  # anchor's colours, coarser bins
 
     @property
@@ -60,9 +60,7 @@ class ColourModel:
 
     def nbytes(self) -> int:
         arrays = [*(self._anchor or ()), *(self._running or ())]
-        arrays += [
-            a for a in (self._ratio, self._anchor_ratio, self._anchor_coarse) if a is not None
-        ]
+        arrays += [a for a in (self._ratio, self._anchor_coarse) if a is not None]
         return sum(a.nbytes for a in arrays)
 
     def _measure(
@@ -81,9 +79,7 @@ class ColourModel:
             return
         self._anchor = measured
         self._running = measured
-        self._anchor_ratio = self._log_ratio(*measured)
         self._update_ratio()
-        self.anchor_match = max(1e-3, self.match(index, mask))
         self._anchor_coarse = self._coarse(index, mask)
 
     def update(self, index: np.ndarray, mask: np.ndarray, band: np.ndarray) -> None:
@@ -107,12 +103,6 @@ class ColourModel:
         eps = 0.1 / self.n_bins
         return np.log((fg + eps) / (bg + eps)).astype(np.float32)
 
-    def match(self, index: np.ndarray, mask: np.ndarray) -> float:
-        """Fraction of ``mask``'s pixels whose colour the anchor found object-like (0 if empty)."""
-        if self._anchor_ratio is None or not mask.any():
-            return 0.0
-        return float(np.mean(self._anchor_ratio[index[mask]] > 0))
-
     def _coarse(self, index: np.ndarray, mask: np.ndarray) -> np.ndarray:
         b = self.bits
         coarse_bits = b - 1
@@ -125,16 +115,13 @@ class ColourModel:
     def likeness(self, index: np.ndarray, mask: np.ndarray) -> float:
         """Bhattacharyya coefficient of ``mask``'s colour distribution and the anchor's, in [0, 1].
 
-        Unlike :meth:`similarity` (is each pixel object-coloured?) this asks whether the region
-        has the anchor's *mix* of colours: a red banner is not a rider in a red helmet.
+        It asks whether the region has the anchor's *mix* of colours, not merely object-like
+        colours: a red banner is not a rider in a red helmet. Compared on coarser bins (one bit
+        less per channel) so that small regions are not penalised for sparse histograms.
         """
         if self._anchor_coarse is None or not mask.any():
             return 0.0
         return float(np.sum(np.sqrt(self._coarse(index, mask) * self._anchor_coarse)))
-
-    def similarity(self, index: np.ndarray, mask: np.ndarray) -> float:
-        """:meth:`match` relative to the anchor's own, clipped to [0, 1]: 1 looks like the anchor."""
-        return min(1.0, self.match(index, mask) / self.anchor_match)
 
     def log_ratio(self, index: np.ndarray) -> np.ndarray:
         """Per-pixel log(P(colour | object) / P(colour | surroundings)), float32."""

@@ -1,22 +1,29 @@
 """Weight-free fallback propagator: optical flow carries the mask, a colour model corrects it.
 
-Per frame and object, at a reduced working resolution:
+Per frame and object, at a reduced working resolution (long side 480 px by default):
 
-1. **Motion prior.** The previous frame's final mask is warped along dense DIS optical flow
-   (current → previous) and blurred in proportion to the object's size, giving a soft prior on
-   where the object is now.
-2. **Appearance.** A :class:`~annotator.engines.appearance.ColourModel` (object vs. a band of
-   surroundings, learnt from the anchor and updated from confident frames) gives every pixel a
-   colour log-likelihood ratio.
-3. **Fusion.** Prior log-odds + weighted colour log-ratio, smoothed, give the object's
-   probability; masks of all objects are made exclusive (argmax over background and objects).
-4. **Lost and found.** When the mask shrinks to (almost) nothing the object is marked lost; while
-   lost, the whole frame is searched with the colour model and a blob that looks enough like the
-   object (contrast and size close to the last good view) brings it back.
+1. **Motion.** The previous frame's final mask is warped along dense DIS optical flow (current
+   → previous, so every pixel pulls its value) and snapped to the current frame's edges with a
+   colour guided filter (:mod:`annotator.engines.guided_filter`).
+2. **Motion prior.** The prior log-odds grow with the signed distance to the warped outline
+   (inside positive), in units of a fraction of the object's size: deep inside or far outside
+   the motion decides, near the outline the colour does.
+3. **Appearance.** A :class:`~annotator.engines.appearance.ColourModel` (object vs. a band of
+   its surroundings, learnt from the anchor, updated from confident frames) adds a colour
+   log-likelihood ratio, capped on the positive side so colour can cut away more readily than
+   it can grow the mask into look-alike surroundings.
+4. **Fusion.** Sum, smooth, sigmoid → probability; all objects' masks are then made exclusive
+   (argmax over background and objects, see :func:`~annotator.engines.propagator.exclusive_masks`).
+5. **Lost and found.** The object is *lost* when its mask vanishes (flowed out of the frame,
+   occluded) or when the mask's colour mix no longer resembles the anchor's (the flow has
+   carried it onto something else); a lost object outputs an empty mask. While lost, each frame
+   is searched for object-coloured blobs of plausible size whose colour mix matches the anchor
+   closely enough, and the best one brings the object back.
 
-Confidence is the agreement between what the flow predicted and what the fusion kept, times how
-decided the kept pixels are. Memory: the previous grey frame, one working-size map per object and
-fixed-size histograms — independent of the run's length.
+Confidence (0-1) = agreement between the flow's prediction and the kept mask (IoU) × how
+decided the kept pixels are × how closely the mask's colour mix matches the anchor; it is 0 for
+a lost object and halved on a re-detection. Memory: the previous grey frame, one working-size map
+and fixed-size histograms per object — independent of the run's length.
 """
 
 from __future__ import annotations

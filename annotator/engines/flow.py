@@ -61,7 +61,7 @@ class FlowEngine:
 
     name = "flow engine"
 
-    def __init__(self, work_long_side: int | None = 480, flow_preset: int = 1) -> None:
+    def __init__(self, work_long_side: int | None = 480, flow_preset: int = 2) -> None:
         """``work_long_side``: long side of the working resolution (None: full size);
         ``flow_preset``: DIS preset (0 ultrafast, 1 fast, 2 medium)."""
         self.work_long_side = work_long_side
@@ -176,6 +176,10 @@ class FlowWarpPropagator(FlowEngine):
     """Baseline: the previous frame's mask warped along dense optical flow, nothing more."""
 
     name = "plain flow warping"
+
+    def __init__(self, work_long_side: int | None = None, flow_preset: int = 2) -> None:
+        """Full resolution and DIS's medium preset by default: the strongest plain warping."""
+        super().__init__(work_long_side, flow_preset)
 
     def _forget_all(self) -> None:
         self._prev: dict[int, np.ndarray] = {}

@@ -31,7 +31,9 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     var = {}
     for a in range(3):
         for b in range(a, 3):
-            var[a, b] = _box(guide[..., a] * guide[..., b], radius) - mean_i[..., a] * mean_i[..., b]
+            var[a, b] = (
+                _box(guide[..., a] * guide[..., b], radius) - mean_i[..., a] * mean_i[..., b]
+            )
             if a == b:
                 var[a, b] += eps
     # Inverse of the symmetric 3×3 covariance by cofactors (much faster than a batched solve).
@@ -43,9 +45,12 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     c22 = var[0, 0] * var[1, 1] - var[0, 1] ** 2
     det = var[0, 0] * c00 + var[0, 1] * c01 + var[0, 2] * c02
     x, y, z = cov_ip[..., 0], cov_ip[..., 1], cov_ip[..., 2]
-    coef = np.stack(
-        [c00 * x + c01 * y + c02 * z, c01 * x + c11 * y + c12 * z, c02 * x + c12 * y + c22 * z],
-        axis=-1,
-    ) / det[..., None]
+    coef = (
+        np.stack(
+            [c00 * x + c01 * y + c02 * z, c01 * x + c11 * y + c12 * z, c02 * x + c12 * y + c22 * z],
+            axis=-1,
+        )
+        / det[..., None]
+    )
     offset = mean_p - np.einsum("hwc,hwc->hw", coef, mean_i)
     return np.einsum("hwc,hwc->hw", _box(coef, radius), guide) + _box(offset, radius)
