@@ -95,7 +95,7 @@ class XMemPropagator:
             for o, m in anchors.items():
                 mask[labels.index(o)] = _resize(torch.from_numpy(m.astype(np.float32)), (h, w))
         prob = self.core.step(image, mask, list(anchors) if anchors else None,
-                              want_vote=self.want_vote)
+                              want_vote=self.want_vote).cpu()
         self.last_vote = self.core.last_vote if self.want_vote else None
         self.vote_scale = shape[0] / h
 

@@ -74,7 +74,9 @@ class JobResult:
     flagged: dict[int, int] = field(default_factory=dict)  # object -> flagged frames (this call)
     refined: int = 0
     wall_s: float = 0.0
-    model_s: float = 0.0
+    model_s: float = 0.0  # time in the propagator's and the refiner's calls
+    decode_wait_s: float = 0.0  # time the model thread waited for a decoded frame
+    commit_s: float = 0.0  # time the commit thread spent on flags, RLE and SQLite
     segments: list[int] = field(default_factory=list)
     objects: list[int] = field(default_factory=list)
     frames: tuple[int, int] = (0, 0)
@@ -193,6 +195,7 @@ class PropagationJob:
         res.written = writer.done - done
         res.done = writer.done
         res.flagged = dict(writer.flagged)
+        res.commit_s = writer.busy_s
         if self.cancel.is_set() and res.done < plan.total:
             res.state = "cancelled"
             self.store.job_update(self.key, state="cancelled")
@@ -217,41 +220,49 @@ class PropagationJob:
                res: JobResult) -> None:
         start = max(k for k in range(first + 1) if steps[k].reset)  # replay from the run start
         res.replayed += first - start
+        with FramePrefetcher(video, [st.frame for st in steps[start:]]) as frames:
+            try:
+                self._steps(frames, s, steps, start, first, writer, res)
+            finally:
+                res.decode_wait_s += frames.wait_s
+
+    def _steps(self, frames, s: int, steps: list[Step], start: int, first: int,
+               writer: CommitWriter, res: JobResult) -> None:
+        """Step the engine through ``steps[start:]``: replay up to ``first``, then commit."""
         prev: dict[int, np.ndarray] = {}
         ref_area: dict[int, float] = {}
         index_in_run: dict[int, int] = {}
-        with FramePrefetcher(video, [st.frame for st in steps[start:]]) as frames:
-            for k, (f, frame) in enumerate(frames, start=start):
-                if k >= first and self.cancel.is_set():
-                    return
-                st = steps[k]
-                if st.reset:
-                    self.engine.reset()
-                    prev.clear()
-                given = {o: self._stored(o, f) for o in st.given}
-                t0 = time.perf_counter()
-                out = self.engine.step(frame, given=given, active=st.active)
-                res.model_s += time.perf_counter() - t0
-                for o in list(prev):
-                    if o not in st.active:
-                        del prev[o]
-                for o, m in given.items():
-                    prev[o] = m
-                    ref_area[o] = float(m.sum())
-                    index_in_run[o] = 0
-                if k < first:  # replay: carry on from what the store holds
-                    for o in st.write:
-                        index_in_run[o] = index_in_run.get(o, 0) + 1
-                        stored = self.store.mask(o, f)
-                        prev[o] = stored.decode() if stored and stored.rle else out.masks[o]
-                    continue
-                masks = {o: out.masks[o] for o in st.write}
-                if st.subtract:
-                    masks = self._subtract(f, masks, st.subtract)
-                items = self._outputs(f, frame, out, masks, prev, ref_area, index_in_run, res)
-                writer.put(FrameOut(f, items, {"sweep": s, "step": k + 1}))
-                for m in items:
-                    prev[m.object_id] = m.mask
+        for k, (f, frame) in enumerate(frames, start=start):
+            if k >= first and self.cancel.is_set():
+                return
+            st = steps[k]
+            if st.reset:
+                self.engine.reset()
+                prev.clear()
+            given = {o: self._stored(o, f) for o in st.given}
+            t0 = time.perf_counter()
+            out = self.engine.step(frame, given=given, active=st.active)
+            res.model_s += time.perf_counter() - t0
+            for o in list(prev):
+                if o not in st.active:
+                    del prev[o]
+            for o, m in given.items():
+                prev[o] = m
+                ref_area[o] = float(m.sum())
+                index_in_run[o] = 0
+            if k < first:  # replay: carry on from what the store holds
+                for o in st.write:
+                    index_in_run[o] = index_in_run.get(o, 0) + 1
+                    stored = self.store.mask(o, f)
+                    prev[o] = stored.decode() if stored and stored.rle else out.masks[o]
+                continue
+            masks = {o: out.masks[o] for o in st.write}
+            if st.subtract:
+                masks = self._subtract(f, masks, st.subtract)
+            items = self._outputs(f, frame, out, masks, prev, ref_area, index_in_run, res)
+            writer.put(FrameOut(f, items, {"sweep": s, "step": k + 1}))
+            for m in items:
+                prev[m.object_id] = m.mask
 
     def _stored(self, object_id: int, frame: int) -> np.ndarray:
         rec = self.store.mask(object_id, frame)
