@@ -40,6 +40,26 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "davis2016"
 
 
+def synthetic_sequence(folder: Path, n: int = 60, size: tuple[int, int] = (480, 854)) -> Path:
+    """A DAVIS-style sequence (JPEGImages/, Annotations/) of a textured ellipse moving over a
+    textured background: for timing where ../shared is not at hand."""
+    h, w = size
+    rng = np.random.default_rng(0)
+    background = (rng.random((h // 8, w // 8, 3)) * 255).astype(np.uint8)
+    background = np.array(Image.fromarray(background).resize((w, h), Image.BILINEAR))
+    yy, xx = np.mgrid[:h, :w]
+    (folder / "JPEGImages").mkdir(parents=True)
+    (folder / "Annotations").mkdir()
+    for i in range(n):
+        cx, cy = w * (0.25 + 0.5 * i / n), h * (0.5 + 0.15 * np.sin(i / 6))
+        mask = ((xx - cx) / (w * 0.12)) ** 2 + ((yy - cy) / (h * 0.2)) ** 2 <= 1
+        frame = background.copy()
+        frame[mask] = (200, 60 + (i % 20) * 5, 40)
+        Image.fromarray(frame).save(folder / "JPEGImages" / f"{i:05d}.jpg", quality=90)
+        Image.fromarray((mask * 255).astype(np.uint8)).save(folder / "Annotations" / f"{i:05d}.png")
+    return folder
+
+
 def make_engine(name: str, size: int, device: str, tmp: Path):
     if name == "fallback":
         return choose_engine("fallback")
@@ -104,9 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, help="first N frames of each sequence")
     ap.add_argument("--size", type=int, default=480, help="XMem's shorter side")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--synthetic", type=int, metavar="N",
+                    help="time on a synthetic N-frame sequence instead of DAVIS")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        if args.synthetic:
+            args.data = tmp / "data"
+            synthetic_sequence(args.data / "synthetic", args.synthetic)
+            args.sequences = ["synthetic"]
         engine = make_engine(args.engine, args.size, args.device, tmp)
         refiner = make_sam(args.sam, engine, args.device, tmp)
         print(f"engine {engine.name}; refiner {getattr(refiner, 'name', 'none')}")
