@@ -84,12 +84,17 @@ def _describe(store, plan, result) -> str:
 def cmd_propagate(args: argparse.Namespace) -> int:
     from annotator.core.project import Project
     from annotator.pipeline.policy import RefinePolicy
-    from annotator.pipeline.queue import choose_engine, propagate_project
+    from annotator.pipeline.queue import choose_engine, make_refiner, propagate_project
 
     if args.segment and len(args.projects) > 1:
         raise UserError("--segment names a segment of one project: give one DIR with it")
     policy = RefinePolicy.parse(args.refine)
     engine = choose_engine(args.engine)
+    refiner = make_refiner(policy, engine)
+    refining = f"refine {policy} with {refiner.segmenter.name}" if refiner else (
+        "refine off" + ("" if policy.mode == "off" else " (no SAM model installed)"))
+    if refiner is None:
+        policy = RefinePolicy("off")
     cancel = threading.Event()
     bar = _Bar()
 
@@ -108,7 +113,7 @@ def cmd_propagate(args: argparse.Namespace) -> int:
             if cancel.is_set():
                 break
             with Project.open(d) as project:
-                print(f"{project.dir}: engine {engine.name}, refine {policy}")
+                print(f"{project.dir}: engine {engine.name}, {refining}")
 
                 def on_job(plan, result, store=project.store):
                     if result is None:
@@ -118,7 +123,8 @@ def cmd_propagate(args: argparse.Namespace) -> int:
                     print("  " + _describe(store, plan, result), flush=True)
 
                 results = propagate_project(project, segments=args.segment, engine=engine,
-                                            refine=policy, on_progress=bar.update,
+                                            refine=policy, refiner=refiner,
+                                            on_progress=bar.update,
                                             on_job=on_job, cancel=cancel)
                 if not results:
                     print("  nothing to propagate: no objects with anchor masks")
