@@ -230,6 +230,7 @@ def make_propagator(name: str | None = None, **options: Any) -> Propagator:
 
 
 def _register_builtin() -> None:
+    """Register the weight-free engines, and XMem where it can be imported."""
     if "fallback" in _ENGINES:
         return
     from annotator.engines.fallback_propagator import FallbackPropagator
@@ -237,3 +238,7 @@ def _register_builtin() -> None:
 
     register_engine("fallback", FallbackPropagator, priority=0)
     register_engine("flow-warp", FlowWarpPropagator, priority=-10)
+    try:  # registers "xmem", available when its model file is installed
+        import annotator.engines.xmem_propagator  # noqa: F401
+    except ImportError:  # torch or xmem missing in this build: the fallback still runs
+        pass
