@@ -34,11 +34,10 @@ def local_band(mask: np.ndarray, width: int) -> np.ndarray:
     return (outside > 0) & (outside <= max(1.0, width))
 
 
-def _histogram(index: np.ndarray, weights: np.ndarray, n_bins: int) -> np.ndarray:
-    hist = np.bincount(index.ravel(), weights=weights.ravel(), minlength=n_bins)
-    hist = hist.astype(np.float32)
-    total = hist.sum()
-    return hist / total if total > 0 else hist
+def _histogram(index: np.ndarray, n_bins: int) -> np.ndarray:
+    """Normalised histogram of bin indices (float32, sums to 1 unless empty)."""
+    hist = np.bincount(index.ravel(), minlength=n_bins).astype(np.float32)
+    return hist / max(hist.sum(), 1.0)
 
 
 class ColourModel:
@@ -68,9 +67,7 @@ class ColourModel:
     ) -> tuple[np.ndarray, np.ndarray] | None:
         if not mask.any() or not band.any():
             return None
-        fg = _histogram(index[mask], np.ones(int(mask.sum()), np.float32), self.n_bins)
-        bg = _histogram(index[band], np.ones(int(band.sum()), np.float32), self.n_bins)
-        return fg, bg
+        return _histogram(index[mask], self.n_bins), _histogram(index[band], self.n_bins)
 
     def learn_anchor(self, index: np.ndarray, mask: np.ndarray, band: np.ndarray) -> None:
         """Start again from an anchor mask (``band``: the surroundings to contrast with)."""
@@ -109,8 +106,7 @@ class ColourModel:
         idx = index[mask]
         y, cr, cb = idx >> (2 * b), (idx >> b) & ((1 << b) - 1), idx & ((1 << b) - 1)
         coarse = ((y >> 1) << (2 * coarse_bits)) | ((cr >> 1) << coarse_bits) | (cb >> 1)
-        hist = np.bincount(coarse, minlength=1 << (3 * coarse_bits)).astype(np.float32)
-        return hist / max(hist.sum(), 1.0)
+        return _histogram(coarse, 1 << (3 * coarse_bits))
 
     def likeness(self, index: np.ndarray, mask: np.ndarray) -> float:
         """Bhattacharyya coefficient of ``mask``'s colour distribution and the anchor's, in [0, 1].

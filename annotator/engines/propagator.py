@@ -178,6 +178,8 @@ def exclusive_masks(probs: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
     if not probs:
         return {}
     maps = {i: np.asarray(p, np.float32) for i, p in probs.items()}
+    if len(maps) == 1:  # background = 1 - p
+        return {i: p > 0.5 for i, p in maps.items()}
     best = np.ones(next(iter(maps.values())).shape, np.float32)
     for p in maps.values():
         best *= 1.0 - p  # background
