@@ -77,17 +77,20 @@ class VoteTimer:
         return out
 
 
-def run(net: XMem, rgb: list[torch.Tensor], mask: torch.Tensor, fast: bool, vote: bool):
+def run(net: XMem, rgb: list[torch.Tensor], mask: torch.Tensor, fast: bool, vote: bool, half: bool = False):
     net.set_fast_paths(fast)
     if not fast:
         net.to(memory_format=torch.contiguous_format)
-    core = InferenceCore(net, {}, channels_last=fast)
+    core = InferenceCore(net, {"half": half}, channels_last=fast)
+    cuda = core.device.type == "cuda"
     core.set_all_labels([1, 2])
     times, probs, mem_flags = [], [], []
     for t, x in enumerate(rgb):
         is_mem = t > 0 and (t - core.last_mem_ti >= core.config.mem_every)
         t0 = time.perf_counter()
         p = core.step(x, mask if t == 0 else None, want_vote=vote)
+        if cuda:
+            torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
         probs.append(p)
         mem_flags.append(is_mem)
@@ -140,13 +143,19 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--long", type=int, default=0, help="also run the bounded-memory check")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or mps")
+    ap.add_argument("--only-long", action="store_true", help="only the bounded-memory run")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    net = network()
+    if args.only_long:
+        long_run(network(), args.long or 1000)
+        return
+    net = network().to(args.device)
     f, lab = frames(args.frames, 480, 854)
     rgb = [to_tensor(x) for x in f]
     mask = torch.stack([torch.from_numpy(lab[0] == i).float() for i in (1, 2)])
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, 854×480 → 864×480, 2 objects")
+    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, "
+          "854×480 → 864×480, 2 objects")
     t_ours, p_ours, mem = run(net, rgb, mask, True, False)
     t_ref, p_ref, _ = run(net, rgb, mask, False, False)
     timer = VoteTimer()
@@ -163,6 +172,11 @@ def main() -> None:
     d_ref = max(float((a - b).abs().max()) for a, b in zip(p_ours, p_ref))
     d_vote = max(float((a - b).abs().max()) for a, b in zip(p_ours, p_vote))
     print(f"max |Δp| ours vs ref-order {d_ref:.2e}; with vote vs without {d_vote:.2e}")
+    if args.device == "cuda":
+        t_half, p_half, _ = run(net, rgb, mask, True, False, half=True)
+        report("fp16", t_half, mem, 5)
+        d_half = max(float((a - b).abs().max()) for a, b in zip(p_ours, p_half))
+        print(f"max |Δp| fp16 autocast vs fp32 {d_half:.2e}")
     if args.long:
         long_run(network(), args.long)
 

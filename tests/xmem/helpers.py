@@ -34,9 +34,10 @@ def filled_network(fill: ModuleType, keys_tsv: Path | None = None, **dims: int) 
     return net
 
 
-def replay(net: XMem, golden: np.lib.npyio.NpzFile, frames: int | None = None):
+def replay(net: XMem, golden: np.lib.npyio.NpzFile, frames: int | None = None, **extra):
     """Replay a golden scenario as README.md says; yields (t, probs, core) per frame."""
     config = json.loads(str(golden["config_json"]))
+    config.update(extra)
     core = InferenceCore(net, config)
     all_frames = golden["frames"]
     T = len(all_frames) if frames is None else frames
@@ -50,4 +51,4 @@ def replay(net: XMem, golden: np.lib.npyio.NpzFile, frames: int | None = None):
             )
         else:
             prob = core.step(rgb, end=(t == len(all_frames) - 1))
-        yield t, prob, core
+        yield t, prob.cpu(), core
