@@ -5,7 +5,8 @@ anchor and the engine propagates it to the last frame. Reported per sequence and
 
 * J — region similarity (IoU; an empty prediction on an empty ground truth scores 1),
 * F — DAVIS boundary F-measure (bound_th = 0.008 of the image diagonal),
-* fps — frames per second of ``step()`` alone (decoding excluded); timings on a shared machine
+* fps — frames per second of ``step()`` alone (decoding and scoring excluded), and the CPU
+  milliseconds per frame (all threads of the process); timings on a shared machine
   are noisy, repeat the run when it is quiet.
 
 J and F are averaged over the propagated frames (the anchor frame is excluded).
@@ -49,7 +50,8 @@ class SequenceResult:
     area: list[int] = field(default_factory=list)
     gt_empty: list[bool] = field(default_factory=list)
     flags: list[list[str]] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall-clock time in step()
+    cpu_seconds: float = 0.0  # CPU time of this process in step() (all its threads)
 
     @property
     def fps(self) -> float:
@@ -90,12 +92,13 @@ def run_sequence(engine: str, name: str, frames: list, gts: list, **options) -> 
     prop = make_propagator(engine, **options)
     res = SequenceResult(prop.name, name)
     reference = float(gts[0].sum())
-    start = time.perf_counter()
-    prop.step(frames[0], given={1: gts[0]})
-    res.seconds -= time.perf_counter() - start  # the anchor frame is not timed
+    prop.step(frames[0], given={1: gts[0]})  # the anchor frame is not timed
     prev = gts[0]
     for frame, gt in zip(frames[1:], gts[1:]):
+        wall, cpu = time.perf_counter(), time.process_time()
         out = prop.step(frame)
+        res.seconds += time.perf_counter() - wall
+        res.cpu_seconds += time.process_time() - cpu
         mask, conf = out.masks[1], out.confidence[1]
         res.j.append(quality.region_similarity(mask, gt))
         res.f.append(quality.boundary_f_measure(mask, gt))
@@ -104,7 +107,6 @@ def run_sequence(engine: str, name: str, frames: list, gts: list, **options) -> 
         res.gt_empty.append(not gt.any())
         res.flags.append(quality.frame_flags(mask, prev, conf, reference))
         prev = mask
-    res.seconds += time.perf_counter() - start
     return res
 
 
@@ -154,20 +156,26 @@ def main(argv: list[str] | None = None) -> int:
         f" | {results[e][0].engine[:26]:^26}" for e in args.engines
     )
     print(header)
-    print(f"{'':<12}" + "".join(f" | {'J':>6} {'F':>6} {'fps':>6}     " for _ in args.engines))
+    print(
+        f"{'':<12}"
+        + "".join(f" | {'J':>6} {'F':>6} {'fps':>6} {'cpu ms':>6}" for _ in args.engines)
+    )
     for k, seq in enumerate(args.sequences):
         row = f"{seq:<12}"
         for e in args.engines:
             r = results[e][k]
-            row += f" | {np.mean(r.j):6.3f} {np.mean(r.f):6.3f} {r.fps:6.1f}     "
+            cpu_ms = 1000 * r.cpu_seconds / len(r.j)
+            row += f" | {np.mean(r.j):6.3f} {np.mean(r.f):6.3f} {r.fps:6.1f} {cpu_ms:6.0f}"
         print(row)
     row = f"{'mean':<12}"
     for e in args.engines:
         rs = results[e]
-        fps = sum(len(r.j) for r in rs) / sum(r.seconds for r in rs)
+        n = sum(len(r.j) for r in rs)
+        fps = n / sum(r.seconds for r in rs)
+        cpu_ms = 1000 * sum(r.cpu_seconds for r in rs) / n
         row += (
             f" | {np.mean([np.mean(r.j) for r in rs]):6.3f} "
-            f"{np.mean([np.mean(r.f) for r in rs]):6.3f} {fps:6.1f}     "
+            f"{np.mean([np.mean(r.f) for r in rs]):6.3f} {fps:6.1f} {cpu_ms:6.0f}"
         )
     print(row)
 
