@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -91,3 +94,13 @@ def test_frame_flags_combine_the_signals():
     strict = quality.FlagThresholds(low_confidence=0.95)
     assert quality.frame_flags(a, confidence=0.9, thresholds=strict) == ["low_confidence"]
     assert quality.flagged_frames([[], ["lost"], [], ["area_jump"]]) == [1, 3]
+
+
+def test_quality_imports_no_engine_or_gui_code():
+    code = (
+        "import sys, annotator.core.quality; "
+        "bad = [m for m in sys.modules if m.startswith(('annotator.engines', 'annotator.gui', "
+        "'annotator.pipeline'))]; print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
