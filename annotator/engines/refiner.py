@@ -141,9 +141,9 @@ class PrototypeRefiner:
         if vote is None or o not in getattr(vote, "objects", ()):
             return empty, empty
         xy, _ = vote.points(o, confidence=self.confidence, positive=True)
-        pos = _keep(xy.numpy() * scale, inner)
+        pos = _keep(xy.cpu().numpy() * scale, inner)
         xy, _ = vote.points(o, confidence=self.confidence, positive=False)
-        neg = _keep(xy.numpy() * scale, band & ~mask)
+        neg = _keep(xy.cpu().numpy() * scale, band & ~mask)
         return pos, neg
 
     def _prob_points(self, o, result, inner, mask, band):

@@ -36,7 +36,6 @@ import numpy as np
 
 from annotator.core.project import Project
 from annotator.engines.propagator import Propagator
-from annotator.pipeline.flags import assess
 from annotator.pipeline.frames import FramePrefetcher
 from annotator.pipeline.plan import PassPlan, Step
 from annotator.pipeline.policy import RefinePolicy
@@ -289,10 +288,9 @@ class PropagationJob:
             conf = out.confidence.get(o)
             item = MaskOut(o, m, prev.get(o), conf, ref_area.get(o), model=self.engine.name)
             items.append(item)
-            if self.refiner is not None and self.policy.mode != "off":
-                raw_flags = assess(m, item.prev, conf, item.reference_area).flags
-                if self.policy.wants(index_in_run[o], conf, raw_flags):
-                    wants.append(o)
+            if self.refiner is not None and self.policy.wants_frame(
+                    index_in_run[o], m, item.prev, conf, item.reference_area):
+                wants.append(o)
         if wants:
             t0 = time.perf_counter()
             refined = self.refiner.refine(frame, {o: masks[o] for o in wants}, out,

@@ -39,3 +39,19 @@ def test_refine_policies():
     assert not unsure.wants(1, 0.95, ()) and unsure.wants(10, 0.95, ())
     assert not RefinePolicy.parse("off").wants(10, 0.0, ("lost",))
     assert str(RefinePolicy.parse(" K=4 ")) == "k=4"
+
+
+def test_quick_refine_trigger_agrees_with_the_full_flags(shared):
+    from PIL import Image
+
+    from annotator.core.quality import frame_flags
+    from annotator.pipeline.policy import quick_flags
+
+    seq = shared("data", "davis2016", "bmx-bumps")  # the rider vanishes: lost frames too
+    gts = [np.array(Image.open(p)) > 0 for p in sorted((seq / "Annotations").glob("*.png"))]
+    ref = float(gts[0].sum())
+    pairs = [(gts[i], gts[i - 1]) for i in range(1, len(gts))]
+    pairs += [(gts[i], gts[i - 9]) for i in range(9, len(gts), 9)]  # bigger jumps
+    agree = sum(set(quick_flags(m, p, ref)) == set(frame_flags(m, p, None, ref))
+                for m, p in pairs)
+    assert agree >= 0.95 * len(pairs)
