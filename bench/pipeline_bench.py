@@ -96,7 +96,8 @@ def make_sam(kind: str, engine, device: str, tmp: Path):
 def run(seq: Path, engine, refiner, policy: str, frames: int | None, tmp: Path) -> dict:
     gts = sorted((seq / "Annotations").glob("*.png"))
     n = len(gts) if frames is None else min(frames, len(gts))
-    with Project.create(tmp / f"{seq.name}-{policy}", seq / "JPEGImages") as project:
+    with Project.create(Path(tempfile.mkdtemp(prefix=f"{seq.name}-{policy}-", dir=tmp)),
+                        seq / "JPEGImages") as project:
         store = project.store
         oid = store.add_object(seq.name)
         store.add_segment(oid, 0, n - 1)
