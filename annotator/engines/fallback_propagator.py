@@ -21,8 +21,9 @@ Per frame and object, at a reduced working resolution (long side 480 px by defau
    closely enough, and the best one brings the object back.
 
 Confidence (0-1) = agreement between the flow's prediction and the kept mask (IoU) × how
-decided the kept pixels are × how closely the mask's colour mix matches the anchor; it is 0 for
-a lost object and halved on a re-detection. Memory: the previous grey frame, one working-size map
+decided the kept pixels are × how closely the mask's colour mix matches the anchor × a penalty
+for area drift the motion does not explain (a mask slowly leaking into look-alike surroundings);
+it is 0 for a lost object and halved on a re-detection. Memory: the previous grey frame, one working-size map
 and fixed-size histograms per object — independent of the run's length.
 """
 
@@ -79,6 +80,7 @@ class _Track:
     colour: ColourModel = field(default_factory=ColourModel)
     ref_area: float = 0.0  # area (working pixels) of the last good view
     lost: bool = False
+    drift: float = 0.0  # log of the area change the motion did not explain, since the anchor
 
     def nbytes(self) -> int:
         return self.prev.nbytes + self.colour.nbytes()
@@ -104,6 +106,7 @@ class FallbackPropagator(FlowEngine):
         min_likeness: float = 0.5,
         found_likeness: float = 0.85,
         outside_gain: float = 1.0,
+        drift_scale: float = 3.0,
     ) -> None:
         """Tuning knobs (defaults chosen on DAVIS-2016, see ``bench/propagation_bench.py``):
 
@@ -120,7 +123,11 @@ class FallbackPropagator(FlowEngine):
         least this like the anchor to bring a lost object back; ``outside_gain``: extra
         steepness of the prior outside the warped outline (above 1 it resists leaking into
         look-alike surroundings but loses fast-moving parts: on DAVIS-2016, 2 gave boat +0.15 J,
-        tennis -0.2 J).
+        tennis -0.2 J); ``drift_scale``: the reported confidence is multiplied by
+        ``exp(-|drift| / drift_scale)``, where drift is the log of the area change since the
+        anchor that the flow did not explain (``inf`` turns this off; on DAVIS-2016, 3 raises the
+        flags' recall of frames with J < 0.5 from 53 to 79 of 102, and their false alarms on
+        frames with J >= 0.5 from 8 to 52 of 304 non-empty ones).
         """
         self.colour_weight = colour_weight
         self.colour_cap = colour_cap
@@ -133,6 +140,7 @@ class FallbackPropagator(FlowEngine):
         self.min_likeness = min_likeness
         self.found_likeness = found_likeness
         self.outside_gain = outside_gain
+        self.drift_scale = drift_scale
         self._index_cache: tuple[int, np.ndarray] | None = None
         super().__init__(work_long_side, flow_preset)
 
@@ -226,14 +234,17 @@ class FallbackPropagator(FlowEngine):
         decided = float(np.mean(np.abs(2 * prob[work_mask] - 1)))
         if was_lost or ctx.flow is None:
             agree = 0.5  # re-detected: not confirmed by motion
+            track.drift = 0.0
         else:
             predicted = warp(work_prev, ctx.flow) > 0.5
             union = np.count_nonzero(predicted | work_mask)
             agree = np.count_nonzero(predicted & work_mask) / union if union else 1.0
+            track.drift += float(np.log(area / max(np.count_nonzero(predicted), 1)))
         likeness = track.colour.likeness(index, work_mask)
         alike = float(np.clip((likeness - self.min_likeness) / (1 - self.min_likeness), 0, 1))
         confidence = agree * decided * alike
         if confidence > 0.6:
             track.colour.update(index, work_mask, self._band(work_mask, area))
             track.ref_area = 0.8 * track.ref_area + 0.2 * area
-        return float(confidence)
+        # A mask that keeps growing (or shrinking) beyond what the motion explains is leaking.
+        return float(confidence * np.exp(-abs(track.drift) / self.drift_scale))
