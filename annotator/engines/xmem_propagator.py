@@ -20,6 +20,7 @@ fallback, so ``auto`` picks it whenever its weights are installed.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -71,6 +72,24 @@ class XMemPropagator:
 
     def memory_bytes(self) -> int:
         return int(self.core.memory.nbytes())
+
+    # -- checkpoints (for resuming a job without replaying its whole run) -------------------
+    _CORE_STATE = ("curr_ti", "last_mem_ti", "last_deep_update_ti", "memory", "objects", "size",
+                   "all_labels")
+
+    def get_state(self) -> dict:
+        """A deep copy of everything the next step depends on (memory, hidden state, counters)."""
+        return copy.deepcopy({"core": {f: getattr(self.core, f) for f in self._CORE_STATE},
+                              "known": self._known, "shape": self._shape})
+
+    def set_state(self, state: dict) -> None:
+        """Continue from a :meth:`get_state` (same network and configuration)."""
+        state = copy.deepcopy(state)
+        for f, value in state["core"].items():
+            setattr(self.core, f, value)
+        self.core.memory.config = self.core.config
+        self._known, self._shape = set(state["known"]), state["shape"]
+        self.last_vote = None
 
     def step(self, frame: np.ndarray, given: Mapping[int, np.ndarray] | None = None,
              active: Collection[int] | None = None) -> PropagationResult:

@@ -16,10 +16,11 @@ the last committed step — the engine steps through those frames again, nothing
 written, and the masks stored for them are what the run carries on with (what the frame
 after them is compared against, and what a refined frame would have taught the engine). No
 frame is done twice or lost and the result equals an uninterrupted run (engines are
-deterministic). We chose replay over engine checkpoints because it needs nothing from the
-engines and is exact; it costs propagator time only (no SAM) for the frames since the run's
-anchor. An engine that offers ``get_state()``/``set_state()`` could cut that to the frames
-since a checkpoint saved every few frames in ``project.cache_dir``; neither engine does yet.
+deterministic). Replay needs nothing from the engines and is exact; it costs propagator time
+only (no SAM) for the frames since the run's anchor — nothing for the fast fallback, but up to
+a whole run for XMem on a CPU. So an engine that offers ``get_state()``/``set_state()`` (XMem
+does) also gets a checkpoint every ``checkpoint_every`` steps in ``project.cache_dir``
+(:mod:`annotator.pipeline.checkpoint`) and the replay starts from the newest usable one.
 
 A job whose anchors changed since it was interrupted (a different fingerprint) starts over in a
 new operation. The whole job is one undo operation, across restarts.
@@ -36,6 +37,7 @@ import numpy as np
 
 from annotator.core.project import Project
 from annotator.engines.propagator import Propagator
+from annotator.pipeline.checkpoint import CheckpointStore
 from annotator.pipeline.frames import FramePrefetcher
 from annotator.pipeline.plan import PassPlan, Step
 from annotator.pipeline.policy import RefinePolicy
@@ -109,7 +111,8 @@ class PropagationJob:
     def __init__(self, project: Project, plan: PassPlan, engine: Propagator, *,
                  refiner=None, policy: RefinePolicy | str | None = None,
                  on_progress: ProgressCallback | None = None,
-                 cancel: threading.Event | None = None, video=None, label: str = "") -> None:
+                 cancel: threading.Event | None = None, video=None, label: str = "",
+                 checkpoint_every: int = 50) -> None:
         self.project = project
         self.store = project.store
         self.plan = plan
@@ -121,6 +124,8 @@ class PropagationJob:
         self._video = video
         self.label = label or f"Propagate {plan.key}"
         self.key = job_key(plan)
+        self.checkpoint_every = max(1, int(checkpoint_every))
+        self._ckpt: CheckpointStore | None = None
 
     # -- bookkeeping -----------------------------------------------------------------------
     def fingerprint(self) -> str:
@@ -132,6 +137,15 @@ class PropagationJob:
         rows = self.store._q("SELECT undone FROM ops WHERE id=?", (op,))
         return bool(rows) and not rows[0][0]
 
+    def _checkpoints(self) -> CheckpointStore | None:
+        """Where this job's engine checkpoints go (None: the engine cannot be checkpointed)."""
+        if not (hasattr(self.engine, "get_state") and hasattr(self.engine, "set_state")):
+            return None
+        if self._ckpt is None:
+            self._ckpt = CheckpointStore(self.project.cache_dir / "jobs", self.key,
+                                         self.fingerprint())
+        return self._ckpt
+
     def _start(self) -> tuple[int, int, int, int, str]:
         """(op, sweep, step, done, previous state) — resuming when the job row matches."""
         fp = self.fingerprint()
@@ -141,6 +155,8 @@ class PropagationJob:
             prog = job.get("progress") or {}
             return params["op"], prog.get("sweep", 0), prog.get("step", 0), job["done"], job["state"]
         op = self.store.new_op("propagate", self.label)
+        if self._checkpoints() is not None:
+            self._checkpoints().clear()
         self.store.job_update(self.key, kind="propagate", state="running", done=0,
                               total=self.plan.total, progress={"sweep": 0, "step": 0},
                               params={"fingerprint": fp, "op": op, "engine": self.engine.name,
@@ -201,6 +217,8 @@ class PropagationJob:
         else:
             self._finish(op)
             self.store.job_update(self.key, state="done")
+            if self._checkpoints() is not None:
+                self._checkpoints().clear()
         return res
 
     def _finish(self, op: int) -> None:
@@ -218,23 +236,34 @@ class PropagationJob:
     def _sweep(self, video, s: int, steps: list[Step], first: int, writer: CommitWriter,
                res: JobResult) -> None:
         start = max(k for k in range(first + 1) if steps[k].reset)  # replay from the run start
+        books: dict = {"prev": {}, "ref_area": {}, "index_in_run": {}}
+        ckpt = self._checkpoints().load(s, start + 1, first) if self._checkpoints() else None
+        if ckpt is not None:
+            self.engine.set_state(ckpt.engine)
+            start, books = ckpt.step, ckpt.bookkeeping
         res.replayed += first - start
         with FramePrefetcher(video, [st.frame for st in steps[start:]]) as frames:
             try:
-                self._steps(frames, s, steps, start, first, writer, res)
+                self._steps(frames, s, steps, start, first, writer, res, books)
             finally:
                 res.decode_wait_s += frames.wait_s
 
     def _steps(self, frames, s: int, steps: list[Step], start: int, first: int,
-               writer: CommitWriter, res: JobResult) -> None:
-        """Step the engine through ``steps[start:]``: replay up to ``first``, then commit."""
-        prev: dict[int, np.ndarray] = {}
-        ref_area: dict[int, float] = {}
-        index_in_run: dict[int, int] = {}
+               writer: CommitWriter, res: JobResult, books: dict) -> None:
+        """Step the engine through ``steps[start:]``: replay up to ``first``, then commit.
+        ``books``: the per-object bookkeeping at ``start`` (from a checkpoint, or empty)."""
+        prev: dict[int, np.ndarray] = books["prev"]
+        ref_area: dict[int, float] = books["ref_area"]
+        index_in_run: dict[int, int] = books["index_in_run"]
+        ckpts = self._checkpoints()
         for k, (f, frame) in enumerate(frames, start=start):
             if k >= first and self.cancel.is_set():
                 return
             st = steps[k]
+            if ckpts is not None and k > first and k % self.checkpoint_every == 0 \
+                    and not st.reset:
+                ckpts.save(s, k, self.engine.get_state(), {
+                    "prev": prev, "ref_area": ref_area, "index_in_run": index_in_run})
             if st.reset:
                 self.engine.reset()
                 prev.clear()

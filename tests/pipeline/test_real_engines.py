@@ -100,3 +100,36 @@ def test_farthest_points_spread_out_from_the_best():
     out = farthest_points(pts, 3)
     assert out[0].tolist() == [0, 0] and len(out) == 3
     assert [1, 0] not in out.tolist()  # the near-duplicate of the best is left out
+
+
+@pytest.mark.slow
+def test_xmem_resume_starts_from_an_engine_checkpoint(make_project, xmem_checkpoint, one_thread):
+    import threading
+
+    from annotator.engines.xmem_propagator import XMemPropagator
+    from annotator.pipeline.job import PropagationJob
+    from annotator.pipeline.plan import plan_passes
+
+    config = {"mem_every": 2, "max_mid_term_frames": 4, "min_mid_term_frames": 2}
+    engine = XMemPropagator(checkpoint=xmem_checkpoint, size=64, config=config)
+
+    def job(project, **kw):
+        (plan,) = plan_passes(project.store)
+        return PropagationJob(project, plan, engine, checkpoint_every=4, **kw)
+
+    whole = make_project(anchors=(0,), segments=[(0, 15)], name="whole")
+    job(whole).run()
+    expected = {(m.object_id, m.frame): m.rle["counts"] for m in whole.store.iter_masks()}
+
+    project = make_project(anchors=(0,), segments=[(0, 15)], name="cut")
+    cancel = threading.Event()
+    first = job(project, cancel=cancel,
+                on_progress=lambda p: cancel.set() if p.done >= 10 else None).run()
+    assert first.state == "cancelled" and first.done >= 10
+    assert list((project.cache_dir / "jobs").glob("*.ckpt"))  # checkpoints were written
+    second = job(project).run()
+    assert second.state == "done"
+    assert second.replayed <= 4  # from the newest checkpoint, not from the anchor
+    got = {(m.object_id, m.frame): m.rle["counts"] for m in project.store.iter_masks()}
+    assert got == expected
+    assert not list((project.cache_dir / "jobs").glob("*.ckpt"))  # a finished job cleans up
