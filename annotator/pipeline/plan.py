@@ -242,7 +242,9 @@ def group_spans(spans: list[Span]) -> list[list[Span]]:
 def plan_passes(store: Store, segment_ids: list[int] | None = None) -> list[PassPlan]:
     """One plan per group of overlapping spans (``segment_ids``: only those segments)."""
     plans = []
-    for group in group_spans(object_spans(store, segment_ids)):
+    spans = object_spans(store, segment_ids)
+    _check_no_overlap(store, spans)
+    for group in group_spans(spans):
         with_anchor = [s for s in group if s.anchors]
         runs = [r for s in with_anchor for r in assign_runs(s)]
         plan = PassPlan(_key(group), with_anchor, runs,
@@ -251,6 +253,21 @@ def plan_passes(store: Store, segment_ids: list[int] | None = None) -> list[Pass
             plan.sweeps = build_sweeps(with_anchor, runs)
         plans.append(plan)
     return plans
+
+
+def _check_no_overlap(store: Store, spans: list[Span]) -> None:
+    """Two audible segments of one object must not overlap: which anchor would a frame use?"""
+    from annotator.core.store import StoreError
+
+    last: dict[int, Span] = {}
+    for s in sorted(spans, key=lambda s: (s.object_id, s.start)):
+        p = last.get(s.object_id)
+        if p is not None and s.start <= p.end:
+            raise StoreError(
+                f"{store.path}: segments {p.segment_id} ({p.start}–{p.end}) and {s.segment_id} "
+                f"({s.start}–{s.end}) of object {store.object(s.object_id).name!r} overlap; "
+                "merge them or shorten one, then propagate again")
+        last[s.object_id] = s
 
 
 def _key(group: list[Span]) -> str:

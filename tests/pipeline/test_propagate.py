@@ -3,11 +3,13 @@
 import threading
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from annotator.core.importers import import_png_masks
 from annotator.core.project import Project
 from annotator.core.quality import region_similarity
+from annotator.errors import UserError
 from annotator.pipeline.job import PropagationJob
 from annotator.pipeline.plan import plan_passes
 from annotator.pipeline.queue import choose_engine, propagate_project, repropagate
@@ -141,3 +143,10 @@ def test_job_reports_progress_for_every_committed_frame(make_project):
     assert [p.done for p in seen] == list(range(1, 9)) and seen[-1].total == 8
     assert sorted(p.frame for p in seen) == [0, 1, 2, 4, 5, 6, 7, 8]
     assert result.model_s > 0 and 0 <= result.non_model_share < 1
+
+
+def test_overlapping_segments_of_one_object_are_refused_with_a_clear_message(make_project):
+    project = make_project(anchors=(0,), segments=[(0, 10), (5, 12)])
+    with pytest.raises(UserError, match="segments 1 .* and 2 .* overlap"):
+        propagate_project(project, engine="fallback")
+    assert project.store.mask_count() == 1
