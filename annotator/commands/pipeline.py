@@ -82,9 +82,8 @@ def _describe(store, plan, result) -> str:
 
 
 def cmd_propagate(args: argparse.Namespace) -> int:
-    from annotator.core.project import Project
     from annotator.pipeline.policy import RefinePolicy
-    from annotator.pipeline.queue import choose_engine, make_refiner, propagate_project
+    from annotator.pipeline.queue import choose_engine, make_refiner
 
     if args.segment and len(args.projects) > 1:
         raise UserError("--segment names a segment of one project: give one DIR with it")
@@ -108,32 +107,52 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     old = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is \
         threading.main_thread() else None
     cancelled = False
+    failed: list[str] = []
     try:
         for d in args.projects:
             if cancel.is_set():
                 break
-            with Project.open(d) as project:
-                print(f"{project.dir}: engine {engine.name}, {refining}")
-
-                def on_job(plan, result, store=project.store):
-                    if result is None:
-                        bar.label = plan.key
-                        return
-                    bar.end()
-                    print("  " + _describe(store, plan, result), flush=True)
-
-                results = propagate_project(project, segments=args.segment, engine=engine,
-                                            refine=policy, refiner=refiner,
-                                            on_progress=bar.update,
-                                            on_job=on_job, cancel=cancel)
-                if not results:
-                    print("  nothing to propagate: no objects with anchor masks")
-                cancelled |= any(r.state == "cancelled" for r in results)
+            try:
+                cancelled |= _propagate_one(d, args, engine, refining, policy, refiner, bar,
+                                            cancel)
+            except UserError as exc:
+                bar.end()
+                if len(args.projects) == 1:
+                    raise
+                failed.append(str(d))
+                print(f"annotator: {exc}", file=sys.stderr)  # the batch goes on
     finally:
         bar.end()
         if old is not None:
             signal.signal(signal.SIGINT, old)
+    if failed:
+        print(f"annotator: {len(failed)} of {len(args.projects)} projects failed: "
+              f"{', '.join(failed)}", file=sys.stderr)
+        return 2
     return 130 if cancelled or cancel.is_set() else 0
+
+
+def _propagate_one(d, args, engine, refining, policy, refiner, bar, cancel) -> bool:
+    """Propagate one project; True when it was cancelled."""
+    from annotator.core.project import Project
+    from annotator.pipeline.queue import propagate_project
+
+    with Project.open(d) as project:
+        print(f"{project.dir}: engine {engine.name}, {refining}")
+
+        def on_job(plan, result, store=project.store):
+            if result is None:
+                bar.label = plan.key
+                return
+            bar.end()
+            print("  " + _describe(store, plan, result), flush=True)
+
+        results = propagate_project(project, segments=args.segment, engine=engine,
+                                    refine=policy, refiner=refiner, on_progress=bar.update,
+                                    on_job=on_job, cancel=cancel)
+        if not results:
+            print("  nothing to propagate: no objects with anchor masks")
+        return any(r.state == "cancelled" for r in results)
 
 
 def cmd_review(args: argparse.Namespace) -> int:

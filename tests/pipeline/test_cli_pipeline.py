@@ -108,3 +108,12 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted(shared, tmp_
         job = store.job("propagate:video:1")
         assert job["state"] == "done" and job["done"] == 24
         assert len(store.revisions(1, 12)) == 1  # no frame written twice
+
+
+def test_a_batch_goes_on_past_a_bad_project(shared, tmp_path):
+    seq = shared("data", "davis2016", "dog-agility")
+    good = new_vos_project(seq, tmp_path, "good")
+    r = run("propagate", tmp_path / "missing", good, "--engine", "fallback", "--refine", "off")
+    assert r.returncode == 2
+    assert "24 masks" in r.stdout  # the good project was propagated
+    assert "1 of 2 projects failed" in r.stderr and "missing" in r.stderr
