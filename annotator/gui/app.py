@@ -12,11 +12,15 @@ from PySide6.QtWidgets import QApplication
 from annotator.gui import settings as S
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+_APP: QApplication | None = None
 
 
 def application(argv: list[str] | None = None) -> QApplication:
     """The running QApplication, created (with our names and icon) if needed."""
     app = QApplication.instance()
+    # Workers (decoding, models, the store) share the interpreter lock with the GUI thread: a
+    # shorter switch interval lets the GUI thread in sooner, keeping repaints smooth.
+    sys.setswitchinterval(0.001)
     if app is None:
         app = QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(S.ORG)
@@ -25,6 +29,8 @@ def application(argv: list[str] | None = None) -> QApplication:
     icon = RESOURCES / "icons" / "avs-annotator.svg"
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
+    global _APP
+    _APP = app  # keep it alive between windows (run_app may return and be called again)
     return app  # type: ignore[return-value]
 
 

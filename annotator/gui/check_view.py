@@ -8,7 +8,6 @@ the frame an anchor and re-propagates only up to the neighbouring anchors (see t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -25,48 +24,15 @@ from PySide6.QtWidgets import (
 
 from annotator.gui.session import ProjectSession
 
-WEIGHTS = {"lost": 3.0, "whole_frame": 3.0, "disagreement": 2.0, "area_jump": 1.5,
-           "centroid_jump": 1.5, "low_confidence": 1.0}
 
+def flagged_clips(store: Any) -> tuple[list[Any], list[tuple[int, int]]]:
+    """Clips worst first (the pipeline's ranking, as ``annotator review`` prints it) and every
+    flagged (frame, object) in frame order, for stepping (worker thread)."""
+    from annotator.pipeline.flags import review_clips
 
-@dataclass(frozen=True)
-class Clip:
-    """Consecutive flagged frames of one object."""
-
-    object_id: int
-    start: int
-    end: int
-    worst: int
-    score: float
-    flags: tuple[str, ...]
-
-
-def flagged_clips(store: Any, gap: int = 2) -> tuple[list[Clip], list[tuple[int, int]]]:
-    """Clips worst first, and every flagged (frame, object) in frame order (worker thread)."""
-    clips: list[Clip] = []
-    frames: list[tuple[int, int]] = []
-    for o in store.objects():
-        run: list[Any] = []
-        for m in store.masks_of(o.id):
-            if not m.flags or m.anchor:
-                continue
-            frames.append((m.frame, o.id))
-            if run and m.frame - run[-1].frame > gap:
-                clips.append(_clip(o.id, run))
-                run = []
-            run.append(m)
-        if run:
-            clips.append(_clip(o.id, run))
-    clips.sort(key=lambda c: (-c.score, c.start))
-    frames.sort()
-    return clips, frames
-
-
-def _clip(oid: int, run: list) -> Clip:
-    scores = [sum(WEIGHTS.get(f, 1.0) for f in m.flags) for m in run]
-    worst = run[max(range(len(run)), key=lambda i: scores[i])].frame
-    names = sorted({f for m in run for f in m.flags})
-    return Clip(oid, run[0].frame, run[-1].frame, worst, float(sum(scores)), tuple(names))
+    frames = sorted((m.frame, o.id) for o in store.objects() for m in store.masks_of(o.id)
+                    if m.flags and not m.anchor)
+    return review_clips(store), frames
 
 
 class CheckView(QWidget):
@@ -81,7 +47,7 @@ class CheckView(QWidget):
         super().__init__(parent)
         self.setObjectName("check_view")
         self.session = session
-        self.clips: list[Clip] = []
+        self.clips: list[Any] = []
         self.frames: list[tuple[int, int]] = []
         self.names: dict[int, str] = {}
         self.tree = QTreeWidget()
@@ -146,10 +112,12 @@ class CheckView(QWidget):
         (self.clips, self.frames), self.names = result
         self.tree.clear()
         for c in self.clips:
+            flags = ", ".join(name for name, _n in c.flags.most_common())
             it = QTreeWidgetItem([self.names.get(c.object_id, "?"), f"{c.start}–{c.end}",
-                                  ", ".join(c.flags), f"{c.score:.1f}"])
-            it.setData(0, Qt.ItemDataRole.UserRole, (c.object_id, c.worst))
-            it.setToolTip(0, f"worst frame {c.worst}")
+                                  flags, f"{c.score:.1f}"])
+            it.setData(0, Qt.ItemDataRole.UserRole, (c.object_id, c.worst_frame))
+            it.setToolTip(0, f"{c.flagged} flagged frames, worst {c.worst_frame}: "
+                             "click to go there")
             self.tree.addTopLevelItem(it)
         n = len(self.frames)
         self.summary.setText(f"{len(self.clips)} flagged clips, {n} flagged frames — worst first."

@@ -48,26 +48,6 @@ def segmenter_label(segmenter: Any) -> str:
     return str(getattr(segmenter, "name", type(segmenter).__name__))
 
 
-def propagator_label() -> str:
-    try:
-        from annotator.engines.propagator import available_engines
-
-        names = available_engines()
-    except Exception:  # pragma: no cover - engines missing entirely
-        return "propagator: none"
-    if not names:
-        return "propagator: none"
-    best = names[0]
-    return f"propagator: {best}" + (" (weight-free fallback)" if best in ("fallback", "flow-warp") else "")
-
-
-def make_propagator() -> Any:
-    from annotator.engines.propagator import make_propagator as make
-
-    choice = str(app_settings().value("engines/propagator", "auto"))
-    return make(None if choice == "auto" else choice)
-
-
 def device_label() -> str:
     try:
         import torch
@@ -77,3 +57,26 @@ def device_label() -> str:
     except Exception:  # pragma: no cover
         pass
     return "cpu"
+
+
+def summary(segmenter: Any) -> tuple[str, str]:
+    """(short label for the status bar, full description for its tooltip)."""
+    try:
+        from annotator.engines.propagator import available_engines
+
+        prop = (available_engines() or ["none"])[0]
+    except Exception:  # pragma: no cover
+        prop = "none"
+    prop_fallback = prop in ("fallback", "flow-warp", "none")
+    if segmenter is None:
+        seg_short, seg_full, seg_fallback = "segmenter loading…", "segmenter: loading", True
+    else:
+        seg_full = segmenter_label(segmenter)
+        seg_fallback = bool(getattr(segmenter, "is_fallback", False))
+        seg_short = "fallback segmenter" if seg_fallback else seg_full.split("(")[0].strip()
+    if prop_fallback and seg_fallback and segmenter is not None:
+        short = "fallback engines (no model files)"
+    else:
+        short = f"{'fallback propagator' if prop_fallback else prop} + {seg_short}"
+    full = f"propagator: {prop}{' (weight-free fallback)' if prop_fallback else ''}\n{seg_full}"
+    return short, full

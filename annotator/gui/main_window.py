@@ -51,6 +51,13 @@ class MainWindow(QMainWindow):
         self._want: int | None = None
         self._version = 0
         self._compare = False
+        from PySide6.QtCore import QThreadPool
+
+        from annotator.gui.workers import TaskRunner
+
+        self._open_pool = QThreadPool(self)
+        self._open_pool.setMaxThreadCount(1)
+        self._opener = TaskRunner(self._open_pool, self)  # opening projects (slow: fingerprint, index)
         self.canvas = Canvas(self)
         self.setCentralWidget(self.canvas)
         self.status = StatusBar(self)
@@ -72,6 +79,9 @@ class MainWindow(QMainWindow):
         self.canvas.stroke_finished.connect(self._stroked)
         self._play = QTimer(self)
         self._play.timeout.connect(self._play_tick)
+        self.resizeDocks([self.docks["objects"], self.docks["check"]], [330, 290],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["timeline"]], [120], Qt.Orientation.Vertical)
         self._restore_layout()
         self._update_enabled()
 
@@ -128,11 +138,6 @@ class MainWindow(QMainWindow):
         self.canvas.set_view(None)
         self.canvas.set_notice(f"Opening {path}…")
         self.status.say(f"Opening {path}…")
-        from annotator.gui.workers import Task
-
-        task = Task(lambda: fn(path))
-        self._open_task = task
-
         def done(result: tuple) -> None:
             self._opening = False
             self.canvas.set_notice("")
@@ -143,11 +148,7 @@ class MainWindow(QMainWindow):
             self.canvas.set_notice("")
             self.show_error(exc, context=f"Could not open {path}")
 
-        task.signals.done.connect(done)
-        task.signals.failed.connect(failed)
-        from PySide6.QtCore import QThreadPool
-
-        QThreadPool.globalInstance().start(task)
+        self._opener.submit(lambda: fn(path), done, failed)
 
     def attach(self, project: Any, video: Any) -> None:
         """Show an open project (the window takes ownership and closes it later)."""
@@ -179,21 +180,20 @@ class MainWindow(QMainWindow):
         self.prompt.points_changed.connect(self.canvas.set_points)
         self.prompt.view_ready.connect(self._view_ready)
         self.prompt.embedding_changed.connect(self._embedding_changed)
-        self.prompt.candidate_changed.connect(
-            lambda k, n: self.status.say(f"Candidate {k + 1} of {n} (Tab: next)"))
+        self.prompt.candidate_changed.connect(self._candidate_changed)
         session.masks_changed.connect(self._masks_changed)
         session.message.connect(self.status.say)
         session.failed.connect(self.show_error)
-        session.job_started.connect(lambda job: self.status.show_job(job.title))
+        session.job_started.connect(self._job_started)
         session.job_progress.connect(self.status.job_progress)
         session.job_finished.connect(self._job_finished)
-        session.busy_changed.connect(lambda _b: self._update_enabled())
-        session.history.canUndoChanged.connect(lambda _b: self._update_enabled())
-        session.history.canRedoChanged.connect(lambda _b: self._update_enabled())
+        session.busy_changed.connect(self._update_enabled)
+        session.history.canUndoChanged.connect(self._update_enabled)
+        session.history.canRedoChanged.connect(self._update_enabled)
+        session.history.indexChanged.connect(self._update_enabled)
         session.objects_changed.connect(self._objects_changed)
         self.setWindowTitle(f"{session.name} — AVS Annotator")
-        self.status.set_engines(f"{session.propagator_name()} · segmenter: loading… · "
-                                f"{self._device()}")
+        self._show_engines()
         S.add_recent(project.dir)
         self._rebuild_recent()
         self.frame = 0
@@ -204,16 +204,21 @@ class MainWindow(QMainWindow):
         note = "; ".join(getattr(video, "notes", []) or [])
         self.status.say(f"Opened {project.dir}" + (f" — note: {note}" if note else ""))
 
+    def _show_engines(self) -> None:
+        from annotator.gui.engines import summary
+
+        seg = self.session.loaded_segmenter if self.session is not None else None
+        self.status.set_engines(*summary(seg), self._device())
+
     def _device(self) -> str:
         from annotator.gui.engines import device_label
 
-        return f"device: {device_label()}"
+        return device_label()
 
     def _segmenter_ready(self) -> None:
         if self.session is None:
             return
-        self.status.set_engines(f"{self.session.propagator_name()} · "
-                                f"{self.session.segmenter_name()} · {self._device()}")
+        self._show_engines()
 
     def _precompute_embeddings(self) -> None:
         """Compute the image embedding of every segment's first frame in the background."""
@@ -429,6 +434,9 @@ class MainWindow(QMainWindow):
         if self.prompt:
             self.prompt.stroke(points, radius, erase)
 
+    def _candidate_changed(self, k: int, n: int) -> None:
+        self.status.say(f"Candidate {k + 1} of {n} (Tab: next)")
+
     def _embedding_changed(self, state: str) -> None:
         self.status.set_embedding(state)
         self.canvas.set_notice("Computing the image embedding of this frame… clicks are queued "
@@ -520,6 +528,9 @@ class MainWindow(QMainWindow):
         project, oid, f = self.session.project, self.object_id, self.frame
         self._start_job(f"Re-propagate around frame {f}",
                         lambda ctx: jobs.repropagate(project, oid, f, ctx))
+
+    def _job_started(self, job: Any) -> None:
+        self.status.show_job(job.title)
 
     def cancel_job(self) -> None:
         if self.session is not None and self.session.cancel_job():
@@ -808,7 +819,7 @@ class MainWindow(QMainWindow):
                           "Pixel masks of sounding objects in long, untrimmed videos: "
                           "SAM clicks on the first frame, XMem propagation with SAM "
                           "refinement, a check view for the clips that failed.<br>"
-                          f"Engines: {self.status.engines_label.text()}")
+                          f"Engines: {self.status.engines_label.toolTip()}")
 
     # -- recent projects -----------------------------------------------------------------------
     def _rebuild_recent(self) -> None:
@@ -819,7 +830,7 @@ class MainWindow(QMainWindow):
         menu.setEnabled(bool(S.recent_projects()))
 
     # -- enabling ------------------------------------------------------------------------------
-    def _update_enabled(self) -> None:
+    def _update_enabled(self, *_args: Any) -> None:
         has = self.session is not None
         for act in self.actions_.values():
             if getattr(act, "_needs_project", False):
@@ -829,10 +840,13 @@ class MainWindow(QMainWindow):
             self.actions_["undo"].setEnabled(self.session.history.canUndo() and not busy)
             self.actions_["redo"].setEnabled(self.session.history.canRedo() and not busy)
             self.actions_["cancel"].setEnabled(self.session.job is not None)
-            text = self.session.history.undoText()
-            self.actions_["undo"].setText(f"&Undo {text}" if text else "&Undo")
-            text = self.session.history.redoText()
-            self.actions_["redo"].setText(f"&Redo {text}" if text else "&Redo")
+            for name, word, text in (("undo", "Undo", self.session.history.undoText()),
+                                     ("redo", "Redo", self.session.history.redoText())):
+                act = self.actions_[name]
+                act.setText(f"&{word} {text}" if text else f"&{word}")
+                act.setIconText(word)
+                act.setToolTip(f"{word} {text} ({act.shortcut().toString()})" if text
+                               else f"Nothing to {word.lower()}")
         else:
             self.actions_["undo"].setEnabled(False)
             self.actions_["redo"].setEnabled(False)

@@ -154,9 +154,24 @@ def build_menus(w: MainWindow, a: dict[str, QAction]) -> None:
     m.addActions([a["shortcuts"], a["about"]])
 
 
+SHORT = {"undo": "Undo", "redo": "Redo", "tool_points": "Points", "tool_brush": "Brush",
+         "tool_eraser": "Eraser", "accept": "Accept", "next_candidate": "Candidate",
+         "propagate": "Propagate", "propagate_all": "All", "cancel": "Cancel",
+         "check_view": "Check", "next_flag": "Next flag", "compare": "XMem ⇄ refined"}
+
+
 def build_toolbar(w: MainWindow, a: dict[str, QAction]) -> QToolBar:
+    from PySide6.QtCore import QSize, Qt
+
+    from annotator.gui.icons import icon
+
+    for name, text in SHORT.items():
+        a[name].setIcon(icon(name))
+        a[name].setIconText(text)
     tb = QToolBar("Main", w)
     tb.setObjectName("toolbar_main")
+    tb.setIconSize(QSize(20, 20))
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     w.addToolBar(tb)
     tb.addActions([a["undo"], a["redo"]])
     tb.addSeparator()

@@ -50,6 +50,7 @@ class PromptController(QObject):
     view_ready = Signal(object)  # a FrameView rebuilt right after a change (fast repaint)
     embedding_changed = Signal(str)  # "idle", "computing", "ready"
     candidate_changed = Signal(int, int)  # index, count
+    early = Signal(int, int, list, object)  # object, frame, points, FrameView before the write
 
     def __init__(self, session: ProjectSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -65,6 +66,7 @@ class PromptController(QObject):
         rec = session.store.video()
         self._key_prefix = (rec.fingerprint or "video")[:16] if rec else "video"
         session.masks_changed.connect(self._on_masks_changed)
+        self.early.connect(self._early)
 
     # -- target ----------------------------------------------------------------------------
     def set_target(self, object_id: int | None, frame: int | None) -> None:
@@ -103,6 +105,14 @@ class PromptController(QObject):
         """On the serial thread: make ``frame`` the segmenter's current frame."""
         self.session.segmenter().embed(np.asarray(self.session.video[frame]), key=self.key(frame))
         self._embedded_frame = frame
+
+    def _early(self, oid: int, frame: int, pts: list, view: Any) -> None:
+        if (oid, frame) == (self.object_id, self.frame):
+            if pts and tuple(pts[-1]) in self.pending:
+                self.pending.remove(tuple(pts[-1]))
+            self.points = [tuple(p) for p in pts]
+            self.points_changed.emit(self.points, list(self.pending))
+            self.view_ready.emit(view)
 
     def refresh(self) -> None:
         """Re-read the points of the current mask from the store (off the GUI thread)."""
@@ -185,6 +195,8 @@ class PromptController(QObject):
                 self.points_changed.emit(self.points, list(self.pending))
                 self.view_ready.emit(view)
             session.masks_changed.emit([(oid_, frame_)])
+            if kind == "accept":
+                session.segments_changed.emit()  # a to-do segment became annotated
 
         session.write(work, done, self._failed)
 
@@ -204,6 +216,8 @@ class PromptController(QObject):
 
     def _write_result(self, op: int, oid: int, frame: int, res: Any, k: int, pts: list,
                       box: list | None) -> None:
+        # show the new mask (and its points) first, then write it: the disk never delays it
+        self.early.emit(oid, frame, pts, self.session.frame_view(frame, {oid: res.masks[k]}))
         rev = self.store.put_mask(oid, frame, res.masks[k], source="sam", anchor=False,
                                   score=float(res.scores[k]), model=res.engine, op=op)
         self.store.add_prompt(oid, frame, pts, box=box, mask_rev_id=rev, op=op)

@@ -56,7 +56,6 @@ class ProjectSession(QObject):
         self.history.rebuild()
         self.job: JobWorker | None = None
         self._segmenter: Any = None
-        self._propagator_name: str | None = None
         self.closed = False
 
     # -- opening ----------------------------------------------------------------------------
@@ -123,15 +122,10 @@ class ProjectSession(QObject):
             self._segmenter = make_segmenter(self.project)
         return self._segmenter
 
-    def segmenter_name(self) -> str:
-        from annotator.gui.engines import segmenter_label
-
-        return segmenter_label(self._segmenter)
-
-    def propagator_name(self) -> str:
-        from annotator.gui.engines import propagator_label
-
-        return propagator_label()
+    @property
+    def loaded_segmenter(self) -> Any:
+        """The segmenter if it was created already (None before first use)."""
+        return self._segmenter
 
     # -- work off the GUI thread ------------------------------------------------------------
     def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
@@ -214,14 +208,22 @@ class ProjectSession(QObject):
         self.write(work, done)
 
     # -- frames -----------------------------------------------------------------------------
-    def frame_view(self, index: int, extra: Callable[[np.ndarray], Any] | None = None) -> L.FrameView:
-        """Decode frame ``index`` and build its mask overlays (call on a worker thread)."""
+    def frame_view(self, index: int, override: dict[int, np.ndarray] | None = None) -> L.FrameView:
+        """Decode frame ``index`` and build its mask overlays (call on a worker thread).
+        ``override`` shows given masks instead of the stored ones (a result about to be
+        written, so the canvas need not wait for the disk)."""
         rgb = self.video[index]
         objects = {o.id: o for o in self.store.objects()}
         view = L.FrameView(index, L.frame_image(rgb))
+        override = override or {}
+        for oid, mask in override.items():
+            if oid in objects:
+                layer = L.mask_layer(mask, objects[oid].color)
+                if layer is not None:
+                    view.layers[oid] = layer
         for oid, rec in self.store.frame_masks(index).items():
             obj = objects.get(oid)
-            if obj is None or rec.rle is None:
+            if obj is None or rec.rle is None or oid in override:
                 continue
             layer = L.mask_layer(rec.decode(), obj.color)
             view.sources[oid] = rec.source

@@ -39,8 +39,10 @@ class StatusBar(QStatusBar):
     def _reset_style(self) -> None:
         self.setStyleSheet("")
 
-    def set_engines(self, text: str) -> None:
-        self.engines_label.setText(text)
+    def set_engines(self, short: str, full: str = "", device: str = "") -> None:
+        """Engines in short (fallbacks say so) and the device; full names in the tooltip."""
+        self.engines_label.setText(f"{short} · {device}" if device else short)
+        self.engines_label.setToolTip(f"{full or short}\ndevice: {device}" if device else full)
 
     def set_embedding(self, state: str) -> None:
         self.embedding_label.setText({"computing": "embedding: computing…",

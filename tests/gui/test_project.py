@@ -5,7 +5,7 @@ and recent projects persist, a dropped video starts a project, bad input gets a 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
@@ -177,22 +177,23 @@ def test_unreadable_video_names_the_file_and_why(qtbot, tmp_path):
     box.close()
 
 
-def test_run_app_opens_the_project(qtbot, demo_dir):
-    from annotator.gui.app import run_app
+def test_run_app_and_open_command_open_the_project(qtbot, demo_dir, monkeypatch):
+    """``annotator open DIR`` → run_app → the window on that project. The real ``exec()`` is
+    replaced by a loop that waits for the project and closes the window (a nested exec would
+    leave pytest-qt's application without an event dispatcher)."""
+    from annotator.cli import main
     from annotator.gui.main_window import MainWindow
 
     seen = []
 
-    def check_and_quit():
-        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
-        win = next((w for w in wins if w.session is not None), None)
-        if win is None:
-            QTimer.singleShot(100, check_and_quit)
-            return
-        seen.append(win.session.project.dir)
+    def fake_exec(self=None):
+        win = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)
+                   and w.isVisible())
+        qtbot.waitUntil(lambda: win.session is not None, timeout=30000)
+        seen.append((win.session.project.dir, win.session.frame_count))
         win.close()
-        QApplication.quit()
+        return 0
 
-    QTimer.singleShot(100, check_and_quit)
-    assert run_app(project_dir=demo_dir) == 0
-    assert seen == [demo_dir.resolve()]
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert main(["open", str(demo_dir)]) == 0
+    assert seen == [(demo_dir.resolve(), 200)]

@@ -1,0 +1,147 @@
+"""Render each view of the demo project to PNG (offscreen): ``python scripts/screenshots.py [DIR]``.
+
+Drives the real window as a person would — clicks on the bell, accept, propagate both objects,
+open the check view — and saves ``window.grab()`` at each stage into DIR (default
+``docs/screenshots``). Runs on the weight-free fallback engines unless model files are present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", nargs="?", type=Path, default=ROOT / "docs" / "screenshots")
+    ap.add_argument("--size", default="1440x880", help="window size WxH")
+    args = ap.parse_args(argv)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="avs-shots-"))
+    os.environ["AVS_ANNOTATOR_SETTINGS"] = str(tmp / "settings.ini")
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from annotator.demo import FPS, _bell_center, make_demo
+    from annotator.gui.app import application
+    from annotator.gui.main_window import MainWindow
+
+    make_demo(tmp).close()
+    app = application()
+    w, h = (int(v) for v in args.size.split("x"))
+    win = MainWindow()
+    win.resize(w, h)
+    win.show()
+
+    def spin(cond=lambda: True, timeout: float = 120.0) -> None:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            app.processEvents()
+            s = win.session
+            idle = s is None or (s.serial.pending == 0 and s.tasks.pending == 0 and s.job is None
+                                 and not win._loading)
+            if idle and cond():
+                for _ in range(5):
+                    app.processEvents()
+                return
+            time.sleep(0.01)
+        raise TimeoutError("the window did not settle")
+
+    def shot(name: str, widget=None) -> None:
+        app.processEvents()
+        path = out / f"{name}.png"
+        (widget or win).grab().save(str(path))
+        print(path)
+
+    win.open_path(tmp / "demo.avsproj")
+    spin(lambda: win.session is not None and win.canvas.view is not None)
+    shot("01-project-open")
+
+    store = win.session.store
+    bell = store.object_by_name("bell").id
+    drum = store.object_by_name("drum").id
+    # stage 1: the bell's first segment, a positive click on it, a negative one beside it
+    seg = store.segments(bell)[0]
+    win.go_to_segment(seg.id)
+    spin()
+    x, y = _bell_center(seg.start / FPS)
+    win.prompt.click(float(x), float(y), True)
+    spin()
+    win.prompt.click(float(x) - 120, float(y) + 60, False)
+    spin()
+    shot("02-prompt-clicks")
+    win.accept()
+    spin()
+    # the drum: first frame of its segment, two clicks, accept
+    dseg = store.segments(drum)[0]
+    win.go_to_segment(dseg.id)
+    spin()
+    win.prompt.click(512.0, 259.0, True)
+    spin()
+    win.prompt.click(430.0, 200.0, False)
+    spin()
+    win.accept()
+    spin()
+    # stage 2: propagate everything; capture while it runs
+    win.go_to(seg.start + 20)
+    spin()
+    win.propagate_all()
+    t0 = time.monotonic()
+    while win.session.job is not None and time.monotonic() - t0 < 120:
+        app.processEvents()
+        if win.status.progress.value() >= win.status.progress.maximum() * 0.3 > 0:
+            break
+        time.sleep(0.01)
+    shot("03-propagating")
+    spin()
+    win.go_to(60)
+    spin()
+    shot("04-propagated")
+    # stage 3: the check view at the worst flagged clip, the raw mask beside the current one
+    win.show_check_view()
+    spin()
+    if win.check_view.clips:
+        clip = win.check_view.clips[0]
+        win._goto_flag(clip.object_id, clip.worst_frame)
+        spin()
+    shot("05-check-view")
+    win.set_tool("brush")
+    win.canvas.set_brush_radius(18)
+    cx, cy = win.canvas.width() // 2, win.canvas.height() // 2
+    from PySide6.QtCore import QPointF
+
+    win.canvas._mouse = QPointF(cx, cy)
+    win.canvas.update()
+    shot("06-brush", win.canvas)
+    win.set_tool("points")
+    # dialogs
+    from annotator.gui.dialogs.models_dialog import ModelsDialog
+    from annotator.gui.dialogs.preferences import PreferencesDialog
+    from annotator.gui.dialogs.shortcuts import ShortcutsDialog
+
+    for name, dlg in (("07-preferences", PreferencesDialog(win, win.actions_)),
+                      ("08-shortcuts", ShortcutsDialog(win, win.actions_)),
+                      ("09-models", ModelsDialog(win))):
+        dlg.show()
+        app.processEvents()
+        shot(name, dlg)
+        dlg.close()
+    win.close()
+    app.processEvents()
+    del Qt
+    QApplication.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
