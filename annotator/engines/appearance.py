@@ -53,10 +53,6 @@ class ColourModel:
         self._ratio: np.ndarray | None = None
         self._anchor_coarse: np.ndarray | None = None  # anchor's colours, coarser bins
 
-    @property
-    def ready(self) -> bool:
-        return self._anchor is not None
-
     def nbytes(self) -> int:
         arrays = [*(self._anchor or ()), *(self._running or ())]
         arrays += [a for a in (self._ratio, self._anchor_coarse) if a is not None]

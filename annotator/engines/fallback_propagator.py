@@ -41,11 +41,6 @@ from annotator.engines.guided_filter import guided_filter
 __all__ = ["FallbackPropagator"]
 
 
-def _logit(p: np.ndarray, eps: float = 1e-3) -> np.ndarray:
-    p = np.clip(p, eps, 1 - eps)
-    return np.log(p / (1 - p))
-
-
 def _signed_distance(mask: np.ndarray) -> np.ndarray:
     """Distance to the mask's boundary in pixels: positive inside, negative outside."""
     m = mask.astype(np.uint8)

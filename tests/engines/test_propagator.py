@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 from annotator.core.quality import region_similarity
+from annotator.engines.appearance import ColourModel, colour_index, local_band
 from annotator.engines.fallback_propagator import FallbackPropagator
 from annotator.engines.flow import FlowWarpPropagator
+from annotator.engines.guided_filter import guided_filter
 from annotator.engines.propagator import (
     PropagationResult,
     Propagator,
@@ -162,3 +164,26 @@ def test_result_helpers():
     result = PropagationResult(masks={3: mask}, probs={3: mask[::2, ::2].astype(np.float32)})
     assert result.label_map()[1, 2] == 3 and result.label_map()[0, 0] == 0
     assert result.prob_at(3, (4, 6)).shape == (4, 6)
+
+
+def test_guided_filter_snaps_a_soft_edge_to_the_guide():
+    guide = np.zeros((40, 60, 3), np.float32)
+    guide[:, 30:] = 1.0  # the image edge is between columns 29 and 30
+    soft = np.clip((np.arange(60, dtype=np.float32) - 22) / 16, 0, 1)[None].repeat(40, 0)
+    out = guided_filter(guide, soft, radius=5, eps=1e-3)
+    assert out[20, 29] < 0.35 and out[20, 30] > 0.65  # a sharp step where the guide has one
+    assert soft[20, 30] - soft[20, 29] < 0.1  # (the input rose gently there)
+    flat = guided_filter(guide, np.full((40, 60), 0.3, np.float32), radius=5, eps=1e-3)
+    assert np.allclose(flat, 0.3, atol=1e-4)
+
+
+def test_colour_model_tells_the_object_from_look_alikes():
+    frame, mask = scene(0)
+    model = ColourModel()
+    index = colour_index(frame)
+    model.learn_anchor(index, mask, local_band(mask, 10))
+    assert model.likeness(index, mask) == pytest.approx(1.0)
+    assert model.log_ratio(index)[mask].mean() > 2 > model.log_ratio(index)[~mask].mean()
+    background = np.zeros_like(mask)
+    background[:30, 100:] = True
+    assert model.likeness(index, background) < 0.2
