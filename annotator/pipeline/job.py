@@ -81,6 +81,7 @@ class JobResult:
     segments: list[int] = field(default_factory=list)
     objects: list[int] = field(default_factory=list)
     frames: tuple[int, int] = (0, 0)
+    op: int | None = None  # the undo operation holding the job's writes (store.op_frames(op))
     message: str = ""
 
     @property
@@ -173,7 +174,7 @@ class PropagationJob:
             return res
         res.frames = (plan.start, plan.end)
         op, sweep0, step0, done, prev_state = self._start()
-        res.done = done
+        res.done, res.op = done, op
         if prev_state == "done":
             res.state = "skipped"
             return res

@@ -124,6 +124,7 @@ def test_repropagate_touches_only_the_frames_nearest_the_fix(make_project, share
     after = current(store)
     changed = sorted(f for (o, f) in after if after[(o, f)] != before.get((o, f)))
     assert result.state == "done" and result.written == 9
+    assert {f for _, f in project.store.op_frames(result.op)} == set(range(6, 16)) - {10}
     assert set(changed) <= set(range(6, 16)) and 10 in changed and len(changed) >= 6
     assert len(store.revisions(1, 12)) == 2  # the replaced mask is kept as a revision
     assert store.undo().kind == "propagate"
