@@ -54,6 +54,7 @@ class Progress:
     frame: int
     elapsed_s: float
     project: str = ""
+    objects: tuple[int, ...] = ()  # the objects whose masks on ``frame`` just landed
 
     @property
     def fraction(self) -> float:
@@ -184,7 +185,8 @@ class PropagationJob:
         def committed(item: FrameOut, total_done: int) -> None:
             if self.on_progress is not None:
                 self.on_progress(Progress(self.key, total_done, plan.total, item.frame,
-                                          time.perf_counter() - t_start, str(self.project.dir)))
+                                          time.perf_counter() - t_start, str(self.project.dir),
+                                          tuple(m.object_id for m in item.masks)))
 
         writer = CommitWriter(self.store, self.key, op, done, committed)
         video = self._video or self.project.open_video()

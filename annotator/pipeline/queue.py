@@ -96,8 +96,17 @@ def propagate_project(project: Project, *, segments: list[int] | None = None,
 
 
 def propagate_projects(dirs: Iterable[str | Path], **kwargs) -> dict[Path, list[JobResult]]:
-    """:func:`propagate_project` over many project folders, one after the other."""
+    """:func:`propagate_project` over many project folders, one after the other (the engine
+    and the refiner are loaded once for all of them)."""
     out: dict[Path, list[JobResult]] = {}
+    engine = kwargs.get("engine", "auto")
+    if engine is None or isinstance(engine, str):
+        kwargs["engine"] = engine = choose_engine(engine)
+    policy = RefinePolicy.parse(kwargs.get("refine"))
+    if kwargs.get("refiner") is None:
+        kwargs["refiner"] = make_refiner(policy, engine)
+        if kwargs["refiner"] is None:
+            kwargs["refine"] = "off"
     cancel = kwargs.get("cancel")
     for d in dirs:
         if cancel is not None and cancel.is_set():

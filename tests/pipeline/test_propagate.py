@@ -133,6 +133,18 @@ def test_repropagate_touches_only_the_frames_nearest_the_fix(make_project, share
         {k: v for k, v in before.items() if k != (1, 10)}
 
 
+def test_many_projects_in_one_queue(make_project):
+    from annotator.pipeline.queue import propagate_projects
+
+    a = make_project(anchors=(0,), segments=[(0, 5)], name="a")
+    b = make_project(anchors=(3,), segments=[(0, 6)], name="b")
+    dirs = [a.dir, b.dir]
+    a.close()
+    b.close()
+    out = propagate_projects(dirs, engine="fallback")
+    assert [[r.written for r in rs] for rs in out.values()] == [[5], [6]]
+
+
 def test_job_reports_progress_for_every_committed_frame(make_project):
     project = make_project(anchors=(3,), segments=[(0, 8)])
     (plan,) = plan_passes(project.store)
@@ -142,6 +154,7 @@ def test_job_reports_progress_for_every_committed_frame(make_project):
                              on_progress=seen.append)
         result = job.run()
     assert [p.done for p in seen] == list(range(1, 9)) and seen[-1].total == 8
+    assert all(p.objects == (1,) for p in seen)
     assert sorted(p.frame for p in seen) == [0, 1, 2, 4, 5, 6, 7, 8]
     assert result.model_s > 0 and 0 <= result.non_model_share < 1
 
