@@ -14,32 +14,28 @@ from annotator.gui.settings import app_settings
 log = logging.getLogger(__name__)
 
 
-def make_segmenter(project: Any = None) -> Any:
-    """The best available point-prompt segmenter (the preference may force the fallback)."""
+def make_segmenter(project: Any = None, on_error: Any = None) -> Any:
+    """SAM from the best checkpoint present, else the weight-free fallback; the preference
+    may force the fallback. A present but broken checkpoint is reported through ``on_error``
+    (the window offers the Models dialog) and the fallback is used meanwhile, so the window
+    keeps working."""
     from annotator.engines.fallback_segmenter import FallbackSegmenter
 
-    choice = str(app_settings().value("engines/segmenter", "auto"))
-    if choice != "fallback":
-        try:
-            from annotator.engines import models  # type: ignore[attr-defined]
-        except ImportError:
-            models = None
-        factory = getattr(models, "best_segmenter", None) if models else None
-        if factory is not None:
-            try:
-                kwargs: dict[str, Any] = {}
-                device = str(app_settings().value("engines/device", "auto"))
-                if device != "auto":
-                    kwargs["device"] = device
-                if project is not None:
-                    kwargs["cache_dir"] = project.cache_dir / "embeddings"
-                try:
-                    return factory(**kwargs)
-                except TypeError:
-                    return factory()
-            except Exception as exc:  # a broken model file must not stop the window
-                log.warning("SAM unavailable, using the fallback segmenter: %s", exc)
-    return FallbackSegmenter()
+    s = app_settings()
+    if str(s.value("engines/segmenter", "auto")) == "fallback":
+        return FallbackSegmenter()
+    from annotator.engines import models
+
+    device = str(s.value("engines/device", "auto"))
+    cache = project.cache_dir / "embeddings" if project is not None else None
+    try:
+        return models.best_segmenter(device=None if device == "auto" else device,
+                                     cache_dir=cache)
+    except Exception as exc:  # a broken model file must not stop the window
+        log.warning("SAM unavailable, using the fallback segmenter: %s", exc)
+        if on_error is not None:
+            on_error(exc)
+        return FallbackSegmenter()
 
 
 def segmenter_label(segmenter: Any) -> str:

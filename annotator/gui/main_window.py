@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         session.history.canRedoChanged.connect(self._update_enabled)
         session.history.indexChanged.connect(self._update_enabled)
         session.objects_changed.connect(self._objects_changed)
+        session.embedding_status.connect(self.status.set_embedding)
         self.setWindowTitle(f"{session.name} — AVS Annotator")
         self._show_engines()
         S.add_recent(project.dir)
@@ -221,23 +222,12 @@ class MainWindow(QMainWindow):
         self._show_engines()
 
     def _precompute_embeddings(self) -> None:
-        """Compute the image embedding of every segment's first frame in the background."""
+        """Embed every segment's first frame in the background, before anyone asks."""
         session = self.session
         if session is None:
             return
         starts = sorted({s.start for s in session.store.segments()})
-        key = self.prompt.key
-
-        def work() -> int:
-            seg = session.segmenter()
-            n = 0
-            for f in starts:
-                if session.closed:
-                    break
-                n += bool(seg.precompute(session.video[f], key=key(f)))
-            return n
-
-        session.write(work, lambda n: None, lambda exc: None)
+        session.write(lambda: session.start_precompute(starts), None, lambda exc: None)
 
     def close_project(self) -> bool:
         """Close the project (its work is already in the store). False if the user declines."""
@@ -766,8 +756,9 @@ class MainWindow(QMainWindow):
         self.last_error = text
         name = type(exc).__name__
         is_user = isinstance(exc, UserError)
-        model_missing = "model" in name.lower() or "model file" in text.lower() or \
-            "checkpoint" in text.lower()
+        from annotator.engines.models import ModelFileError
+
+        model_missing = isinstance(exc, ModelFileError)
         if model_missing:
             box = QMessageBox(QMessageBox.Icon.Warning, "Model file missing",
                               f"{context + ': ' if context else ''}{text}\n\nOpen the Models "

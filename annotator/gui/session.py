@@ -56,6 +56,7 @@ class ProjectSession(QObject):
         self.history.rebuild()
         self.job: JobWorker | None = None
         self._segmenter: Any = None
+        self._precompute: Any = None
         self.closed = False
 
     # -- opening ----------------------------------------------------------------------------
@@ -95,12 +96,16 @@ class ProjectSession(QObject):
             return
         self.closed = True
         self.history.blockSignals(True)
+        if self._precompute is not None:
+            self._precompute.cancel()
         if self.job is not None:
             self.job.cancel()
             self.job.wait(60000)
         self._serial_pool.waitForDone(60000)
         self._pool.waitForDone(60000)
         self.tasks.closed = self.serial.closed = True
+        if self._precompute is not None:
+            self._precompute.close(wait=True)
         try:
             self.video.close()
         finally:
@@ -119,8 +124,25 @@ class ProjectSession(QObject):
         if self._segmenter is None:
             from annotator.gui.engines import make_segmenter
 
-            self._segmenter = make_segmenter(self.project)
+            self._segmenter = make_segmenter(self.project, on_error=self.failed.emit)
         return self._segmenter
+
+    def start_precompute(self, frames: list[int]) -> None:
+        """Embed ``frames`` in the background (SAM only: the fallback needs nothing), at the
+        lowest priority; progress goes to ``embedding_status``. Call on the serial thread."""
+        seg = self.segmenter()
+        if getattr(seg, "is_fallback", False) or self.closed:
+            return
+        from annotator.engines.precompute import PrecomputeQueue
+
+        def progress(p: Any) -> None:
+            self.embedding_status.emit(f"precomputing embeddings: {p.pending} left"
+                                       if p.pending else "embeddings precomputed")
+
+        if self._precompute is None:
+            self._precompute = PrecomputeQueue(seg, lambda i: np.asarray(self.video[i]),
+                                               on_progress=progress)
+        self._precompute.schedule_plan(frames)
 
     @property
     def loaded_segmenter(self) -> Any:

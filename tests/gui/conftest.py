@@ -14,6 +14,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def _private_settings(tmp_path, monkeypatch):
     """Every test gets its own QSettings file (never the person's own)."""
     monkeypatch.setenv("AVS_ANNOTATOR_SETTINGS", str(tmp_path / "settings.ini"))
+    # no model files unless a test puts some there: the fallback engines, as in a fresh install
+    monkeypatch.setenv("AVS_ANNOTATOR_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("AVS_ANNOTATOR_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
 
 

@@ -1,7 +1,8 @@
-"""Models ▸ Manage model files: find, verify, download with progress.
+"""Models ▸ Manage model files: where each file is, find one on disk, verify, download.
 
-Talks to the model registry (``annotator.engines.models``) when it is present; downloads run
-in a worker with a progress bar and can be cancelled.
+Uses the model registry (:mod:`annotator.engines.models`); verifying and downloading run on a
+worker thread with a progress bar and can be cancelled. A file found on disk is remembered in
+the user settings (``models.paths.<name>``), as ``annotator models`` does.
 """
 
 from __future__ import annotations
@@ -27,55 +28,32 @@ from PySide6.QtWidgets import (
 from annotator.gui.workers import JobWorker
 
 
-def registry() -> Any:
-    try:
-        from annotator.engines import models  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return models
-
-
-def _entries(models: Any) -> list[Any]:
-    for name in ("list_models", "all_models", "registry", "entries"):
-        fn = getattr(models, name, None)
-        if callable(fn):
-            return list(fn())
-    for name in ("MODELS", "REGISTRY"):
-        value = getattr(models, name, None)
-        if isinstance(value, dict):
-            return list(value.values())
-        if value is not None:
-            return list(value)
-    return []
-
-
-def _attr(entry: Any, *names: str, default: Any = "") -> Any:
-    for n in names:
-        if isinstance(entry, dict) and n in entry:
-            return entry[n]
-        if hasattr(entry, n):
-            v = getattr(entry, n)
-            return v() if callable(v) else v
-    return default
+def _mb(n: int | None) -> str:
+    return f"{n / 1e6:.0f} MB" if n else "size unknown"
 
 
 class ModelsDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Model files")
-        self.resize(720, 360)
-        self.models = registry()
+        self.resize(860, 380)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Model", "File", "Status"])
+        self.tree.setHeaderLabels(["Model", "Status", "File", "Size"])
         self.tree.setRootIsDecorated(False)
+        self.tree.setColumnWidth(0, 240)
+        self.tree.setColumnWidth(1, 80)
+        self.tree.setColumnWidth(2, 400)
         self.info = QLabel()
         self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QProgressBar()
         self.progress.hide()
         self.find_btn = QPushButton("Find file…")
+        self.find_btn.setToolTip("Use a model file you already have on disk")
         self.verify_btn = QPushButton("Verify")
+        self.verify_btn.setToolTip("Check the file's size and SHA-256 against the registry")
         self.download_btn = QPushButton("Download")
-        self.cancel_btn = QPushButton("Cancel download")
+        self.cancel_btn = QPushButton("Cancel")
         self.cancel_btn.hide()
         self.find_btn.clicked.connect(self.find)
         self.verify_btn.clicked.connect(self.verify)
@@ -97,84 +75,103 @@ class ModelsDialog(QDialog):
         self.reload()
 
     def reload(self) -> None:
-        self.tree.clear()
-        if self.models is None:
-            self.info.setText("The model registry is not part of this build: the window uses "
-                              "the weight-free fallback engines. Model files (SAM, XMem) can be "
-                              "managed here once the registry is installed.")
-            for b in (self.find_btn, self.verify_btn, self.download_btn):
-                b.setEnabled(False)
-            return
-        for e in _entries(self.models):
-            name = str(_attr(e, "name", "key", "id"))
-            path = str(_attr(e, "path", "local_path", "file", default=""))
-            present = bool(_attr(e, "exists", "present", "available",
-                                 default=bool(path) and Path(path).exists()))
-            it = QTreeWidgetItem([name, path, "found" if present else "missing"])
-            it.setData(0, Qt.ItemDataRole.UserRole, e)
-            self.tree.addTopLevelItem(it)
-        self.info.setText("Select a model to find its file on disk, verify its checksum or "
-                          "download it.")
+        from annotator.engines import models
 
-    def _selected(self) -> tuple[Any, str] | None:
+        current = self.tree.currentItem().text(0) if self.tree.currentItem() else None
+        self.tree.clear()
+        for r in models.list_models():
+            it = QTreeWidgetItem([f"{r.model.description}", "found" if r.exists else "missing",
+                                  str(r.path), _mb(r.model.size)])
+            it.setData(0, Qt.ItemDataRole.UserRole, r.model.name)
+            it.setToolTip(0, r.model.name)
+            it.setToolTip(2, f"{r.source}; looked at: " + "; ".join(r.looked))
+            it.setForeground(1, Qt.GlobalColor.darkGreen if r.exists else Qt.GlobalColor.red)
+            self.tree.addTopLevelItem(it)
+            if r.model.name == current:
+                self.tree.setCurrentItem(it)
+        if not self.info.text():
+            self.info.setText(f"Model files live in {models.models_dir()}. Without them the "
+                              "weight-free fallback engines are used (the status bar says so). "
+                              "Engines are picked when a project is opened.")
+
+    def _selected(self) -> str | None:
         it = self.tree.currentItem()
         if it is None:
             self.info.setText("Select a model first.")
             return None
-        return it.data(0, Qt.ItemDataRole.UserRole), it.text(0)
-
-    def _call(self, names: tuple[str, ...], *args: Any, **kw: Any) -> Any:
-        for n in names:
-            fn = getattr(self.models, n, None)
-            if callable(fn):
-                return fn(*args, **kw)
-        raise RuntimeError(f"the model registry has none of {names}")
+        return it.data(0, Qt.ItemDataRole.UserRole)
 
     def find(self) -> None:
-        sel = self._selected()
-        if sel is None:
+        name = self._selected()
+        if name is None:
             return
-        path, _ = QFileDialog.getOpenFileName(self, f"Model file for {sel[1]}")
-        if path:
-            try:
-                self._call(("register_file", "set_path", "locate"), sel[1], Path(path))
-                self.info.setText(f"{sel[1]}: using {path}")
-            except Exception as exc:
-                self.info.setText(f"{sel[1]}: {exc}")
-            self.reload()
+        from annotator import settings
+        from annotator.engines import models
+
+        path, _ = QFileDialog.getOpenFileName(self, f"File of {name}", "",
+                                              "PyTorch checkpoints (*.pth *.pt);;All files (*)")
+        if not path:
+            return
+        settings.set(f"models.paths.{name}", str(Path(path)))
+        self.info.setText(f"{name}: using {path}. Verifying…")
+        self.reload()
+        self._run(f"Verify {name}", lambda ctx: self._verify(models, name, ctx))
 
     def verify(self) -> None:
-        sel = self._selected()
-        if sel is None:
+        name = self._selected()
+        if name is None:
             return
-        try:
-            ok = self._call(("verify", "verify_model", "check"), sel[1])
-            self.info.setText(f"{sel[1]}: {'checksum matches' if ok else 'checksum differs'}")
-        except Exception as exc:
-            self.info.setText(f"{sel[1]}: {exc}")
+        from annotator.engines import models
+
+        self._run(f"Verify {name}", lambda ctx: self._verify(models, name, ctx))
+
+    @staticmethod
+    def _verify(models: Any, name: str, ctx: Any) -> dict:
+        r = models.locate(name)
+        if not r.exists:
+            return {"message": f"{name}: no file at {r.path}; download it or find it on disk"}
+
+        def progress(done: int, total: int | None = None) -> None:
+            ctx.check()
+            ctx.progress(done, total or 0)
+
+        return {"message": models.verify(r.path, r.model, progress).line()}
 
     def download(self) -> None:
-        sel = self._selected()
-        if sel is None or self.job is not None:
+        name = self._selected()
+        if name is None:
             return
-        name = sel[1]
+        from annotator.engines import models
 
         def run(ctx: Any) -> dict:
-            def progress(done: int, total: int | None = None, *_a: Any) -> None:
+            def progress(done: int, total: int | None = None) -> None:
                 ctx.check()
                 ctx.progress(done, total or 0)
 
-            self._call(("download", "download_model"), name, progress=progress)
-            return {"message": f"{name} downloaded and verified"}
+            path = models.download(name, progress=progress)
+            return {"message": f"{name}: downloaded and verified: {path}"}
 
-        self.job = JobWorker(f"Download {name}", run, self)
-        self.job.progress.connect(lambda d, t, _m: (self.progress.setRange(0, max(1, t)),
-                                                    self.progress.setValue(d)))
+        self._run(f"Download {name}", run)
+
+    def _run(self, title: str, fn: Any) -> None:
+        if self.job is not None:
+            self.info.setText("Wait for the running download or check, or cancel it.")
+            return
+        self.job = JobWorker(title, fn, self)
+        self.job.progress.connect(self._progress)
         self.job.finished_job.connect(self._finished)
-        self.job.failed.connect(lambda exc: self._finished({"message": f"{name}: {exc}"}))
+        self.job.failed.connect(lambda exc: self._finished({"message": str(exc)}))
+        self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_btn.show()
+        self.info.setText(f"{title}…")
         self.job.start()
+
+    def _progress(self, done: int, total: int, _msg: str) -> None:
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / total))
+            self.progress.setFormat(f"{done / 1e6:.0f} / {total / 1e6:.0f} MB")
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -186,8 +183,8 @@ class ModelsDialog(QDialog):
         self.job = None
         self.progress.hide()
         self.cancel_btn.hide()
-        msg = result.get("message") if isinstance(result, dict) else None
-        self.info.setText("Download cancelled." if result.get("cancelled") else msg or "")
+        if isinstance(result, dict):
+            self.info.setText("Cancelled." if result.get("cancelled") else result.get("message", ""))
         self.reload()
 
     def reject(self) -> None:
