@@ -7,7 +7,6 @@ repainted when the session says the store changed.
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,13 @@ from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from annotator.errors import UserError
-from annotator.gui import jobs
 from annotator.gui import settings as S
 from annotator.gui.canvas import Canvas
-from annotator.gui.layers import mask_layer
+from annotator.gui.error_report import ErrorReport
+from annotator.gui.file_ops import FileOps
 from annotator.gui.menus import build_actions, build_menus, build_toolbar
+from annotator.gui.propagation_ops import PropagationOps
+from annotator.gui.review_ops import ReviewOps
 from annotator.gui.segments_panel import fmt_time
 from annotator.gui.session import ProjectSession
 from annotator.gui.status_bar import StatusBar
@@ -28,7 +29,7 @@ from annotator.gui.status_bar import StatusBar
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 
 
-class MainWindow(QMainWindow):
+class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
     """AVS Annotator's window."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -466,188 +467,6 @@ class MainWindow(QMainWindow):
                                    session.store.masks_of(self.object_id, seg.start, seg.end)):
             self.repropagate_between_anchors()
 
-    # -- propagation ---------------------------------------------------------------------------
-    def _start_job(self, title: str, fn: Any) -> None:
-        session = self.session
-        if session is None:
-            return
-        self._play.stop()
-        session.start_job(title, fn)
-
-    def current_segment(self) -> Any:
-        if self.session is None:
-            return None
-        if self.object_id is not None:
-            for s in self.session.store.segments(self.object_id):
-                if self.frame in s:
-                    return s
-        if self.segments_panel and self.segments_panel.selected_id() is not None:
-            return self.session.store.segment(self.segments_panel.selected_id())
-        return None
-
-    def propagate_current(self) -> None:
-        seg = self.current_segment()
-        if seg is None or self.session is None:
-            self.status.say("No segment here: choose an object and a frame inside one of its "
-                            "audible segments (or select a segment).", True)
-            return
-        project, sid = self.session.project, seg.id
-        self._start_job(f"Propagate segment {seg.start}–{seg.end}",
-                        lambda ctx: jobs.propagate_segments(project, [sid], ctx))
-
-    def propagate_all(self) -> None:
-        if self.session is None:
-            return
-        project = self.session.project
-        self._start_job("Propagate all segments",
-                        lambda ctx: jobs.propagate_segments(project, None, ctx))
-
-    def propagate_from_here(self, direction: int) -> None:
-        if self.session is None or self.object_id is None:
-            self.status.say("Choose an object first (1–9).", True)
-            return
-        project, oid, f = self.session.project, self.object_id, self.frame
-        dirs = ("forward",) if direction > 0 else ("backward",)
-        self._start_job(f"Propagate {dirs[0]} from frame {f}",
-                        lambda ctx: jobs.repropagate(project, oid, f, ctx, dirs))
-
-    def repropagate_between_anchors(self) -> None:
-        if self.session is None or self.object_id is None:
-            self.status.say("Choose an object first (1–9).", True)
-            return
-        project, oid, f = self.session.project, self.object_id, self.frame
-        self._start_job(f"Re-propagate around frame {f}",
-                        lambda ctx: jobs.repropagate(project, oid, f, ctx))
-
-    def _job_started(self, job: Any) -> None:
-        self.status.show_job(job.title)
-
-    def cancel_job(self) -> None:
-        if self.session is not None and self.session.cancel_job():
-            self.status.cancel_btn.setEnabled(False)
-
-    def _job_finished(self, result: Any) -> None:
-        self.status.show_job(None)
-        if not isinstance(result, dict):
-            return
-        if result.get("failed"):
-            return
-        for line in result.get("skipped", []):
-            self.status.say(line, True, 12000)
-        if "message" in result:
-            self.status.say(result["message"])
-        elif "frames" in result and not (result.get("skipped") and not result["frames"]):
-            what = (f"{result['frames']} masks propagated"
-                    + (f", {result['flagged']} flagged" if result.get("flagged") else ""))
-            self.status.say(("Cancelled: " if result.get("cancelled") else "Done: ") + what
-                            + (" (kept; propagate again to resume)"
-                               if result.get("cancelled") else ""))
-
-    def batch_projects(self, folders: list[str] | None = None) -> None:
-        """Propagate all segments of several other projects, one after the other."""
-        if self.session is None:
-            self.status.say("Open a project first; the batch runs in its status bar.", True)
-            return
-        if folders is None:
-            from annotator.gui.dialogs.batch_dialog import choose_projects
-
-            folders = choose_projects(self)
-            if not folders:
-                return
-        chosen = list(folders)
-        self._start_job(f"Batch over {len(chosen)} projects",
-                        lambda ctx: jobs.batch(chosen, ctx))
-
-    # -- check view ----------------------------------------------------------------------------
-    def show_check_view(self) -> None:
-        self.docks["check"].show()
-        self.docks["check"].raise_()
-        if self.check_view:
-            self.check_view.reload()
-
-    def next_flag(self, direction: int = 1) -> None:
-        if self.check_view is None:
-            return
-        if not self.docks["check"].isVisible():
-            self.show_check_view()
-        self.check_view.step(direction)
-
-    def _goto_flag(self, oid: int, frame: int) -> None:
-        if self.objects_panel:
-            self.objects_panel.select(oid)
-        self.set_object(oid)
-        self.go_to(frame)
-
-    def set_compare(self, on: bool) -> None:
-        """Show the other version of the current mask: XMem's raw one or the refined one."""
-        self._compare = bool(on)
-        if self.check_view and self.check_view.compare_btn.isChecked() != self._compare:
-            self.check_view.compare_btn.blockSignals(True)
-            self.check_view.compare_btn.setChecked(self._compare)
-            self.check_view.compare_btn.blockSignals(False)
-        if not on or self.session is None or self.object_id is None:
-            self.canvas.set_preview(None)
-            if self.check_view:
-                self.check_view.set_compare_text("")
-            return
-        store, oid, frame, session = self.session.store, self.object_id, self.frame, self.session
-        color = store.object(oid).color
-
-        def work() -> tuple:
-            revs = [r for r in store.revisions(oid, frame) if r.rle is not None]
-            cur = store.mask(oid, frame)
-            if cur is None or len(revs) < 2:
-                return None, "No other version of this mask to compare with."
-            others = [r for r in revs if r.rev_id != cur.rev_id]
-            want = "propagated" if cur.source == "refined" else "refined"
-            pick = next((r for r in reversed(others) if r.source == want), others[-1])
-            return pick, (f"Showing the {pick.source} version (revision {pick.rev_id}) instead of "
-                          f"the current {cur.source} one; Enter uses it, X switches back.")
-
-        def done(result: tuple) -> None:
-            rec, text = result
-            if self.check_view:
-                self.check_view.set_compare_text(text)
-            if rec is None or not self._compare:
-                self.canvas.set_preview(None)
-                if rec is None:
-                    self.status.say(text)
-                return
-            self.canvas.set_preview(mask_layer(rec.decode(), color, dashed=True), hides=oid)
-            self._shown_rev = rec.rev_id
-
-        session.run(work, done)
-
-    def toggle_compare(self) -> None:
-        self.set_compare(not self._compare)
-
-    def use_shown_mask(self) -> None:
-        """Make the version on screen (after X) this frame's anchor."""
-        if self.session is None or self.object_id is None or not self._compare:
-            if self.prompt:
-                self.prompt.accept(after=self._after_accept)
-            return
-        store, rev_id = self.session.store, getattr(self, "_shown_rev", None)
-        oid, frame = self.object_id, self.frame
-        if rev_id is None:
-            return
-
-        def fn(op: int) -> list:
-            rec = store.revision(rev_id)
-            store.put_mask(oid, frame, rec.rle, source=rec.source, anchor=True, op=op)
-            return [(oid, frame)]
-
-        self.set_compare(False)
-        self.session.apply("Use the other mask version as anchor", fn, "accept",
-                           on_done=lambda _op: self._after_accept())
-
-    def mark_current_segment(self, status: str) -> None:
-        seg = self.current_segment()
-        if seg is None or self.segments_panel is None:
-            self.status.say("No segment here to mark.", True)
-            return
-        self.segments_panel.set_status(status, seg.id)
-
     # -- undo ----------------------------------------------------------------------------------
     def undo(self) -> None:
         if self.session is None:
@@ -665,124 +484,6 @@ class MainWindow(QMainWindow):
             self.status.say("Wait for the running work to finish before redoing.", True)
             return
         self.session.history.redo()
-
-    # -- import / export -----------------------------------------------------------------------
-    def import_segments(self, path: str | Path | None = None) -> None:
-        if self.session is None:
-            return
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Import audible segments", "",
-                                                  "Segments (*.csv *.json);;All files (*)")
-            if not path:
-                return
-        from annotator.core.importers import import_segments
-
-        session = self.session
-        store, video = session.store, session.video
-        self.session.write(
-            lambda: import_segments(store, Path(path), video.index_at),
-            lambda report: self._imported(report, f"Import segments from {Path(path).name}"))
-
-    def import_masks(self, path: str | Path | None = None) -> None:
-        if self.session is None:
-            return
-        if path is None:
-            path = QFileDialog.getExistingDirectory(self, "Import masks: a folder of PNG masks "
-                                                    "(cancel to choose a COCO JSON file)")
-            if not path:
-                path, _ = QFileDialog.getOpenFileName(self, "Import COCO RLE masks", "",
-                                                      "COCO JSON (*.json)")
-            if not path:
-                return
-        from annotator.core import importers
-
-        store, p = self.session.store, Path(path)
-
-        def work() -> Any:
-            if p.is_dir():
-                return importers.import_png_masks(store, p)
-            return importers.import_coco(store, p)
-
-        self.session.write(work, lambda r: self._imported(r, f"Import masks from {p.name}"))
-
-    def _imported(self, report: Any, label: str) -> None:
-        if self.session is None:
-            return
-        self.session.history.record(getattr(report, "op_id", None), label)
-        self.session._announce(None, True)
-        self.status.say(label + ": " + "; ".join(report.lines()))
-
-    def export_coco(self, path: str | Path | None = None) -> None:
-        if self.session is None:
-            return
-        if path is None:
-            default = str(self.session.project.dir / "annotations.coco.json")
-            path, _ = QFileDialog.getSaveFileName(self, "Export COCO RLE", default,
-                                                  "COCO JSON (*.json)")
-            if not path:
-                return
-        from annotator.core.export import export_coco
-
-        store = self.session.store
-
-        def run(ctx: Any) -> dict:
-            r = export_coco(store, Path(path), progress=lambda d, t: ctx.progress(d, t))
-            return {"message": f"Exported {r['annotations']} masks on {r['images']} frames to "
-                               f"{r['path']} (verified with pycocotools)", "path": r["path"]}
-
-        self.session.start_job("Export COCO", run)
-
-    def export_png(self, path: str | Path | None = None) -> None:
-        if self.session is None:
-            return
-        if path is None:
-            path = QFileDialog.getExistingDirectory(self, "Export PNG masks into a folder")
-            if not path:
-                return
-        from annotator.core.export import export_png
-
-        store = self.session.store
-
-        def run(ctx: Any) -> dict:
-            r = export_png(store, Path(path), progress=lambda d, t: ctx.progress(d, t))
-            return {"message": f"Exported {r['frames']} PNG masks to {r['path']}"}
-
-        self.session.start_job("Export PNG masks", run)
-
-    # -- errors --------------------------------------------------------------------------------
-    def show_error(self, exc: BaseException, context: str = "") -> None:
-        """Tell the person what happened and what to do; never leave a dead window."""
-        text = str(exc) or type(exc).__name__
-        self.last_error = text
-        name = type(exc).__name__
-        is_user = isinstance(exc, UserError)
-        from annotator.engines.models import ModelFileError
-
-        model_missing = isinstance(exc, ModelFileError)
-        if model_missing:
-            box = QMessageBox(QMessageBox.Icon.Warning, "Model file missing",
-                              f"{context + ': ' if context else ''}{text}\n\nOpen the Models "
-                              "dialog to find, verify or download the model files.",
-                              QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Close,
-                              self)
-            box.button(QMessageBox.StandardButton.Open).clicked.connect(self.show_models)
-            box.open()
-        elif is_user and not context:
-            self.status.say(text, True, 12000)
-        elif is_user:
-            box = QMessageBox(QMessageBox.Icon.Warning, "AVS Annotator", f"{context}.\n\n{text}",
-                              QMessageBox.StandardButton.Ok, self)
-            box.open()
-        else:
-            detail = getattr(exc, "__gui_traceback__", None) or "".join(
-                traceback.format_exception(type(exc), exc, exc.__traceback__))
-            box = QMessageBox(QMessageBox.Icon.Critical, "Something went wrong",
-                              f"{context + ': ' if context else ''}{name}: {text}\n\nYour work so "
-                              "far is saved in the project. This is a bug: please report it "
-                              "with the details below.", QMessageBox.StandardButton.Ok, self)
-            box.setDetailedText(detail)
-            box.open()
-        self.status.say(text, True, 12000)
 
     # -- dialogs -------------------------------------------------------------------------------
     def show_preferences(self) -> None:

@@ -1,0 +1,50 @@
+"""How failures reach the person: a status message for a bad input, a dialog that names the
+file and says what to do for a failed open, the Models dialog for a model file, and a
+"this is a bug" dialog with the traceback for anything else. Never a dead window."""
+
+from __future__ import annotations
+
+import traceback
+
+from PySide6.QtWidgets import QMessageBox
+
+from annotator.errors import UserError
+
+
+class ErrorReport:
+    """Mixed into :class:`~annotator.gui.main_window.MainWindow`."""
+
+    # -- errors --------------------------------------------------------------------------------
+    def show_error(self, exc: BaseException, context: str = "") -> None:
+        """Tell the person what happened and what to do; never leave a dead window."""
+        text = str(exc) or type(exc).__name__
+        self.last_error = text
+        name = type(exc).__name__
+        is_user = isinstance(exc, UserError)
+        from annotator.engines.models import ModelFileError
+
+        model_missing = isinstance(exc, ModelFileError)
+        if model_missing:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Model file missing",
+                              f"{context + ': ' if context else ''}{text}\n\nOpen the Models "
+                              "dialog to find, verify or download the model files.",
+                              QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Close,
+                              self)
+            box.button(QMessageBox.StandardButton.Open).clicked.connect(self.show_models)
+            box.open()
+        elif is_user and not context:
+            self.status.say(text, True, 12000)
+        elif is_user:
+            box = QMessageBox(QMessageBox.Icon.Warning, "AVS Annotator", f"{context}.\n\n{text}",
+                              QMessageBox.StandardButton.Ok, self)
+            box.open()
+        else:
+            detail = getattr(exc, "__gui_traceback__", None) or "".join(
+                traceback.format_exception(type(exc), exc, exc.__traceback__))
+            box = QMessageBox(QMessageBox.Icon.Critical, "Something went wrong",
+                              f"{context + ': ' if context else ''}{name}: {text}\n\nYour work so "
+                              "far is saved in the project. This is a bug: please report it "
+                              "with the details below.", QMessageBox.StandardButton.Ok, self)
+            box.setDetailedText(detail)
+            box.open()
+        self.status.say(text, True, 12000)
