@@ -17,10 +17,9 @@ For each propagated (object, frame):
    frame is also flagged (``disagreement``, raised by the quality checks). Both masks are stored
    (the other as a revision), so the check view can toggle them.
 
-``write_back`` (setting) asks the propagator to memorise the refined mask instead of its own;
-it needs an engine with ``replace_last(masks)`` — XMem's inference core memorises inside its
-step, so this waits for that hook (see the pipeline report); until then the setting is reported
-as unsupported and ignored.
+``write_back`` (the ``refine.write_back`` setting, off by default) asks the propagator to
+memorise the accepted refined masks instead of its own, through ``replace_last(masks)`` (the
+XMem adaptor has it; an engine without it just keeps its own masks).
 """
 
 from __future__ import annotations
@@ -74,10 +73,12 @@ class PrototypeRefiner:
         self.accept_iou = accept_iou
         self.flag_iou = flag_iou
         self.confidence = confidence
-        self.write_back = write_back and hasattr(propagator, "replace_last")
-        self.name = f"{segmenter.name} refiner"
+        self.write_back = bool(write_back) and hasattr(propagator, "replace_last")
+        self.name = f"{segmenter.name} refiner" + (" (written back)" if self.write_back else "")
         if propagator is not None and hasattr(propagator, "want_vote"):
             propagator.want_vote = True
+        if self.write_back:
+            propagator.keep_for_write_back = True
 
     def refine(self, frame: np.ndarray, masks: dict[int, np.ndarray], result: PropagationResult,
                others: dict[int, np.ndarray] | None = None) -> dict[int, Refinement]:
@@ -194,6 +195,9 @@ def _interior_point(mask: np.ndarray) -> np.ndarray:
     return np.array([x, y], np.float32)
 
 
+WRITE_BACK_SETTING = "refine.write_back"
+
+
 def make_refiner(propagator, segmenter=None, **options) -> PrototypeRefiner | None:
     """A refiner for ``propagator`` with ``segmenter``, else with the best SAM checkpoint of
     the model registry; None when no SAM file is installed (the weight-free segmenter is not
@@ -206,4 +210,8 @@ def make_refiner(propagator, segmenter=None, **options) -> PrototypeRefiner | No
         from annotator.engines.sam import SamSegmenter
 
         segmenter = SamSegmenter.from_checkpoint()
+    if "write_back" not in options:
+        from annotator import settings
+
+        options["write_back"] = bool(settings.get(WRITE_BACK_SETTING, False))
     return PrototypeRefiner(segmenter, propagator, **options)

@@ -9,6 +9,15 @@ bounded like the rest of its memory; the protocol's "forgotten" means they need 
 come back). Masks are exclusive among the active objects: the probability of inactive objects
 counts as background.
 
+**Write-back** of refined masks (:meth:`XMemPropagator.replace_last`, used by the refiner when
+the ``refine.write_back`` setting is on): XMem memorises a frame inside its step, and only on
+memory frames (every ``mem_every`` frames, and frames with a given mask). With
+``keep_for_write_back`` set, the adaptor snapshots its state before each step that will be a
+memory frame; ``replace_last(masks)`` then restores that snapshot and steps the frame again with
+the refined masks given for their objects (XMem's own prediction for the others), so the memory
+holds the refined masks. On other frames there is nothing to replace: their masks never reach
+the memory.
+
 With ``want_vote`` set (the refiner does), each step keeps XMem's memory vote
 (:class:`xmem.MemoryVote`) in :attr:`XMemPropagator.last_vote` with :attr:`vote_scale`, the
 factor from XMem's working resolution to the frame's pixels.
@@ -58,6 +67,7 @@ class XMemPropagator:
         self.core = xmem.InferenceCore(network, config)
         self.size = int(size)
         self.want_vote = False
+        self.keep_for_write_back = False
         self.name = f"XMem ({self.core.device.type})"
         self.reset()
 
@@ -69,9 +79,33 @@ class XMemPropagator:
         self._shape: tuple[int, int] | None = None
         self.last_vote = None
         self.vote_scale = 1.0
+        self._before: tuple | None = None  # (state, image, anchors) of a memory-frame step
 
     def memory_bytes(self) -> int:
         return int(self.core.memory.nbytes())
+
+    def _will_memorise(self, given: bool) -> bool:
+        core = self.core
+        return given or core.curr_ti + 1 - core.last_mem_ti >= core.config.mem_every
+
+    def replace_last(self, masks: Mapping[int, np.ndarray]) -> bool:
+        """Memorise ``masks`` (object → full-size mask) for the frame just stepped instead of
+        XMem's own; False when that frame was not memorised (nothing to replace)."""
+        if self._before is None or not masks:
+            return False
+        state, image, given = self._before
+        self._before = None
+        self.set_state(state)
+        labels = self.core.all_labels
+        h, w = image.shape[-2:]
+        rows = dict(given)
+        for o, m in masks.items():
+            rows[o] = _resize(torch.from_numpy(np.asarray(m, np.float32)), (h, w))
+        mask = torch.zeros((len(labels), h, w), dtype=torch.float32)
+        for o, r in rows.items():
+            mask[labels.index(o)] = r
+        self.core.step(image, mask, sorted(rows))
+        return True
 
     # -- checkpoints (for resuming a job without replaying its whole run) -------------------
     _CORE_STATE = ("curr_ti", "last_mem_ti", "last_deep_update_ti", "memory", "objects", "size",
@@ -113,6 +147,10 @@ class XMemPropagator:
             mask = torch.zeros((len(labels), h, w), dtype=torch.float32)
             for o, m in anchors.items():
                 mask[labels.index(o)] = _resize(torch.from_numpy(m.astype(np.float32)), (h, w))
+        self._before = None
+        if self.keep_for_write_back and self._will_memorise(bool(anchors)):
+            self._before = (self.get_state(), image, {o: mask[labels.index(o)] for o in anchors}
+                            if anchors else {})
         prob = self.core.step(image, mask, list(anchors) if anchors else None,
                               want_vote=self.want_vote).cpu()
         self.last_vote = self.core.last_vote if self.want_vote else None

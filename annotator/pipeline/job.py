@@ -282,10 +282,15 @@ class PropagationJob:
                 ref_area[o] = float(m.sum())
                 index_in_run[o] = 0
             if k < first:  # replay: carry on from what the store holds
+                refined = {}
                 for o in st.write:
                     index_in_run[o] = index_in_run.get(o, 0) + 1
                     stored = self.store.mask(o, f)
                     prev[o] = stored.decode() if stored and stored.rle else out.masks[o]
+                    if stored is not None and stored.source == "refined":
+                        refined[o] = prev[o]
+                if refined and getattr(self.refiner, "write_back", False):
+                    self.engine.replace_last(refined)  # as the refiner did the first time
                 continue
             masks = {o: out.masks[o] for o in st.write}
             if st.subtract:

@@ -133,3 +133,49 @@ def test_xmem_resume_starts_from_an_engine_checkpoint(make_project, xmem_checkpo
     got = {(m.object_id, m.frame): m.rle["counts"] for m in project.store.iter_masks()}
     assert got == expected
     assert not list((project.cache_dir / "jobs").glob("*.ckpt"))  # a finished job cleans up
+
+
+@pytest.mark.slow
+def test_write_back_puts_refined_masks_in_xmem_memory_and_survives_resume(
+        make_project, xmem_checkpoint, one_thread):
+    """The segmenter is the weight-free one and every refinement is accepted
+    (``accept_iou=0``): this test is about the write-back plumbing, not mask quality.
+    GrabCut draws from OpenCV's global RNG, so the segmenter is re-seeded before each call to
+    make two runs comparable (a test-only wrapper around the real segmenter)."""
+    import threading
+
+    import cv2
+
+    from annotator.engines.xmem_propagator import XMemPropagator
+
+    class Seeded(FallbackSegmenter):
+        def predict(self, *args, **kwargs):
+            cv2.setRNGSeed(0)
+            return super().predict(*args, **kwargs)
+
+    config = {"mem_every": 2}
+
+    def run(name, write_back, cancel_after=None):
+        engine = XMemPropagator(checkpoint=xmem_checkpoint, size=64, config=config)
+        refiner = PrototypeRefiner(Seeded(work_size=160), engine, accept_iou=0.0,
+                                   write_back=write_back)
+        project = make_project(anchors=(0,), segments=[(0, 12)], name=name)
+        cancel = threading.Event()
+        progress = None
+        if cancel_after:
+            def progress(p):
+                if p.done >= cancel_after:
+                    cancel.set()
+        (r,) = propagate_project(project, engine=engine, refine="every", refiner=refiner,
+                                 cancel=cancel, on_progress=progress)
+        if cancel_after:
+            assert r.state == "cancelled"
+            (r,) = propagate_project(project, engine=engine, refine="every", refiner=refiner)
+            assert r.replayed > 0
+        assert r.state == "done" and refiner.write_back == write_back
+        return {(m.object_id, m.frame): m.rle["counts"] for m in project.store.iter_masks()}
+
+    plain = run("plain", False)
+    back = run("back", True)
+    assert back != plain  # the memory held other masks, so later frames came out differently
+    assert run("resumed", True, cancel_after=6) == back
