@@ -177,3 +177,20 @@ def test_memory_stays_bounded_synthetic() -> None:
         assert mm.work.size <= 5 * HW and mm.long.size <= 20
         held.append(mm.nbytes())
     assert max(held[100:]) <= max(held[50:100])
+
+
+def test_sparse_readout_equals_dense() -> None:
+    """Large memories are read with a sparse product on CPU; same result as the dense one."""
+    from xmem.affinity import SPARSE_MIN_MEMORY
+
+    g = torch.Generator().manual_seed(0)
+    m, q = SPARSE_MIN_MEMORY + 100, 50
+    sim = -60 * torch.rand(1, m, q, generator=g)
+    values = torch.randn(2, 16, m, generator=g)
+    top = topk_softmax(sim, 30)
+    assert top.sparse
+    sparse_out, sparse_usage = top.readout(values), top.usage()
+    dense = top.affinity
+    assert torch.allclose(sparse_out, values @ dense, atol=1e-5)
+    assert torch.allclose(sparse_usage, dense.sum(2)[0], atol=1e-5)
+    assert int((dense[0] > 0).sum(0).max()) == 30

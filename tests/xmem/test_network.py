@@ -51,9 +51,10 @@ def test_fast_paths_equal_reference_order(hidden_dim: int, n_obj: int) -> None:
             fmt = torch.channels_last if cl else torch.contiguous_format
             net.to(memory_format=fmt)
             x = img.contiguous(memory_format=fmt)
+            k, sh, se = net.encode_key(x)[:3]
             v, h = net.encode_value(x, f16, hidden, masks, True)
             nh, logits, prob = net.segment(f16, f8, f4, readout, hidden, True)
-            outs.append((v, h, nh, logits, prob))
+            outs.append((k, sh, se, v, h, nh, logits, prob))
     for other in outs[1:]:
         for a, b in zip(outs[0], other):
             if a is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -35,15 +36,67 @@ def similarity(
     return s / math.sqrt(ck)
 
 
+SPARSE_MIN_MEMORY = 2048  # from this many memory elements on, CPU fp32 reads are sparse
+
+
 class TopK:
-    """Result of a top-k softmax along the memory axis (dim 1) of a 1×N×Q similarity."""
+    """A top-k softmax along the memory axis (dim 1) of a 1×M×Q similarity.
 
-    __slots__ = ("affinity", "best_index", "best_weight")
+    ``indices``/``weights`` (1×k×Q, best first) are what matter; the dense 1×M×Q affinity
+    (``affinity``) is built only when asked for. ``readout`` mixes values with these weights:
+    a dense matmul as the reference does, or, on CPU in float32 with M ≥ 2048, a sparse one
+    (k of M weights per query are non-zero), which gives the same sums in another order.
+    """
 
-    def __init__(self, affinity: torch.Tensor, best_index: torch.Tensor, best_weight: torch.Tensor) -> None:
-        self.affinity = affinity  # 1×N×Q, zero outside each column's top k
-        self.best_index = best_index  # Q, the memory row with the largest weight
-        self.best_weight = best_weight  # Q, its weight
+    def __init__(self, indices: torch.Tensor, weights: torch.Tensor, n_mem: int) -> None:
+        self.indices = indices
+        self.weights = weights
+        self.n_mem = n_mem
+        self._dense: torch.Tensor | None = None
+
+    @property
+    def best_index(self) -> torch.Tensor:  # Q: the memory row with the largest weight
+        return self.indices[0, 0]
+
+    @property
+    def best_weight(self) -> torch.Tensor:  # Q: its weight
+        return self.weights[0, 0]
+
+    @property
+    def sparse(self) -> bool:
+        w = self.weights
+        return w.device.type == "cpu" and w.dtype == torch.float32 and self.n_mem >= SPARSE_MIN_MEMORY
+
+    @property
+    def affinity(self) -> torch.Tensor:
+        """Dense 1×M×Q affinity, zero outside each column's top k."""
+        if self._dense is None:
+            q = self.indices.shape[-1]
+            z = torch.zeros(1, self.n_mem, q, dtype=self.weights.dtype, device=self.weights.device)
+            self._dense = z.scatter_(1, self.indices, self.weights)
+        return self._dense
+
+    def usage(self) -> torch.Tensor:
+        """Total weight each memory element received (M)."""
+        if self.sparse and self._dense is None:
+            u = torch.zeros(self.n_mem, dtype=self.weights.dtype, device=self.weights.device)
+            return u.index_add_(0, self.indices.flatten(), self.weights.flatten())
+        return self.affinity.sum(2)[0]
+
+    def readout(self, values: torch.Tensor) -> torch.Tensor:
+        """values n×C×M → n×C×Q."""
+        if not self.sparse:
+            return values @ self.affinity
+        n, c, m = values.shape
+        k, q = self.indices.shape[1:]
+        cols, order = torch.sort(self.indices[0].t(), 1)
+        w = torch.gather(self.weights[0].t(), 1, order)
+        crow = torch.arange(0, q * k + 1, k, device=cols.device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "sparse CSR support is in beta"
+            a = torch.sparse_csr_tensor(crow, cols.flatten(), w.flatten(), (q, m))
+            out = a @ values.reshape(n * c, m).t().contiguous()
+        return out.t().reshape(n, c, q)
 
 
 def topk_softmax(sim: torch.Tensor, top_k: int) -> TopK:
@@ -56,8 +109,7 @@ def topk_softmax(sim: torch.Tensor, top_k: int) -> TopK:
     values, indices = torch.topk(sim, k=k, dim=1)
     weights = torch.exp(values - values[:, :1])
     weights = weights / weights.sum(dim=1, keepdim=True)
-    affinity = torch.zeros_like(sim).scatter_(1, indices, weights)
-    return TopK(affinity, indices[0, 0], weights[0, 0])
+    return TopK(indices, weights, sim.shape[1])
 
 
 def full_softmax(sim: torch.Tensor) -> torch.Tensor:

@@ -91,9 +91,9 @@ class MemoryManager:
                 labels = torch.cat([lt_g.labels, g.labels], -1)
             else:
                 values, labels = g.values, g.labels
-            outs.append(values @ top.affinity)
+            outs.append(top.readout(values))
             if gi == 0 and cfg.enable_long_term:
-                usage = top.affinity.sum(2)[0]
+                usage = top.usage()
                 if not full:  # only when group 0 lacks LT elements (cannot happen in practice)
                     usage = torch.zeros(sim.shape[1], dtype=usage.dtype, device=usage.device).index_add_(0, rows, usage)
                 wm.update_usage(usage[n_lt:])

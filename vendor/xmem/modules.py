@@ -27,8 +27,9 @@ from .resnet import BasicBlock, Bottleneck, conv_bn, make_stage
 
 
 def _weight_cache(module: nn.Module, name: str, build: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """A derived weight tensor, rebuilt whenever any parameter of ``module`` changes."""
-    token = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in module.parameters())
+    """A derived weight tensor, rebuilt whenever any parameter or buffer of ``module`` changes."""
+    state = [*module.parameters(), *module.buffers()]
+    token = tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in state)
     cache = module.__dict__.setdefault("_derived", {})
     hit = cache.get(name)
     if hit is None or hit[0] != token:
@@ -173,11 +174,21 @@ class HiddenUpdater(nn.Module):
         self.g4_conv = nn.Conv2d(g_dims[2], mid, 1)
         self.transform = nn.Conv2d(mid + hidden_dim, hidden_dim * 3, 3, padding=1)
 
-    def forward(self, g16: torch.Tensor, g8: torch.Tensor, g4: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        g16: torch.Tensor,
+        g8: torch.Tensor,
+        g4: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
+        h: torch.Tensor,
+    ) -> torch.Tensor:
+        if isinstance(g4, tuple):  # (g4, logits4): pool apart, then join (no full-size copy)
+            pooled4 = torch.cat([F.interpolate(t, scale_factor=0.25, mode="area") for t in g4], 1)
+        else:
+            pooled4 = F.interpolate(g4, scale_factor=0.25, mode="area")
         z = (
             self.g16_conv(g16)
             + self.g8_conv(F.interpolate(g8, scale_factor=0.5, mode="area"))
-            + self.g4_conv(F.interpolate(g4, scale_factor=0.25, mode="area"))
+            + self.g4_conv(pooled4)
         )
         return gru_update(self.transform(torch.cat([z, h], 1)), h)
 
@@ -210,10 +221,20 @@ class KeyProjection(nn.Module):
         self.key_proj = nn.Conv2d(in_dim, key_dim, 3, padding=1)
         self.d_proj = nn.Conv2d(in_dim, 1, 3, padding=1)
         self.e_proj = nn.Conv2d(in_dim, key_dim, 3, padding=1)
+        self.fast = True
 
     def forward(
         self, f16: torch.Tensor, need_s: bool, need_e: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        if need_s and need_e and self.fast:  # one pass over f16 for the three projections
+            w = _weight_cache(self, "kde", lambda: torch.cat(
+                [self.key_proj.weight, self.d_proj.weight, self.e_proj.weight]
+            ).contiguous(memory_format=_fmt(f16)))
+            b = torch.cat([self.key_proj.bias, self.d_proj.bias, self.e_proj.bias])
+            out = F.conv2d(f16, w, b, padding=1)
+            c = self.key_proj.out_channels
+            key, d, e = out[:, :c], out[:, c : c + 1], out[:, c + 1 :]
+            return key.contiguous(), d**2 + 1, torch.sigmoid(e)
         shrinkage = self.d_proj(f16) ** 2 + 1 if need_s else None
         selection = torch.sigmoid(self.e_proj(f16)) if need_e else None
         return self.key_proj(f16), shrinkage, selection
@@ -257,14 +278,24 @@ class ValueEncoder(nn.Module):
                 )
             extra = torch.stack([masks, others], 1)
         extra = extra.contiguous(memory_format=_fmt(image))
-        if self.fast:  # the image part of conv1 once for all objects
-            w = self.conv1.weight
-            w_img = _weight_cache(self.conv1, "img", lambda: w[:, :3].contiguous(memory_format=_fmt(image)))
-            w_msk = _weight_cache(self.conv1, "msk", lambda: w[:, 3:].contiguous(memory_format=_fmt(image)))
-            x = F.conv2d(extra, w_msk, stride=2, padding=3) + F.conv2d(image, w_img, stride=2, padding=3)
+        if self.fast:  # the image part of conv1 once for all objects, BN folded in
+            bn = self.bn1
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            fmt = _fmt(image)
+
+            def part(lo: int, hi: int | None) -> torch.Tensor:
+                w = self.conv1.weight[:, lo:hi] * scale[:, None, None, None]
+                return w.contiguous(memory_format=fmt)
+
+            w_img = _weight_cache(self, "img", lambda: part(0, 3))
+            w_msk = _weight_cache(self, "msk", lambda: part(3, None))
+            bias = bn.bias - bn.running_mean * scale
+            x = F.conv2d(extra, w_msk, stride=2, padding=3).add_(
+                F.conv2d(image, w_img, bias, stride=2, padding=3)
+            )
         else:
-            x = self.conv1(torch.cat([image.expand(n, -1, -1, -1), extra], 1))
-        x = self.relu(self.maxpool(self.bn1(x)))  # BN not folded: conv1 is split above
+            x = self.bn1(self.conv1(torch.cat([image.expand(n, -1, -1, -1), extra], 1)))
+        x = self.relu(self.maxpool(x))
         x = self.layer3(self.layer2(self.layer1(x)))
         value = self.fuser(f16, x, g_nonneg=True)
         if deep_update and self.hidden_reinforce is not None and hidden is not None:
@@ -280,7 +311,7 @@ class UpsampleBlock(nn.Module):
 
     def forward(self, skip: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
         up = F.interpolate(g, scale_factor=2, mode="bilinear", align_corners=False)
-        return self.out_conv(self.skip_conv(skip) + up)
+        return self.out_conv(up.add_(self.skip_conv(skip)))
 
 
 class Decoder(nn.Module):
@@ -312,6 +343,6 @@ class Decoder(nn.Module):
         logits4 = self.pred(F.relu(g4))
         new_hidden = None
         if h_out and self.hidden_update is not None:
-            new_hidden = self.hidden_update(g16, g8, torch.cat([g4, logits4], 1), hidden)
+            new_hidden = self.hidden_update(g16, g8, (g4, logits4), hidden)
         logits = F.interpolate(logits4, scale_factor=4, mode="bilinear", align_corners=False)
         return new_hidden, logits[:, 0]

@@ -85,8 +85,7 @@ def build_vote(reads: list, h: int, w: int, image_size: tuple[int, int], pad: tu
     for rd in reads:
         n = len(rd.objects)
         objects += rd.objects
-        aff = rd.topk.affinity[0]  # M × Q
-        votes.append(rd.labels.to(aff.dtype) @ aff)
+        votes.append(rd.topk.readout(rd.labels.to(rd.topk.weights.dtype)[:, None])[:, 0])
         best = rd.topk.best_index
         weights.append(rd.topk.best_weight[None].expand(n, -1))
         labels.append(rd.labels[:, best])
