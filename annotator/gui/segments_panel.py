@@ -177,7 +177,7 @@ class SegmentsPanel(QWidget):
     def _filter(self) -> None:
         self.proxy.status = self.status_filter.currentData()
         self.proxy.text = self.text_filter.text()
-        self.proxy.invalidateFilter()
+        self.proxy.invalidate()
 
     def selected_id(self) -> int | None:
         idx = self.table.currentIndex()
