@@ -173,6 +173,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         self.objects_panel.object_selected.connect(self.set_object)
         self.objects_panel.hidden_changed.connect(self.canvas.set_hidden)
         self.segments_panel.segment_activated.connect(self.go_to_segment)
+        self.segments_panel.where = lambda: (self.object_id, self.frame)
         self.timeline.frame_requested.connect(self.go_to)
         self.check_view.goto.connect(self._goto_flag)
         self.check_view.compare_changed.connect(self.set_compare)

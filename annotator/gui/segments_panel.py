@@ -147,7 +147,11 @@ class SegmentsPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.status_filter)
         top.addWidget(self.text_filter)
+        self.add_btn = QPushButton("Add…")
+        self.add_btn.setToolTip("Add an audible segment (from the current frame)")
+        self.add_btn.clicked.connect(lambda: self.add())
         bottom = QHBoxLayout()
+        bottom.addWidget(self.add_btn)
         bottom.addWidget(self.go_btn)
         for status, text in (("done", "Done"), ("failed", "Failed")):
             b = QPushButton(text)
@@ -203,6 +207,27 @@ class SegmentsPanel(QWidget):
         self.session.apply(f"Mark segment {STATUS_LABELS[status]}",
                            lambda op: store.update_segment(sid, status=status, op=op),
                            "edit_segment", structure=True)
+
+    #: set by the window: () -> (current object id, current frame)
+    where = staticmethod(lambda: (None, 0))
+
+    def add(self, object_id: int | None = None, start: int | None = None,
+            end: int | None = None) -> None:
+        """Add an audible segment (a dialog unless all values are given); undoable."""
+        store = self.session.store
+        if object_id is None or start is None or end is None:
+            from annotator.gui.dialogs.segment_dialog import SegmentDialog
+
+            oid, frame = self.where()
+            dlg = SegmentDialog(self, store.objects(), oid, frame, self.session.frame_count,
+                                self.session.time_of)
+            if not dlg.exec():
+                return
+            object_id, start, end = dlg.values()
+        name = self.model.names.get(object_id) or store.object(object_id).name
+        self.session.apply(f"Add segment {name} {start}–{end}",
+                           lambda op: store.add_segment(object_id, start, end, op=op) and [],
+                           "add_segment", structure=True)
 
     def _menu(self, pos) -> None:
         sid = self.selected_id()

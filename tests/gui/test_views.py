@@ -78,3 +78,23 @@ def test_space_plays_and_pauses(ui, qtbot):
     ui.idle()
     qtbot.wait(200)
     assert ui.win.frame == stopped
+
+
+def test_add_segment_and_undo(ui, qtbot):
+    from annotator.gui.dialogs.segment_dialog import SegmentDialog
+
+    drum = ui.store.object_by_name("drum").id
+    ui.win.segments_panel.add(drum, 150, 170)
+    ui.idle()
+    assert [(s.start, s.end) for s in ui.store.segments(drum)] == [(50, 140), (150, 170)]
+    assert ui.win.segments_panel.proxy.rowCount() == 4
+    ui.trigger("undo")
+    ui.idle()
+    assert [(s.start, s.end) for s in ui.store.segments(drum)] == [(50, 140)]
+    # the dialog: starts at the current frame, refuses an inverted range
+    dlg = SegmentDialog(ui.win, ui.store.objects(), drum, 60, ui.win.session.frame_count,
+                        ui.win.session.time_of)
+    qtbot.addWidget(dlg)
+    assert dlg.values() == (drum, 60, 110)
+    dlg.end.setValue(10)
+    assert not dlg.buttons.button(dlg.buttons.StandardButton.Ok).isEnabled()

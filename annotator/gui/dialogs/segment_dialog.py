@@ -1,0 +1,58 @@
+"""Add an audible segment: object, first and last frame (with their times)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
+
+
+class SegmentDialog(QDialog):
+    def __init__(self, parent: QWidget | None, objects: list, current: int | None, start: int,
+                 frame_count: int, time_of: Callable[[int], float]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add an audible segment")
+        self.time_of = time_of
+        self.object = QComboBox()
+        for o in objects:
+            self.object.addItem(o.name, o.id)
+        if current is not None:
+            self.object.setCurrentIndex(max(0, self.object.findData(current)))
+        self.start = QSpinBox()
+        self.end = QSpinBox()
+        for box in (self.start, self.end):
+            box.setRange(0, frame_count - 1)
+        self.start.setValue(start)
+        self.end.setValue(min(frame_count - 1, start + 50))
+        self.times = QLabel()
+        self.start.valueChanged.connect(self._update)
+        self.end.valueChanged.connect(self._update)
+        form = QFormLayout(self)
+        form.addRow("Object", self.object)
+        form.addRow("First frame", self.start)
+        form.addRow("Last frame", self.end)
+        form.addRow("", self.times)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        self._update()
+
+    def _update(self) -> None:
+        s, e = self.start.value(), self.end.value()
+        ok = e >= s and self.object.count() > 0
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+        self.times.setText(f"{self.time_of(s):.2f} s – {self.time_of(e):.2f} s, {e - s + 1} frames"
+                           if ok else "the last frame must not come before the first")
+
+    def values(self) -> tuple[int, int, int]:
+        return self.object.currentData(), self.start.value(), self.end.value()
