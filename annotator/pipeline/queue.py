@@ -29,16 +29,8 @@ from annotator.pipeline.policy import RefinePolicy
 ENGINE_CHOICES = ("auto", "xmem", "fallback")
 
 
-def _register_xmem() -> None:
-    try:
-        import annotator.engines.xmem_propagator  # noqa: F401 - registers "xmem"
-    except ImportError:  # torch or xmem missing in this build: the fallback still runs
-        pass
-
-
 def choose_engine(name: str | None = "auto") -> Propagator:
     """The propagator called ``name`` (``auto``/None: the best one whose model files exist)."""
-    _register_xmem()
     if name in (None, "auto"):
         return make_propagator(None)
     if name not in available_engines():
