@@ -5,9 +5,11 @@ file and says what to do for a failed open, the Models dialog for a model file, 
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from annotator.core.project import VideoMissingError
 from annotator.errors import UserError
 
 
@@ -15,8 +17,10 @@ class ErrorReport:
     """Mixed into :class:`~annotator.gui.main_window.MainWindow`."""
 
     # -- errors --------------------------------------------------------------------------------
-    def show_error(self, exc: BaseException, context: str = "") -> None:
-        """Tell the person what happened and what to do; never leave a dead window."""
+    def show_error(self, exc: BaseException, context: str = "",
+                   project_dir: Path | None = None) -> None:
+        """Tell the person what happened and what to do; never leave a dead window.
+        ``project_dir``: the project being opened (a moved video can then be located)."""
         text = str(exc) or type(exc).__name__
         self.last_error = text
         name = type(exc).__name__
@@ -31,6 +35,16 @@ class ErrorReport:
                               QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Close,
                               self)
             box.button(QMessageBox.StandardButton.Open).clicked.connect(self.show_models)
+            box.open()
+        elif isinstance(exc, VideoMissingError) and project_dir is not None:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Where is the video?",
+                              f"{context}.\n\n{text}\n\nLocate the video to go on: the project "
+                              "checks that it is the same video.",
+                              QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Close,
+                              self)
+            box.button(QMessageBox.StandardButton.Open).setText("Locate video…")
+            box.button(QMessageBox.StandardButton.Open).clicked.connect(
+                lambda: self.relink_and_open(project_dir))
             box.open()
         elif is_user and not context:
             self.status.say(text, True, 12000)
@@ -48,3 +62,21 @@ class ErrorReport:
             box.setDetailedText(detail)
             box.open()
         self.status.say(text, True, 12000)
+
+    def relink_and_open(self, project_dir: Path, video: str | Path | None = None) -> None:
+        """Point the project at its moved video (same content only), then open it."""
+        if video is None:
+            video, _ = QFileDialog.getOpenFileName(
+                self, "Locate the project's video", "",
+                "Videos (*.mp4 *.mkv *.avi *.mov *.webm *.m4v);;All files (*)")
+            if not video:
+                return
+        from annotator.core.project import Project
+        from annotator.gui.session import ProjectSession
+
+        def work() -> tuple:
+            with Project.open(project_dir) as project:
+                project.relink(video)
+            return ProjectSession.open_project(project_dir)
+
+        self._open_with(lambda _path: work(), Path(project_dir))

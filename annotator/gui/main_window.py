@@ -147,7 +147,10 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         def failed(exc: BaseException) -> None:
             self._opening = False
             self.canvas.set_notice("")
-            self.show_error(exc, context=f"Could not open {path}")
+            from annotator.core.project import is_project
+
+            self.show_error(exc, context=f"Could not open {path}",
+                            project_dir=path if is_project(path) else None)
 
         self._opener.submit(lambda: fn(path), done, failed)
 

@@ -197,3 +197,34 @@ def test_run_app_and_open_command_open_the_project(qtbot, demo_dir, monkeypatch)
     monkeypatch.setattr(QApplication, "exec", fake_exec)
     assert main(["open", str(demo_dir)]) == 0
     assert seen == [(demo_dir.resolve(), 200)]
+
+
+def test_moved_video_can_be_located(qtbot, tmp_path, demo_dir):
+    from dataclasses import replace
+
+    from annotator.core.project import Project
+    from annotator.gui.app import application
+    from annotator.gui.main_window import MainWindow
+
+    application()
+    moved = tmp_path / "elsewhere" / "demo.mp4"
+    moved.parent.mkdir()
+    (demo_dir.parent / "demo.mp4").rename(moved)
+    with Project.open(demo_dir) as project:  # forget the copied-from location too
+        rec = project.video_record()
+        project.store.set_video(replace(rec, path=str(tmp_path / "gone" / "demo.mp4")))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.open_path(demo_dir)
+    qtbot.waitUntil(lambda: win.last_error is not None, timeout=30000)
+    box = next(w for w in QApplication.topLevelWidgets()
+               if isinstance(w, QMessageBox) and w.isVisible())
+    assert "relink" in box.text() and "demo.mp4" in box.text()
+    assert box.button(QMessageBox.StandardButton.Open).text() == "Locate video…"
+    box.close()
+    win.relink_and_open(demo_dir, moved)
+    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
+                    timeout=30000)
+    assert win.session.project.video_path() == moved.resolve()
+    win.close_project()
