@@ -166,6 +166,10 @@ def test_update_config_changes_bounds_at_next_write() -> None:
     assert mm.work.size == 2 * HW
     assert mm.long.size == 2
     assert_aligned(mm)
+    assert mm.long.count_usage  # still counting LT usage after update_config
+    before = mm.long.life.clone()
+    feed.add([1])  # reads LT first: every LT element's life grows by one
+    assert torch.allclose(mm.long.life[:2], before + 1)
 
 
 def test_memory_stays_bounded_synthetic() -> None:

@@ -44,7 +44,11 @@ class MemoryManager:
     def update_config(self, config: XMemConfig) -> None:
         """New bounds take effect at the next ``add_memory`` (as in the reference)."""
         self.config = config
-        self.long.count_usage = config.enable_long_term_count_usage and self.long.use is not None
+        # counting can start only while LT is empty (its elements need counters from birth)
+        if self.long.size == 0:
+            self.long.count_usage = config.enable_long_term_count_usage
+        else:
+            self.long.count_usage = config.enable_long_term_count_usage and self.long.use is not None
         self._reset_config = True
 
     # ----------------------------------------------------------------- sizes
