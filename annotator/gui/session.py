@@ -278,7 +278,7 @@ class ProjectSession(QObject):
             if isinstance(result, dict) and result.get("op_id") is not None:
                 self.history.record(result["op_id"], result.get("label") or title)
             elif isinstance(result, dict) and result.get("rebuild_history"):
-                self.history.rebuild()  # the pipeline wrote its operations itself
+                self.history.sync()  # the pipeline wrote its operations itself
             self._announce(None, True)
             self.job_finished.emit(result)
             if on_done:

@@ -63,12 +63,38 @@ class HistoryStack(QUndoStack):
         last_done = max((op.id for op in done), default=0)
         redo = [op for op in ops if op.undone and op.id > last_done]
         self.replaying = True
+        self.blockSignals(True)  # one round of signals at the end, not one per command
         try:
             self.clear()
             for op in done + redo:
-                self.push(StoreCommand(self, op.id, op.label or op.kind.replace("_", " ")))
+                self.push(StoreCommand(self, op.id, _label(op)))
             for _ in redo:
                 super().undo()
             self.setClean()
         finally:
             self.replaying = False
+            self.blockSignals(False)
+        self._announce()
+
+    def sync(self) -> None:
+        """Add the operations others (a pipeline job) wrote since the newest command here."""
+        newest = self.command(self.count() - 1) if self.count() else None
+        if self.index() != self.count():  # there was redo history: the job ended it
+            self.rebuild()
+            return
+        since = newest.op_id if newest is not None else 0
+        ops = [op for op in reversed(self.session.store.history(50)) if op.id > since]
+        if any(op.undone for op in ops) or (len(ops) == 50):
+            self.rebuild()
+            return
+        for op in ops:
+            self.record(op.id, _label(op))
+
+    def _announce(self) -> None:
+        self.indexChanged.emit(self.index())
+        self.canUndoChanged.emit(self.canUndo())
+        self.canRedoChanged.emit(self.canRedo())
+
+
+def _label(op) -> str:
+    return op.label or op.kind.replace("_", " ")
