@@ -108,13 +108,13 @@ class XMemPropagator:
         return True
 
     # -- checkpoints (for resuming a job without replaying its whole run) -------------------
-    _CORE_STATE = ("curr_ti", "last_mem_ti", "last_deep_update_ti", "memory", "objects", "size",
-                   "all_labels")
+    _NOT_STATE = frozenset({"network", "config", "device", "channels_last", "last_vote"})
 
     def get_state(self) -> dict:
-        """A deep copy of everything the next step depends on (memory, hidden state, counters)."""
-        return copy.deepcopy({"core": {f: getattr(self.core, f) for f in self._CORE_STATE},
-                              "known": self._known, "shape": self._shape})
+        """A deep copy of everything the next step depends on: every attribute of the inference
+        core (memory, hidden state, counters, labels) except the network and its settings."""
+        core = {k: v for k, v in vars(self.core).items() if k not in self._NOT_STATE}
+        return copy.deepcopy({"core": core, "known": self._known, "shape": self._shape})
 
     def set_state(self, state: dict) -> None:
         """Continue from a :meth:`get_state` (same network and configuration)."""
