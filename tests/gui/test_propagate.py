@@ -93,3 +93,30 @@ def test_propagate_without_anchor_says_what_to_do(ui):
     ui.idle()
     assert ui.store.masks_of(oid) == []
     assert "press Enter first" in ui.win.status.currentMessage()
+
+
+def test_batch_over_other_projects(ui, qtbot, tmp_path, _demo_master):
+    """Propagate ▸ Batch: another project (copied demo with an anchor) is opened, propagated
+    and closed by the job while this window stays on its own project."""
+    import shutil
+
+    import numpy as np
+
+    from annotator.core.project import Project
+
+    other = tmp_path / "other"
+    shutil.copytree(_demo_master, other)
+    with Project.open(other / "demo.avsproj") as project:
+        st = project.store
+        oid = st.object_by_name("bell").id
+        seg = st.segments(oid)[0]
+        h, w = st.size_hw
+        yy, xx = np.mgrid[:h, :w]
+        x, y = _bell_center(seg.start / FPS)
+        st.put_mask(oid, seg.start, (xx - x) ** 2 + (yy - y) ** 2 <= 40 ** 2, source="manual")
+    with qtbot.waitSignal(ui.win.session.job_finished, timeout=120000) as blocker:
+        ui.win.batch_projects([str(other / "demo.avsproj")])
+    assert "demo.avsproj: 55 masks" in blocker.args[0]["message"]
+    with Project.open(other / "demo.avsproj", readonly=True) as project:
+        assert len(project.store.masks_of(oid, seg.start, seg.end)) == seg.length
+    assert ui.store.mask_count() == 0  # the open project is untouched
