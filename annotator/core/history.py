@@ -30,6 +30,11 @@ class HistoryMixin:
         return [Operation(r[0], r[1], r[2], r[3], bool(r[4]))
                 for r in self._q(f"SELECT id, kind, label, created, undone FROM ops {sql}", args)]
 
+    def operation(self, op_id: int) -> Operation | None:
+        """One operation by id (None if there is no such operation)."""
+        ops = self._ops_where("WHERE id=?", (op_id,))
+        return ops[0] if ops else None
+
     def undoable(self) -> Operation | None:
         ops = self._ops_where("WHERE undone=0 ORDER BY id DESC LIMIT 1")
         return ops[0] if ops else None

@@ -135,9 +135,8 @@ class PropagationJob:
                                       "refiner": getattr(self.refiner, "name", None)})
 
     def _op_live(self, op: int) -> bool:
-        # TODO(store): a public Store.operation(op_id) would avoid this private query.
-        rows = self.store._q("SELECT undone FROM ops WHERE id=?", (op,))
-        return bool(rows) and not rows[0][0]
+        found = self.store.operation(op)
+        return found is not None and not found.undone
 
     def _checkpoints(self) -> CheckpointStore | None:
         """Where this job's engine checkpoints go (None: the engine cannot be checkpointed)."""

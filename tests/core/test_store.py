@@ -125,6 +125,8 @@ def test_whole_propagation_is_one_undo_unit(tmp_path):
     assert sorted(f for _, f in s.op_frames(op)) == list(range(1, 10))
     s.undo()
     assert [m.frame for m in s.masks_of(o)] == [0]
+    assert s.operation(op).undone and s.operation(op).kind == "propagate"
+    assert s.operation(10**6) is None
 
 
 def test_object_delete_rename_undo(tmp_path):
