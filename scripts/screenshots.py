@@ -28,6 +28,22 @@ def _shrink(path: Path) -> None:
     small.save(path, optimize=True)
 
 
+def _davis_project(src: Path, tmp: Path) -> Path:
+    """A project on a DAVIS sequence: one object, one segment, the first ground-truth mask."""
+    import numpy as np
+    from PIL import Image
+
+    from annotator.core.project import Project
+
+    with Project.create(tmp / f"{src.name}.avsproj", src / "JPEGImages", fps=24) as project:
+        st = project.store
+        oid = st.add_object("rider", "person")
+        st.add_segment(oid, 0, st.frame_count - 1)
+        gt = np.array(Image.open(src / "Annotations" / "00000.png")) > 0
+        st.put_mask(oid, 0, gt, source="imported")
+        return project.dir
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", nargs="?", type=Path, default=ROOT / "docs" / "screenshots")
@@ -128,7 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     win.go_to(60)
     spin()
     shot("04-propagated")
-    # stage 3: the check view at the worst flagged clip, the raw mask beside the current one
+    # stage 3: the check view at the worst flagged clip. The demo propagates cleanly, so when
+    # ../shared is there a real DAVIS sequence shows it (first-frame ground truth as the anchor).
+    davis = ROOT.parent / "shared" / "data" / "davis2016" / "bmx-bumps"
+    if davis.exists():
+        project_dir = _davis_project(davis, tmp)
+        win.open_path(project_dir)
+        spin(lambda: win.session is not None and win.session.project.dir == project_dir
+             and win.canvas.view is not None)
+        win.propagate_all()
+        spin()
     win.show_check_view()
     spin()
     if win.check_view.clips:
