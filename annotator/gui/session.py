@@ -67,7 +67,7 @@ class ProjectSession(QObject):
 
         project = Project.open(directory)
         try:
-            video = project.open_video()
+            video = project.open_video(**_video_options(project))
         except BaseException:
             project.close()
             raise
@@ -84,7 +84,7 @@ class ProjectSession(QObject):
             return ProjectSession.open_project(directory)
         project = Project.create(directory, video_path)
         try:
-            video = project.open_video()
+            video = project.open_video(**_video_options(project))
         except BaseException:
             project.close()
             raise
@@ -308,3 +308,14 @@ class ProjectSession(QObject):
         self.job.cancel()
         self.message.emit(f"Cancelling “{self.job.title}”… frames already done are kept.", False)
         return True
+
+
+def _video_options(project: Any) -> dict:
+    """The frame-cache size from the preferences, where ``Project.open_video`` takes one."""
+    import inspect
+
+    from annotator.gui.settings import app_settings
+
+    if "cache_bytes" not in inspect.signature(project.open_video).parameters:
+        return {}
+    return {"cache_bytes": int(app_settings().value("cache/frames_mb", 512)) << 20}

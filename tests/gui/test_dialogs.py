@@ -76,6 +76,7 @@ def test_preferences_save_to_settings(qtbot):
     dlg.segmenter.setCurrentIndex(dlg.segmenter.findData("fallback"))
     dlg.refine.setCurrentIndex(dlg.refine.findData("off"))
     dlg.cache.setValue(1024)
+    dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
     from PySide6.QtGui import QKeySequence
 
     dlg._edits["propagate"].setKeySequence(QKeySequence("Ctrl+Shift+G"))
@@ -84,6 +85,9 @@ def test_preferences_save_to_settings(qtbot):
     assert s.value("engines/segmenter") == "fallback"
     assert s.value("pipeline/refine") == "off"
     assert int(s.value("cache/frames_mb")) == 1024
+    from annotator import settings as user_settings
+
+    assert user_settings.get("device") == "cpu"  # what the engines and the CLI read
     assert win.actions_["propagate"].shortcut().toString() == "Ctrl+Shift+G"
     # a new window picks the custom shortcut up
     again = MainWindow()

@@ -76,7 +76,8 @@ class PreferencesDialog(QDialog):
         form.addRow("Refinement", self.refine)
         form.addRow("Frame cache", self.cache)
         form.addRow("Model files", models_btn)
-        form.addRow(QLabel("Engine and cache changes apply to the next project opened."))
+        form.addRow(QLabel("Engine and device changes apply to the next project opened; the "
+                           "device is shared with the command line (annotator doctor shows it)."))
         tabs.addTab(eng, "Engines")
         # shortcuts
         names = [n for n, a in actions.items() if a.text()]
@@ -125,6 +126,12 @@ class PreferencesDialog(QDialog):
         s.setValue("engines/segmenter", self.segmenter.currentData())
         s.setValue("engines/propagator", self.propagator.currentData())
         s.setValue("engines/device", self.device.currentData())
+        # the device is also the engines' own user setting (XMem, SAM, the CLI read it there)
+        from annotator import settings as user_settings
+
+        device = self.device.currentData()
+        if str(user_settings.get("device", "auto") or "auto") != device:
+            user_settings.set("device", None if device == "auto" else device)
         s.setValue("pipeline/refine", self.refine.currentData())
         s.setValue("cache/frames_mb", self.cache.value())
         for name, edit in self._edits.items():
