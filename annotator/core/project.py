@@ -161,13 +161,21 @@ class Project:
             f"the video of project {self.dir} is not at {rec.path} any more; "
             f"tell the project where it is with: annotator relink {self.dir} NEW_PATH")
 
-    def open_video(self):
-        """Open the project's video, reusing the frame index stored in the project."""
+    def open_video(self, *, cache_bytes: int | None = None, readahead: int | None = None):
+        """Open the project's video, reusing the frame index stored in the project.
+
+        ``cache_bytes`` bounds the decoded-frame cache and ``readahead`` is how many frames a
+        background thread decodes ahead (defaults: :func:`annotator.core.video.open_video`'s).
+        """
         from annotator.core.video import open_video
 
         rec = self.video_record()
         path = self.video_path(check=False)
-        kwargs = {"fps": rec.fps} if rec.is_folder else {}
+        kwargs: dict = {"fps": rec.fps} if rec.is_folder else {}
+        if cache_bytes is not None:
+            kwargs["cache_bytes"] = int(cache_bytes)
+        if readahead is not None:
+            kwargs["readahead"] = int(readahead)
         # a stale or damaged stored index is rebuilt by open_video (and saved again below)
         video = open_video(path, frame_index=rec.frame_index, **kwargs)
         if len(video) != rec.frame_count:

@@ -311,11 +311,7 @@ class ProjectSession(QObject):
 
 
 def _video_options(project: Any) -> dict:
-    """The frame-cache size from the preferences, where ``Project.open_video`` takes one."""
-    import inspect
-
+    """The frame-cache size from the preferences, for ``Project.open_video``."""
     from annotator.gui.settings import app_settings
 
-    if "cache_bytes" not in inspect.signature(project.open_video).parameters:
-        return {}
     return {"cache_bytes": int(app_settings().value("cache/frames_mb", 512)) << 20}

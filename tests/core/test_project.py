@@ -80,3 +80,12 @@ def test_not_a_project_and_existing_project(tmp_path):
     Project.create(tmp_path / "p", folder).close()
     with pytest.raises(StoreError, match="already holds a project"):
         Project.create(tmp_path / "p", folder)
+
+
+def test_open_video_honours_the_frame_cache_bound(shared, tmp_path):
+    with Project.create(tmp_path / "p", shared("data", "davis2016", "dog-agility")) as p:
+        with p.open_video(cache_bytes=3 * 854 * 480 * 3, readahead=0) as v:
+            for i in range(10):
+                v[i]
+            assert v.cache_max_bytes == 3 * 854 * 480 * 3
+            assert len(v.cached_indices()) <= 3
