@@ -8,7 +8,8 @@ How a click is answered (``predict`` with points p1 … pn):
    ``mask_logits`` passed back, otherwise computed again click by click).
 2. Zoom in: the region of interest is the box around that mask, all clicks and the prompt box,
    widened by half its size; it is cut out of the frame and scaled so its long side is at most
-   ``work_size`` pixels (the first click sees the whole frame).
+   ``work_size`` pixels. While the mask is still small (under 2 % of the frame), and for the
+   first click, the region is the whole frame.
 3. GrabCut (OpenCV) in that region: the previous mask is "probable object", the rest "probable
    background", a small disk at each click is fixed object / background, and the region's edge
    is background where it lies inside the frame. Object parts not connected to a positive click
@@ -51,9 +52,11 @@ class FallbackSegmenter:
         first_click_prior: float = 0.0,
         roi_margin: float = 0.5,
         min_margin: float = 0.0,
+        zoom_min_area: float = 0.02,
     ) -> None:
         self.name = FALLBACK_NAME
         self.roi_margin = float(roi_margin)
+        self.zoom_min_area = float(zoom_min_area)
         self.min_margin = float(min_margin)
         self.first_click_prior = float(first_click_prior)
         self.work_size = int(work_size)
@@ -160,8 +163,8 @@ class FallbackSegmenter:
         if box is not None:
             xs += [box[0], box[2]]
             ys += [box[1], box[3]]
-        if prev is None or not prev.any():
-            x0, y0, x1, y1 = 0, 0, W, H  # first click or box: the whole frame
+        if prev is None or prev.sum() < self.zoom_min_area * H * W:
+            x0, y0, x1, y1 = 0, 0, W, H  # first clicks or a box: the whole frame
         else:
             x0, y0, x1, y1 = _widen(min(xs), min(ys), max(xs), max(ys), self.roi_margin,
                                     self.min_margin, W, H)
