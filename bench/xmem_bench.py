@@ -125,14 +125,15 @@ def long_run(net: XMem, n: int) -> None:
         core.step(x, mask if t == 0 else None)
         mm = core.memory
         held.append((mm.nbytes(), mm.work.size, mm.long.size))
+        if (t + 1) % 100 == 0:
+            w = held[t - 99 :]
+            print(
+                f"  frames {t - 99:4d}-{t:4d}: bytes held max {max(h[0] for h in w):,} "
+                f"WM ≤ {max(h[1] for h in w)} LT ≤ {max(h[2] for h in w)}",
+                flush=True,
+            )
     dt = time.perf_counter() - t0
     print(f"long run: {n} frames at 128×128 in {dt:.1f} s ({dt / n * 1000:.1f} ms/frame)")
-    for a in range(0, n, 100):
-        w = held[a : a + 100]
-        print(
-            f"  frames {a:4d}-{a + len(w) - 1:4d}: bytes held max {max(h[0] for h in w):,} "
-            f"WM ≤ {max(h[1] for h in w)} LT ≤ {max(h[2] for h in w)}"
-        )
     after = max(h[0] for h in held[200:]) if n > 200 else 0
     at = max(h[0] for h in held[100:200])
     print(f"  max held after frame 200 / max held in frames 100-199: {after / at:.4f}")
