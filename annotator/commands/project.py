@@ -69,10 +69,10 @@ def _time_to_frame(project):
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from annotator.core.project import Project
+    from annotator.core.project import Project, default_project_dir
 
     video = args.video
-    directory = args.project or video.with_name(video.name + ".avsproj")
+    directory = args.project or default_project_dir(video)
     with Project.create(directory, video, fps=args.fps) as project:
         if args.segments:
             _import_segments(project, args.segments, "seconds")

@@ -59,6 +59,12 @@ def _size_of(path: Path) -> int:
     return path.stat().st_size
 
 
+def default_project_dir(video_path: str | Path) -> Path:
+    """Where a new project goes when none is named: ``VIDEO.avsproj`` beside the video."""
+    video_path = Path(video_path)
+    return video_path.with_name(video_path.name + ".avsproj")
+
+
 def is_project(directory: str | Path) -> bool:
     return (Path(directory) / DB_NAME).is_file()
 

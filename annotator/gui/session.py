@@ -65,30 +65,18 @@ class ProjectSession(QObject):
         """Open the project and its video (slow: call it from a worker)."""
         from annotator.core.project import Project
 
-        project = Project.open(directory)
-        try:
-            video = project.open_video(**_video_options(project))
-        except BaseException:
-            project.close()
-            raise
-        return project, video
+        return _with_video(Project.open(directory))
 
     @staticmethod
     def create_project(video_path: str | Path, directory: str | Path | None = None) -> tuple[Any, Any]:
         """Create a project beside the video (``VIDEO.avsproj``) and open it (slow)."""
-        from annotator.core.project import Project, is_project
+        from annotator.core.project import Project, default_project_dir, is_project
 
         video_path = Path(video_path)
-        directory = Path(directory) if directory else video_path.with_name(video_path.name + ".avsproj")
+        directory = Path(directory) if directory else default_project_dir(video_path)
         if is_project(directory):
             return ProjectSession.open_project(directory)
-        project = Project.create(directory, video_path)
-        try:
-            video = project.open_video(**_video_options(project))
-        except BaseException:
-            project.close()
-            raise
-        return project, video
+        return _with_video(Project.create(directory, video_path))
 
     def close(self) -> None:
         """Stop the job (keeping what it wrote), finish pending writes, close the files."""
@@ -308,6 +296,15 @@ class ProjectSession(QObject):
         self.job.cancel()
         self.message.emit(f"Cancelling “{self.job.title}”… frames already done are kept.", False)
         return True
+
+
+def _with_video(project: Any) -> tuple[Any, Any]:
+    """``(project, its open video)``; the project is closed again if the video cannot open."""
+    try:
+        return project, project.open_video(**_video_options(project))
+    except BaseException:
+        project.close()
+        raise
 
 
 def _video_options(project: Any) -> dict:
