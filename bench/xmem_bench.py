@@ -5,12 +5,17 @@ golden weights (../shared/xmem/fill_weights.py), 2 objects, eval.py defaults (r=
 T_max=10, T_min=5, P=128), 2 threads, fp32. As SPEC §13: frame 0 carries the mask, frames 1–5
 warm up, frames 6–15 are timed. Memory frames (t = 10, 15) and the others are reported apart.
 
-Runs, in one process so that they share the machine's load:
-  ours       the default InferenceCore (shared-part convolutions, channels-last)
+Runs, in one process so that they share the machine's load, in this order (the allocator
+setting is process-wide and cannot be undone, so the runs without it come first):
   ref-order  the same network in the reference's order of computation (no shared parts,
-             contiguous layout): the speed-up is measured against this, on the same machine
+             contiguous layout) with the C library's default allocation, as the reference runs:
+             the speed-up is measured against this, on the same machine
+  ours-plain ours with the default allocation (the computation's share of the speed-up)
+  ours       the default InferenceCore (shared-part convolutions, channels-last, freed memory
+             kept for reuse: xmem/allocator.py)
   vote       ours with want_vote=True (the memory vote's own cost is timed separately)
-and checks that all three give the same probabilities.
+  ref-kept   ref-order with freed memory kept (like for like with ours)
+and checks that they all give the same probabilities.
 
     python bench/xmem_bench.py [--frames 16] [--long 1000]
 
@@ -77,11 +82,12 @@ class VoteTimer:
         return out
 
 
-def run(net: XMem, rgb: list[torch.Tensor], mask: torch.Tensor, fast: bool, vote: bool, half: bool = False):
+def run(net: XMem, rgb: list[torch.Tensor], mask: torch.Tensor, fast: bool, vote: bool,
+        half: bool = False, keep: bool = True):
     net.set_fast_paths(fast)
     if not fast:
         net.to(memory_format=torch.contiguous_format)
-    core = InferenceCore(net, {"half": half}, channels_last=fast)
+    core = InferenceCore(net, {"half": half}, channels_last=fast, keep_freed_memory=keep)
     cuda = core.device.type == "cuda"
     core.set_all_labels([1, 2])
     times, probs, mem_flags = [], [], []
@@ -157,22 +163,30 @@ def main() -> None:
     mask = torch.stack([torch.from_numpy(lab[0] == i).float() for i in (1, 2)])
     print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, "
           "854×480 → 864×480, 2 objects")
-    t_ours, p_ours, mem = run(net, rgb, mask, True, False)
-    t_ref, p_ref, _ = run(net, rgb, mask, False, False)
+    t_ref, p_ref, mem = run(net, rgb, mask, False, False, keep=False)
+    t_plain, p_plain, _ = run(net, rgb, mask, True, False, keep=False)
+    t_ours, p_ours, _ = run(net, rgb, mask, True, False)
     timer = VoteTimer()
     core_mod.build_vote = timer
     t_vote, p_vote, _ = run(net, rgb, mask, True, True)
     core_mod.build_vote = timer._orig
-    m_ours = report("ours", t_ours, mem, 5)
+    t_refk, _, _ = run(net, rgb, mask, False, False)
     m_ref = report("ref-order", t_ref, mem, 5)
+    m_plain = report("ours-plain", t_plain, mem, 5)
+    m_ours = report("ours", t_ours, mem, 5)
     report("vote", t_vote, mem, 5)
-    print(f"speed-up (median, ref-order / ours): {m_ref / m_ours:.2f}×  (reference code: median 2.03 s)")
+    m_refk = report("ref-kept", t_refk, mem, 5)
+    print(f"speed-up (median, ref-order / ours): {m_ref / m_ours:.2f}×  (reference code: median 2.03 s "
+          f"→ {2.03 / m_ours:.2f}×); computation alone: ref-order / ours-plain {m_ref / m_plain:.2f}×, "
+          f"ref-kept / ours {m_refk / m_ours:.2f}×")
     vs = timer.seconds[5:]
     print(f"memory vote: median {statistics.median(vs) * 1000:.1f} ms/frame to build "
           f"({statistics.median(vs) / m_ours * 100:.1f}% of a frame)")
     d_ref = max(float((a - b).abs().max()) for a, b in zip(p_ours, p_ref))
+    d_plain = max(float((a - b).abs().max()) for a, b in zip(p_ours, p_plain))
     d_vote = max(float((a - b).abs().max()) for a, b in zip(p_ours, p_vote))
-    print(f"max |Δp| ours vs ref-order {d_ref:.2e}; with vote vs without {d_vote:.2e}")
+    print(f"max |Δp| ours vs ref-order {d_ref:.2e}; vs ours-plain {d_plain:.2e}; "
+          f"with vote vs without {d_vote:.2e}")
     if args.device == "cuda":
         t_half, p_half, _ = run(net, rgb, mask, True, False, half=True)
         report("fp16", t_half, mem, 5)

@@ -63,7 +63,7 @@ class XMemPropagator:
             if path is None:
                 raise RuntimeError("no XMem model file: install it (annotator models) or pass "
                                    "checkpoint=")
-            network = _load_checkpoint()(path, map_location=device or "cpu")
+            network = xmem.load_checkpoint(path, map_location=device or "cpu")
         self.core = xmem.InferenceCore(network, config)
         self.size = int(size)
         self.want_vote = False
@@ -83,6 +83,10 @@ class XMemPropagator:
 
     def memory_bytes(self) -> int:
         return int(self.core.memory.nbytes())
+
+    def release_memory(self) -> None:
+        """A run ended: hand the freed tensor memory XMem kept for reuse back to the system."""
+        self.core.release_memory()
 
     def _will_memorise(self, given: bool) -> bool:
         core = self.core
@@ -175,14 +179,6 @@ class XMemPropagator:
             inside = full[k + 1][m]
             confidence[o] = float(np.clip(np.mean(2 * inside - 1), 0, 1)) if inside.size else 0.0
         return PropagationResult(masks=masks, probs=probs, confidence=confidence)
-
-
-def _load_checkpoint():
-    try:
-        from xmem import load_checkpoint
-    except ImportError:  # not exported by xmem's __init__ yet
-        from xmem.loading import load_checkpoint
-    return load_checkpoint
 
 
 def _resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -208,6 +208,9 @@ class PropagationJob:
         finally:
             if self._video is None:
                 video.close()
+            release = getattr(self.engine, "release_memory", None)
+            if release is not None:  # memory an engine kept for reuse between frames
+                release()
         res.wall_s = time.perf_counter() - t_start
         res.written = writer.done - done
         res.done = writer.done

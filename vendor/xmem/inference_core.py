@@ -13,7 +13,8 @@ Usage::
 ``image`` is a normalised 3×H×W float tensor (``preprocess.to_tensor``) or an H×W×3 uint8 RGB
 array. Frames are padded to multiples of 16 and the output is cropped back. Everything runs
 under ``torch.inference_mode`` on the network's device (CPU, CUDA or MPS); with
-``config.half`` on CUDA under fp16 autocast.
+``config.half`` on CUDA under fp16 autocast. On the CPU the core asks the C library to keep
+freed tensor memory for reuse (``allocator.py``; ``keep_freed_memory=False`` leaves it alone).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import allocator
 from .config import XMemConfig
 from .memory_manager import MemoryManager
 from .network import XMem, aggregate
@@ -39,6 +41,7 @@ class InferenceCore:
         network: XMem,
         config: XMemConfig | dict[str, Any] | None = None,
         channels_last: bool | None = None,
+        keep_freed_memory: bool | None = None,
     ) -> None:
         self.network = network.eval()
         cfg = XMemConfig.from_any(config)
@@ -50,6 +53,11 @@ class InferenceCore:
         self.channels_last = self.device.type in ("cpu", "cuda") if channels_last is None else channels_last
         if self.channels_last:
             self.network.to(memory_format=torch.channels_last)
+        # reuse freed tensor pages instead of faulting in fresh ones every frame (allocator.py)
+        if keep_freed_memory is None:
+            keep_freed_memory = self.device.type == "cpu"
+        if keep_freed_memory:
+            allocator.keep_freed_memory()
         self.all_labels: list[int] = []
         self.clear_memory()
 
@@ -64,6 +72,11 @@ class InferenceCore:
         self.objects: list[int] = []  # objects with a hidden state / probability row
         self.size: tuple[int, int] | None = None
         self.last_vote: MemoryVote | None = None
+
+    def release_memory(self) -> None:
+        """Hand the process's freed tensor memory back to the system (when a run ends; the
+        next frame faults its working set in again). Keeps what the core holds."""
+        allocator.release_freed_memory()
 
     def set_all_labels(self, labels: Sequence[int]) -> None:
         """All object ids seen so far, in mask-row order; later calls may only append ids."""
