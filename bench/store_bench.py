@@ -86,7 +86,7 @@ def main() -> None:
             s = Store(db)
             s.objects()
             s.segments()
-            s.frame_count
+            _ = s.frame_count
             opens.append(time.perf_counter() - t0)
             s.close()
         print(f"open project (schema check, objects, segments): median "

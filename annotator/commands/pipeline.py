@@ -21,8 +21,9 @@ def register(sub) -> None:
                    help="only this segment (repeatable; one project only)")
     p.add_argument("--engine", choices=["auto", "xmem", "fallback"], default="auto",
                    help="propagator (default auto: XMem when its model file is installed)")
-    p.add_argument("--refine", default="uncertain", metavar="every|k=N|uncertain|off",
-                   help="when SAM refines a propagated frame (default uncertain)")
+    p.add_argument("--refine", default="auto", metavar="auto|every|k=N|uncertain|off",
+                   help="when SAM refines a propagated frame (default auto: every frame where "
+                        "SAM runs on a GPU, none on the CPU; see bench/policy_bench.py)")
     p.set_defaults(func=cmd_propagate)
 
     p = sub.add_parser("review", help="list flagged clips of a project, worst first")
@@ -81,6 +82,12 @@ def _describe(store, plan, result) -> str:
     return line
 
 
+def models_sam_installed() -> bool:
+    from annotator.engines import models
+
+    return models.find_sam() is not None
+
+
 def cmd_propagate(args: argparse.Namespace) -> int:
     from annotator.pipeline.policy import RefinePolicy
     from annotator.pipeline.queue import choose_engine, make_refiner
@@ -90,10 +97,16 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     policy = RefinePolicy.parse(args.refine)
     engine = choose_engine(args.engine)
     refiner = make_refiner(policy, engine)
-    refining = f"refine {policy} with {refiner.segmenter.name}" if refiner else (
-        "refine off" + ("" if policy.mode == "off" else " (no SAM model installed)"))
-    if refiner is None:
-        policy = RefinePolicy("off")
+    chosen = policy.for_refiner(refiner)
+    auto = " (auto)" if policy.mode == "auto" else ""
+    if refiner is not None:
+        refining = f"refine {chosen}{auto} with {refiner.segmenter.name}"
+    elif policy.mode == "auto" and models_sam_installed():
+        refining = "refine off (auto: SAM would run on the CPU, where refining costs more " \
+                   "time than it saves; --refine uncertain|every|k=N to refine anyway)"
+    else:
+        refining = "refine off" + ("" if policy.mode == "off" else " (no SAM model installed)")
+    policy = chosen
     cancel = threading.Event()
     bar = _Bar()
 

@@ -14,16 +14,16 @@ from typing import Any
 
 from annotator.gui.settings import app_settings
 
-REFINE_CHOICES = ("uncertain", "every", "k=10", "off")
+REFINE_CHOICES = ("auto", "uncertain", "every", "k=10", "off")
 
 
 def options() -> dict[str, Any]:
     """Engine and refine policy from the preferences."""
     s = app_settings()
     engine = str(s.value("engines/propagator", "auto"))
-    refine = str(s.value("pipeline/refine", "uncertain"))
+    refine = str(s.value("pipeline/refine", "auto"))
     if refine not in REFINE_CHOICES and not refine.startswith("k="):
-        refine = "uncertain"
+        refine = "auto"
     return {"engine": engine, "refine": refine}
 
 

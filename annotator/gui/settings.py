@@ -19,7 +19,7 @@ DEFAULTS: dict[str, object] = {
     "engines/segmenter": "auto",
     "engines/propagator": "auto",
     "engines/device": "auto",
-    "pipeline/refine": "uncertain",
+    "pipeline/refine": "auto",
     "cache/frames_mb": 512,
     "canvas/brush": 12,
 }

@@ -4,7 +4,7 @@ What the GUI and the CLI call (all plain Python, no Qt; callbacks run on worker 
 
     from annotator.pipeline import propagate_project, repropagate, review_clips
 
-    results = propagate_project(project, segments=None, engine="auto", refine="uncertain",
+    results = propagate_project(project, segments=None, engine="auto", refine="auto",
                                 on_progress=cb, on_job=cb2, cancel=event)
     result = repropagate(project, object_id, frame, directions=("forward", "backward"))
     clips = review_clips(project.store)            # flagged clips, worst first

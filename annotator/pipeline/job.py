@@ -119,8 +119,8 @@ class PropagationJob:
         self.store = project.store
         self.plan = plan
         self.engine = engine
-        self.refiner = refiner
-        self.policy = RefinePolicy.parse(policy) if refiner is not None else RefinePolicy("off")
+        self.policy = RefinePolicy.parse(policy).for_refiner(refiner)
+        self.refiner = refiner if self.policy.mode != "off" else None
         self.on_progress = on_progress
         self.cancel = cancel or threading.Event()
         self._video = video

@@ -1,10 +1,17 @@
-"""When to refine a propagated frame with SAM: ``every``, ``k=N``, ``uncertain`` or ``off``.
+"""When to refine a propagated frame with SAM: ``auto``, ``every``, ``k=N``, ``uncertain``, ``off``.
 
-SAM's image encoder costs about 13 s a frame on a CPU, XMem well under one, so the policy sets
-the price of a propagation. ``uncertain`` (the default) refines a frame when the propagator is
-unsure of it — low confidence, or a flag (lost, jump, whole frame) on the raw mask — plus every
-:data:`UNCERTAIN_EVERY`-th frame of a run so a slow drift is still caught. ``k=N`` refines
-every N-th frame of a run, ``every`` all of them (the LU-AVS seed's choice), ``off`` none.
+SAM's image encoder costs about 16 s a frame on a 2-core CPU (vit_b) and under a second on a
+GPU, XMem about 1.3 s and 10 ms: the policy sets the price of a propagation. ``every`` refines
+all propagated frames (the LU-AVS seed's choice), ``k=N`` every N-th frame of a run,
+``uncertain`` a frame when the propagator is unsure of it — low confidence, or a flag (lost,
+jump, whole frame) on the raw mask — plus every :data:`UNCERTAIN_EVERY`-th frame, ``off`` none.
+
+``auto`` (the default) is what ``bench/policy_bench.py`` found gives the most *finished* masks
+per minute — frames over machine time plus the annotator's time to fix the masks that are not
+good — even with a refiner that answered with the ground truth (the upper bound of SAM): where
+SAM runs on a GPU, ``every`` (a refinement costs less than the fixes it saves once a fix takes
+the annotator ≥ 5 s); on the CPU, ``off`` (a 16 s refinement saves a fix less than half of the
+time, so it pays only if a fix took over 40 s). :meth:`RefinePolicy.resolve` makes the choice.
 """
 
 from __future__ import annotations
@@ -24,18 +31,18 @@ UNCERTAIN_CONFIDENCE = 0.7
 
 @dataclass(frozen=True)
 class RefinePolicy:
-    mode: str = "uncertain"  # off | every | k | uncertain
+    mode: str = "auto"  # auto | off | every | k | uncertain
     k: int = UNCERTAIN_EVERY
 
     @classmethod
     def parse(cls, text: str | RefinePolicy | None) -> RefinePolicy:
-        """``every``, ``k=N``, ``uncertain``, ``off`` (None: the default)."""
+        """``auto``, ``every``, ``k=N``, ``uncertain``, ``off`` (None: the default, auto)."""
         if isinstance(text, RefinePolicy):
             return text
         if text is None:
             return cls()
         t = text.strip().lower()
-        if t in ("off", "every", "uncertain"):
+        if t in ("auto", "off", "every", "uncertain"):
             return cls(t)
         if t.startswith("k="):
             try:
@@ -44,10 +51,27 @@ class RefinePolicy:
                 k = 0
             if k >= 1:
                 return cls("k", k)
-        raise UserError(f"--refine {text!r}: expected every, k=N (N ≥ 1), uncertain or off")
+        raise UserError(f"--refine {text!r}: expected auto, every, k=N (N ≥ 1), uncertain or off")
 
     def __str__(self) -> str:
         return f"k={self.k}" if self.mode == "k" else self.mode
+
+    def resolve(self, device_type: str | None) -> RefinePolicy:
+        """The policy to run with SAM on ``device_type`` (``cpu``, ``cuda``, ``mps``; None:
+        no SAM): ``auto`` becomes ``every`` on a GPU and ``off`` on the CPU (see the module
+        docstring); without SAM every policy is ``off``; others stay as they are."""
+        if device_type is None:
+            return RefinePolicy("off")
+        if self.mode == "auto":
+            return RefinePolicy("off" if device_type == "cpu" else "every")
+        return self
+
+    def for_refiner(self, refiner) -> RefinePolicy:  # noqa: ANN001
+        """:meth:`resolve` for the device ``refiner``'s segmenter runs on (None: no refiner)."""
+        if refiner is None:
+            return RefinePolicy("off")
+        choice = getattr(getattr(refiner, "segmenter", None), "device_choice", None)
+        return self.resolve(choice.device.type if choice is not None else "cpu")
 
     def wants_frame(self, index_in_run: int, mask: np.ndarray, prev: np.ndarray | None,
                     confidence: float | None, reference_area: float | None) -> bool:
@@ -58,8 +82,9 @@ class RefinePolicy:
         return self.wants(index_in_run, confidence, quick_flags(mask, prev, reference_area))
 
     def wants(self, index_in_run: int, confidence: float | None, flags: tuple[str, ...]) -> bool:
-        """Refine the ``index_in_run``-th propagated frame (1 = next to the anchor)?"""
-        if self.mode == "off":
+        """Refine the ``index_in_run``-th propagated frame (1 = next to the anchor)?
+        (``auto`` must be resolved first; unresolved it refines nothing.)"""
+        if self.mode in ("off", "auto"):
             return False
         if self.mode == "every":
             return True

@@ -41,9 +41,15 @@ def choose_engine(name: str | None = "auto") -> Propagator:
 
 
 def make_refiner(policy: RefinePolicy, engine: Propagator):
-    """The SAM refiner for ``engine`` when the policy wants one and it can run, else None."""
+    """The SAM refiner for ``engine`` when the policy wants one and it can run, else None
+    (``auto`` on a machine where SAM would run on the CPU: none, see ``policy.py``)."""
     if policy.mode == "off":
         return None
+    if policy.mode == "auto":
+        from annotator.engines.devices import choose_device
+
+        if policy.resolve(choose_device().device.type).mode == "off":
+            return None
     try:
         from annotator.engines.refiner import make_refiner as _make
     except ImportError:

@@ -55,3 +55,27 @@ def test_quick_refine_trigger_agrees_with_the_full_flags(shared):
     agree = sum(set(quick_flags(m, p, ref)) == set(frame_flags(m, p, None, ref))
                 for m, p in pairs)
     assert agree >= 0.95 * len(pairs)
+
+
+def test_auto_policy_refines_every_frame_on_a_gpu_and_none_on_the_cpu():
+    from types import SimpleNamespace
+
+    import torch
+
+    auto = RefinePolicy.parse(None)
+    assert auto == RefinePolicy.parse("auto") and auto.mode == "auto"
+    assert auto.resolve("cpu").mode == "off"
+    assert auto.resolve("cuda").mode == "every" and auto.resolve("mps").mode == "every"
+    assert auto.resolve(None).mode == "off"  # no SAM: nothing refines
+    assert RefinePolicy.parse("k=5").resolve("cpu") == RefinePolicy("k", 5)  # asked for: kept
+    assert not auto.wants(10, 0.0, ("lost",))  # unresolved, it refines nothing
+
+    # the refiner's segmenter says where SAM runs (a stand-in object with SAM's attribute)
+    def refiner(device):
+        return SimpleNamespace(segmenter=SimpleNamespace(
+            device_choice=SimpleNamespace(device=torch.device(device))))
+
+    assert auto.for_refiner(refiner("cpu")).mode == "off"
+    assert auto.for_refiner(refiner("cuda")).mode == "every"
+    assert auto.for_refiner(None).mode == "off"
+    assert RefinePolicy.parse("uncertain").for_refiner(refiner("cpu")).mode == "uncertain"
