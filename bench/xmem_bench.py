@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import statistics
 import sys
 import time
@@ -117,6 +118,16 @@ def report(name: str, times: list[float], mem: list[bool], warm: int) -> float:
     return statistics.median(allt)
 
 
+def _rss_mb() -> float:
+    """The process's resident memory now (Linux; 0 elsewhere): with freed memory kept for
+    reuse it must level off too."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return 0.0
+
+
 def long_run(net: XMem, n: int) -> None:
     net.set_fast_paths(True)
     core = InferenceCore(net, {"max_long_term_elements": 640})
@@ -135,7 +146,8 @@ def long_run(net: XMem, n: int) -> None:
             w = held[t - 99 :]
             print(
                 f"  frames {t - 99:4d}-{t:4d}: bytes held max {max(h[0] for h in w):,} "
-                f"WM ≤ {max(h[1] for h in w)} LT ≤ {max(h[2] for h in w)}",
+                f"WM ≤ {max(h[1] for h in w)} LT ≤ {max(h[2] for h in w)}; "
+                f"process resident {_rss_mb():.0f} MB",
                 flush=True,
             )
     dt = time.perf_counter() - t0

@@ -103,6 +103,18 @@ def job_key(plan: PassPlan) -> str:
     return f"propagate:{plan.key}"
 
 
+def describe(store, plan: PassPlan) -> str:
+    """The pass as the undo history shows it: ``Propagate bell, drum (frames 10–80)``."""
+    if not plan.spans:
+        return f"Propagate {plan.key}"
+    names = []
+    for oid in plan.object_ids:
+        obj = store.object(oid)
+        names.append(obj.name if obj is not None and obj.name else f"object {oid}")
+    lo, hi = min(s.start for s in plan.spans), max(s.end for s in plan.spans)
+    return f"Propagate {', '.join(names)} (frames {lo}–{hi})"
+
+
 class PropagationJob:
     """Run ``plan`` on ``project`` with ``engine`` (see the module docstring).
 
@@ -124,7 +136,7 @@ class PropagationJob:
         self.on_progress = on_progress
         self.cancel = cancel or threading.Event()
         self._video = video
-        self.label = label or f"Propagate {plan.key}"
+        self.label = label or describe(self.store, plan)
         self.key = job_key(plan)
         self.checkpoint_every = max(1, int(checkpoint_every))
         self._ckpt: CheckpointStore | None = None

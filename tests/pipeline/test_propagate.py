@@ -105,6 +105,8 @@ def test_undo_and_redo_a_whole_propagation(make_project):
     assert store.mask_count() == 11 and store.segment(1).status != "todo"
     op = store.undo()
     assert op.kind == "propagate"
+    name = store.object(store.segment(1).object_id).name
+    assert op.label == f"Propagate {name} (frames 0–10)"  # what the undo history shows
     assert store.mask_count() == 1 and store.segment(1).status == "todo"
     store.redo()
     assert store.mask_count() == 11
