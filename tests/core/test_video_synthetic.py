@@ -540,12 +540,12 @@ def test_frame_index_round_trip_and_reuse(vids, tmp_path, monkeypatch):
     assert back.matches(p)
 
     # reused as bytes or object: no packet scan
-    import annotator.core.video as video_mod
+    import annotator.core.video_media as media_mod
 
     def no_scan(*a, **k):
         raise AssertionError("the stored index should have been reused")
 
-    monkeypatch.setattr(video_mod, "scan_packets", no_scan)
+    monkeypatch.setattr(media_mod, "scan_packets", no_scan)
     for given in (blob, back):
         with open_video(p, frame_index=given, cache_bytes=0, readahead=0) as v:
             assert v.index_reused
