@@ -10,6 +10,7 @@ No Qt: progress goes to a plain callback, called on the worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -125,10 +126,24 @@ class PrecomputeQueue:
                 self._cond.wait()
 
     def _run(self) -> None:
+        # while frames are queued the segmenter keeps its freed memory between embeddings
+        # (SamSegmenter.holding_memory); it is handed back when the queue runs dry
+        hold = getattr(self.segmenter, "holding_memory", None)
+        held = contextlib.ExitStack()
+        holding = False
         while True:
+            with self._cond:
+                dry = not self._heap
+            if dry and holding:
+                held.close()
+                holding = False
             item = self._next()
             if item is None:
+                held.close()
                 return
+            if hold is not None and not holding:
+                held.enter_context(hold())
+                holding = True
             frame, gen = item
             computed, error = False, None
             try:

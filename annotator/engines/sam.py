@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from segment_anything import SamPredictor, sam_model_registry
 from segment_anything.modeling import Sam
+from xmem import allocator
 
 from annotator.engines import models
 from annotator.engines.devices import DeviceChoice, apply_threads, choose_device
@@ -81,12 +82,11 @@ class SamSegmenter:
         self.checkpoint = checkpoint
         self.cache = cache if cache is not None else EmbeddingCache(None)
         self.model = model.to(self.device_choice.device).eval()
-        if self.device_choice.device.type == "cpu":
-            # the encoder's 20–60 MB activations reuse freed pages: embed 15.5–16.6 s instead
-            # of 18.4–18.7 s on the 2-core development machine (vit_b; see xmem.allocator)
-            from xmem import allocator
-
-            allocator.keep_freed_memory()
+        # On the CPU the encoder's freed activations (up to 800 MB each) are kept for reuse
+        # while embeddings follow one another, and handed back when a run of them ends
+        # (``holding_memory``): see xmem.allocator and the README's SAM figures.
+        self._keeps = self.device_choice.device.type == "cpu" and allocator.keep_freed_memory()
+        self._holds = 0
         if self.device_choice.half:
             self.model.image_encoder.half()
         self.predictor = SamPredictor(self.model)
@@ -170,6 +170,7 @@ class SamSegmenter:
             else:
                 emb, source = self.compute_embedding(frame), "computed"
                 self.cache.put(self.model_id, fk, emb)
+                self._release_unless_held()
             self.set_embedding(emb, fk)
         self.last_source = source
         return source
@@ -195,8 +196,28 @@ class SamSegmenter:
         finally:
             self._tls.background = False
             self._tls.should_stop = None
+            self._release_unless_held()
         self.cache.put(self.model_id, fk, emb, memory=self.cache.directory is None)
         return True
+
+    # -- memory between embeddings ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def holding_memory(self) -> Iterator[None]:
+        """Keep the encoder's freed memory for the next embedding until the block ends (a job
+        or a queue embedding frame after frame), then hand it back to the system. Outside such
+        a block every computed embedding hands it back at once: an idle app stays small."""
+        with self._cond:
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._holds -= 1
+            self._release_unless_held()
+
+    def _release_unless_held(self) -> None:
+        if self._keeps and not self._holds:
+            allocator.release_freed_memory()
 
     # -- prompts ---------------------------------------------------------------------------------
     @torch.no_grad()

@@ -28,6 +28,7 @@ new operation. The whole job is one undo operation, across restarts.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -202,13 +203,14 @@ class PropagationJob:
         writer = CommitWriter(self.store, self.key, op, done, committed)
         video = self._video or self.project.open_video()
         try:
-            for s, steps in enumerate(plan.sweeps):
-                if s < sweep0 or not steps or self.cancel.is_set():
-                    continue
-                first = step0 if s == sweep0 else 0
-                if first >= len(steps):
-                    continue
-                self._sweep(video, s, steps, first, writer, res)
+            with self._holding_memory():
+                for s, steps in enumerate(plan.sweeps):
+                    if s < sweep0 or not steps or self.cancel.is_set():
+                        continue
+                    first = step0 if s == sweep0 else 0
+                    if first >= len(steps):
+                        continue
+                    self._sweep(video, s, steps, first, writer, res)
             writer.close()
         except BaseException as exc:
             try:
@@ -237,6 +239,12 @@ class PropagationJob:
             if self._checkpoints() is not None:
                 self._checkpoints().clear()
         return res
+
+    def _holding_memory(self) -> contextlib.AbstractContextManager:
+        """The refiner's segmenter keeps its freed memory from one frame's embedding to the
+        next for the whole run (SamSegmenter.holding_memory), not just within one."""
+        hold = getattr(getattr(self.refiner, "segmenter", None), "holding_memory", None)
+        return hold() if hold is not None else contextlib.nullcontext()
 
     def _finish(self, op: int) -> None:
         """Segment statuses: ``review`` when a frame of the object is flagged, else propagated."""

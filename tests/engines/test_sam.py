@@ -205,6 +205,38 @@ def test_a_queue_cancelled_before_it_starts_embeds_nothing(embedded):
     assert not seg.cache.contains(seg.model_id, frame_key(other))
 
 
+def test_freed_encoder_memory_is_kept_within_a_run_and_handed_back_after(embedded, monkeypatch):
+    """On the CPU the encoder's freed memory is reused from one embedding to the next inside
+    ``holding_memory`` (a job, a precompute queue) and handed back when it ends, or at once
+    after an embedding outside one. Each embedding here stops after the first encoder block."""
+    import annotator.engines.sam as sam_mod
+
+    seg, image = embedded
+    assert seg._keeps  # CPU + glibc
+    released = []
+    real = sam_mod.allocator.release_freed_memory
+    monkeypatch.setattr(sam_mod.allocator, "release_freed_memory",
+                        lambda: released.append(1) or real())
+    blocks = []
+    handle = seg.model.image_encoder.blocks[0].register_forward_hook(lambda *a: blocks.append(1))
+
+    def embed_one_block(shift):  # a frame not in the cache
+        blocks.clear()
+        with pytest.raises(Cancelled):
+            seg.precompute(np.roll(image, shift, axis=1), should_stop=lambda: bool(blocks))
+
+    try:
+        embed_one_block(7)
+        assert len(released) == 1  # alone: handed back at once
+        with seg.holding_memory():
+            embed_one_block(8)
+            embed_one_block(9)
+            assert len(released) == 1  # kept between the embeddings of a run
+        assert len(released) == 2  # and handed back when the run ends
+    finally:
+        handle.remove()
+
+
 # -- error cases of the loading path (no encoder runs) ------------------------------------------
 def test_vit_b_file_chosen_as_vit_l_or_vit_h_names_both(env):
     _, ckpt = env
