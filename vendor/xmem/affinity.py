@@ -18,22 +18,22 @@ def similarity(
 
     mem_key 1×C_k×N, mem_shrinkage 1×1×N (or None), query_key 1×C_k×Q, query_selection
     1×C_k×Q (or None) → 1×N×Q. Evaluated as the reference does (three products, then
-    ``(−a + b − c)·s/√C_k``) so that float32 rounding matches.
+    ``(−a + b − c)·s/√C_k``) so that float32 rounding matches — bit for bit, but in place on
+    the N×Q product (``−a + b`` is ``b − a`` exactly): one N×Q allocation, not six.
     """
     ck = mem_key.shape[1]
     mk = mem_key.transpose(1, 2)
     if query_selection is not None:
         a = mk.pow(2) @ query_selection
-        b = 2 * (mk @ (query_key * query_selection))
+        s = (mk @ (query_key * query_selection)).mul_(2)
         c = (query_selection * query_key.pow(2)).sum(1, keepdim=True)
-        s = -a + b - c
+        s.sub_(a).sub_(c)
     else:
         a = mk.pow(2).sum(2, keepdim=True)
-        b = 2 * (mk @ query_key)
-        s = -a + b
+        s = (mk @ query_key).mul_(2).sub_(a)
     if mem_shrinkage is not None:
-        s = s * mem_shrinkage.transpose(1, 2)
-    return s / math.sqrt(ck)
+        s.mul_(mem_shrinkage.transpose(1, 2))
+    return s.div_(math.sqrt(ck))
 
 
 SPARSE_MIN_MEMORY = 2048  # from this many memory elements on, CPU fp32 reads are sparse

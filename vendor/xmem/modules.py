@@ -180,9 +180,13 @@ class HiddenUpdater(nn.Module):
         g8: torch.Tensor,
         g4: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
         h: torch.Tensor,
+        pooled: bool = False,
     ) -> torch.Tensor:
-        if isinstance(g4, tuple):  # (g4, logits4): pool apart, then join (no full-size copy)
-            pooled4 = torch.cat([F.interpolate(t, scale_factor=0.25, mode="area") for t in g4], 1)
+        """``g4``: the stride-4 features joined with the logits, or the pair of them (pooled
+        apart, then joined: no full-size copy); ``pooled``: the pair is already pooled."""
+        if isinstance(g4, tuple):
+            parts = g4 if pooled else [F.interpolate(t, scale_factor=0.25, mode="area") for t in g4]
+            pooled4 = torch.cat(list(parts), 1)
         else:
             pooled4 = F.interpolate(g4, scale_factor=0.25, mode="area")
         z = (
@@ -340,9 +344,13 @@ class Decoder(nn.Module):
         g16 = self.fuser(f16, g)
         g8 = self.up_16_8(f8, g16)
         g4 = self.up_8_4(f4, g8)
-        logits4 = self.pred(F.relu(g4))
+        update = h_out and self.hidden_update is not None
+        # the hidden updater needs g4 pooled before the ReLU: pool it first, then ReLU in place
+        g4_pooled = F.interpolate(g4, scale_factor=0.25, mode="area") if update else None
+        logits4 = self.pred(g4.relu_())
         new_hidden = None
-        if h_out and self.hidden_update is not None:
-            new_hidden = self.hidden_update(g16, g8, (g4, logits4), hidden)
+        if update:
+            pooled = (g4_pooled, F.interpolate(logits4, scale_factor=0.25, mode="area"))
+            new_hidden = self.hidden_update(g16, g8, pooled, hidden, pooled=True)
         logits = F.interpolate(logits4, scale_factor=4, mode="bilinear", align_corners=False)
         return new_hidden, logits[:, 0]
