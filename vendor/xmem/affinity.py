@@ -13,6 +13,7 @@ def similarity(
     mem_shrinkage: torch.Tensor | None,
     query_key: torch.Tensor,
     query_selection: torch.Tensor | None,
+    in_place: bool = True,
 ) -> torch.Tensor:
     """``S[n, p] = −(s[n]/√C_k)·Σ_c e[c,p]·(m[c,n] − q[c,p])²``.
 
@@ -20,9 +21,21 @@ def similarity(
     1×C_k×Q (or None) → 1×N×Q. Evaluated as the reference does (three products, then
     ``(−a + b − c)·s/√C_k``) so that float32 rounding matches — bit for bit, but in place on
     the N×Q product (``−a + b`` is ``b − a`` exactly): one N×Q allocation, not six.
+    ``in_place=False``: a new tensor per operation, as the reference (for benchmarks).
     """
     ck = mem_key.shape[1]
     mk = mem_key.transpose(1, 2)
+    if not in_place:
+        if query_selection is not None:
+            a = mk.pow(2) @ query_selection
+            b = 2 * (mk @ (query_key * query_selection))
+            c = (query_selection * query_key.pow(2)).sum(1, keepdim=True)
+            s = -a + b - c
+        else:
+            s = -mk.pow(2).sum(2, keepdim=True) + 2 * (mk @ query_key)
+        if mem_shrinkage is not None:
+            s = s * mem_shrinkage.transpose(1, 2)
+        return s / math.sqrt(ck)
     if query_selection is not None:
         a = mk.pow(2) @ query_selection
         s = (mk @ (query_key * query_selection)).mul_(2)

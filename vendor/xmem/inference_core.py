@@ -69,6 +69,7 @@ class InferenceCore:
         self.last_mem_ti = 0
         self.last_deep_update_ti = -cfg.deep_update_every
         self.memory = MemoryManager(cfg)
+        self.memory.in_place = self.network.decoder.fast  # off only for the reference's order
         self.objects: list[int] = []  # objects with a hidden state / probability row
         self.size: tuple[int, int] | None = None
         self.last_vote: MemoryVote | None = None

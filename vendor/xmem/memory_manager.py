@@ -39,6 +39,7 @@ class MemoryManager:
         self.max_work = 0
         self._reset_config = True
         self.consolidations = 0
+        self.in_place = True  # False: the reference's allocations (InferenceCore, benchmarks)
 
     # ----------------------------------------------------------------- config
     def update_config(self, config: XMemConfig) -> None:
@@ -78,7 +79,7 @@ class MemoryManager:
             shrink = torch.cat([lt.shrinkage, wm.shrinkage], -1)  # type: ignore[list-item]
         else:
             keys, shrink = wm.key, wm.shrinkage
-        sim = similarity(keys, shrink, qk, qe)  # type: ignore[arg-type]
+        sim = similarity(keys, shrink, qk, qe, self.in_place)  # type: ignore[arg-type]
 
         outs: list[torch.Tensor] = []
         reads: list[GroupRead] = []
@@ -163,7 +164,7 @@ class MemoryManager:
         idx = torch.topk(usage[None], k=k, dim=-1, sorted=True).indices[0]
         proto_key = cand_key[:, :, idx]
         proto_sel = cand_sel[:, :, idx]
-        sim = similarity(cand_key, cand_shrink, proto_key, proto_sel)  # 1 × N_c × k
+        sim = similarity(cand_key, cand_shrink, proto_key, proto_sel, self.in_place)  # 1 × N_c × k
 
         per_group: list[tuple[list[int], torch.Tensor, torch.Tensor, torch.Tensor] | None] = []
         proto_shrink = None

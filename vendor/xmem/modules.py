@@ -329,6 +329,7 @@ class Decoder(nn.Module):
         self.up_16_8 = UpsampleBlock(512, 512, 256)
         self.up_8_4 = UpsampleBlock(256, 256, 256)
         self.pred = nn.Conv2d(256, 1, 3, padding=1)
+        self.fast = True  # False: the reference's order of computation (for benchmarks)
 
     def forward(
         self,
@@ -345,6 +346,11 @@ class Decoder(nn.Module):
         g8 = self.up_16_8(f8, g16)
         g4 = self.up_8_4(f4, g8)
         update = h_out and self.hidden_update is not None
+        if not self.fast:  # as the reference: ReLU into a new tensor, pool after
+            logits4 = self.pred(F.relu(g4))
+            new_hidden = self.hidden_update(g16, g8, (g4, logits4), hidden) if update else None
+            logits = F.interpolate(logits4, scale_factor=4, mode="bilinear", align_corners=False)
+            return new_hidden, logits[:, 0]
         # the hidden updater needs g4 pooled before the ReLU: pool it first, then ReLU in place
         g4_pooled = F.interpolate(g4, scale_factor=0.25, mode="area") if update else None
         logits4 = self.pred(g4.relu_())
