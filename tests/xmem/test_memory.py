@@ -198,3 +198,14 @@ def test_sparse_readout_equals_dense() -> None:
     assert torch.allclose(sparse_out, values @ dense, atol=1e-5)
     assert torch.allclose(sparse_usage, dense.sum(2)[0], atol=1e-5)
     assert int((dense[0] > 0).sum(0).max()) == 30
+
+
+def test_in_place_similarity_is_bit_identical_to_the_reference_order():
+    g = torch.Generator().manual_seed(3)
+    mk, qk = torch.randn(1, 64, 700, generator=g), torch.randn(1, 64, 300, generator=g)
+    qe, ms = torch.rand(1, 64, 300, generator=g), torch.rand(1, 1, 700, generator=g) * 3 + 1
+    for sel in (qe, None):
+        for shrink in (ms, None):
+            fast = similarity(mk, shrink, qk, sel)
+            ref = similarity(mk, shrink, qk, sel, in_place=False)
+            assert torch.equal(fast, ref)
