@@ -117,3 +117,21 @@ def test_a_batch_goes_on_past_a_bad_project(shared, tmp_path):
     assert r.returncode == 2
     assert "24 masks" in r.stdout  # the good project was propagated
     assert "1 of 2 projects failed" in r.stderr and "missing" in r.stderr
+
+
+def test_auto_refinement_is_off_with_sam_on_the_cpu_and_says_why(shared, tmp_path, monkeypatch):
+    import torch
+    from segment_anything import sam_model_registry
+
+    models = tmp_path / "models"
+    models.mkdir()
+    torch.manual_seed(0)  # a real vit_b file (random weights) where the registry looks for it
+    torch.save(sam_model_registry["vit_b"]().state_dict(), models / "sam_vit_b_01ec64.pth")
+    monkeypatch.setenv("AVS_ANNOTATOR_MODELS_DIR", str(models))
+    monkeypatch.setenv("AVS_ANNOTATOR_DEVICE", "cpu")
+    proj = new_vos_project(shared("data", "davis2016", "dog-agility"), tmp_path)
+    r = run("propagate", proj, "--engine", "fallback")
+    assert r.returncode == 0, r.stderr
+    assert "refine off (auto: SAM would run on the CPU" in r.stdout + r.stderr
+    with Store(proj / "project.avs", readonly=True) as store:
+        assert {m.source for m in store.iter_masks()} == {"imported", "propagated"}  # none refined
