@@ -126,6 +126,7 @@ class XMemPropagator:
         for f, value in state["core"].items():
             setattr(self.core, f, value)
         self.core.memory.config = self.core.config
+        self.core.memory.in_place = self.core.network.decoder.fast  # (absent in older states)
         self._known, self._shape = set(state["known"]), state["shape"]
         self.last_vote = None
 
