@@ -82,13 +82,8 @@ def _describe(store, plan, result) -> str:
     return line
 
 
-def models_sam_installed() -> bool:
-    from annotator.engines import models
-
-    return models.find_sam() is not None
-
-
 def cmd_propagate(args: argparse.Namespace) -> int:
+    from annotator.engines import models
     from annotator.pipeline.policy import RefinePolicy
     from annotator.pipeline.queue import choose_engine, make_refiner
 
@@ -101,7 +96,7 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     auto = " (auto)" if policy.mode == "auto" else ""
     if refiner is not None:
         refining = f"refine {chosen}{auto} with {refiner.segmenter.name}"
-    elif policy.mode == "auto" and models_sam_installed():
+    elif policy.mode == "auto" and models.find_sam() is not None:
         refining = "refine off (auto: SAM would run on the CPU, where refining costs more " \
                    "time than it saves; --refine uncertain|every|k=N to refine anyway)"
     else:

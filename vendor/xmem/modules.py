@@ -346,17 +346,16 @@ class Decoder(nn.Module):
         g8 = self.up_16_8(f8, g16)
         g4 = self.up_8_4(f4, g8)
         update = h_out and self.hidden_update is not None
+        new_hidden = None
         if not self.fast:  # as the reference: ReLU into a new tensor, pool after
             logits4 = self.pred(F.relu(g4))
-            new_hidden = self.hidden_update(g16, g8, (g4, logits4), hidden) if update else None
-            logits = F.interpolate(logits4, scale_factor=4, mode="bilinear", align_corners=False)
-            return new_hidden, logits[:, 0]
-        # the hidden updater needs g4 pooled before the ReLU: pool it first, then ReLU in place
-        g4_pooled = F.interpolate(g4, scale_factor=0.25, mode="area") if update else None
-        logits4 = self.pred(g4.relu_())
-        new_hidden = None
-        if update:
-            pooled = (g4_pooled, F.interpolate(logits4, scale_factor=0.25, mode="area"))
-            new_hidden = self.hidden_update(g16, g8, pooled, hidden, pooled=True)
+            if update:
+                new_hidden = self.hidden_update(g16, g8, (g4, logits4), hidden)
+        else:  # the updater needs g4 before the ReLU: pool it first, then ReLU in place
+            g4_pooled = F.interpolate(g4, scale_factor=0.25, mode="area") if update else None
+            logits4 = self.pred(g4.relu_())
+            if update:
+                pooled = (g4_pooled, F.interpolate(logits4, scale_factor=0.25, mode="area"))
+                new_hidden = self.hidden_update(g16, g8, pooled, hidden, pooled=True)
         logits = F.interpolate(logits4, scale_factor=4, mode="bilinear", align_corners=False)
         return new_hidden, logits[:, 0]
