@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QColorDialog,
+    QDialog,
     QHBoxLayout,
     QMessageBox,
     QPushButton,
@@ -53,13 +54,17 @@ class ObjectsPanel(QWidget):
         self.add_btn = QPushButton("Add…")
         self.rename_btn = QPushButton("Rename…")
         self.color_btn = QPushButton("Colour…")
-        self.delete_btn = QPushButton("Delete")
+        self.delete_btn = QPushButton("Delete…")
         for b, fn, tip in ((self.add_btn, self.add, "Add a sounding object"),
                            (self.rename_btn, self.rename, "Rename the object or change its category"),
                            (self.color_btn, self.recolor, "Change the object's colour"),
-                           (self.delete_btn, self.delete, "Delete the object (undoable)")):
-            b.clicked.connect(fn)
+                           (self.delete_btn, self.delete,
+                            "Delete the object with its segments and masks (asks first; undoable)")):
+            # clicked(bool) must not land in the handler's first parameter
+            b.clicked.connect(lambda _checked=False, f=fn: f())
             b.setToolTip(tip)
+        #: the dialog the panel has open (a person fills it; tests find it here), if any
+        self.dialog: QDialog | None = None
         row = QHBoxLayout()
         for b in (self.add_btn, self.rename_btn, self.color_btn, self.delete_btn):
             row.addWidget(b)
@@ -134,59 +139,112 @@ class ObjectsPanel(QWidget):
     def _obj(self):
         return next((o for o in self.objects if o.id == self._current), None)
 
-    def add(self, name: str | None = None, category: str | None = None) -> None:
-        if name is None:
-            dlg = ObjectDialog(self, title="Add a sounding object",
-                               categories=[c for _i, c in self.session.store.categories()])
-            if not dlg.exec():
-                return
-            name, category = dlg.values()
+    def _show(self, dlg: QDialog, on_accept) -> None:
+        """Open ``dlg`` window-modal without blocking the event loop; ``on_accept`` runs on OK."""
+        if self.dialog is not None:
+            self.dialog.close()
+        self.dialog = dlg
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.accepted.connect(on_accept)
+        dlg.finished.connect(lambda _r, d=dlg: self._closed(d))
+        dlg.open()
+
+    def _closed(self, dlg: QDialog) -> None:
+        if self.dialog is dlg:
+            self.dialog = None
+
+    def _categories(self) -> list[str]:
+        return sorted({o.category for o in self.objects})
+
+    def add(self) -> None:
+        """Ask for a name and category, then add the object (one undo step)."""
+        dlg = ObjectDialog(self, title="Add a sounding object", categories=self._categories(),
+                           taken={o.name for o in self.objects})
+        self._show(dlg, lambda: self.add_object(*dlg.values()))
+
+    def add_object(self, name: str, category: str | None = None) -> None:
         store = self.session.store
         self.session.apply(f"Add object {name}",
                            lambda op: store.add_object(name, category or None, op=op) and [],
                            "add_object", structure=True)
 
-    def rename(self, name: str | None = None, category: str | None = None) -> None:
+    def rename(self) -> None:
         o = self._obj()
         if o is None:
+            self.session.message.emit("Select an object to rename first.", True)
             return
-        if name is None:
-            dlg = ObjectDialog(self, title=f"Rename {o.name}", name=o.name, category=o.category,
-                               categories=[c for _i, c in self.session.store.categories()])
-            if not dlg.exec():
-                return
+        dlg = ObjectDialog(self, title=f"Rename {o.name}", name=o.name, category=o.category,
+                           categories=self._categories(), taken={x.name for x in self.objects})
+        store, oid = self.session.store, o.id
+
+        def done() -> None:
             name, category = dlg.values()
-        store, oid = self.session.store, o.id
-        self.session.apply(f"Rename {o.name} to {name}",
-                           lambda op: store.update_object(oid, name=name, category=category,
-                                                          op=op),
-                           "edit_object", structure=True)
+            self.session.apply(f"Rename {o.name} to {name}",
+                               lambda op: store.update_object(oid, name=name,
+                                                              category=category or None, op=op),
+                               "edit_object", structure=True)
 
-    def recolor(self, color: str | None = None) -> None:
+        self._show(dlg, done)
+
+    def recolor(self) -> None:
         o = self._obj()
         if o is None:
+            self.session.message.emit("Select an object to recolour first.", True)
             return
-        if color is None:
-            c = QColorDialog.getColor(QColor(o.color), self, f"Colour of {o.name}")
-            if not c.isValid():
+        dlg = QColorDialog(QColor(o.color), self)
+        dlg.setWindowTitle(f"Colour of {o.name}")
+        dlg.setOption(QColorDialog.ColorDialogOption.DontUseNativeDialog)
+        store, oid = self.session.store, o.id
+
+        def done() -> None:
+            color = dlg.selectedColor()
+            if not color.isValid() or color.name() == o.color:
                 return
-            color = c.name()
-        store, oid = self.session.store, o.id
-        self.session.apply(f"Recolour {o.name}",
-                           lambda op: store.update_object(oid, color=color, op=op),
-                           "edit_object", structure=True)
+            self.session.apply(f"Recolour {o.name}",
+                               lambda op: store.update_object(oid, color=color.name(), op=op),
+                               "edit_object", structure=True)
 
-    def delete(self, confirm: bool = True) -> None:
+        self._show(dlg, done)
+
+    def delete(self) -> None:
+        """Ask first, saying what goes with the object; then delete it (one undo step)."""
         o = self._obj()
         if o is None:
-            return
-        if confirm and QMessageBox.question(
-                self, "Delete object",
-                f"Delete {o.name} with its segments and masks? (Edit ▸ Undo brings it back.)"
-        ) != QMessageBox.StandardButton.Yes:
+            self.session.message.emit("Select an object to delete first.", True)
             return
         store, oid = self.session.store, o.id
-        self._current = None
-        self.session.apply(f"Delete object {o.name}",
-                           lambda op: store.delete_object(oid, op=op),
-                           "delete_object", structure=True)
+
+        def count() -> tuple[int, int, int]:
+            segs = store.segments(oid)
+            masks = store.masks_of(oid)
+            return len(segs), len(masks), sum(1 for m in masks if m.anchor)
+
+        self.session.run(count, lambda n: self._confirm_delete(o, *n))
+
+    def _confirm_delete(self, o, segments: int, masks: int, anchors: int) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete object",
+                          f"Delete {o.name}?", QMessageBox.StandardButton.Yes
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setInformativeText(
+            f"Its {segments} audible segment{'s' if segments != 1 else ''} and {masks} "
+            f"mask{'s' if masks != 1 else ''} ({anchors} drawn or accepted by a person) go "
+            "with it. Edit ▸ Undo brings everything back.")
+        box.button(QMessageBox.StandardButton.Yes).setText("Delete")
+        store, oid = self.session.store, o.id
+
+        def done() -> None:
+            if box.clickedButton() is not box.button(QMessageBox.StandardButton.Yes):
+                return
+            if self._current == oid:
+                self._current = None
+            self.session.apply(f"Delete object {o.name}",
+                               lambda op: store.delete_object(oid, op=op),
+                               "delete_object", structure=True)
+
+        if self.dialog is not None:
+            self.dialog.close()
+        self.dialog = box
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _r: (done(), self._closed(box)))
+        box.open()

@@ -26,33 +26,6 @@ def _anchor(ui, frame: int | None = None):
     return oid, seg
 
 
-def test_objects_add_rename_delete_undo(ui):
-    panel = ui.win.objects_panel
-    panel.add("singer", "person")
-    ui.idle()
-    singer = ui.store.object_by_name("singer")
-    assert singer is not None and singer.category == "person"
-    assert [panel.tree.topLevelItem(i).text(0) for i in range(3)] == ["bell", "drum", "singer"]
-    panel.select(singer.id)
-    panel.rename("vocalist", "person")
-    ui.idle()
-    assert ui.store.object(singer.id).name == "vocalist"
-    panel.delete(confirm=False)
-    ui.idle()
-    assert ui.store.object_by_name("vocalist") is None
-    assert panel.tree.topLevelItemCount() == 2
-    ui.trigger("undo")
-    ui.idle()
-    assert ui.store.object_by_name("vocalist") is not None
-    ui.trigger("undo")
-    ui.idle()
-    assert ui.store.object_by_name("singer") is not None
-    # hiding an object hides its masks on the canvas
-    bell = ui.store.object_by_name("bell").id
-    panel.tree.topLevelItem(0).setCheckState(0, Qt.CheckState.Unchecked)
-    assert bell in ui.win.canvas.hidden
-
-
 def test_export_coco_from_menu_reads_back(ui, qtbot, tmp_path, monkeypatch):
     from pycocotools import mask as mask_utils
     from pycocotools.coco import COCO

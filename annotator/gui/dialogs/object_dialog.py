@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QWidget,
 )
@@ -14,8 +15,15 @@ from PySide6.QtWidgets import (
 
 class ObjectDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, *, title: str = "Object", name: str = "",
-                 category: str = "", categories: list[str] | None = None) -> None:
+                 category: str = "", categories: list[str] | None = None,
+                 taken: set[str] | None = None) -> None:
         super().__init__(parent)
+        self.taken = {t.strip() for t in (taken or set())} - {name.strip()}
+        self.problem = QLabel()
+        self.problem.setObjectName("problem")
+        self.problem.setStyleSheet("color: #c0392b")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
         self.setWindowTitle(title)
         self.name = QLineEdit(name)
         self.name.setPlaceholderText("e.g. guitarist")
@@ -31,14 +39,21 @@ class ObjectDialog(QDialog):
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._ok)
         buttons.rejected.connect(self.reject)
+        form.addRow(self.problem)
         form.addRow(buttons)
 
     def _ok(self) -> None:
-        if self.name.text().strip():
+        name = self.name.text().strip()
+        problem = ("An object needs a name." if not name else
+                   f"There is already an object called {name}: choose another name."
+                   if name in self.taken else "")
+        if not problem:
             self.accept()
-        else:
-            self.name.setFocus()
-            self.name.setPlaceholderText("an object needs a name")
+            return
+        self.problem.setText(problem)
+        self.problem.show()
+        self.name.setFocus()
+        self.name.selectAll()
 
     def values(self) -> tuple[str, str]:
         return self.name.text().strip(), self.category.currentText().strip()
