@@ -1,10 +1,22 @@
 """Undo and redo over the store's operations, persistent across restarts.
 
 An *operation* (a row of ``ops``) groups the writes of one user action: a click, a brush
-stroke, an accepted mask, a deletion, a whole (re-)propagation. Undo is linear: the newest
-operation that is not undone is undone; redo re-applies the oldest undone operation newer than
-every done one. A new operation after an undo makes the undone ones unreachable for redo, but
-their revisions stay in the file: nothing is ever lost.
+stroke, an accepted mask, a deletion, a whole (re-)propagation. Operations are ordered by the
+real order of writes, ``seq`` (a store-wide counter bumped into an operation each time it
+writes; see :mod:`annotator.core.schema`), not by their ids: a propagation job takes its id when
+it starts but keeps writing, also across a resume, after the edits a person made meanwhile.
+
+Undo is linear in that order: the operation with the highest ``seq`` that is not undone is
+undone; redo re-applies the operation undone last (the undone one with the lowest ``seq``
+above every done one), so redo walks back the undos in reverse. A new write after an undo
+makes the undone operations unreachable for redo, but their revisions stay in the file:
+nothing is ever lost.
+
+Undoing or redoing an operation does not replay its own revisions blindly: every (object,
+frame) key it wrote gets the newest revision of an operation that is not undone, and every
+object/segment column it changed gets the newest value set by an operation that is not undone.
+So undoing a job that ran while a person edited inside its range takes back only what the job
+wrote and is still the job's; the person's edits stay until they are undone in their turn.
 """
 
 from __future__ import annotations
@@ -21,14 +33,15 @@ class Operation:
     label: str
     created: float
     undone: bool
+    seq: int = 0  # position in the order of writes (see the module docstring)
 
 
 class HistoryMixin:
     """Mixed into :class:`annotator.core.store.Store` (needs ``transaction`` and ``_q``)."""
 
     def _ops_where(self, sql: str, args=()) -> list[Operation]:
-        return [Operation(r[0], r[1], r[2], r[3], bool(r[4]))
-                for r in self._q(f"SELECT id, kind, label, created, undone FROM ops {sql}", args)]
+        return [Operation(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in self._q(
+            f"SELECT id, kind, label, created, undone, seq FROM ops {sql}", args)]
 
     def operation(self, op_id: int) -> Operation | None:
         """One operation by id (None if there is no such operation)."""
@@ -36,17 +49,20 @@ class HistoryMixin:
         return ops[0] if ops else None
 
     def undoable(self) -> Operation | None:
-        ops = self._ops_where("WHERE undone=0 ORDER BY id DESC LIMIT 1")
+        """The operation :meth:`undo` would undo: the newest written that is not undone."""
+        ops = self._ops_where("WHERE undone=0 ORDER BY seq DESC LIMIT 1")
         return ops[0] if ops else None
 
     def redoable(self) -> Operation | None:
+        """The operation :meth:`redo` would re-apply: the one undone last, if still reachable."""
         ops = self._ops_where(
-            "WHERE undone=1 AND id > COALESCE((SELECT MAX(id) FROM ops WHERE undone=0), 0) "
-            "ORDER BY id LIMIT 1")
+            "WHERE undone=1 AND seq > COALESCE((SELECT MAX(seq) FROM ops WHERE undone=0), 0) "
+            "ORDER BY seq LIMIT 1")
         return ops[0] if ops else None
 
     def history(self, limit: int = 100) -> list[Operation]:
-        return self._ops_where("ORDER BY id DESC LIMIT ?", (limit,))
+        """The newest ``limit`` operations in the order of writes, newest first."""
+        return self._ops_where("ORDER BY seq DESC LIMIT ?", (limit,))
 
     def undo(self) -> Operation | None:
         """Undo the newest operation; returns it (None when there is nothing to undo)."""
@@ -54,15 +70,8 @@ class HistoryMixin:
             op = self.undoable()
             if op is None:
                 return None
-            revs = db.execute("SELECT id, object_id, frame, prev_id FROM mask_revs "
-                              "WHERE op_id=? ORDER BY id DESC", (op.id,)).fetchall()
-            for _rid, oid, frame, prev in revs:
-                _point(db, oid, frame, prev)
-            rows = db.execute("SELECT tbl, row_id, before, after FROM row_changes WHERE op_id=? "
-                              "ORDER BY id DESC", (op.id,)).fetchall()
-            for tbl, row_id, before, _after in rows:
-                _set_row(db, tbl, row_id, {"deleted": 1} if before is None else json.loads(before))
             db.execute("UPDATE ops SET undone=1 WHERE id=?", (op.id,))
+            _restore(db, op.id)
             return op
 
     def redo(self) -> Operation | None:
@@ -71,15 +80,8 @@ class HistoryMixin:
             op = self.redoable()
             if op is None:
                 return None
-            revs = db.execute("SELECT id, object_id, frame FROM mask_revs WHERE op_id=? "
-                              "ORDER BY id", (op.id,)).fetchall()
-            for rid, oid, frame in revs:
-                _point(db, oid, frame, rid)
-            rows = db.execute("SELECT tbl, row_id, after FROM row_changes WHERE op_id=? "
-                              "ORDER BY id", (op.id,)).fetchall()
-            for tbl, row_id, after in rows:
-                _set_row(db, tbl, row_id, json.loads(after))
             db.execute("UPDATE ops SET undone=0 WHERE id=?", (op.id,))
+            _restore(db, op.id)
             return op
 
     def op_frames(self, op_id: int) -> list[tuple[int, int]]:
@@ -87,6 +89,48 @@ class HistoryMixin:
         return [tuple(r) for r in self._q(
             "SELECT DISTINCT object_id, frame FROM mask_revs WHERE op_id=? ORDER BY frame",
             (op_id,))]
+
+
+def _restore(db: sqlite3.Connection, op_id: int) -> None:
+    """After ``op_id`` was undone or redone: every key and column it wrote gets the newest
+    value among the operations not undone (see the module docstring)."""
+    keys = db.execute("SELECT DISTINCT object_id, frame FROM mask_revs WHERE op_id=?",
+                      (op_id,)).fetchall()
+    for oid, frame in keys:
+        row = db.execute(
+            "SELECT r.id FROM mask_revs r JOIN ops o ON o.id=r.op_id WHERE r.object_id=? "
+            "AND r.frame=? AND o.undone=0 ORDER BY r.id DESC LIMIT 1", (oid, frame)).fetchone()
+        _point(db, oid, frame, row[0] if row else None)
+    cols: dict[tuple[str, int], set[str]] = {}
+    for tbl, row_id, after in db.execute(
+            "SELECT tbl, row_id, after FROM row_changes WHERE op_id=?", (op_id,)).fetchall():
+        cols.setdefault((tbl, row_id), set()).update(json.loads(after))
+    for (tbl, row_id), names in cols.items():
+        values = _row_values(db, tbl, row_id, names)
+        if values:
+            _set_row(db, tbl, row_id, values)
+
+
+def _row_values(db: sqlite3.Connection, tbl: str, row_id: int, names: set[str]) -> dict:
+    """Each column's newest value set by an operation not undone; the value before its first
+    change when none is (a row's creation: ``deleted`` = 1)."""
+    changes = db.execute(
+        "SELECT c.before, c.after, o.undone FROM row_changes c JOIN ops o ON o.id=c.op_id "
+        "WHERE c.tbl=? AND c.row_id=? ORDER BY c.id", (tbl, row_id)).fetchall()
+    values: dict = {}
+    seen: set[str] = set()
+    for before, after, undone in changes:
+        b, a = (None if before is None else json.loads(before)), json.loads(after)
+        for col in names & a.keys():
+            if col not in seen:  # the first change: what the column was before it
+                seen.add(col)
+                if b is not None and col in b:
+                    values[col] = b[col]
+                elif b is None and col == "deleted":
+                    values[col] = 1
+            if not undone:
+                values[col] = a[col]
+    return values
 
 
 def _point(db: sqlite3.Connection, object_id: int, frame: int, rev_id: int | None) -> None:

@@ -9,6 +9,11 @@ ever written (``rle`` NULL marks a deletion) with the revision it replaced (``pr
 the operation (``ops``) that wrote it; ``masks`` points at the current revision of each key.
 Undo and redo move that pointer, so they work across restarts and nothing a person drew is
 ever lost. ``row_changes`` does the same for objects and segments (before/after JSON).
+
+Version 2 gives ``ops`` a ``seq``: the real order of writes. A store-wide counter (the highest
+``seq``) is bumped into an operation's ``seq`` each time it writes, so an operation that kept
+writing (a propagation job, also across a resume) is newer than the edits made while it ran,
+and undo follows that order, not operation ids. Projects from version 1 get ``seq = id``.
 """
 
 from __future__ import annotations
@@ -132,9 +137,19 @@ CREATE TABLE jobs (
 );
 """
 
+# Version 2: the order of writes (see the module docstring), and row changes by row (undo puts a
+# column back to its newest value among the operations not undone).
+SCHEMA_V2 = """
+ALTER TABLE ops ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE ops SET seq = id;
+CREATE INDEX ops_seq ON ops(seq);
+CREATE INDEX row_changes_row ON row_changes(tbl, row_id);
+"""
+
 # version -> SQL that upgrades version-1 to version. Version 1 creates everything.
 MIGRATIONS: dict[int, str] = {
     1: SCHEMA_V1,
+    2: SCHEMA_V2,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

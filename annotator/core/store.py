@@ -4,7 +4,9 @@ WAL mode, foreign keys on, ``synchronous=FULL`` (a commit that returned survives
 power cut), a schema version with forward migrations (:mod:`annotator.core.schema`). Every
 public write is one transaction. Masks are revisions grouped by *operations* (``ops``): undo
 and redo move each key's current-revision pointer, so they survive restarts and a replaced
-mask is never lost.
+mask is never lost. Every write bumps its operation's ``seq`` (the real order of writes, which
+undo follows). A job writes with :meth:`Store.put_machine_masks`, which leaves every key a
+person owns as it is, decided in the transaction that would have written it.
 
 The store knows nothing about Qt or models; it is safe to share between threads (one
 connection behind a lock; each call holds it for one short transaction).
@@ -31,6 +33,8 @@ from annotator.errors import UserError
 
 SOURCES = ("manual", "sam", "propagated", "refined", "imported", "brush")
 ANCHOR_SOURCES = frozenset({"manual", "sam", "imported", "brush"})
+#: the sources of masks a person made: a job never overwrites them (nor an anchor)
+HUMAN_SOURCES = ANCHOR_SOURCES
 SEGMENT_STATUSES = ("todo", "annotated", "propagated", "review", "done", "failed")
 PALETTE = (
     "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
@@ -275,14 +279,13 @@ class Store(HistoryMixin):
     def new_op(self, kind: str, label: str = "") -> int:
         """Start an undo unit. Writes that pass ``op=`` join it; a new op ends redo."""
         with self.transaction() as db:
-            return db.execute("INSERT INTO ops(kind, label, created) VALUES (?,?,?)",
-                              (kind, label, time.time())).lastrowid
+            return _insert_op(db, kind, label)
 
     def _op(self, db: sqlite3.Connection, op: int | None, kind: str) -> int:
         if op is not None:
+            _touch(db, op)
             return op
-        return db.execute("INSERT INTO ops(kind, label, created) VALUES (?,?,?)",
-                          (kind, "", time.time())).lastrowid
+        return _insert_op(db, kind, "")
 
     # Undo/redo live in annotator.core.history (HistoryMixin) to keep this file short.
 
@@ -442,6 +445,38 @@ class Store(HistoryMixin):
 
     def put_masks(self, items: Iterable[dict], *, op: int | None = None) -> list[int]:
         """Write many masks in one transaction. Each item has the keys of :meth:`put_mask`."""
+        prepared = self._prepare(items)
+        with self.transaction() as db:
+            op_id = self._op(db, op, "masks")
+            return [self._write_rev(db, op_id, p) for p in prepared]
+
+    def put_machine_masks(self, items: Iterable[dict], *, op: int,
+                          since_rev: int = 0) -> list[int | None]:
+        """Write a job's masks under its operation ``op``, except on keys a person owns now.
+
+        A key is the person's when its current revision is an anchor or has a person's source
+        (:data:`HUMAN_SOURCES`) and was not written by ``op``, or when a person deleted its
+        mask in a revision newer than ``since_rev`` (the job's start). Decided in the same
+        transaction as the writes; returns the revision ids, None where the key was kept."""
+        prepared = self._prepare(items)
+        with self.transaction() as db:
+            owned: dict[tuple[int, int], bool] = {}
+            out: list[int | None] = []
+            for p in prepared:
+                key = (p[0], p[1])
+                if key not in owned:
+                    owned[key] = _person_owns(db, key, op, since_rev)
+                out.append(None if owned[key] else self._write_rev(db, op, p))
+            if any(r is not None for r in out):
+                _touch(db, op)
+            return out
+
+    def last_rev_id(self) -> int:
+        """The newest revision id (0 for none): a job's ``since_rev`` when it starts."""
+        return self._q("SELECT COALESCE(MAX(id), 0) FROM mask_revs")[0][0]
+
+    def _prepare(self, items: Iterable[dict]) -> list[tuple]:
+        """Validate and encode mask items into ``mask_revs`` column tuples (no transaction)."""
         h, w = self.size_hw
         n = self.frame_count
         prepared = []
@@ -471,9 +506,7 @@ class Store(HistoryMixin):
                              json.dumps(M.bbox(rle)), src, int(bool(anchor)),
                              json.dumps(quality) if quality is not None else None,
                              flags or None, it.get("score"), it.get("model")))
-        with self.transaction() as db:
-            op_id = self._op(db, op, "masks")
-            return [self._write_rev(db, op_id, p) for p in prepared]
+        return prepared
 
     def _write_rev(self, db, op_id: int, p: tuple) -> int:
         oid, frame = p[0], p[1]
@@ -635,6 +668,32 @@ class Store(HistoryMixin):
         rows = self._q(sql + (" WHERE state=?" if state else "") + " ORDER BY created",
                        (state,) if state else ())
         return [_job(r) for r in rows]
+
+
+def _insert_op(db: sqlite3.Connection, kind: str, label: str) -> int:
+    return db.execute("INSERT INTO ops(kind, label, created, seq) VALUES "
+                      "(?,?,?,(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops))",
+                      (kind, label, time.time())).lastrowid
+
+
+def _touch(db: sqlite3.Connection, op_id: int) -> None:
+    """``op`` writes now: it becomes the newest operation in the order of writes."""
+    db.execute("UPDATE ops SET seq = (SELECT MAX(seq) + 1 FROM ops) "
+               "WHERE id=? AND seq < (SELECT MAX(seq) FROM ops)", (op_id,))
+
+
+def _person_owns(db: sqlite3.Connection, key: tuple[int, int], op: int, since_rev: int) -> bool:
+    """Whether a person's mask (or a person's deletion since ``since_rev``) holds ``key``."""
+    row = db.execute("SELECT r.anchor, r.source, r.op_id FROM masks m JOIN mask_revs r "
+                     "ON r.id=m.rev_id WHERE m.object_id=? AND m.frame=?", key).fetchone()
+    if row is not None:
+        anchor, source, rev_op = row
+        return rev_op != op and (bool(anchor) or source in HUMAN_SOURCES)
+    row = db.execute("SELECT r.id, r.source, r.op_id FROM mask_revs r JOIN ops o ON o.id=r.op_id "
+                     "WHERE r.object_id=? AND r.frame=? AND o.undone=0 ORDER BY r.id DESC LIMIT 1",
+                     key).fetchone()
+    return (row is not None and row[0] > since_rev and row[2] != op
+            and row[1] in HUMAN_SOURCES)
 
 
 def _job(r: tuple) -> dict:
