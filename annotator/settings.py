@@ -45,9 +45,15 @@ def settings_path() -> Path:
     return config_dir() / FILE_NAME
 
 
+DATA_ENV = "AVS_ANNOTATOR_DATA_DIR"
+
+
 def user_data_dir() -> Path:
-    """Per-user data folder (model files live in ``<this>/models`` unless ``models.dir``)."""
-    return Path(platformdirs.user_data_dir(APP_NAME))
+    """Per-user data folder (model files live in ``<this>/models`` unless ``models.dir``;
+    projects of videos in folders one cannot write to live in ``<this>/projects``), or
+    ``$AVS_ANNOTATOR_DATA_DIR``."""
+    env = os.environ.get(DATA_ENV)
+    return Path(env) if env else Path(platformdirs.user_data_dir(APP_NAME))
 
 
 def user_cache_dir() -> Path:

@@ -65,6 +65,40 @@ def default_project_dir(video_path: str | Path) -> Path:
     return video_path.with_name(video_path.name + ".avsproj")
 
 
+def folder_is_writable(folder: str | Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried for real: permission bits, read-only
+    media and network shares all answer the same way)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def user_projects_dir() -> Path:
+    """Where projects go when the video's own folder cannot be written to."""
+    from annotator.settings import user_data_dir
+
+    return user_data_dir() / "projects"
+
+
+def suggested_project_dir(video_path: str | Path) -> tuple[Path, str]:
+    """``(folder, why)`` for a new project of ``video_path``: an existing project of the video
+    (beside it or in the per-user projects folder), else beside the video when that folder
+    is writable, else the per-user projects folder; ``why`` says which, for the person."""
+    beside = default_project_dir(video_path)
+    mine = user_projects_dir() / beside.name
+    for found in (beside, mine):
+        if is_project(found):
+            return found, f"the video already has a project at {found}"
+    if folder_is_writable(beside.parent):
+        return beside, "beside the video"
+    return mine, (f"{beside.parent} cannot be written to, so the project goes in your data "
+                  "folder")
+
+
 def is_project(directory: str | Path) -> bool:
     return (Path(directory) / DB_NAME).is_file()
 

@@ -39,6 +39,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         self.resize(1400, 860)
         self.setAcceptDrops(True)
         self.session: ProjectSession | None = None
+        self.dialog: QWidget | None = None  # the dialog the window has open (tests find it)
         self.prompt = None
         self.objects_panel = None
         self.segments_panel = None
@@ -122,26 +123,42 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
             self._open_with(ProjectSession.create_project, path)
 
     def new_project(self, video: str | Path | None = None) -> None:
-        if video is None:
-            video, _ = QFileDialog.getOpenFileName(
-                self, "New project from video", "",
-                "Videos (*.mp4 *.mkv *.avi *.mov *.webm *.m4v);;All files (*)")
-            if not video:
-                return
-        self._open_with(ProjectSession.create_project, Path(video))
+        """Ask for the video and where its project goes (default beside the video, or the
+        per-user projects folder when that cannot be written to), then create and open it."""
+        from annotator.gui.dialogs.new_project_dialog import NewProjectDialog
+
+        dlg = NewProjectDialog(self, video or "")
+        self.dialog = dlg
+        dlg.accepted.connect(lambda: self._create(*dlg.values()))
+        dlg.finished.connect(dlg.deleteLater)
+        dlg.open()
+
+    def _create(self, video: Path, location: Path) -> None:
+        self._open_with(lambda _p: ProjectSession.create_project(video, location), location)
 
     def _open_with(self, fn: Any, path: Path) -> None:
+        """Open in the background; only once that worked is the current project closed, so a
+        failed open or create leaves it open."""
         if self._opening:
             return
-        if self.session is not None and not self.close_project():
-            return
+        current = self.session
+        if current is not None:
+            if Path(path).resolve() == current.project.dir.resolve():
+                self.status.say(f"{current.project.dir} is already open.")
+                return
+            if not self._may_close():
+                return
         self._opening = True
-        self.canvas.set_view(None)
-        self.canvas.set_notice(f"Opening {path}…")
+        if current is None:
+            self.canvas.set_view(None)
+            self.canvas.set_notice(f"Opening {path}…")
         self.status.say(f"Opening {path}…")
+
         def done(result: tuple) -> None:
             self._opening = False
             self.canvas.set_notice("")
+            if self.session is not None:
+                self.close_project(ask=False)
             self.attach(*result)
 
         def failed(exc: BaseException) -> None:
@@ -149,7 +166,8 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
             self.canvas.set_notice("")
             from annotator.core.project import is_project
 
-            self.show_error(exc, context=f"Could not open {path}",
+            self.show_error(exc, context=f"Could not open {path}"
+                            + (f"; {current.project.dir.name} stays open" if current else ""),
                             project_dir=path if is_project(path) else None)
 
         self._opener.submit(lambda: fn(path), done, failed)
@@ -234,18 +252,24 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         starts = sorted({s.start for s in session.store.segments()})
         session.write(lambda: session.start_precompute(starts), None, lambda exc: None)
 
-    def close_project(self) -> bool:
+    def _may_close(self) -> bool:
+        """Ask before closing a project whose job is still running (False: the person said no)."""
+        session = self.session
+        if session is None or session.job is None:
+            return True
+        answer = QMessageBox.question(
+            self, "A job is running",
+            f"“{session.job.title}” is still running. Stop it and close the project? "
+            "Frames already done are kept and the job can be run again later.")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def close_project(self, ask: bool = True) -> bool:
         """Close the project (its work is already in the store). False if the user declines."""
         session = self.session
         if session is None:
             return True
-        if session.job is not None:
-            answer = QMessageBox.question(
-                self, "A job is running",
-                f"“{session.job.title}” is still running. Stop it and close the project? "
-                "Frames already done are kept and the job can be run again later.")
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
+        if ask and not self._may_close():
+            return False
         self._play.stop()
         self.save_layout()
         for key in ("objects", "segments", "check", "timeline"):

@@ -69,11 +69,13 @@ class ProjectSession(QObject):
 
     @staticmethod
     def create_project(video_path: str | Path, directory: str | Path | None = None) -> tuple[Any, Any]:
-        """Create a project beside the video (``VIDEO.avsproj``) and open it (slow)."""
-        from annotator.core.project import Project, default_project_dir, is_project
+        """Create a project in ``directory`` (default: beside the video, ``VIDEO.avsproj``, or
+        the per-user projects folder when the video's folder cannot be written to) and open
+        it; an existing project there is opened instead (slow: call it from a worker)."""
+        from annotator.core.project import Project, is_project, suggested_project_dir
 
         video_path = Path(video_path)
-        directory = Path(directory) if directory else default_project_dir(video_path)
+        directory = Path(directory) if directory else suggested_project_dir(video_path)[0]
         if is_project(directory):
             return ProjectSession.open_project(directory)
         return _with_video(Project.create(directory, video_path))
