@@ -8,12 +8,14 @@ the frame an anchor and re-propagates only up to the neighbouring anchors (see t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTreeWidget,
@@ -23,16 +25,42 @@ from PySide6.QtWidgets import (
 )
 
 from annotator.gui.session import ProjectSession
+from annotator.pipeline.flags import flag_help, flag_label
+
+FAILED_HELP = ("You marked this segment failed. It stays in this list until it is fixed: click "
+               "the object on a frame where the mask is wrong and press Enter (the fix is "
+               "re-propagated to the neighbouring anchors), then mark the segment done.")
 
 
-def flagged_clips(store: Any) -> tuple[list[Any], list[tuple[int, int]]]:
-    """Clips worst first (the pipeline's ranking, as ``annotator review`` prints it) and every
-    flagged (frame, object) in frame order, for stepping (worker thread)."""
+def flagged_clips(store: Any) -> tuple[list[Any], list[tuple[int, int]], list[Any]]:
+    """Clips worst first (the pipeline's ranking, as ``annotator review`` prints it), every
+    flagged (frame, object) in frame order, and the segments marked failed (worker thread)."""
     from annotator.pipeline.flags import review_clips
 
     frames = sorted((m.frame, o.id) for o in store.objects() for m in store.masks_of(o.id)
                     if m.flags and not m.anchor)
-    return review_clips(store), frames
+    failed = [s for s in store.segments() if s.status == "failed"]
+    return review_clips(store), frames, failed
+
+
+def walk_order(clips: Iterable[Any], frames: list[tuple[int, int]],
+               failed: Iterable[Any]) -> list[tuple[int, int, int]]:
+    """What F visits, in the list's order: ``(frame, object, row)`` — a failed segment's first
+    frame (those rows come first), then each clip's flagged frames in frame order."""
+    out: list[tuple[int, int, int]] = []
+    seen: set[tuple[int, int]] = set()
+    row = 0
+    for seg in failed:
+        out.append((seg.start, seg.object_id, row))
+        seen.add((seg.start, seg.object_id))
+        row += 1
+    for c in clips:
+        for f, oid in frames:
+            if oid == c.object_id and c.start <= f <= c.end and (f, oid) not in seen:
+                out.append((f, oid, row))
+                seen.add((f, oid))
+        row += 1
+    return out
 
 
 class CheckView(QWidget):
@@ -48,17 +76,34 @@ class CheckView(QWidget):
         self.setObjectName("check_view")
         self.session = session
         self.clips: list[Any] = []
+        self.failed: list[Any] = []
         self.frames: list[tuple[int, int]] = []
+        self.order: list[tuple[int, int, int]] = []
         self.names: dict[int, str] = {}
+        self._at: tuple[int, int] | None = None  # the (frame, object) F last went to
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Object", "Frames", "Flags", "Score"])
+        for col, tip in enumerate(("The object whose masks were flagged",
+                                   "The clip's frames (or the failed segment's)",
+                                   "What the quality checks found, with how many frames; hover "
+                                   "a row for what each means and what to do",
+                                   "How bad the clip is (the sum of its frames' badness): the "
+                                   "list is sorted worst first")):
+            self.tree.headerItem().setToolTip(col, tip)
         self.tree.setRootIsDecorated(False)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        for col in range(4):  # every column as wide as its text; the flags take what is left
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch if col == 2
+                                        else QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemActivated.connect(self._activated)
         self.tree.itemClicked.connect(self._activated)
         self.summary = QLabel("No flags yet: propagate a segment first.")
         self.summary.setWordWrap(True)
         self.prev_btn = QPushButton("◀ Previous flag")
         self.next_btn = QPushButton("Next flag (F) ▶")
+        self.prev_btn.setToolTip("The previous flagged frame in the list's order (Shift+F)")
+        self.next_btn.setToolTip("The next flagged frame in the list's order, worst first (F)")
         self.compare_btn = QPushButton("XMem ⇄ refined (X)")
         self.compare_btn.setCheckable(True)
         self.compare_btn.setToolTip("Show the mask before refinement (the raw propagated mask) "
@@ -70,6 +115,7 @@ class CheckView(QWidget):
         self.auto_repropagate = QCheckBox("Re-propagate to the neighbouring anchors after a fix")
         self.auto_repropagate.setChecked(True)
         self.compare_label = QLabel("")
+        self.compare_label.setWordWrap(True)
         self.prev_btn.clicked.connect(lambda: self.step(-1))
         self.next_btn.clicked.connect(lambda: self.step(+1))
         self.compare_btn.toggled.connect(self.compare_changed)
@@ -93,6 +139,7 @@ class CheckView(QWidget):
         self.frame = 0
         session.masks_changed.connect(self._maybe_reload)
         session.objects_changed.connect(self.reload)
+        session.segments_changed.connect(self.reload)
         session.job_finished.connect(lambda _r: self.reload())
         self.reload()
 
@@ -109,39 +156,68 @@ class CheckView(QWidget):
         self.session.run(work, self._fill)
 
     def _fill(self, result: tuple) -> None:
-        (self.clips, self.frames), self.names = result
+        (self.clips, self.frames, self.failed), self.names = result
+        self.order = walk_order(self.clips, self.frames, self.failed)
         self.tree.clear()
+        for seg in self.failed:
+            it = QTreeWidgetItem([self.names.get(seg.object_id, "?"), f"{seg.start}–{seg.end}",
+                                  "marked failed", "—"])
+            it.setData(0, Qt.ItemDataRole.UserRole, (seg.object_id, seg.start))
+            for col in range(4):
+                it.setToolTip(col, FAILED_HELP)
+            self.tree.addTopLevelItem(it)
         for c in self.clips:
-            flags = ", ".join(name for name, _n in c.flags.most_common())
+            counts = c.flags.most_common()
+            flags = "\n".join(f"{flag_label(name)} ×{n}" for name, n in counts)
             it = QTreeWidgetItem([self.names.get(c.object_id, "?"), f"{c.start}–{c.end}",
                                   flags, f"{c.score:.1f}"])
             it.setData(0, Qt.ItemDataRole.UserRole, (c.object_id, c.worst_frame))
-            it.setToolTip(0, f"{c.flagged} flagged frames, worst {c.worst_frame}: "
-                             "click to go there")
+            where = (f"{c.flagged} flagged frames, the worst is frame {c.worst_frame}: click to "
+                     "go there.")
+            explain = "\n\n".join(f"{flag_label(name)} ({n} frames): {flag_help(name)}"
+                                   for name, n in counts)
+            for col in range(4):
+                it.setToolTip(col, f"{where}\n\n{explain}")
             self.tree.addTopLevelItem(it)
         n = len(self.frames)
-        self.summary.setText(f"{len(self.clips)} flagged clips, {n} flagged frames — worst first."
-                             if n else "No flagged frames. Propagate segments, or mark them done.")
+        parts = []
+        if self.failed:
+            parts.append(f"{len(self.failed)} segment{'s' * (len(self.failed) != 1)} marked "
+                         "failed (listed first until fixed)")
+        if n:
+            parts.append(f"{len(self.clips)} flagged clips, {n} flagged frames")
+        self.summary.setText("; ".join(parts) + " — worst first. F / Shift+F step through them."
+                             if parts else
+                             "No flagged frames. Propagate segments, or mark them done.")
 
     def _activated(self, item: QTreeWidgetItem, _col: int = 0) -> None:
         oid, frame = item.data(0, Qt.ItemDataRole.UserRole)
+        self._at = (frame, oid)
         self.goto.emit(oid, frame)
 
     def set_frame(self, frame: int) -> None:
         self.frame = frame
 
     def step(self, direction: int) -> tuple[int, int] | None:
-        """Go to the next (+1) or previous (−1) flagged frame after the current one."""
-        if not self.frames:
+        """Go to the next (+1) or previous (−1) flagged frame in the list's order (worst
+        first), from the current one; from a frame that is not in the list, to the worst."""
+        order = self.order
+        if not order:
             self.session.message.emit("No flagged frames.", False)
             return None
-        if direction > 0:
-            after = [fo for fo in self.frames if fo[0] > self.frame]
-            target = after[0] if after else self.frames[0]
+        keys = [(f, oid) for f, oid, _row in order]
+        i = None
+        if self._at is not None and self._at[0] == self.frame and self._at in keys:
+            i = keys.index(self._at)
         else:
-            before = [fo for fo in self.frames if fo[0] < self.frame]
-            target = before[-1] if before else self.frames[-1]
-        frame, oid = target
+            i = next((k for k, (f, _o) in enumerate(keys) if f == self.frame), None)
+        if i is None:
+            j = 0 if direction > 0 else len(keys) - 1
+        else:
+            j = (i + direction) % len(keys)
+        frame, oid, row = order[j]
+        self._at = (frame, oid)
+        self.tree.setCurrentItem(self.tree.topLevelItem(row))
         self.goto.emit(oid, frame)
         return oid, frame
 

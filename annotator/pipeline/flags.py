@@ -32,6 +32,48 @@ FLAG_WEIGHTS = {
 }
 CLIP_GAP = 2
 
+_T = Q.FlagThresholds()
+#: Each flag's name for people and what it means: what was measured, and what to do about it
+#: (the check view's labels and tooltips).
+FLAG_INFO: dict[str, tuple[str, str]] = {
+    "lost": ("lost object",
+             "The mask is empty or almost (under "
+             f"{_T.lost_fraction_of_reference:.0%} of the anchor's area): the object was lost, "
+             "hidden or left the frame. If it is visible, click it and press Enter; if it "
+             "really is gone, leave it (or mark the segment failed)."),
+    "whole_frame": ("mask fills the frame",
+                    f"The mask covers more than {_T.whole_frame:.0%} of the frame: propagation "
+                    "ran away into the background. Click the object again (or erase) and press "
+                    "Enter."),
+    "disagreement": ("XMem–SAM disagreement",
+                     "XMem's propagated mask and SAM's refinement of it overlap poorly (1 − IoU "
+                     f"above {_T.disagreement:.1f}): one of them is wrong. Press X to compare "
+                     "them, Enter to keep the one on screen."),
+    "area_jump": ("area jump",
+                  "The mask's area changed by more than "
+                  f"{_T.area_jump:.0%} of the larger area since the previous frame: a part was "
+                  "lost or the mask leaked into the background. Fix it with clicks or the brush "
+                  "and press Enter."),
+    "centroid_jump": ("position jump",
+                      "The mask's centre moved by more than "
+                      f"{_T.centroid_jump:.1f}× the object's size in one frame: it may have "
+                      "jumped to another object. Click the right object and press Enter."),
+    "low_confidence": ("low confidence",
+                       "The propagator's own confidence in this mask was below "
+                       f"{_T.low_confidence:.1f}. Look at it: fix it (clicks, Enter) if it is "
+                       "wrong, otherwise go on."),
+}
+
+
+def flag_label(name: str) -> str:
+    """A flag's name for people (``low_confidence`` → ``low confidence``)."""
+    return FLAG_INFO.get(name, (name.replace("_", " "), ""))[0]
+
+
+def flag_help(name: str) -> str:
+    """What a flag measured and what to do about it."""
+    return FLAG_INFO.get(name, ("", f"The check “{flag_label(name)}” failed on this frame."))[1]
+
 
 def badness(flags) -> float:
     """How bad a frame with these flags is, in [0, 1]."""

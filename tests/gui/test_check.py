@@ -17,37 +17,108 @@ def _disk(store, frame: int, r: int = 40) -> np.ndarray:
 
 
 def _seed_flags(ui):
-    """Flagged propagated masks as the pipeline writes them (flags on the revision)."""
+    """Flagged propagated masks as the pipeline writes them (flags on the revision), ranked so
+    that the list's order (worst first) is not the frame order: bell 60–61 (2.0), bell 40
+    (1.0), drum 100 (0.6), bell 12 (0.5)."""
     st = ui.store
     bell = st.object_by_name("bell").id
     drum = st.object_by_name("drum").id
-    for f in (20, 21):
-        st.put_mask(bell, f, _disk(st, f), source="propagated", flags=["lost", "low_confidence"])
+    st.put_mask(bell, 12, _disk(st, 12), source="propagated", flags=["area_jump"])
     st.put_mask(bell, 40, _disk(st, 40), source="propagated", flags=["lost"])
-    st.put_mask(drum, 60, _disk(st, 60, 20), source="propagated", flags=["area_jump"])
+    for f in (60, 61):
+        st.put_mask(bell, f, _disk(st, f), source="propagated", flags=["lost", "low_confidence"])
+    st.put_mask(drum, 100, _disk(st, 100, 20), source="propagated", flags=["disagreement"])
     return bell, drum
 
 
-def test_check_view_lists_worst_first_and_steps_through_flags(ui):
+def _rows(cv) -> list[tuple[str, str, str]]:
+    return [(it.text(0), it.text(1), it.text(2))
+            for it in (cv.tree.topLevelItem(i) for i in range(cv.tree.topLevelItemCount()))]
+
+
+def _click_row(qtbot, cv, row: int) -> None:
+    item = cv.tree.topLevelItem(row)
+    cv.tree.scrollToItem(item)
+    pos = cv.tree.visualItemRect(item).center()
+    qtbot.mouseClick(cv.tree.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+
+
+def test_check_view_lists_worst_first_and_steps_through_flags_in_that_order(ui, qtbot):
     bell, drum = _seed_flags(ui)
     ui.win.go_to(0)
-    ui.trigger("check_view")
+    ui.key(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # the check view
     ui.idle()
     cv = ui.win.check_view
     assert ui.win.docks["check"].isVisible()
-    rows = [cv.tree.topLevelItem(i).text(1) for i in range(cv.tree.topLevelItemCount())]
-    assert rows == ["20–21", "40–40", "60–60"]
+    assert [r[1] for r in _rows(cv)] == ["60–61", "40–40", "100–100", "12–12"]
     seen = []
-    for _ in range(4):
+    for _ in range(6):
         ui.key(Qt.Key.Key_F)
         ui.idle()
         seen.append((ui.win.frame, ui.win.object_id))
-    assert seen == [(20, bell), (21, bell), (40, bell), (60, drum)]
-    ui.key(Qt.Key.Key_F, Qt.KeyboardModifier.ShiftModifier)
-    assert (ui.win.frame, ui.win.object_id) == (40, bell)
-    # clicking a clip jumps to its worst frame
-    cv._activated(cv.tree.topLevelItem(2))
-    assert (ui.win.frame, ui.win.object_id) == (60, drum)
+    # the list's order, worst first (not frame order), then round again
+    assert seen == [(60, bell), (61, bell), (40, bell), (100, drum), (12, bell), (60, bell)]
+    for want in ((12, bell), (100, drum), (40, bell)):
+        ui.key(Qt.Key.Key_F, Qt.KeyboardModifier.ShiftModifier)
+        ui.idle()
+        assert (ui.win.frame, ui.win.object_id) == want
+    assert cv.tree.currentItem() is cv.tree.topLevelItem(1)  # the row of frame 40
+    # clicking a clip jumps to its worst frame, and F goes on from there in the list's order
+    _click_row(qtbot, cv, 2)
+    ui.idle()
+    assert (ui.win.frame, ui.win.object_id) == (100, drum)
+    ui.key(Qt.Key.Key_F)
+    ui.idle()
+    assert (ui.win.frame, ui.win.object_id) == (12, bell)
+    qtbot.mouseClick(cv.prev_btn, Qt.MouseButton.LeftButton)
+    ui.idle()
+    assert (ui.win.frame, ui.win.object_id) == (100, drum)
+
+
+def test_flag_names_are_readable_explained_and_not_truncated(ui, qtbot):
+    _seed_flags(ui)
+    ui.key(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    ui.idle()
+    cv = ui.win.check_view
+    flags = "\n".join(r[2] for r in _rows(cv))
+    for label in ("lost object", "low confidence", "area jump", "XMem–SAM disagreement"):
+        assert label in flags
+    assert "_" not in flags
+    top = cv.tree.topLevelItem(0)  # bell 60–61: lost + low confidence
+    tip = top.toolTip(2)
+    assert "worst is frame 60" in tip
+    assert "low confidence (2 frames): The propagator's own confidence" in tip
+    assert "press Enter" in tip  # says what to do
+    # nothing is cut: every column is at least as wide as its widest cell, all within the view
+    qtbot.waitUntil(lambda: cv.tree.header().sectionSize(2) >= cv.tree.sizeHintForColumn(2))
+    header = cv.tree.header()
+    for col in range(cv.tree.columnCount()):
+        assert header.sectionSize(col) >= cv.tree.sizeHintForColumn(col), col
+    assert header.length() <= cv.tree.viewport().width()
+    assert cv.tree.horizontalScrollBar().maximum() == 0
+
+
+def test_a_segment_marked_failed_is_listed_and_says_why(ui, qtbot):
+    bell, seg = ui.bell()
+    ui.win.go_to_segment(seg.id)
+    ui.key(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    ui.idle()
+    cv = ui.win.check_view
+    assert _rows(cv) == []
+    qtbot.mouseClick(cv.failed_btn, Qt.MouseButton.LeftButton)
+    ui.idle()
+    qtbot.waitUntil(lambda: cv.tree.topLevelItemCount() == 1)
+    assert _rows(cv) == [("bell", f"{seg.start}–{seg.end}", "marked failed")]
+    assert "You marked this segment failed" in cv.tree.topLevelItem(0).toolTip(2)
+    assert "1 segment marked failed" in cv.summary.text()
+    ui.win.go_to(150)
+    ui.idle()
+    _click_row(qtbot, cv, 0)
+    ui.idle()
+    assert (ui.win.frame, ui.win.object_id) == (seg.start, bell)
+    qtbot.mouseClick(cv.done_btn, Qt.MouseButton.LeftButton)
+    ui.idle()
+    qtbot.waitUntil(lambda: cv.tree.topLevelItemCount() == 0)
 
 
 def test_toggle_xmem_and_refined_then_use_shown(ui):
