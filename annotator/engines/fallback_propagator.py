@@ -25,6 +25,10 @@ decided the kept pixels are × how closely the mask's colour mix matches the anc
 for area drift the motion does not explain (a mask slowly leaking into look-alike surroundings);
 it is 0 for a lost object and halved on a re-detection. Memory: the previous grey frame, one working-size map
 and fixed-size histograms per object — independent of the run's length.
+
+:meth:`FallbackPropagator.get_state` / :meth:`~FallbackPropagator.set_state` snapshot and restore
+all of that as plain data (arrays, numbers, tuples, dicts): a resumed job continues from a
+checkpoint (:mod:`annotator.pipeline.checkpoint`) exactly as the uninterrupted run would have.
 """
 
 from __future__ import annotations
@@ -79,6 +83,15 @@ class _Track:
 
     def nbytes(self) -> int:
         return self.prev.nbytes + self.colour.nbytes()
+
+
+def _copy(value):
+    """A copy of an array, or of a tuple of arrays; anything else as it is."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (tuple, list)):
+        return tuple(_copy(v) for v in value)
+    return value
 
 
 class FallbackPropagator(FlowEngine):
@@ -149,6 +162,37 @@ class FallbackPropagator(FlowEngine):
 
     def _state_bytes(self) -> int:
         return sum(t.nbytes() for t in self._tracks.values())
+
+    def get_state(self) -> dict:
+        """Everything the next step depends on, as plain data (copies of the arrays)."""
+        tracks = {}
+        for obj_id, t in self._tracks.items():
+            colour = {k: _copy(v) for k, v in vars(t.colour).items()}
+            tracks[obj_id] = {"prev": t.prev.copy(), "ref_area": t.ref_area, "lost": t.lost,
+                              "drift": t.drift, "colour": colour}
+        return {"engine": "fallback", "version": 1, "shape": self._shape,
+                "work_size": self._work_size, "index": self._index,
+                "prev_gray": _copy(self._prev_gray), "objects": set(self._objects),
+                "tracks": tracks}
+
+    def set_state(self, state: dict) -> None:
+        """Continue from a :meth:`get_state` (ValueError: not a state of this engine)."""
+        if not isinstance(state, dict) or state.get("engine") != "fallback" \
+                or state.get("version") != 1:
+            raise ValueError("not a state of the fallback propagator (version 1)")
+        self.reset()
+        shape, work = state["shape"], state["work_size"]
+        self._shape = None if shape is None else (int(shape[0]), int(shape[1]))
+        self._work_size = None if work is None else (int(work[0]), int(work[1]))
+        self._index = int(state["index"])
+        self._prev_gray = _copy(state["prev_gray"])
+        self._objects = {int(o) for o in state["objects"]}
+        for obj_id, t in state["tracks"].items():
+            colour = ColourModel.__new__(ColourModel)
+            colour.__dict__.update({k: _copy(v) for k, v in t["colour"].items()})
+            self._tracks[int(obj_id)] = _Track(prev=np.asarray(t["prev"], np.float32).copy(),
+                                               colour=colour, ref_area=float(t["ref_area"]),
+                                               lost=bool(t["lost"]), drift=float(t["drift"]))
 
     def _colours(self, ctx: FrameContext) -> np.ndarray:
         if self._index_cache is None or self._index_cache[0] != ctx.index:

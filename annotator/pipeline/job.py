@@ -3,24 +3,31 @@
 Threads: a prefetch thread decodes frames in sweep order, the job's own thread runs the models
 (propagator, then the refiner when the policy asks), and a commit thread measures quality and
 writes each frame's masks with the job's progress in one transaction. Progress goes to a plain
-callback (``on_progress(Progress)``, called on the commit thread: a GUI marshals it to its own
-thread). ``cancel`` (a :class:`threading.Event`) stops the job after the frame in flight;
+callback (``on_progress(Progress)``, called on the commit thread — and on the job's thread for
+frames replayed to resume, with ``replaying`` set: a GUI marshals it to its own thread). ``cancel`` (a :class:`threading.Event`) stops the job after the frame in flight;
 everything done stays.
+
+**Passes in opposite directions.** The backward sweep removes from its masks the pixels the
+forward sweep gave other objects on the same frame. It takes those masks from the job's own
+record of what it produced (compressed RLE, only the frames some backward step needs), not
+from the store: they may still sit in the commit queue. Masks of earlier runs of the job (a
+resumed one) are in the store, and so is an anchor a person drew meanwhile, which wins.
 
 **Resume.** The job row (``jobs`` table, key ``propagate:<plan key>``) holds the plan's
 fingerprint, the undo operation the job writes into and, updated in the same transaction as
 each frame's masks, the number of steps committed. A job started again with the same
 fingerprint (same spans, anchors, engine and policy) continues: propagators are stateful, so
-the job *replays* the current run of steps from its last reset (the run's first anchor) up to
-the last committed step — the engine steps through those frames again, nothing is refined or
-written, and the masks stored for them are what the run carries on with (what the frame
-after them is compared against, and what a refined frame would have taught the engine). No
-frame is done twice or lost and the result equals an uninterrupted run (engines are
-deterministic). Replay needs nothing from the engines and is exact; it costs propagator time
-only (no SAM) for the frames since the run's anchor — nothing for the fast fallback, but up to
-a whole run for XMem on a CPU. So an engine that offers ``get_state()``/``set_state()`` (XMem
-does) also gets a checkpoint every ``checkpoint_every`` steps in ``project.cache_dir``
-(:mod:`annotator.pipeline.checkpoint`) and the replay starts from the newest usable one.
+the job *replays* steps up to the last committed one — the engine steps through those frames
+again, nothing is refined or written, and the masks stored for them are what the run carries
+on with (what the frame after them is compared against, and what a refined frame would have
+taught the engine). No frame is done twice or lost and the result equals an uninterrupted run
+(engines are deterministic). Replay starts from the newest usable engine checkpoint
+(:mod:`annotator.pipeline.checkpoint`, in ``project.cache_dir``) of an engine that offers
+``get_state()``/``set_state()`` (XMem and the fallback do), else from the run's first anchor.
+Checkpoints are taken after every ``checkpoint_s`` seconds of engine time (and at least 20
+times the last checkpoint's own cost apart, so saving costs under 5 %), or every
+``checkpoint_every`` steps when that is given: a resume replays about ``checkpoint_s``
+seconds of engine work plus the frames the commit thread had not written yet.
 
 A job whose anchors changed since it was interrupted (a different fingerprint) starts over in a
 new operation. The whole job is one undo operation, across restarts.
@@ -36,6 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from annotator.core import masks as rle
 from annotator.core.project import Project
 from annotator.engines.propagator import Propagator
 from annotator.pipeline.checkpoint import CheckpointStore
@@ -56,6 +64,7 @@ class Progress:
     elapsed_s: float
     project: str = ""
     objects: tuple[int, ...] = ()  # the objects whose masks on ``frame`` just landed
+    replaying: bool = False  # resuming: the engine steps through ``frame`` again, nothing lands
 
     @property
     def fraction(self) -> float:
@@ -76,6 +85,7 @@ class JobResult:
     replayed: int = 0  # steps replayed to resume
     flagged: dict[int, int] = field(default_factory=dict)  # object -> flagged frames (this call)
     refined: int = 0
+    kept_human: int = 0  # (object, frame) masks left as a person made them meanwhile
     wall_s: float = 0.0
     model_s: float = 0.0  # time in the propagator's and the refiner's calls
     decode_wait_s: float = 0.0  # time the model thread waited for a decoded frame
@@ -127,7 +137,7 @@ class PropagationJob:
                  refiner=None, policy: RefinePolicy | str | None = None,
                  on_progress: ProgressCallback | None = None,
                  cancel: threading.Event | None = None, video=None, label: str = "",
-                 checkpoint_every: int = 50) -> None:
+                 checkpoint_every: int | None = None, checkpoint_s: float = 1.0) -> None:
         self.project = project
         self.store = project.store
         self.plan = plan
@@ -139,8 +149,18 @@ class PropagationJob:
         self._video = video
         self.label = label or describe(self.store, plan)
         self.key = job_key(plan)
-        self.checkpoint_every = max(1, int(checkpoint_every))
+        self.checkpoint_every = None if checkpoint_every is None else max(1, int(checkpoint_every))
+        self.checkpoint_s = float(checkpoint_s)
         self._ckpt: CheckpointStore | None = None
+        self._since_ckpt = 0.0  # engine seconds since the last checkpoint
+        self._ckpt_cost = 0.0  # seconds the last checkpoint took
+        self._committed = (-1, -1)  # (sweep, step) the store holds, as the commit thread says
+        # masks of other objects that backward steps subtract, as this job produced them
+        self._needed = {(st.frame, o) for sweep in plan.sweeps for st in sweep
+                        for o in st.subtract}
+        self._produced: dict[int, dict[int, dict]] = {}
+        self._t_start = 0.0
+        self._done0 = 0
 
     # -- bookkeeping -----------------------------------------------------------------------
     def fingerprint(self) -> str:
@@ -192,9 +212,11 @@ class PropagationJob:
             res.state = "skipped"
             return res
         self.store.job_update(self.key, state="running")
-        t_start = time.perf_counter()
+        t_start = self._t_start = time.perf_counter()
+        self._done0 = done
 
         def committed(item: FrameOut, total_done: int) -> None:
+            self._committed = (item.progress["sweep"], item.progress["step"])
             if self.on_progress is not None:
                 self.on_progress(Progress(self.key, total_done, plan.total, item.frame,
                                           time.perf_counter() - t_start, str(self.project.dir),
@@ -226,10 +248,13 @@ class PropagationJob:
             if release is not None:  # memory an engine kept for reuse between frames
                 release()
         res.wall_s = time.perf_counter() - t_start
-        res.written = writer.done - done
+        res.written = writer.done - done - writer.kept_human
         res.done = writer.done
         res.flagged = dict(writer.flagged)
+        res.kept_human = writer.kept_human
         res.commit_s = writer.busy_s
+        if self._ckpt is not None and self._ckpt.notes:
+            res.message = "; ".join(self._ckpt.notes)
         if self.cancel.is_set() and res.done < plan.total:
             res.state = "cancelled"
             self.store.job_update(self.key, state="cancelled")
@@ -262,10 +287,15 @@ class PropagationJob:
                res: JobResult) -> None:
         start = max(k for k in range(first + 1) if steps[k].reset)  # replay from the run start
         books: dict = {"prev": {}, "ref_area": {}, "index_in_run": {}}
-        ckpt = self._checkpoints().load(s, start + 1, first) if self._checkpoints() else None
+        ckpts = self._checkpoints()
+        ckpt = ckpts.load(s, start + 1, first) if ckpts is not None and first > start else None
         if ckpt is not None:
-            self.engine.set_state(ckpt.engine)
-            start, books = ckpt.step, ckpt.bookkeeping
+            try:
+                self.engine.set_state(ckpt.engine)
+                books = {k: dict(ckpt.bookkeeping[k]) for k in books}
+                start = ckpt.step
+            except (ValueError, KeyError, TypeError) as exc:  # the run's start resets the engine
+                ckpts._note(ckpts.folder, f"step {ckpt.step} does not fit this engine ({exc})")
         res.replayed += first - start
         with FramePrefetcher(video, [st.frame for st in steps[start:]]) as frames:
             try:
@@ -285,17 +315,23 @@ class PropagationJob:
             if k >= first and self.cancel.is_set():
                 return
             st = steps[k]
-            if ckpts is not None and k > first and k % self.checkpoint_every == 0 \
-                    and not st.reset:
+            if ckpts is not None and k > first and not st.reset and self._checkpoint_due(k):
+                t0 = time.perf_counter()
+                committed = self._committed[1] if self._committed[0] == s else None
                 ckpts.save(s, k, self.engine.get_state(), {
-                    "prev": prev, "ref_area": ref_area, "index_in_run": index_in_run})
+                    "prev": prev, "ref_area": ref_area, "index_in_run": index_in_run},
+                    committed=committed)
+                self._ckpt_cost = time.perf_counter() - t0
+                self._since_ckpt = 0.0
             if st.reset:
                 self.engine.reset()
                 prev.clear()
             given = {o: self._stored(o, f) for o in st.given}
             t0 = time.perf_counter()
             out = self.engine.step(frame, given=given, active=st.active)
-            res.model_s += time.perf_counter() - t0
+            took = time.perf_counter() - t0
+            res.model_s += took
+            self._since_ckpt += took
             for o in list(prev):
                 if o not in st.active:
                     del prev[o]
@@ -313,14 +349,25 @@ class PropagationJob:
                         refined[o] = prev[o]
                 if refined and getattr(self.refiner, "write_back", False):
                     self.engine.replace_last(refined)  # as the refiner did the first time
+                if self.on_progress is not None:
+                    self.on_progress(Progress(self.key, writer.done, self.plan.total, f,
+                                              time.perf_counter() - self._t_start,
+                                              str(self.project.dir), (), replaying=True))
                 continue
             masks = {o: out.masks[o] for o in st.write}
             if st.subtract:
                 masks = self._subtract(f, masks, st.subtract)
             items = self._outputs(f, frame, out, masks, prev, ref_area, index_in_run, res)
-            writer.put(FrameOut(f, items, {"sweep": s, "step": k + 1}))
             for m in items:
                 prev[m.object_id] = m.mask
+                if (f, m.object_id) in self._needed:
+                    self._produced.setdefault(f, {})[m.object_id] = rle.encode(m.mask)
+            writer.put(FrameOut(f, items, {"sweep": s, "step": k + 1}))
+
+    def _checkpoint_due(self, k: int) -> bool:
+        if self.checkpoint_every is not None:
+            return k % self.checkpoint_every == 0
+        return self._since_ckpt >= max(self.checkpoint_s, 20 * self._ckpt_cost)
 
     def _stored(self, object_id: int, frame: int) -> np.ndarray:
         rec = self.store.mask(object_id, frame)
@@ -329,12 +376,20 @@ class PropagationJob:
         return rec.decode()
 
     def _subtract(self, frame: int, masks: dict[int, np.ndarray], others) -> dict[int, np.ndarray]:
+        """``masks`` less the pixels of ``others`` on ``frame``: as this job produced them
+        (they may not be committed yet), else as the store holds them; a person's anchor wins."""
         current = self.store.frame_masks(frame)
+        produced = self._produced.pop(frame, {})
         taken = None
         for o in others:
-            if o in current and current[o].rle is not None:
-                m = current[o].decode()
-                taken = m if taken is None else taken | m
+            rec = current.get(o)
+            if rec is not None and rec.rle is not None and (rec.anchor or o not in produced):
+                m = rec.decode()
+            elif o in produced:
+                m = rle.decode(produced[o])
+            else:
+                continue
+            taken = m if taken is None else taken | m
         if taken is None:
             return masks
         return {o: m & ~taken for o, m in masks.items()}
