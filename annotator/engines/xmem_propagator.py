@@ -29,7 +29,6 @@ fallback, so ``auto`` picks it whenever its weights are installed.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -112,22 +111,31 @@ class XMemPropagator:
         return True
 
     # -- checkpoints (for resuming a job without replaying its whole run) -------------------
-    _NOT_STATE = frozenset({"network", "config", "device", "channels_last", "last_vote"})
-
     def get_state(self) -> dict:
-        """A deep copy of everything the next step depends on: every attribute of the inference
-        core (memory, hidden state, counters, labels) except the network and its settings."""
-        core = {k: v for k, v in vars(self.core).items() if k not in self._NOT_STATE}
-        return copy.deepcopy({"core": core, "known": self._known, "shape": self._shape})
+        """Everything the next step depends on, as plain data (tensors, numbers, lists — no
+        object of ours, so a checkpoint stores it without pickle): the inference core's state
+        (:func:`xmem.state.core_state`, a copy) and the adaptor's own."""
+        from xmem.state import core_state
+
+        return {"engine": "xmem", "version": 1, "size": self.size, "known": sorted(self._known),
+                "shape": None if self._shape is None else list(self._shape),
+                "core": core_state(self.core)}
 
     def set_state(self, state: dict) -> None:
-        """Continue from a :meth:`get_state` (same network and configuration)."""
-        state = copy.deepcopy(state)
-        for f, value in state["core"].items():
-            setattr(self.core, f, value)
-        self.core.memory.config = self.core.config
-        self.core.memory.in_place = self.core.network.decoder.fast  # (absent in older states)
-        self._known, self._shape = set(state["known"]), state["shape"]
+        """Continue from a :meth:`get_state` (same network and configuration; ValueError
+        otherwise, and the engine is left as it was)."""
+        from xmem.state import restore_core
+
+        if not isinstance(state, dict) or state.get("engine") != "xmem" \
+                or state.get("version") != 1:
+            raise ValueError("not a state of the XMem propagator (version 1)")
+        if state.get("size") != self.size:
+            raise ValueError(f"the XMem state was saved at size {state.get('size')}, "
+                             f"this engine runs at {self.size}")
+        restore_core(self.core, state["core"])
+        shape = state["shape"]
+        self._known = {int(o) for o in state["known"]}
+        self._shape = None if shape is None else (int(shape[0]), int(shape[1]))
         self.last_vote = None
 
     def step(self, frame: np.ndarray, given: Mapping[int, np.ndarray] | None = None,
