@@ -6,6 +6,14 @@ quality (:mod:`annotator.pipeline.flags`), then writes the frame's masks *and* t
 progress in one transaction: after a crash the job row says exactly which frames are in the
 store, no frame is lost or written twice. Errors are re-raised in the job's thread at the next
 :meth:`CommitWriter.put` or at :meth:`CommitWriter.close`.
+
+**People before machines.** A person may edit inside the job's range while it runs. The writes
+go through :meth:`~annotator.core.store.Store.put_machine_masks`, which decides inside the
+frame's transaction: a key whose current mask is an anchor or a person's (``manual``, ``sam``,
+``brush``, ``imported``) and not the job's own, or whose mask a person deleted since this
+writer started, is left as it is — the mask and its alternative opinion both. Such keys are
+counted in :attr:`CommitWriter.kept_human` (listed in ``kept``); progress advances as if
+written, so the job finishes and resumes as usual.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from annotator.core import masks as M
 from annotator.core.store import Store
 from annotator.pipeline.flags import assess
 
@@ -58,6 +67,9 @@ class CommitWriter:
         self.op = op
         self.done = done
         self.flagged: dict[int, int] = {}
+        self.kept_human = 0  # (object, frame) keys left to the person's edit
+        self.kept: list[tuple[int, int]] = []
+        self.since_rev = store.last_rev_id()  # a person's deletion after this is kept
         self.busy_s = 0.0
         self._on_commit = on_commit
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
@@ -101,22 +113,31 @@ class CommitWriter:
                 self._error = exc
 
     def _commit(self, item: FrameOut) -> None:
-        rows = []
+        planned = []  # (object, its rows: [alt,] mask, flagged)
         for m in item.masks:
             fq = assess(m.mask, m.prev, m.confidence, m.reference_area, m.alt)
             quality = {**fq.quality, **m.extra}
-            if fq.flags:
-                self.flagged[m.object_id] = self.flagged.get(m.object_id, 0) + 1
+            rows = []
             if m.alt is not None:  # the other opinion stays as the previous revision
                 alt_q = assess(m.alt, m.prev, m.confidence, m.reference_area, m.mask)
-                rows.append(dict(object_id=m.object_id, frame=item.frame, mask=m.alt,
+                rows.append(dict(object_id=m.object_id, frame=item.frame, mask=M.encode(m.alt),
                                  source=m.alt_source, anchor=False, quality=alt_q.quality,
                                  flags=alt_q.flags, score=alt_q.score, model=m.model))
-            rows.append(dict(object_id=m.object_id, frame=item.frame, mask=m.mask,
+            rows.append(dict(object_id=m.object_id, frame=item.frame, mask=M.encode(m.mask),
                              source=m.source, anchor=False, quality=quality, flags=fq.flags,
                              score=fq.score, model=m.model))
-        with self.store.transaction():
-            if rows:
-                self.store.put_masks(rows, op=self.op)
+            planned.append((m.object_id, rows, bool(fq.flags)))
+        flat = [r for _, rows, _ in planned for r in rows]
+        with self.store.transaction():  # the check and the writes: one transaction
+            revs = (self.store.put_machine_masks(flat, op=self.op, since_rev=self.since_rev)
+                    if flat else [])
             self.done += len(item.masks)
             self.store.job_update(self.key, done=self.done, progress=item.progress)
+        i = 0
+        for oid, rows, flagged in planned:
+            i += len(rows)
+            if revs[i - 1] is None:
+                self.kept_human += 1
+                self.kept.append((oid, item.frame))
+            elif flagged:
+                self.flagged[oid] = self.flagged.get(oid, 0) + 1
