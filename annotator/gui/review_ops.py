@@ -36,12 +36,16 @@ class ReviewOps:
             self.check_view.compare_btn.setChecked(self._compare)
             self.check_view.compare_btn.blockSignals(False)
         if not on or self.session is None or self.object_id is None:
+            self._compare_req, self._shown = (getattr(self, "_compare_req", (0,))[0] + 1,), None
             self.canvas.set_preview(None)
             if self.check_view:
                 self.check_view.set_compare_text("")
             return
         store, oid, frame, session = self.session.store, self.object_id, self.frame, self.session
-        color = store.object(oid).color
+        # the request this result answers: a newer request, another frame or object, or the
+        # comparison switched off since make it stale, and it is dropped
+        self._compare_req = request = (getattr(self, "_compare_req", (0,))[0] + 1, oid, frame)
+        self._shown = None
 
         def work() -> tuple:
             revs = [r for r in store.revisions(oid, frame) if r.rle is not None]
@@ -51,20 +55,24 @@ class ReviewOps:
             others = [r for r in revs if r.rev_id != cur.rev_id]
             want = "propagated" if cur.source == "refined" else "refined"
             pick = next((r for r in reversed(others) if r.source == want), others[-1])
-            return pick, (f"Showing the {pick.source} version (revision {pick.rev_id}) instead of "
-                          f"the current {cur.source} one; Enter uses it, X switches back.")
+            text = (f"Showing the {pick.source} version (revision {pick.rev_id}) instead of "
+                    f"the current {cur.source} one; Enter uses it, X switches back.")
+            return (pick.rev_id, pick.decode(), store.object(oid).color), text
 
         def done(result: tuple) -> None:
+            if (self.session is not session or self._compare_req != request
+                    or (self.object_id, self.frame) != (oid, frame)):
+                return  # stale: asked for another frame/object, or superseded
             rec, text = result
             if self.check_view:
                 self.check_view.set_compare_text(text)
-            if rec is None or not self._compare:
-                self.canvas.set_preview(None)
-                if rec is None:
-                    self.status.say(text)
+            if rec is None:
+                self.set_compare(False)
+                self.status.say(text)
                 return
-            self.canvas.set_preview(mask_layer(rec.decode(), color, dashed=True), hides=oid)
-            self._shown_rev = rec.rev_id
+            rev_id, mask, color = rec
+            self.canvas.set_preview(mask_layer(mask, color, dashed=True), hides=oid)
+            self._shown = (oid, frame, rev_id)
 
         session.run(work, done)
 
@@ -77,10 +85,12 @@ class ReviewOps:
             if self.prompt:
                 self.prompt.accept(after=self._after_accept)
             return
-        store, rev_id = self.session.store, getattr(self, "_shown_rev", None)
-        oid, frame = self.object_id, self.frame
-        if rev_id is None:
+        shown = getattr(self, "_shown", None)
+        if shown is None or shown[:2] != (self.object_id, self.frame):
+            self.status.say("The other version of this frame's mask is not on screen yet: wait "
+                            "for it (or press X again), then Enter.", True)
             return
+        store, (oid, frame, rev_id) = self.session.store, shown
 
         def fn(op: int) -> list:
             rec = store.revision(rev_id)

@@ -202,3 +202,48 @@ def test_mark_segment_done_and_failed(ui):
     ui.idle()
     assert ui.store.segment(seg.id).status == "done"
     assert ui.win.segments_panel.model.rows[0].status == "done"
+
+
+def test_a_stale_compare_result_is_dropped_and_never_written_onto_another_frame(ui, qtbot,
+                                                                              monkeypatch):
+    """The store's real ``revisions`` is slowed down for frame 30 with a fake delay (a sleep
+    around the real call), so that its result arrives after the person moved on to frame 31
+    and compared there: it must not be shown there, and Enter must anchor frame 31's own
+    other version."""
+    import threading
+    import time
+
+    st = ui.store
+    bell = st.object_by_name("bell").id
+    raw = {f: _disk(st, f, 25 + f - 30) for f in (30, 31)}
+    for f in (30, 31):
+        st.put_mask(bell, f, raw[f], source="propagated", flags=["disagreement"])
+        st.put_mask(bell, f, _disk(st, f, 45), source="refined")
+    real = type(st).revisions
+    slow_done = threading.Event()
+
+    def slowed(self, oid, frame, *a, **k):
+        out = real(self, oid, frame, *a, **k)
+        if frame == 30:
+            time.sleep(1.5)
+            slow_done.set()
+        return out
+
+    monkeypatch.setattr(type(st), "revisions", slowed)
+    ui.win.objects_panel.select(bell)
+    ui.win.go_to(30)
+    ui.key(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    ui.idle()
+    ui.key(Qt.Key.Key_X)  # frame 30's other version: slow
+    ui.key(Qt.Key.Key_Right)
+    ui.key(Qt.Key.Key_X)  # frame 31's: fast
+    qtbot.waitUntil(lambda: "propagated version" in ui.win.check_view.compare_label.text())
+    qtbot.waitUntil(slow_done.is_set, timeout=10000)
+    ui.idle()
+    assert ui.win.frame == 31
+    ui.key(Qt.Key.Key_Return)
+    ui.idle()
+    rec = st.mask(bell, 31)
+    assert rec.anchor and rec.source == "propagated"
+    assert np.array_equal(rec.decode(), raw[31])
+    assert not st.mask(bell, 30).anchor
