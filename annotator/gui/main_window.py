@@ -84,6 +84,9 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         self.resizeDocks([self.docks["objects"], self.docks["check"]], [330, 290],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["timeline"]], [120], Qt.Orientation.Vertical)
+        from annotator.gui.window_layout import WindowLayout
+
+        self.window_layout = WindowLayout(self)  # docks tab and toolbar shrinks on small screens
         self._restore_layout()
         self._update_enabled()
 
@@ -130,8 +133,13 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         dlg = NewProjectDialog(self, video or "")
         self.dialog = dlg
         dlg.accepted.connect(lambda: self._create(*dlg.values()))
-        dlg.finished.connect(dlg.deleteLater)
+        dlg.finished.connect(lambda _r: self._dialog_closed(dlg))
         dlg.open()
+
+    def _dialog_closed(self, dlg: QWidget) -> None:
+        if self.dialog is dlg:
+            self.dialog = None
+        dlg.deleteLater()
 
     def _create(self, video: Path, location: Path) -> None:
         self._open_with(lambda _p: ProjectSession.create_project(video, location), location)
@@ -286,7 +294,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         self.canvas.set_points([])
         self.canvas.set_hud("")
         self.setWindowTitle("AVS Annotator")
-        self.status.set_engines("no project")
+        self.status.reset()
         self._update_enabled()
         return True
 
@@ -316,6 +324,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         if frame != self.frame:
             self.set_compare(False)
         self.frame = frame
+        self.session.precompute_now(frame)  # the frame under the cursor is embedded first
         if self.timeline:
             self.timeline.set_frame(frame)
         if self.check_view:
@@ -420,7 +429,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
             where = f"segment {segs[0].start}–{segs[0].end}" if segs else "not audible here"
             text += f" · {name} ({where})"
         self.canvas.set_hud(text)
-        self.status.frame_label.setText(f"frame {self.frame}")
+        self.status.set_context(self.frame, self.object_id)
 
     def toggle_play(self) -> None:
         if self._play.isActive():
@@ -454,7 +463,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
             self.prompt.stroke(points, radius, erase)
 
     def _candidate_changed(self, k: int, n: int) -> None:
-        self.status.say(f"Candidate {k + 1} of {n} (Tab: next)")
+        self.status.say(f"Candidate {k + 1} of {n} (Tab: next)", context=True)
 
     def _embedding_changed(self, state: str) -> None:
         self.status.set_embedding(state)
@@ -481,13 +490,49 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         if self._compare:
             self.use_shown_mask()
             return
-        self.prompt.accept(after=self._after_accept)
+        session, oid, frame = self.session, self.object_id, self.frame
+        if session is None or oid is None:
+            self.prompt.accept(after=self._after_accept)  # it says what is missing
+            return
+        from annotator.core.guards import DEFAULT_FACTOR, anchor_concern
+
+        factor = float(S.app_settings().value("guards/area_factor", DEFAULT_FACTOR))
+        # on the serial thread, so a click still being computed is part of what is checked
+        session.write(lambda: anchor_concern(session.store, oid, frame, factor),
+                      lambda concern: self._accept_checked(session, oid, frame, concern))
+
+    def _accept_checked(self, session: Any, oid: int, frame: int, concern: str | None) -> None:
+        """Accept at once, or ask first when the mask looks wrong for an anchor."""
+        if session is not self.session or (oid, frame) != (self.object_id, self.frame):
+            return  # the person moved on meanwhile: nothing to accept here any more
+        if concern is None:
+            self.prompt.accept(after=self._after_accept)
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Accept this mask as an anchor?", concern,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                          self)
+        box.setInformativeText("Propagation starts from anchors and never changes them. Fix the "
+                               "mask first (clicks, brush) or accept it anyway.")
+        box.button(QMessageBox.StandardButton.Yes).setText("Accept anyway")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dialog = box
+
+        def answered(_r: int) -> None:
+            if self.dialog is box:
+                self.dialog = None
+            if (box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
+                    and session is self.session and (oid, frame) == (self.object_id, self.frame)):
+                self.prompt.accept(after=self._after_accept)
+
+        box.finished.connect(answered)
+        box.open()
 
     def _after_accept(self) -> None:
         """In the check view, a fix re-propagates up to the neighbouring anchors."""
         session = self.session
         if (session is None or self.check_view is None or self.object_id is None
-                or not self.docks["check"].isVisible()
+                or not self.window_layout.shown("check")
                 or not self.check_view.auto_repropagate.isChecked()):
             return
         seg = self.current_segment()

@@ -168,7 +168,9 @@ class PromptController(QObject):
 
     # -- actions ---------------------------------------------------------------------------
     def _submit(self, label: str, kind: str, fn, pending: tuple | None = None) -> None:
-        """Run ``fn(op) -> points | None`` on the serial thread inside one operation."""
+        """Run ``fn(oid, frame) -> (points, write)`` on the serial thread, then ``write(op)``
+        in one short transaction. ``fn`` reads and runs the model *outside* the transaction,
+        so nobody (the GUI thread reading, a job committing) waits on a model call."""
         target = self._target()
         if target is None:
             return
@@ -179,9 +181,10 @@ class PromptController(QObject):
             self.points_changed.emit(self.points, list(self.pending))
 
         def work() -> tuple:
+            pts, write = fn(oid, frame)
             with store.transaction():
                 op = store.new_op(kind, label)
-                pts = fn(op, oid, frame)
+                write(op)
             view = session.frame_view(frame)
             return op, pts, oid, frame, view
 
@@ -214,36 +217,39 @@ class PromptController(QObject):
             mask_logits=logits, multimask=True)
         return res, res.best_index
 
-    def _write_result(self, op: int, oid: int, frame: int, res: Any, k: int, pts: list,
-                      box: list | None) -> None:
-        # show the new mask (and its points) first, then write it: the disk never delays it
+    def _result(self, oid: int, frame: int, res: Any, k: int, pts: list,
+                box: list | None) -> tuple[list, Any]:
+        """Show the new mask (and its points) at once, then return the short write."""
         self.early.emit(oid, frame, pts, self.session.frame_view(frame, {oid: res.masks[k]}))
-        rev = self.store.put_mask(oid, frame, res.masks[k], source="sam", anchor=False,
-                                  score=float(res.scores[k]), model=res.engine, op=op)
-        self.store.add_prompt(oid, frame, pts, box=box, mask_rev_id=rev, op=op)
-        self._cache(rev, res, k)
-        self.candidate_changed.emit(k, len(res.masks))
+
+        def write(op: int) -> None:
+            rev = self.store.put_mask(oid, frame, res.masks[k], source="sam", anchor=False,
+                                      score=float(res.scores[k]), model=res.engine, op=op)
+            self.store.add_prompt(oid, frame, pts, box=box, mask_rev_id=rev, op=op)
+            self._cache(rev, res, k)
+            self.candidate_changed.emit(k, len(res.masks))
+
+        return pts, write
 
     def click(self, x: float, y: float, positive: bool) -> None:
         """Add a point (left click: object, right click: background) and update the mask."""
         point = (float(x), float(y), bool(positive))
         word = "Object" if positive else "Background"
 
-        def fn(op: int, oid: int, frame: int) -> list:
+        def fn(oid: int, frame: int) -> tuple[list, Any]:
             rec = self.store.mask(oid, frame)
             prompt = prompt_of(self.store, rec)
             pts = [tuple(p) for p in prompt["points"]] if prompt else []
             box = prompt["box"] if prompt else _bbox_xyxy(rec)  # fixing a propagated mask
             pts.append(point)
             res, k = self._predict(oid, frame, pts, box, rec, use_logits=prompt is not None)
-            self._write_result(op, oid, frame, res, k, pts, box)
-            return pts
+            return self._result(oid, frame, res, k, pts, box)
 
         self._submit(f"{word} point at ({x:.0f}, {y:.0f})", "click", fn, pending=point)
 
     def next_candidate(self) -> None:
         """Show the segmenter's next candidate mask for the same points (Tab)."""
-        def fn(op: int, oid: int, frame: int) -> list:
+        def fn(oid: int, frame: int) -> tuple[list, Any]:
             rec = self.store.mask(oid, frame)
             prompt = prompt_of(self.store, rec)
             if prompt is None:
@@ -255,30 +261,27 @@ class PromptController(QObject):
             else:
                 res, k = cached
             k = (k + 1) % len(res.masks)
-            self._write_result(op, oid, frame, res, k, pts, prompt["box"])
-            return pts
+            return self._result(oid, frame, res, k, pts, prompt["box"])
 
         self._submit("Next candidate mask", "candidate", fn)
 
     def remove_last_point(self) -> None:
-        def fn(op: int, oid: int, frame: int) -> list:
+        def fn(oid: int, frame: int) -> tuple[list, Any]:
             rec = self.store.mask(oid, frame)
             prompt = prompt_of(self.store, rec)
             if prompt is None or not prompt["points"]:
                 raise UserError("No clicked point to remove on this frame")
             pts = [tuple(p) for p in prompt["points"]][:-1]
             if not pts and prompt["box"] is None:
-                self.store.delete_mask(oid, frame, op=op)
-                return []
+                return [], lambda op: self.store.delete_mask(oid, frame, op=op)
             res, k = self._predict(oid, frame, pts, prompt["box"], None, False)
-            self._write_result(op, oid, frame, res, k, pts, prompt["box"])
-            return pts
+            return self._result(oid, frame, res, k, pts, prompt["box"])
 
         self._submit("Remove last point", "click", fn)
 
     def stroke(self, points: list[tuple[float, float]], radius: int, erase: bool) -> None:
         """Paint (or erase) a stroke of ``radius`` pixels into the current mask."""
-        def fn(op: int, oid: int, frame: int) -> list:
+        def fn(oid: int, frame: int) -> tuple[list, Any]:
             h, w = self.store.size_hw
             rec = self.store.mask(oid, frame)
             mask = (np.ascontiguousarray(rec.decode(), dtype=np.uint8) if rec is not None
@@ -290,32 +293,40 @@ class PromptController(QObject):
                               lineType=cv2.LINE_8)
             for (x, y) in pts[:, 0]:
                 cv2.circle(mask, (int(x), int(y)), int(radius), value, -1)
-            rev = self.store.put_mask(oid, frame, mask.astype(bool), source="brush",
-                                      anchor=False, op=op)
             prompt = prompt_of(self.store, rec)
             kept = [tuple(p) for p in prompt["points"]] if prompt else []
-            if prompt:
-                self.store.add_prompt(oid, frame, kept, box=prompt["box"], mask_rev_id=rev, op=op)
-            return kept
+
+            def write(op: int) -> None:
+                rev = self.store.put_mask(oid, frame, mask.astype(bool), source="brush",
+                                          anchor=False, op=op)
+                if prompt:
+                    self.store.add_prompt(oid, frame, kept, box=prompt["box"], mask_rev_id=rev,
+                                          op=op)
+
+            return kept, write
 
         self._submit("Erase stroke" if erase else "Brush stroke", "brush", fn)
 
     def accept(self, after: Any = None) -> None:
         """Make the current mask an anchor (Enter); a to-do segment becomes annotated."""
-        def fn(op: int, oid: int, frame: int) -> list:
+        def fn(oid: int, frame: int) -> tuple[list, Any]:
             rec = self.store.mask(oid, frame)
             if rec is None:
                 raise UserError(f"Nothing to accept on frame {frame}: click the object first")
-            rev = self.store.put_mask(oid, frame, rec.rle, source=rec.source, anchor=True,
-                                      score=rec.score, model=rec.model, op=op)
             prompt = prompt_of(self.store, rec)
             pts = [tuple(p) for p in prompt["points"]] if prompt else []
-            if prompt:
-                self.store.add_prompt(oid, frame, pts, box=prompt["box"], mask_rev_id=rev, op=op)
-            for seg in self.store.segments(oid):
-                if frame in seg and seg.status == "todo":
-                    self.store.update_segment(seg.id, status="annotated", op=op)
-            return pts
+
+            def write(op: int) -> None:
+                rev = self.store.put_mask(oid, frame, rec.rle, source=rec.source, anchor=True,
+                                          score=rec.score, model=rec.model, op=op)
+                if prompt:
+                    self.store.add_prompt(oid, frame, pts, box=prompt["box"], mask_rev_id=rev,
+                                          op=op)
+                for seg in self.store.segments(oid):
+                    if frame in seg and seg.status == "todo":
+                        self.store.update_segment(seg.id, status="annotated", op=op)
+
+            return pts, write
 
         self._submit("Accept mask (anchor)", "accept", fn)
         if after is not None:
@@ -323,9 +334,9 @@ class PromptController(QObject):
             self.session.write(lambda: None, lambda _r: after())
 
     def delete_mask(self) -> None:
-        def fn(op: int, oid: int, frame: int) -> list:
-            if not self.store.delete_mask(oid, frame, op=op):
+        def fn(oid: int, frame: int) -> tuple[list, Any]:
+            if self.store.mask(oid, frame) is None:
                 raise UserError(f"No mask to delete on frame {frame}")
-            return []
+            return [], lambda op: self.store.delete_mask(oid, frame, op=op)
 
         self._submit("Delete mask", "delete_mask", fn)
