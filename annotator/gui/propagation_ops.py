@@ -7,6 +7,58 @@ from typing import Any
 
 from annotator.gui import jobs
 
+#: statuses of a segment whose propagation has run (set by the pipeline or by a person)
+_RAN = ("propagated", "review", "failed")
+
+
+def _already_propagated(seg: Any, masks: list) -> bool:
+    """Done, or propagated (every frame has a mask) and no anchor accepted since."""
+    if seg.status == "done":
+        return True
+    if seg.status not in _RAN or len(masks) < seg.length:
+        return False
+    machine = [m.rev_id for m in masks if not m.anchor]
+    return not machine or max(m.rev_id for m in masks if m.anchor) < max(machine)
+
+
+def triage(store: Any, segment_ids: list[int] | None) -> dict:
+    """Which segments a propagation can start (worker thread): ``run`` (segment ids),
+    ``unanchored`` and, for all segments (``segment_ids`` None), ``already`` propagated or
+    done — as ``(label, segment)`` pairs; ``label`` is "object start–end"."""
+    names = {o.id: o.name for o in store.objects()}
+    segs = (store.segments() if segment_ids is None
+            else [store.segment(i) for i in segment_ids])
+    out: dict[str, list] = {"run": [], "unanchored": [], "already": []}
+    for seg in segs:
+        masks = store.masks_of(seg.object_id, seg.start, seg.end)
+        label = f"{names.get(seg.object_id, '?')} {seg.start}–{seg.end}"
+        if not any(m.anchor for m in masks):
+            out["unanchored"].append((label, seg))
+        elif segment_ids is None and _already_propagated(seg, masks):
+            out["already"].append((label, seg))
+        else:
+            out["run"].append(seg.id)
+    return out
+
+
+def _listed(pairs: list, most: int = 4) -> str:
+    names = [label for label, _s in pairs[:most]]
+    return ", ".join(names) + (f" and {len(pairs) - most} more" if len(pairs) > most else "")
+
+
+def triage_note(t: dict) -> str:
+    """What a propagation leaves out and why, for the status bar ("" when nothing)."""
+    parts = []
+    if t["already"]:
+        n = len(t["already"])
+        parts.append(f"skipped {n} segment{'s' * (n != 1)} already propagated or done "
+                     f"({_listed(t['already'])}): select one and press P to propagate it again")
+    if t["unanchored"]:
+        first = t["unanchored"][0][1]
+        parts.append(f"not started, no accepted mask yet: {_listed(t['unanchored'])} — click "
+                     f"the object on frame {first.start} and press Enter, then P")
+    return "; ".join(parts)
+
 
 class PropagationOps:
     """Mixed into :class:`~annotator.gui.main_window.MainWindow`."""
@@ -36,16 +88,40 @@ class PropagationOps:
             self.status.say("No segment here: choose an object and a frame inside one of its "
                             "audible segments (or select a segment).", True)
             return
-        project, sid = self.session.project, seg.id
-        self._start_job(f"Propagate segment {seg.start}–{seg.end}",
-                        lambda ctx: jobs.propagate_segments(project, [sid], ctx))
+        self._propagate_checked([seg.id], f"Propagate segment {seg.start}–{seg.end}")
 
     def propagate_all(self) -> None:
+        """Every segment that has an anchor and is not propagated or done yet; says what it
+        skipped and which segments it could not start."""
         if self.session is None:
             return
-        project = self.session.project
-        self._start_job("Propagate all segments",
-                        lambda ctx: jobs.propagate_segments(project, None, ctx))
+        self._propagate_checked(None, "Propagate all segments")
+
+    def _propagate_checked(self, segment_ids: list[int] | None, title: str) -> None:
+        """Triage the segments on a worker, then start the job on those it can run."""
+        session = self.session
+        store = session.store
+
+        def start(t: dict) -> None:
+            if session is not self.session:
+                return
+            note = triage_note(t)
+            if not t["run"]:
+                if segment_ids is not None and t["unanchored"]:
+                    label, seg = t["unanchored"][0]
+                    note = (f"Segment {label} has no accepted mask yet: click the object on "
+                            f"frame {seg.start} and press Enter, then P.")
+                else:
+                    note = "Nothing to propagate: " + (note or "there are no segments yet")
+                self.status.say(note[0].upper() + note[1:], True, 15000)
+                return
+            project, ids = session.project, t["run"]
+            running = session.job
+            self._start_job(title, lambda ctx: jobs.propagate_segments(project, ids, ctx))
+            if session.job is not None and session.job is not running:
+                self._propagate_note = note
+
+        session.run(lambda: triage(store, segment_ids), start)
 
     def propagate_from_here(self, direction: int) -> None:
         if self.session is None or self.object_id is None:
@@ -73,6 +149,7 @@ class PropagationOps:
 
     def _job_finished(self, result: Any) -> None:
         self.status.show_job(None)
+        note, self._propagate_note = getattr(self, "_propagate_note", ""), ""
         if not isinstance(result, dict):
             return
         if result.get("failed"):
@@ -87,3 +164,5 @@ class PropagationOps:
             self.status.say(("Cancelled: " if result.get("cancelled") else "Done: ") + what
                             + (" (kept; propagate again to resume)"
                                if result.get("cancelled") else ""))
+        if note:  # what the propagation left out, after what it did
+            self.status.say(f"{self.status.currentMessage().rstrip('.')}; {note}.", True, 15000)
