@@ -15,14 +15,16 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
     QMenu,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -51,10 +53,12 @@ class SegmentsModel(QAbstractTableModel):
         self.rows: list[Any] = []
         self.names: dict[int, str] = {}
         self.colors: dict[int, str] = {}
+        self.objects: list[Any] = []
 
     def set_rows(self, rows: list, objects: list) -> None:
         self.beginResetModel()
         self.rows = rows
+        self.objects = list(objects)
         self.names = {o.id: o.name for o in objects}
         self.colors = {o.id: o.color for o in objects}
         self.endResetModel()
@@ -132,6 +136,9 @@ class SegmentsPanel(QWidget):
         self.table.activated.connect(self._activated)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._menu)
+        self.table.installEventFilter(self)  # the Delete key deletes the selected segment
+        self.table.setToolTip("Double-click or Enter: annotate the segment's first frame; "
+                              "Delete: delete it (asks first); right click: more")
         self.status_filter = QComboBox()
         self.status_filter.addItem("all statuses", None)
         for key, label in STATUS_LABELS.items():
@@ -166,6 +173,14 @@ class SegmentsPanel(QWidget):
         session.segments_changed.connect(self.reload)
         session.objects_changed.connect(self.reload)
         self.reload()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if (obj is self.table and isinstance(event, QKeyEvent)
+                and event.type() == QKeyEvent.Type.KeyPress
+                and event.matches(QKeySequence.StandardKey.Delete)):
+            self.delete()
+            return True
+        return super().eventFilter(obj, event)
 
     def reload(self) -> None:
         store = self.session.store
@@ -211,6 +226,9 @@ class SegmentsPanel(QWidget):
     #: set by the window: () -> (current object id, current frame)
     where = staticmethod(lambda: (None, 0))
 
+    #: the dialog the panel has open (a person fills it; tests find it here), if any
+    dialog: QDialog | None = None
+
     def add(self, object_id: int | None = None, start: int | None = None,
             end: int | None = None) -> None:
         """Add an audible segment (a dialog unless all values are given); undoable."""
@@ -218,16 +236,72 @@ class SegmentsPanel(QWidget):
         if object_id is None or start is None or end is None:
             from annotator.gui.dialogs.segment_dialog import SegmentDialog
 
-            oid, frame = self.where()
-            dlg = SegmentDialog(self, store.objects(), oid, frame, self.session.frame_count,
-                                self.session.time_of)
-            if not dlg.exec():
+            if not self.model.objects:
+                self.session.message.emit(
+                    "No objects yet: a segment says when an object makes sound, so add the "
+                    "object first (Objects panel, Add…), then add its segments here.", True)
                 return
-            object_id, start, end = dlg.values()
+            oid, frame = self.where()
+            dlg = SegmentDialog(self, self.model.objects, oid, frame, self.session.frame_count,
+                                self.session.time_of)
+            self._open(dlg, lambda: self.add(*dlg.values()))
+            return
         name = self.model.names.get(object_id) or store.object(object_id).name
         self.session.apply(f"Add segment {name} {start}–{end}",
                            lambda op: store.add_segment(object_id, start, end, op=op) and [],
                            "add_segment", structure=True)
+
+    def _open(self, dlg: QDialog, on_accept) -> None:
+        """Open ``dlg`` window-modal without blocking the event loop."""
+        if self.dialog is not None:
+            self.dialog.close()
+        self.dialog = dlg
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.accepted.connect(on_accept)
+
+        def closed(_r: int) -> None:
+            if self.dialog is dlg:
+                self.dialog = None
+
+        dlg.finished.connect(closed)
+        dlg.open()
+
+    def delete(self, segment_id: int | None = None) -> None:
+        """Ask first, saying how many masks lie inside the segment; then delete it (undoable)."""
+        sid = segment_id if segment_id is not None else self.selected_id()
+        if sid is None:
+            self.session.message.emit("Select a segment first.", True)
+            return
+        store = self.session.store
+
+        def count() -> tuple:
+            seg = store.segment(sid)
+            masks = store.masks_of(seg.object_id, seg.start, seg.end)
+            return seg, store.object(seg.object_id).name, len(masks), sum(m.anchor for m in masks)
+
+        self.session.run(count, lambda r: self._confirm_delete(*r))
+
+    def _confirm_delete(self, seg, name: str, masks: int, anchors: int) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Delete segment",
+                          f"Delete the audible segment of {name}, frames {seg.start}–{seg.end}?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                          self)
+        box.setInformativeText(
+            f"Its {masks} mask{'s' if masks != 1 else ''} ({anchors} drawn or accepted by a "
+            "person) stay in the project but are no longer part of any segment or export. "
+            "Edit ▸ Undo brings the segment back.")
+        box.button(QMessageBox.StandardButton.Yes).setText("Delete")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        store = self.session.store
+
+        def answered() -> None:
+            if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
+                self.session.apply(f"Delete segment {name} {seg.start}–{seg.end}",
+                                   lambda op: store.delete_segment(seg.id, op=op),
+                                   "delete_segment", structure=True)
+
+        self._open(box, lambda: None)
+        box.finished.connect(lambda _r: answered())
 
     def _menu(self, pos) -> None:
         sid = self.selected_id()
@@ -237,9 +311,6 @@ class SegmentsPanel(QWidget):
         menu.addAction("Annotate first frame", lambda: self.segment_activated.emit(sid))
         for status, label in STATUS_LABELS.items():
             menu.addAction(f"Mark {label}", lambda st=status: self.set_status(st, sid))
-        store = self.session.store
         menu.addSeparator()
-        menu.addAction("Delete segment", lambda: self.session.apply(
-            "Delete segment", lambda op: store.delete_segment(sid, op=op), "delete_segment",
-            structure=True))
+        menu.addAction("Delete segment…", lambda: self.delete(sid))
         menu.exec(self.table.viewport().mapToGlobal(pos))

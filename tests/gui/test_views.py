@@ -80,21 +80,50 @@ def test_space_plays_and_pauses(ui, qtbot):
     assert ui.win.frame == stopped
 
 
-def test_add_segment_and_undo(ui, qtbot):
+def test_add_and_delete_segment_through_the_panel_and_undo(ui, qtbot):
+    """Add… opens the segment dialog (filled through its spin boxes, OK clicked); the Delete
+    key on the table asks first and says what the segment holds; both are one undo step."""
+    from PySide6.QtWidgets import QMessageBox
+
     from annotator.gui.dialogs.segment_dialog import SegmentDialog
 
+    left = Qt.MouseButton.LeftButton
+    panel = ui.win.segments_panel
     drum = ui.store.object_by_name("drum").id
-    ui.win.segments_panel.add(drum, 150, 170)
+    ui.win.objects_panel.select(drum)
+    ui.win.go_to(150)
+    ui.idle()
+    qtbot.mouseClick(panel.add_btn, left)
+    qtbot.waitUntil(lambda: isinstance(panel.dialog, SegmentDialog), timeout=5000)
+    dlg = panel.dialog
+    assert dlg.values() == (drum, 150, 199)  # starts at the current frame
+    dlg.end.selectAll()
+    qtbot.keyClicks(dlg.end, "10")
+    assert not dlg.buttons.button(dlg.buttons.StandardButton.Ok).isEnabled()  # inverted
+    dlg.end.selectAll()
+    qtbot.keyClicks(dlg.end, "170")
+    qtbot.mouseClick(dlg.buttons.button(dlg.buttons.StandardButton.Ok), left)
     ui.idle()
     assert [(s.start, s.end) for s in ui.store.segments(drum)] == [(50, 140), (150, 170)]
-    assert ui.win.segments_panel.proxy.rowCount() == 4
+    qtbot.waitUntil(lambda: panel.proxy.rowCount() == 4, timeout=5000)
+
+    # Delete on the selected row asks first; Cancel keeps it, Delete removes it
+    row = next(r for r in range(panel.proxy.rowCount())
+               if panel.proxy.index(r, 0).data(Qt.ItemDataRole.UserRole + 1)
+               == ui.store.segments(drum)[1].id)
+    rect = panel.table.visualRect(panel.proxy.index(row, 0))
+    qtbot.mouseClick(panel.table.viewport(), left, pos=rect.center())
+    for answer in (QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes):
+        qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+        qtbot.waitUntil(lambda: isinstance(panel.dialog, QMessageBox), timeout=5000)
+        box = panel.dialog
+        assert "frames 150–170" in box.text() and "0 masks" in box.informativeText()
+        qtbot.mouseClick(box.button(answer), left)
+        ui.idle()
+    assert [(s.start, s.end) for s in ui.store.segments(drum)] == [(50, 140)]
+    ui.trigger("undo")
+    ui.idle()
+    assert [(s.start, s.end) for s in ui.store.segments(drum)] == [(50, 140), (150, 170)]
     ui.trigger("undo")
     ui.idle()
     assert [(s.start, s.end) for s in ui.store.segments(drum)] == [(50, 140)]
-    # the dialog: starts at the current frame, refuses an inverted range
-    dlg = SegmentDialog(ui.win, ui.store.objects(), drum, 60, ui.win.session.frame_count,
-                        ui.win.session.time_of)
-    qtbot.addWidget(dlg)
-    assert dlg.values() == (drum, 60, 110)
-    dlg.end.setValue(10)
-    assert not dlg.buttons.button(dlg.buttons.StandardButton.Ok).isEnabled()
