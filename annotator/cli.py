@@ -2,6 +2,11 @@
 
 Exit status: 0 on success, 2 on bad input (one line naming the file and the problem),
 1 only for a bug (with a traceback).
+
+A command that runs a model has ``--device``; :func:`main` starts the process's engine registry
+on it (:func:`annotator.engines.registry.start`: device, torch threads, allocator) before the
+command runs, so a device the machine does not have is refused in one line, exit 2. The window
+(``gui``, ``open``) starts it itself, with the preference as the default.
 """
 
 from __future__ import annotations
@@ -39,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if getattr(args, "runs_models", False) and not getattr(args, "gui_starts_engines", False):
+            from annotator.engines import registry
+
+            # process-wide settings (device, torch threads, allocator) once, before any model
+            registry.start(getattr(args, "device", None))
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"annotator: {exc}", file=sys.stderr)
@@ -46,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("annotator: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: its traceback goes to the log file too, then up as before
+        from annotator import logs
+
+        path = logs.report(exc, f"annotator {args.command}", stderr=False)
+        print(f"annotator: this is a bug; its traceback is also in {path}", file=sys.stderr)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

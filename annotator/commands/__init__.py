@@ -24,6 +24,15 @@ def register_all(sub) -> None:
         module.register(sub)
 
 
+def add_device_option(parser) -> None:
+    """``--device`` for a command that runs a model; ``annotator.cli.main`` starts the
+    process's engine registry on it (a device the machine lacks: one line, exit 2)."""
+    parser.add_argument("--device", default=None, metavar="auto|cpu|cuda[:N]|mps",
+                        help="where the models run (default: $AVS_ANNOTATOR_DEVICE, else the "
+                             "device setting, else auto: CUDA, then MPS, then the CPU)")
+    parser.set_defaults(runs_models=True)
+
+
 def available(name: str) -> bool:
     """Whether the sub-command module ``name`` can be imported (e.g. the GUI needs PySide6)."""
     return importlib.util.find_spec(f"annotator.commands.{name}") is not None

@@ -7,10 +7,14 @@ import os
 import platform
 import sys
 
+from annotator.commands import add_device_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="show the environment: Python, torch, device, Qt, model files")
-    p.add_argument("--device", default=None, help="show the choice for this device override")
+    add_device_option(p)
+    p.add_argument("--no-load", action="store_true",
+                   help="do not load the installed models to show where they really run")
     p.set_defaults(func=cmd_doctor)
 
 
@@ -23,6 +27,30 @@ def _qt_line() -> str:
         return f"PySide6: not usable ({type(exc).__name__}: {exc}); QT_QPA_PLATFORM={platform_env}"
     return (f"PySide6 {PySide6.__version__} (Qt {QtCore.qVersion()}); "
             f"QT_QPA_PLATFORM={platform_env}")
+
+
+def _loaded_models_lines(args: argparse.Namespace) -> None:
+    """Load the installed models through the process's registry and say where each one's
+    weights really are (not what the preference asks for)."""
+    if getattr(args, "no_load", False):
+        print("models: not loaded (--no-load)")
+        return
+    from annotator.engines import registry
+    from annotator.engines.xmem_propagator import xmem_checkpoint
+
+    reg = registry.get()
+    for what, load in (("SAM", reg.sam), ("XMem", reg.xmem_network)):
+        if what == "XMem" and xmem_checkpoint() is None:
+            print("XMem: not installed (propagation uses the weight-free fallback)")
+            continue
+        try:
+            if load() is None:
+                print(f"{what}: not installed")
+                continue
+        except Exception as exc:  # noqa: BLE001 - a broken file is reported, not raised
+            print(f"{what}: could not be loaded: {exc}")
+            continue
+        print(f"{what}: loaded, runs on {reg.devices().get(what, '?')}")
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -50,6 +78,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print("segment-anything: MISSING (pip install segment-anything)")
     choice = choose_device(args.device)
     print(f"device: {choice.describe()}")
+    _loaded_models_lines(args)
     print(f"Qt: {_qt_line()}")
     print(f"settings: {settings.settings_path()}")
     print(f"models folder: {models.models_dir()}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from annotator.commands import add_device_option
 from annotator.errors import UserError
 
 
@@ -12,9 +13,11 @@ def register(sub) -> None:
     p = sub.add_parser("open", help="open the desktop window on a project or a video")
     p.add_argument("path", type=Path, nargs="?",
                    help="project folder, or a video (a project is created beside it)")
-    p.set_defaults(func=cmd_open)
+    add_device_option(p)
+    p.set_defaults(func=cmd_open, gui_starts_engines=True)
     p = sub.add_parser("gui", help="open the desktop window (the default command)")
-    p.set_defaults(func=cmd_open, path=None)
+    add_device_option(p)
+    p.set_defaults(func=cmd_open, path=None, gui_starts_engines=True)
 
 
 def cmd_open(args: argparse.Namespace) -> int:
@@ -28,8 +31,9 @@ def cmd_open(args: argparse.Namespace) -> int:
                         "pip install PySide6-Essentials") from None
     from annotator.core.project import is_project
 
+    device = getattr(args, "device", None)
     if path is None:
-        return run_app()
+        return run_app(device=device)
     if is_project(path):
-        return run_app(project_dir=path)
-    return run_app(video=path)
+        return run_app(project_dir=path, device=device)
+    return run_app(video=path, device=device)

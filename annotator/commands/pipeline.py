@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
+from annotator.commands import add_device_option
 from annotator.errors import UserError
 
 
@@ -24,6 +26,7 @@ def register(sub) -> None:
     p.add_argument("--refine", default="auto", metavar="auto|every|k=N|uncertain|off",
                    help="when SAM refines a propagated frame (default auto: every frame where "
                         "SAM runs on a GPU, none on the CPU; see bench/policy_bench.py)")
+    add_device_option(p)
     p.set_defaults(func=cmd_propagate)
 
     p = sub.add_parser("review", help="list flagged clips of a project, worst first")
@@ -102,6 +105,7 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     else:
         refining = "refine off" + ("" if policy.mode == "off" else " (no SAM model installed)")
     policy = chosen
+    print(f"devices: {_devices_line()}")
     cancel = threading.Event()
     bar = _Bar()
 
@@ -140,6 +144,15 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     return 130 if cancelled or cancel.is_set() else 0
 
 
+def _devices_line() -> str:
+    """Where each loaded model really runs (asked of its weights), and the device choice."""
+    from annotator.engines import registry
+
+    reg = registry.get()
+    loaded = ", ".join(f"{k} on {v}" for k, v in reg.devices().items())
+    return f"{loaded or 'no model loaded (weight-free engines)'}; chosen {reg.choice.describe()}"
+
+
 def _propagate_one(d, args, engine, refining, policy, refiner, bar, cancel) -> bool:
     """Propagate one project; True when it was cancelled."""
     from annotator.core.project import Project
@@ -155,12 +168,26 @@ def _propagate_one(d, args, engine, refining, policy, refiner, bar, cancel) -> b
             bar.end()
             print("  " + _describe(store, plan, result), flush=True)
 
+        def on_message(text: str) -> None:
+            bar.end()
+            print(f"annotator: {text}", file=sys.stderr, flush=True)
+
         results = propagate_project(project, segments=args.segment, engine=engine,
                                     refine=policy, refiner=refiner, on_progress=bar.update,
-                                    on_job=on_job, cancel=cancel)
+                                    on_job=on_job, cancel=cancel, on_message=on_message)
         if not results:
             print("  nothing to propagate: no objects with anchor masks")
         return any(r.state == "cancelled" for r in results)
+
+
+_MODEL_ON = re.compile(r"(XMem|SAM(?: \w+)?) \(((?:cpu|cuda|mps)(?::\d+)?)")
+
+
+def model_devices(model: str | None) -> dict[str, str]:
+    """``{"XMem": "cuda:0", "SAM vit_b": "cuda:0"}`` from a mask's model identity — the names
+    the loaded models gave themselves, with the device their weights were on, when they made
+    the mask (empty for a weight-free engine or a mask a person drew)."""
+    return {m.group(1): m.group(2) for m in _MODEL_ON.finditer(model or "")}
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -173,10 +200,16 @@ def cmd_review(args: argparse.Namespace) -> int:
         names = {o.id: o.name for o in store.objects()}
         shown = clips[: max(0, args.limit)]
         if args.json:
-            print(json.dumps([{"object_id": c.object_id, "object": names.get(c.object_id),
-                               "start": c.start, "end": c.end, "score": round(c.score, 3),
-                               "worst_frame": c.worst_frame, "flagged_frames": c.flagged,
-                               "flags": dict(c.flags)} for c in shown], indent=2))
+            out = []
+            for c in shown:
+                rec = store.mask(c.object_id, c.worst_frame)
+                model = getattr(rec, "model", None)
+                out.append({"object_id": c.object_id, "object": names.get(c.object_id),
+                            "start": c.start, "end": c.end, "score": round(c.score, 3),
+                            "worst_frame": c.worst_frame, "flagged_frames": c.flagged,
+                            "flags": dict(c.flags), "model": model,
+                            "devices": model_devices(model)})
+            print(json.dumps(out, indent=2))
             return 0
         if not clips:
             print(f"{project.dir}: no flagged clips")

@@ -43,6 +43,25 @@ def mps_available() -> bool:
     return bool(mps is not None and mps.is_available())
 
 
+def automatic_device() -> str:
+    """What ``auto`` picks on this machine: ``cuda``, else ``mps``, else ``cpu``."""
+    if torch.cuda.is_available():
+        return "cuda"
+    return "mps" if mps_available() else "cpu"
+
+
+def machine_devices() -> dict[str, str | None]:
+    """Every device name a person may choose, with None where this machine has it, else the
+    reason it cannot be used (for the Preferences' device list)."""
+    out: dict[str, str | None] = {"auto": None, "cpu": None}
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    out["cuda"] = None if n else "no CUDA device on this machine"
+    for i in range(n if n > 1 else 0):
+        out[f"cuda:{i}"] = None
+    out["mps"] = None if mps_available() else "no Apple MPS device on this machine"
+    return out
+
+
 def _parse_bool(value: object, what: str) -> bool | None:
     if value is None or value == "auto":
         return None

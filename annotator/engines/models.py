@@ -542,10 +542,21 @@ def best_segmenter(
 ) -> Any:
     """SAM from the best checkpoint present (vit_h, then vit_l, then vit_b; or ``arch``), else
     the weight-free fallback (when ``allow_fallback``). A checkpoint that is present but
-    broken raises ``ModelFileError``: it is not silently replaced by the fallback."""
+    broken raises ``ModelFileError``: it is not silently replaced by the fallback.
+
+    With neither ``device`` nor ``arch`` it is the process's one loaded SAM
+    (:meth:`annotator.engines.registry.EngineRegistry.segmenter`); naming either loads a model
+    of its own (scripts, benches)."""
     from annotator.engines.fallback_segmenter import FallbackSegmenter
     from annotator.engines.sam import SamSegmenter
 
+    if arch is None and device is None:
+        from annotator.engines import registry
+
+        seg = registry.get().segmenter(cache_dir, allow_fallback=allow_fallback)
+        if seg is None:
+            resolve("sam_vit_b")  # raises, saying where it looked
+        return seg
     if arch is not None:
         if model_path(SAM_FOR_ARCH.get(arch, arch)) is None and allow_fallback:
             return FallbackSegmenter()

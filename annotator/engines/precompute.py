@@ -3,8 +3,10 @@
 Lowest priority: it embeds frames only while nobody is clicking (the SAM segmenter pauses a
 background embedding between encoder blocks while an interactive call runs), and it is
 cancellable at any time (``cancel`` drops what is queued and stops the frame in flight at the
-next encoder block). Frames the annotator will need next go first: the first frame of every
-audible segment (``PRIORITY_SEGMENT_START``), then flagged frames (``PRIORITY_FLAGGED``).
+next encoder block). Frames the annotator will need next go first: the frame under the cursor
+first of all (``now``, ``PRIORITY_NOW``: one at a time, the previous cursor frame goes back to
+where it was), then the first frame of every audible segment (``PRIORITY_SEGMENT_START``), then
+flagged frames worst first (``PRIORITY_FLAGGED``, in the order given).
 No Qt: progress goes to a plain callback, called on the worker thread.
 """
 
@@ -54,6 +56,8 @@ class PrecomputeQueue:
         self.on_progress = on_progress
         self._heap: list[tuple[int, int, int]] = []
         self._queued: dict[int, int] = {}  # frame -> best priority queued
+        self._wanted: dict[int, int] = {}  # frame -> priority asked by schedule() (not now())
+        self._cursor: int | None = None
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._cancel_gen = 0
@@ -69,14 +73,33 @@ class PrecomputeQueue:
         with self._cond:
             for f in frames:
                 f = int(f)
-                if self._queued.get(f, priority + 1) <= priority:
-                    continue
-                self._queued[f] = priority
-                heapq.heappush(self._heap, (priority, next(self._seq), f))
+                if priority != PRIORITY_NOW:
+                    self._wanted[f] = min(priority, self._wanted.get(f, priority))
+                self._push(f, priority)
+            self._cond.notify_all()
+
+    def _push(self, f: int, priority: int) -> None:
+        if self._queued.get(f, priority + 1) <= priority:
+            return
+        self._queued[f] = priority
+        heapq.heappush(self._heap, (priority, next(self._seq), f))
+
+    def now(self, frame: int) -> None:
+        """Embed ``frame`` (the one under the cursor) before anything else; the previous
+        cursor frame, if still queued, goes back to the priority it had (or leaves)."""
+        frame = int(frame)
+        with self._cond:
+            old, self._cursor = self._cursor, frame
+            if old is not None and old != frame and self._queued.get(old) == PRIORITY_NOW:
+                del self._queued[old]  # its heap entry is stale now
+                if old in self._wanted:
+                    self._push(old, self._wanted[old])
+            self._push(frame, PRIORITY_NOW)
             self._cond.notify_all()
 
     def schedule_plan(self, segment_starts: Iterable[int], flagged: Iterable[int] = ()) -> None:
-        """The annotator's next frames: every segment's first frame, then flagged frames."""
+        """The annotator's next frames: every segment's first frame, then flagged frames in
+        the order given (worst first: :func:`annotator.pipeline.flags.review_clips` order)."""
         self.schedule(segment_starts, PRIORITY_SEGMENT_START)
         self.schedule(flagged, PRIORITY_FLAGGED)
 
@@ -85,6 +108,8 @@ class PrecomputeQueue:
         with self._cond:
             self._heap.clear()
             self._queued.clear()
+            self._wanted.clear()
+            self._cursor = None
             self._cancel_gen += 1
             self._cond.notify_all()
 
@@ -119,6 +144,7 @@ class PrecomputeQueue:
                     prio, _, f = heapq.heappop(self._heap)
                     if self._queued.get(f) == prio:
                         del self._queued[f]
+                        self._wanted.pop(f, None)
                         self._busy = True
                         return f, self._cancel_gen
                 self._done = 0

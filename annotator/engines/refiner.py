@@ -198,18 +198,17 @@ def _interior_point(mask: np.ndarray) -> np.ndarray:
 WRITE_BACK_SETTING = "refine.write_back"
 
 
-def make_refiner(propagator, segmenter=None, **options) -> PrototypeRefiner | None:
-    """A refiner for ``propagator`` with ``segmenter``, else with the best SAM checkpoint of
-    the model registry; None when no SAM file is installed (the weight-free segmenter is not
-    used to refine: it would cost time without making masks better)."""
+def make_refiner(propagator, segmenter=None, cache_dir=None, **options) -> PrototypeRefiner | None:
+    """A refiner for ``propagator`` with ``segmenter``, else with the process's one loaded SAM
+    (:mod:`annotator.engines.registry`; ``cache_dir``: where its embeddings are cached, None:
+    memory only); None when no SAM file is installed (the weight-free segmenter is not used to
+    refine: it would cost time without making masks better)."""
     if segmenter is None:
-        from annotator.engines import models
+        from annotator.engines import registry
 
-        if models.find_sam() is None:
+        segmenter = registry.get().segmenter(cache_dir, allow_fallback=False)
+        if segmenter is None:
             return None
-        from annotator.engines.sam import SamSegmenter
-
-        segmenter = SamSegmenter.from_checkpoint()
     if "write_back" not in options:
         from annotator import settings
 

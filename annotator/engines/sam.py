@@ -8,6 +8,12 @@ the same whether its embedding was just computed, kept in memory or read back fr
 Background work (``precompute``) yields to the person clicking: the image encoder checks a
 hook between its blocks, and pauses while an interactive ``embed`` or ``predict`` runs, or stops
 when its caller cancels it.
+
+One loaded model serves every user of a process (:mod:`annotator.engines.registry`):
+:meth:`SamSegmenter.share` gives another caller (the refiner of a propagation, a second
+project) its own current frame and cache over the same weights and the same foreground /
+background coordination. Process-wide settings (torch threads, the C allocator) are not touched
+here: the process sets them at start-up (:func:`annotator.engines.registry.start`).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from segment_anything.modeling import Sam
 from xmem import allocator
 
 from annotator.engines import models
-from annotator.engines.devices import DeviceChoice, apply_threads, choose_device
+from annotator.engines.devices import DeviceChoice, choose_device
 from annotator.engines.embedding_cache import Embedding, EmbeddingCache
 from annotator.engines.segmenter import SegmentResult, check_frame, check_prompts, frame_key
 
@@ -62,6 +68,16 @@ def load_sam(
     return model.to(device), found
 
 
+class _Coordination:
+    """What the users of one loaded SAM share: who is clicking, who holds the kept memory."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.tls = threading.local()
+        self.interactive = 0
+        self.holds = 0
+
+
 class SamSegmenter:
     """The ``Segmenter`` for SAM. Build it with ``from_checkpoint`` (or from a loaded model)."""
 
@@ -75,31 +91,33 @@ class SamSegmenter:
         device: DeviceChoice | None = None,
         cache: EmbeddingCache | None = None,
         checkpoint: Path | None = None,
+        _shared: _Coordination | None = None,
     ) -> None:
         self.device_choice = device or choose_device("cpu")
         self.arch = arch
         self.model_id = model_id
         self.checkpoint = checkpoint
         self.cache = cache if cache is not None else EmbeddingCache(None)
-        self.model = model.to(self.device_choice.device).eval()
+        self.model = model if _shared is not None else model.to(self.device_choice.device).eval()
         # On the CPU the encoder's freed activations (up to 800 MB each) are kept for reuse
         # while embeddings follow one another, and handed back when a run of them ends
-        # (``holding_memory``): see xmem.allocator and the README's SAM figures.
-        self._keeps = self.device_choice.device.type == "cpu" and allocator.keep_freed_memory()
-        self._holds = 0
-        if self.device_choice.half:
+        # (``holding_memory``), where the process switched the allocator at start-up: see
+        # xmem.allocator and the README's SAM figures.
+        self._keeps = self.device_choice.device.type == "cpu" and allocator.keeping()
+        if self.device_choice.half and _shared is None:
             self.model.image_encoder.half()
         self.predictor = SamPredictor(self.model)
         self.current_key: str | None = None
         self.last_source: str | None = None
-        self._interactive = 0
-        self._cond = threading.Condition()
-        self._tls = threading.local()
-        for block in self.model.image_encoder.blocks:
-            for part in (block.attn, block.mlp):
-                part.register_forward_pre_hook(self._block_hook)
+        self._shared = _shared or _Coordination()
+        self._cond = self._shared.cond
+        self._tls = self._shared.tls
+        if _shared is None:
+            for block in self.model.image_encoder.blocks:
+                for part in (block.attn, block.mlp):
+                    part.register_forward_pre_hook(self._block_hook)
         prec = "fp16" if self.device_choice.half else "fp32"
-        self.name = f"SAM {arch} ({self.device_choice.device}, {prec})"
+        self.name = f"SAM {arch} ({self.device}, {prec})"  # the device the weights are on
 
     @classmethod
     def from_checkpoint(
@@ -124,12 +142,24 @@ class SamSegmenter:
                     raise AssertionError("unreachable")
                 path = found.path
         choice = choose_device(device, half=half)
-        apply_threads(choice)
         model, found_arch = load_sam(path, arch, "cpu")
         model_id = models.file_identity(path)
         if cache is None:
             cache = EmbeddingCache(cache_dir, memory_items=memory_items)
         return cls(model, found_arch, model_id, choice, cache, Path(path))
+
+    def share(self, cache: EmbeddingCache | None = None) -> SamSegmenter:
+        """Another user of the same loaded model (no second copy of the weights): its own
+        current frame and embedding cache (``cache``; None: this one's), the same device and
+        the same yielding of background work to interactive calls."""
+        return SamSegmenter(self.model, self.arch, self.model_id, self.device_choice,
+                            self.cache if cache is None else cache, self.checkpoint,
+                            _shared=self._shared)
+
+    @property
+    def device(self) -> torch.device:
+        """The device the model's weights really are on (asked of the model)."""
+        return next(self.model.parameters()).device
 
     # -- embeddings ----------------------------------------------------------------------------
     @torch.no_grad()
@@ -207,16 +237,16 @@ class SamSegmenter:
         or a queue embedding frame after frame), then hand it back to the system. Outside such
         a block every computed embedding hands it back at once: an idle app stays small."""
         with self._cond:
-            self._holds += 1
+            self._shared.holds += 1
         try:
             yield
         finally:
             with self._cond:
-                self._holds -= 1
+                self._shared.holds -= 1
             self._release_unless_held()
 
     def _release_unless_held(self) -> None:
-        if self._keeps and not self._holds:
+        if self._keeps and not self._shared.holds:
             allocator.release_freed_memory()
 
     # -- prompts ---------------------------------------------------------------------------------
@@ -254,17 +284,17 @@ class SamSegmenter:
     @contextlib.contextmanager
     def _foreground(self) -> Iterator[None]:
         with self._cond:
-            self._interactive += 1
+            self._shared.interactive += 1
         try:
             yield
         finally:
             with self._cond:
-                self._interactive -= 1
+                self._shared.interactive -= 1
                 self._cond.notify_all()
 
     def _wait_for_foreground(self, should_stop: Callable[[], bool] | None) -> None:
         with self._cond:
-            while self._interactive > 0:
+            while self._shared.interactive > 0:
                 if should_stop is not None and should_stop():
                     raise Cancelled()
                 self._cond.wait(timeout=0.05)

@@ -22,6 +22,10 @@ With ``want_vote`` set (the refiner does), each step keeps XMem's memory vote
 (:class:`xmem.MemoryVote`) in :attr:`XMemPropagator.last_vote` with :attr:`vote_scale`, the
 factor from XMem's working resolution to the frame's pixels.
 
+Built without a network (``make_propagator("xmem")``), it takes the process's one loaded network
+from :mod:`annotator.engines.registry` (on the device chosen there); ``checkpoint=`` or
+``device=`` load a network of its own on ``device`` (default: :func:`choose_device`'s).
+
 Available when the XMem model file is found through the model registry
 (:mod:`annotator.engines.models`); registered as ``xmem`` with a higher priority than the
 fallback, so ``auto`` picks it whenever its weights are installed.
@@ -57,18 +61,33 @@ class XMemPropagator:
                  ) -> None:
         import xmem
 
-        if network is None:
+        if network is None and checkpoint is None and device is None:
+            from annotator.engines import registry
+
+            network = registry.get().xmem_network()  # loaded once per process, on its device
+        elif network is None:
             path = checkpoint or xmem_checkpoint()
             if path is None:
                 raise RuntimeError("no XMem model file: install it (annotator models) or pass "
                                    "checkpoint=")
-            network = xmem.load_checkpoint(path, map_location=device or "cpu")
-        self.core = xmem.InferenceCore(network, config)
+            if device is None:
+                from annotator.engines.devices import choose_device
+
+                device = choose_device().device
+            network = xmem.load_checkpoint(path, map_location=device)
+        # the allocator is a process-wide setting: the process sets it at start-up
+        # (annotator.engines.registry.start), never a model's constructor
+        self.core = xmem.InferenceCore(network, config, keep_freed_memory=False)
         self.size = int(size)
         self.want_vote = False
         self.keep_for_write_back = False
-        self.name = f"XMem ({self.core.device.type})"
+        self.name = f"XMem ({self.device})"  # the device the network really is on
         self.reset()
+
+    @property
+    def device(self) -> torch.device:
+        """The device the network's weights are on (asked of the network)."""
+        return next(self.core.network.parameters()).device
 
     # -- protocol --------------------------------------------------------------------------
     def reset(self) -> None:

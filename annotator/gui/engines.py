@@ -15,27 +15,53 @@ log = logging.getLogger(__name__)
 
 
 def make_segmenter(project: Any = None, on_error: Any = None) -> Any:
-    """SAM from the best checkpoint present, else the weight-free fallback; the preference
+    """The process's one loaded SAM (:mod:`annotator.engines.registry`, on the device chosen at
+    start-up) with ``project``'s embedding cache, else the weight-free fallback; the preference
     may force the fallback. A present but broken checkpoint is reported through ``on_error``
     (the window offers the Models dialog) and the fallback is used meanwhile, so the window
-    keeps working."""
+    keeps working. Call on a worker: loading SAM takes seconds."""
     from annotator.engines.fallback_segmenter import FallbackSegmenter
 
     s = app_settings()
     if str(s.value("engines/segmenter", "auto")) == "fallback":
         return FallbackSegmenter()
-    from annotator.engines import models
+    from annotator.engines import registry
 
-    device = str(s.value("engines/device", "auto"))
     cache = project.cache_dir / "embeddings" if project is not None else None
     try:
-        return models.best_segmenter(device=None if device == "auto" else device,
-                                     cache_dir=cache)
+        return registry.get().segmenter(cache)
     except Exception as exc:  # a broken model file must not stop the window
         log.warning("SAM unavailable, using the fallback segmenter: %s", exc)
         if on_error is not None:
             on_error(exc)
         return FallbackSegmenter()
+
+
+def start_engines(device: str | None = None) -> str | None:
+    """GUI start-up: start the process's engine registry (device, threads, allocator) on
+    ``device`` (``--device``: a missing one is a ``UserError``), else on the Device preference.
+    A stored preference naming a device this machine does not have falls back to the
+    automatic choice; the returned notice (None if all is well) says so, once."""
+    from annotator.engines import registry
+    from annotator.engines.devices import automatic_device
+    from annotator.errors import UserError
+
+    if device:
+        registry.start(device)
+        return None
+    stored = str(app_settings().value("engines/device", "auto") or "auto")
+    try:
+        registry.start(None if stored == "auto" else stored)
+        return None
+    except UserError as exc:
+        auto = automatic_device()
+        reg = registry.start(auto)
+        notice = (f"The Device preference is {stored!r}, which this machine does not have "
+                  f"({exc}); the models run on {auto} instead. Choose a device in "
+                  "Edit ▸ Preferences ▸ Engines.")
+        reg.notices.append(notice)
+        log.warning(notice)
+        return notice
 
 
 def segmenter_label(segmenter: Any) -> str:
@@ -45,14 +71,20 @@ def segmenter_label(segmenter: Any) -> str:
 
 
 def device_label() -> str:
+    """Where the models really run: asked of the loaded models (the registry's), else the
+    device they will load on."""
     try:
-        import torch
+        from annotator.engines import registry
 
-        if torch.cuda.is_available():
-            return f"cuda ({torch.cuda.get_device_name(0)})"
-    except Exception:  # pragma: no cover
-        pass
-    return "cpu"
+        reg = registry.get()
+        loaded = reg.devices()
+        if loaded:
+            where = sorted(set(loaded.values()))
+            return ", ".join(where) if len(where) == 1 else \
+                ", ".join(f"{k} {v}" for k, v in loaded.items())
+        return f"{reg.choice.device} (no model loaded)"
+    except Exception:  # noqa: BLE001 - e.g. a device setting this machine lacks
+        return "cpu"
 
 
 def summary(segmenter: Any) -> tuple[str, str]:
@@ -75,4 +107,14 @@ def summary(segmenter: Any) -> tuple[str, str]:
     else:
         short = f"{'fallback propagator' if prop_fallback else prop} + {seg_short}"
     full = f"propagator: {prop}{' (weight-free fallback)' if prop_fallback else ''}\n{seg_full}"
+    try:
+        from annotator.engines import registry
+
+        reg = registry.get()
+        loaded = reg.devices()
+        if loaded:
+            full += "\nrunning on: " + ", ".join(f"{k} {v}" for k, v in loaded.items())
+        full += "".join(f"\n{n}" for n in reg.notices)
+    except Exception:  # noqa: BLE001 - the label must never fail
+        pass
     return short, full

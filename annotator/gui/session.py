@@ -110,7 +110,9 @@ class ProjectSession(QObject):
 
     # -- engines ----------------------------------------------------------------------------
     def segmenter(self) -> Any:
-        """The point-prompt segmenter (created on first use; call only on the serial thread)."""
+        """The point-prompt segmenter (created on first use; call only on the serial thread):
+        the process's one loaded SAM (:mod:`annotator.engines.registry`) with this project's
+        embedding cache, or the weight-free fallback."""
         if self._segmenter is None:
             from annotator.gui.engines import make_segmenter
 
@@ -118,8 +120,10 @@ class ProjectSession(QObject):
         return self._segmenter
 
     def start_precompute(self, frames: list[int]) -> None:
-        """Embed ``frames`` in the background (SAM only: the fallback needs nothing), at the
-        lowest priority; progress goes to ``embedding_status``. Call on the serial thread."""
+        """Embed ``frames`` (the segments' first frames) in the background (SAM only: the
+        fallback needs nothing), at the lowest priority, then the flagged frames worst first;
+        the frame under the cursor (:meth:`precompute_now`) goes before all of them. Progress
+        goes to ``embedding_status``. Call on the serial thread."""
         seg = self.segmenter()
         if getattr(seg, "is_fallback", False) or self.closed:
             return
@@ -132,7 +136,30 @@ class ProjectSession(QObject):
         if self._precompute is None:
             self._precompute = PrecomputeQueue(seg, lambda i: np.asarray(self.video[i]),
                                                on_progress=progress)
-        self._precompute.schedule_plan(frames)
+            # a finished propagation brings new flags: queue their frames too
+            self.job_finished.connect(lambda _r: self.write(self._queue_flagged, None,
+                                                            lambda exc: None))
+            cursor = getattr(self, "_cursor_frame", None)
+            if cursor is not None:
+                self._precompute.now(cursor)
+        self._precompute.schedule_plan(frames, self._flagged_frames())
+
+    def _flagged_frames(self) -> list[int]:
+        """The worst frame of every flagged clip, worst clip first (a store read)."""
+        from annotator.pipeline.flags import review_clips
+
+        return [c.worst_frame for c in review_clips(self.store)]
+
+    def _queue_flagged(self) -> None:
+        if self._precompute is not None and not self.closed:
+            self._precompute.schedule_plan((), self._flagged_frames())
+
+    def precompute_now(self, frame: int) -> None:
+        """The person is on ``frame``: embed it before anything else queued. Safe on the GUI
+        thread (it only queues; before the queue exists it is remembered for it)."""
+        self._cursor_frame = int(frame)
+        if self._precompute is not None and not self.closed:
+            self._precompute.now(frame)
 
     @property
     def loaded_segmenter(self) -> Any:

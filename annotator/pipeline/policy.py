@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import torch
 
 from annotator.core.quality import FlagThresholds
 from annotator.errors import UserError
@@ -67,11 +68,12 @@ class RefinePolicy:
         return self
 
     def for_refiner(self, refiner) -> RefinePolicy:  # noqa: ANN001
-        """:meth:`resolve` for the device ``refiner``'s segmenter runs on (None: no refiner)."""
+        """:meth:`resolve` for the device ``refiner``'s segmenter really runs on (asked of the
+        loaded model, not of the preference; None: no refiner)."""
         if refiner is None:
             return RefinePolicy("off")
-        choice = getattr(getattr(refiner, "segmenter", None), "device_choice", None)
-        return self.resolve(choice.device.type if choice is not None else "cpu")
+        device = getattr(getattr(refiner, "segmenter", None), "device", None)
+        return self.resolve(torch.device(device).type if device is not None else "cpu")
 
     def wants_frame(self, index_in_run: int, mask: np.ndarray, prev: np.ndarray | None,
                     confidence: float | None, reference_area: float | None) -> bool:

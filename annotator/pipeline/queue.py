@@ -15,46 +15,130 @@ All take ``on_progress`` (a plain callable, called on a worker thread) and ``can
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import torch
+
 from annotator.core.project import Project
-from annotator.engines.propagator import Propagator, available_engines, make_propagator
+from annotator.engines import registry
+from annotator.engines.propagator import Propagator, available_engines
 from annotator.errors import UserError
 from annotator.pipeline.job import JobResult, ProgressCallback, PropagationJob
 from annotator.pipeline.plan import BACKWARD, FORWARD, PassPlan, plan_passes, plan_repropagation
 from annotator.pipeline.policy import RefinePolicy
 
+log = logging.getLogger(__name__)
+
 ENGINE_CHOICES = ("auto", "xmem", "fallback")
 
 
-def choose_engine(name: str | None = "auto") -> Propagator:
-    """The propagator called ``name`` (``auto``/None: the best one whose model files exist)."""
+def choose_engine(name: str | None = "auto", **options) -> Propagator:
+    """The propagator called ``name`` (``auto``/None: the best one whose model files exist),
+    from the process's engine registry: XMem's network is loaded once, on its device."""
+    reg = registry.get()
     if name in (None, "auto"):
-        return make_propagator(None)
+        return reg.propagator(None, **options)
     if name not in available_engines():
         known = ", ".join(available_engines())
         raise UserError(f"propagation engine {name!r} is not available here (available: {known});"
                         " for xmem, install its model file (annotator models)")
-    return make_propagator(name)
+    return reg.propagator(name, **options)
 
 
-def make_refiner(policy: RefinePolicy, engine: Propagator):
+def engine_name(engine: Propagator) -> str | None:
+    """The registered name of ``engine``'s kind (``xmem``, ``fallback`` …), None if unknown."""
+    from annotator.engines.propagator import _ENGINES
+
+    if type(engine).__name__ == "XMemPropagator":
+        return "xmem"
+    for name, (_, factory, _) in _ENGINES.items():
+        if factory is type(engine):
+            return name
+    return None
+
+
+def make_refiner(policy: RefinePolicy, engine: Propagator, cache_dir: str | Path | None = None):
     """The SAM refiner for ``engine`` when the policy wants one and it can run, else None
-    (``auto`` on a machine where SAM would run on the CPU: none, see ``policy.py``)."""
+    (``auto`` where SAM really runs on the CPU — the loaded one, or the registry's device when
+    none is loaded yet: none, see ``policy.py``). SAM is the process's one loaded model."""
     if policy.mode == "off":
         return None
-    if policy.mode == "auto":
-        from annotator.engines.devices import choose_device
-
-        if policy.resolve(choose_device().device.type).mode == "off":
-            return None
+    if policy.mode == "auto" and policy.resolve(sam_device_type()).mode == "off":
+        return None
     try:
         from annotator.engines.refiner import make_refiner as _make
     except ImportError:
         return None
-    return _make(engine)
+    return _make(engine, cache_dir=cache_dir)
+
+
+def sam_device_type() -> str:
+    """The device type SAM runs on: asked of the loaded model, else where it will load."""
+    reg = registry.get()
+    loaded = reg.devices().get("SAM")
+    return torch.device(loaded).type if loaded else reg.choice.device.type
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, torch.cuda.OutOfMemoryError)
+
+
+def _run(project: Project, plan, prop, refiner, policy, on_message, **job_kw):
+    """Run one job; after a CUDA out-of-memory, load the engines again on the CPU through the
+    registry and let the job go on there from the last committed frame (nothing done is lost:
+    every frame is committed in its own transaction). Returns (result, engine, refiner)."""
+    job = PropagationJob(project, plan, prop, refiner=refiner, policy=policy, **job_kw)
+    try:
+        return job.run(), prop, refiner
+    except BaseException as exc:
+        if not _is_oom(exc) or prop_device_type(prop, refiner) == "cpu":
+            raise
+        msg = registry.get().fall_back_to_cpu(f"{project.dir}: {job.label}")
+        (on_message or log.warning)(msg)
+    name = engine_name(prop)
+    options = {"size": prop.size} if hasattr(prop, "size") else {}
+    if name == "xmem":
+        options["config"] = prop.core.config
+    prop = registry.get().propagator(name, **options)
+    if refiner is not None:
+        refiner = _rebind(refiner, prop)
+    again = PropagationJob(project, plan, prop, refiner=refiner, policy=policy, **job_kw)
+    row = project.store.job(again.key) or {}
+    params = dict(row.get("params") or {})
+    if params:  # the same job, now on the CPU: go on from its last committed frame
+        params.update(fingerprint=again.fingerprint(), engine=prop.name)
+        project.store.job_update(again.key, params=params)
+    return again.run(), prop, refiner
+
+
+def _rebind(refiner, prop):
+    """``refiner`` for the new engine ``prop``; its SAM (if SAM) the registry's, now on the
+    CPU, with the same embedding cache folder."""
+    import copy
+
+    new = copy.copy(refiner)
+    new.propagator = prop
+    seg = refiner.segmenter
+    if hasattr(seg, "share"):  # SAM: load it again where the registry now is
+        folder = getattr(getattr(seg, "cache", None), "directory", None)
+        new.segmenter = registry.get().segmenter(folder, allow_fallback=False)
+    if hasattr(prop, "want_vote"):
+        prop.want_vote = True
+    if new.write_back:
+        prop.keep_for_write_back = True
+    return new
+
+
+def prop_device_type(prop, refiner) -> str:
+    """``cuda`` when the propagator or the refiner's SAM runs on a GPU, else ``cpu``."""
+    for dev in (getattr(prop, "device", None),
+                getattr(getattr(refiner, "segmenter", None), "device", None)):
+        if dev is not None and torch.device(dev).type != "cpu":
+            return torch.device(dev).type
+    return "cpu"
 
 
 def propagate_project(project: Project, *, segments: list[int] | None = None,
@@ -62,16 +146,19 @@ def propagate_project(project: Project, *, segments: list[int] | None = None,
                       refine: RefinePolicy | str | None = None, refiner=None,
                       on_progress: ProgressCallback | None = None,
                       on_job: Callable[[PassPlan, JobResult | None], None] | None = None,
-                      cancel: threading.Event | None = None) -> list[JobResult]:
+                      cancel: threading.Event | None = None,
+                      on_message: Callable[[str], None] | None = None) -> list[JobResult]:
     """Propagate every pass of ``project`` (``segments``: only those); one result per pass.
 
     ``on_job(plan, None)`` is called before a pass starts and ``on_job(plan, result)`` after.
+    ``on_message(text)`` hears what the person should know mid-run (a CUDA out-of-memory that
+    moved the job to the CPU); default: the log.
     """
     cancel = cancel or threading.Event()
     prop = engine if engine is not None and not isinstance(engine, str) else choose_engine(engine)
     policy = RefinePolicy.parse(refine)
     if refiner is None:
-        refiner = make_refiner(policy, prop)
+        refiner = make_refiner(policy, prop, project.cache_dir / "embeddings")
     plans = plan_passes(project.store, segments)
     results: list[JobResult] = []
     video = project.open_video() if any(p.runs for p in plans) else None
@@ -81,9 +168,8 @@ def propagate_project(project: Project, *, segments: list[int] | None = None,
                 break
             if on_job:
                 on_job(plan, None)
-            job = PropagationJob(project, plan, prop, refiner=refiner, policy=policy,
-                                 on_progress=on_progress, cancel=cancel, video=video)
-            result = job.run()
+            result, prop, refiner = _run(project, plan, prop, refiner, policy, on_message,
+                                         on_progress=on_progress, cancel=cancel, video=video)
             results.append(result)
             if on_job:
                 on_job(plan, result)
@@ -119,7 +205,8 @@ def repropagate(project: Project, object_id: int, frame: int, *,
                 engine: Propagator | str | None = "auto",
                 refine: RefinePolicy | str | None = None, refiner=None,
                 on_progress: ProgressCallback | None = None,
-                cancel: threading.Event | None = None) -> JobResult:
+                cancel: threading.Event | None = None,
+                on_message: Callable[[str], None] | None = None) -> JobResult:
     """Re-propagate ``object_id`` from its (corrected) anchor ``frame``.
 
     Only frames between ``frame`` and its neighbouring anchors are touched — those whose
@@ -133,12 +220,12 @@ def repropagate(project: Project, object_id: int, frame: int, *,
     policy = RefinePolicy.parse(refine)
     if refiner is None:
         refiner = make_refiner(policy, prop)
-    job = PropagationJob(project, plan, prop, refiner=refiner, policy=policy,
-                         on_progress=on_progress, cancel=cancel,
-                         label=f"Re-propagate {project.store.object(object_id).name} "
-                               f"from frame {frame}")
+    label = f"Re-propagate {project.store.object(object_id).name} from frame {frame}"
+    job = PropagationJob(project, plan, prop, refiner=refiner, policy=policy, label=label)
     # a re-propagation always runs anew: forget a finished job row of the same anchor
     row = project.store.job(job.key)
     if row and row["state"] == "done":
         project.store.job_update(job.key, params={"fingerprint": None})
-    return job.run()
+    result, _, _ = _run(project, plan, prop, refiner, policy, on_message,
+                        on_progress=on_progress, cancel=cancel, label=label)
+    return result

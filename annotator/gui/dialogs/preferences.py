@@ -34,6 +34,12 @@ def _propagators() -> list[str]:
         return []
 
 
+def _auto_type() -> str:
+    from annotator.engines.devices import automatic_device
+
+    return automatic_device()
+
+
 class PreferencesDialog(QDialog):
     def __init__(self, parent: QWidget | None, actions: dict[str, QAction]) -> None:
         super().__init__(parent)
@@ -55,9 +61,13 @@ class PreferencesDialog(QDialog):
             self.propagator.addItem(name, name)
         self._select(self.propagator, s.value("engines/propagator", "auto"))
         self.device = QComboBox()
-        for d in ("auto", "cpu", "cuda", "mps"):
-            self.device.addItem(d, d)
-        self._select(self.device, s.value("engines/device", "auto"))
+        self.device_note = QLabel("")
+        self.device_note.setWordWrap(True)
+        self._fill_devices(str(s.value("engines/device", "auto") or "auto"))
+        release_btn = QPushButton("Unload models now")
+        release_btn.setToolTip("Free the memory of the loaded SAM and XMem; they load again, "
+                               "on the chosen device, when next needed")
+        release_btn.clicked.connect(self._release)
         self.refine = QComboBox()
         self.refine.addItem("Automatic: every frame with SAM on a GPU, none on a CPU", "auto")
         self.refine.addItem("Where the propagator is unsure (and every 10th frame)", "uncertain")
@@ -74,6 +84,8 @@ class PreferencesDialog(QDialog):
         form.addRow("Segmenter", self.segmenter)
         form.addRow("Propagator", self.propagator)
         form.addRow("Device", self.device)
+        form.addRow("", self.device_note)
+        form.addRow("Loaded models", release_btn)
         form.addRow("Refinement", self.refine)
         form.addRow("Frame cache", self.cache)
         form.addRow("Model files", models_btn)
@@ -106,6 +118,43 @@ class PreferencesDialog(QDialog):
         lay.addWidget(tabs)
         lay.addWidget(buttons)
 
+    def _fill_devices(self, stored: str) -> None:
+        """Every device a person may name; those this machine lacks are disabled, with the
+        reason. A stored device the machine lacks is shown as auto, and the note says so."""
+        from annotator.engines.devices import machine_devices
+
+        have = machine_devices()
+        model = self.device.model()
+        for name, missing in have.items():
+            label = name if missing is None else f"{name} — {missing}"
+            self.device.addItem(label, name)
+            if missing is not None:
+                item = model.item(self.device.count() - 1)
+                item.setEnabled(False)
+                item.setToolTip(missing)
+        if stored not in have or have[stored] is not None:
+            reason = have.get(stored) or "not a device name this app knows"
+            self.device_note.setText(f"The stored device {stored!r} cannot be used here "
+                                     f"({reason}): the models run on the automatic choice.")
+            stored = "auto"
+        self._select(self.device, stored)
+        try:
+            from annotator.engines import registry
+
+            where = registry.get().devices()
+            if where:
+                now = ", ".join(f"{k} on {v}" for k, v in where.items())
+                text = self.device_note.text()
+                self.device_note.setText((text + " " if text else "") + f"Now: {now}.")
+        except Exception:  # noqa: BLE001 - the dialog opens whatever the engines' state
+            pass
+
+    def _release(self) -> None:
+        from annotator.engines import registry
+
+        registry.get().release()
+        self.device_note.setText("Models unloaded: they load again when next needed.")
+
     @staticmethod
     def _select(combo: QComboBox, value: object) -> None:
         i = combo.findData(value)
@@ -133,6 +182,12 @@ class PreferencesDialog(QDialog):
         device = self.device.currentData()
         if str(user_settings.get("device", "auto") or "auto") != device:
             user_settings.set("device", None if device == "auto" else device)
+        from annotator.engines import registry
+
+        reg = registry.get()
+        if str(reg.choice.device) != device and not (
+                device == "auto" and reg.choice.device.type == _auto_type()):
+            reg.set_device(None if device == "auto" else device)  # models load there next
         s.setValue("pipeline/refine", self.refine.currentData())
         s.setValue("cache/frames_mb", self.cache.value())
         for name, edit in self._edits.items():

@@ -1,0 +1,274 @@
+"""One engine registry per process: the loaded models and the device they run on.
+
+Each process (the app, one CLI command, one cluster worker) calls :func:`start` once at
+start-up: it chooses the device (``--device`` / ``$AVS_ANNOTATOR_DEVICE`` / the ``device``
+setting / auto; a device the machine does not have is a ``UserError``), sets the process-wide
+settings (torch's CPU threads; on the CPU, the C allocator's keeping of freed memory, see
+``xmem.allocator``) and makes the registry that :func:`get` returns from then on. Nothing else
+sets those settings: not a model's constructor, not a worker thread.
+
+The registry loads SAM and XMem once, on its device, and hands them out:
+
+* :meth:`EngineRegistry.segmenter` — SAM for a caller with its own embedding cache (the GUI
+  session, a propagation's refiner): a :meth:`~annotator.engines.sam.SamSegmenter.share` of the
+  one loaded model, so there is never a second copy of the weights;
+* :meth:`EngineRegistry.propagator` — a fresh propagator (its own memory of the run) over the
+  one loaded XMem network, or a weight-free engine;
+* :meth:`EngineRegistry.devices` — the device each loaded model really runs on (asked of the
+  model's weights), for the status bar, ``annotator doctor`` and ``annotator propagate``;
+* :meth:`EngineRegistry.release` — drop the models (Preferences; they load again when next
+  asked for), and :meth:`EngineRegistry.fall_back_to_cpu` after a CUDA out-of-memory.
+
+Loading happens on the caller's thread (a worker: never the GUI thread); the registry's own
+state is guarded by a lock held only for quick reads and writes, so a GUI thread asking for the
+devices or releasing the models never waits for a load.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from annotator.engines.devices import DeviceChoice, apply_threads, choose_device
+
+log = logging.getLogger(__name__)
+
+__all__ = ["EngineRegistry", "get", "start", "started"]
+
+_PROCESS_LOCK = threading.Lock()
+_REGISTRY: EngineRegistry | None = None
+_STARTED = {"done": False}
+
+
+class EngineRegistry:
+    """The models of one process (see the module docstring)."""
+
+    def __init__(self, device: str | None = None, half: bool | str | None = None) -> None:
+        self._device = device
+        self._half = half
+        self._lock = threading.Lock()  # quick state only: never held while a model loads
+        self._load_lock = threading.Lock()  # one load at a time
+        self._gen = 0  # bumped by release(): a load that finishes after it is dropped
+        self._choice: DeviceChoice | None = None
+        self._sam: Any = None
+        self._sam_path: Path | None = None
+        self._xmem: Any = None
+        self._xmem_path: Path | None = None
+        self.notices: list[str] = []  # what the person should know (fallbacks, OOM)
+        self.sam_loads = 0  # how many times SAM's weights were loaded (status, tests)
+        self.xmem_loads = 0
+
+    # -- device ------------------------------------------------------------------------------
+    @property
+    def choice(self) -> DeviceChoice:
+        """The device models are loaded on (chosen on first use; ``UserError`` when missing)."""
+        with self._lock:
+            if self._choice is not None:
+                return self._choice
+        choice = choose_device(self._device, half=self._half)
+        with self._lock:
+            if self._choice is None:
+                self._choice = choice
+            return self._choice
+
+    def set_device(self, device: str | None, half: bool | str | None = None) -> DeviceChoice:
+        """Use ``device`` from now on (``None``/``auto``: the automatic choice): the loaded
+        models are released and load there when next asked for."""
+        choice = choose_device(device, half=half if half is not None else self._half)
+        self.release()
+        with self._lock:
+            self._device, self._choice = device, choice
+            if half is not None:
+                self._half = half
+        return choice
+
+    # -- SAM ---------------------------------------------------------------------------------
+    def sam(self) -> Any:
+        """The one loaded SAM (loaded now if needed), or None when no SAM file is installed.
+        A present but broken file raises ``ModelFileError``."""
+        from annotator.engines import models
+
+        found = models.find_sam()
+        if found is None:
+            return None
+        path = Path(found.path)
+        with self._lock:
+            if self._sam is not None and self._sam_path == path:
+                return self._sam
+        with self._load_lock:
+            with self._lock:
+                if self._sam is not None and self._sam_path == path:
+                    return self._sam
+                gen = self._gen
+            seg = self._load_sam(path)
+            with self._lock:
+                if gen == self._gen:
+                    self._sam, self._sam_path = seg, path
+            return seg
+
+    def _load_sam(self, path: Path) -> Any:
+        from annotator.engines import models
+        from annotator.engines.embedding_cache import EmbeddingCache
+        from annotator.engines.sam import SamSegmenter, load_sam
+
+        choice = self.choice
+        model, arch = load_sam(path, None, "cpu")
+        seg = SamSegmenter(model, arch, models.file_identity(path), choice,
+                           EmbeddingCache(None), path)
+        self.sam_loads += 1
+        log.info("loaded %s from %s", seg.name, path)
+        return seg
+
+    def segmenter(self, cache_dir: str | os.PathLike[str] | None = None,
+                  allow_fallback: bool = True, memory_items: int = 16) -> Any:
+        """SAM for one caller, with its own embedding cache in ``cache_dir`` (None: memory
+        only), over the one loaded model; the weight-free fallback when no SAM file is
+        installed (``allow_fallback``) — else None."""
+        from annotator.engines.embedding_cache import EmbeddingCache
+
+        sam = self.sam()
+        if sam is None:
+            if not allow_fallback:
+                return None
+            from annotator.engines.fallback_segmenter import FallbackSegmenter
+
+            return FallbackSegmenter()
+        return sam.share(EmbeddingCache(cache_dir, memory_items=memory_items))
+
+    # -- XMem and the other propagators ------------------------------------------------------
+    def xmem_network(self) -> Any:
+        """The one loaded XMem network, on the registry's device."""
+        import xmem
+
+        from annotator.engines.xmem_propagator import xmem_checkpoint
+
+        path = xmem_checkpoint()
+        if path is None:
+            raise RuntimeError("no XMem model file: install it (annotator models)")
+        with self._lock:
+            if self._xmem is not None and self._xmem_path == path:
+                return self._xmem
+        with self._load_lock:
+            with self._lock:
+                if self._xmem is not None and self._xmem_path == path:
+                    return self._xmem
+                gen = self._gen
+            net = xmem.load_checkpoint(path, map_location=self.choice.device)
+            self.xmem_loads += 1
+            with self._lock:
+                if gen == self._gen:
+                    self._xmem, self._xmem_path = net, path
+            return net
+
+    def propagator(self, name: str | None = None, **options: Any) -> Any:
+        """A fresh propagator called ``name`` (None: the best available); XMem's runs over
+        the one loaded network."""
+        from annotator.engines.propagator import available_engines, make_propagator
+
+        if name is None:
+            usable = available_engines()
+            name = usable[0] if usable else "fallback"
+        if name == "xmem":
+            from annotator.engines.xmem_propagator import XMemPropagator
+
+            return XMemPropagator(self.xmem_network(), **options)
+        return make_propagator(name, **options)
+
+    # -- what runs where -----------------------------------------------------------------------
+    def devices(self) -> dict[str, str]:
+        """``{"SAM": "cuda:0", "XMem": "cuda:0"}`` for the models loaded now, asked of their
+        weights (not of the preference)."""
+        with self._lock:
+            sam, net = self._sam, self._xmem
+        out = {}
+        if sam is not None:
+            out["SAM"] = str(sam.device)
+        if net is not None:
+            out["XMem"] = str(next(net.parameters()).device)
+        return out
+
+    def describe(self) -> str:
+        """One line: the chosen device and where the loaded models are."""
+        loaded = ", ".join(f"{k} on {v}" for k, v in self.devices().items()) or "no model loaded"
+        return f"{self.choice.describe()}; {loaded}"
+
+    # -- letting go ------------------------------------------------------------------------------
+    def release(self) -> None:
+        """Drop the loaded models (they load again when next asked for). Callers that hold
+        one keep it until they let go; CUDA's cached blocks are handed back."""
+        with self._lock:
+            self._gen += 1
+            had = self._sam is not None or self._xmem is not None
+            self._sam = self._xmem = None
+            self._sam_path = self._xmem_path = None
+        if had:
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+    def fall_back_to_cpu(self, reason: str) -> str:
+        """After a CUDA out-of-memory: everything from now on loads and runs on the CPU.
+        Returns the message for the person (also kept in :attr:`notices`)."""
+        self.set_device("cpu")
+        msg = (f"{reason}: the GPU ran out of memory, so the models were loaded again on the "
+               "CPU and the job goes on there (slower; frames already done are kept). "
+               "Close other GPU programs, or choose a smaller SAM model, to use the GPU again.")
+        self.notices.append(msg)
+        log.warning(msg)
+        return msg
+
+
+def get() -> EngineRegistry:
+    """The process's registry (made with the automatic device choice if :func:`start` was not
+    called, e.g. in a script or a test)."""
+    global _REGISTRY
+    with _PROCESS_LOCK:
+        if _REGISTRY is None:
+            _REGISTRY = EngineRegistry()
+        return _REGISTRY
+
+
+def started() -> bool:
+    """Whether :func:`start` ran in this process."""
+    return _STARTED["done"]
+
+
+def start(device: str | None = None, *, half: bool | str | None = None,
+          threads: int | None = None, keep_freed_memory: bool = True) -> EngineRegistry:
+    """Process start-up (CLI ``main``, the GUI's ``run_app``): choose the device (a
+    ``UserError`` names a device the machine does not have), set torch's threads and — on the
+    CPU, where glibc's fresh pages cost a model step up to 40 % (``xmem.allocator``) — the
+    allocator's keeping of freed memory, once; then make the process's registry on that device.
+    Called again (a test, a second window), it replaces the registry and re-applies the
+    settings from the main thread."""
+    global _REGISTRY
+    choice = choose_device(device, half=half, threads=threads)
+    apply_threads(choice)
+    if keep_freed_memory and choice.device.type == "cpu":
+        from xmem import allocator
+
+        allocator.keep_freed_memory()
+    reg = EngineRegistry(device, half)
+    reg._choice = choice
+    with _PROCESS_LOCK:
+        old, _REGISTRY = _REGISTRY, reg
+        _STARTED["done"] = True
+    if old is not None:
+        old.release()
+    return reg
+
+
+def reset_for_tests() -> None:
+    """Forget the process's registry (tests only: a process normally keeps its one)."""
+    global _REGISTRY
+    with _PROCESS_LOCK:
+        old, _REGISTRY = _REGISTRY, None
+        _STARTED["done"] = False
+    if old is not None:
+        old.release()
