@@ -34,13 +34,24 @@ def application(argv: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def run_app(project_dir: str | Path | None = None, video: str | Path | None = None) -> int:
-    """Open the window (on a project, a video, or the last project) and run until it closes."""
+def run_app(project_dir: str | Path | None = None, video: str | Path | None = None,
+            device: str | None = None) -> int:
+    """Open the window (on a project, a video, or the last project) and run until it closes.
+
+    Start-up sets the process-wide settings once, before any model or worker: the engine
+    registry on ``device`` (``--device``; a device the machine lacks is a ``UserError``) or on
+    the Device preference, torch's threads and the allocator (:func:`gui.engines.start_engines`).
+    """
+    from annotator.gui.engines import start_engines
+
+    notice = start_engines(device)
     app = application()
     from annotator.gui.main_window import MainWindow
 
     win = MainWindow()
     win.show()
+    if notice:  # a stored device this machine lacks: said once, at start-up
+        QTimer.singleShot(0, lambda: win.status.say(notice))
     target = project_dir or video
     if target is None:
         last = S.app_settings().value("last_project")
