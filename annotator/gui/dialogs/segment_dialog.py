@@ -51,8 +51,13 @@ class SegmentDialog(QDialog):
         s, e = self.start.value(), self.end.value()
         ok = e >= s and self.object.count() > 0
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
-        self.times.setText(f"{self.time_of(s):.2f} s – {self.time_of(e):.2f} s, {e - s + 1} frames"
-                           if ok else "the last frame must not come before the first")
+        if self.object.count() == 0:
+            why = "There are no objects yet: add one in the Objects panel (Add…) first."
+        elif e < s:
+            why = "The last frame must not come before the first."
+        else:
+            why = f"{self.time_of(s):.2f} s – {self.time_of(e):.2f} s, {e - s + 1} frames"
+        self.times.setText(why)
 
     def values(self) -> tuple[int, int, int]:
         return self.object.currentData(), self.start.value(), self.end.value()
