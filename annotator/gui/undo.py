@@ -5,6 +5,13 @@ opening a project the stack is rebuilt from ``store.history()``. A command's ``u
 ask the session to run ``store.undo()``/``store.redo()`` on the serial writer thread, then the
 views repaint what the operation touched. Pushing a command for work already written does not
 write again (the first ``redo`` is a no-op).
+
+The stack follows the store's order of writes (``Operation.seq``, see
+:mod:`annotator.core.history`), not operation ids: a propagation job's operation exists from
+its start, but it goes on the stack when the job ends, above the edits the person made while it
+ran, because it wrote after them. :meth:`HistoryStack.sync` appends what the store has newer
+than the stack, and rebuilds the stack when the two orders disagree (a resumed job that wrote
+after edits already on the stack).
 """
 
 from __future__ import annotations
@@ -57,11 +64,7 @@ class HistoryStack(QUndoStack):
 
     def rebuild(self) -> None:
         """Mirror the store's history (after opening, or if the two ever disagree)."""
-        store = self.session.store
-        ops = list(reversed(store.history(HISTORY_LIMIT)))
-        done = [op for op in ops if not op.undone]
-        last_done = max((op.id for op in done), default=0)
-        redo = [op for op in ops if op.undone and op.id > last_done]
+        done, redo = self._store_order()
         self.replaying = True
         self.blockSignals(True)  # one round of signals at the end, not one per command
         try:
@@ -77,23 +80,41 @@ class HistoryStack(QUndoStack):
         self._announce()
 
     def sync(self) -> None:
-        """Add the operations others (a pipeline job) wrote since the newest command here."""
-        newest = self.command(self.count() - 1) if self.count() else None
-        if self.index() != self.count():  # there was redo history: the job ended it
+        """Add the operations others (a pipeline job) wrote since the stack last matched the
+        store; rebuild when the store's order of writes differs from the stack's."""
+        done, redo = self._store_order()
+        have = [self.command(i).op_id for i in range(self.count())]
+        want = [op.id for op in done]
+        if redo or self.index() != self.count() or not _extends(want, have):
             self.rebuild()
             return
-        since = newest.op_id if newest is not None else 0
-        ops = [op for op in reversed(self.session.store.history(50)) if op.id > since]
-        if any(op.undone for op in ops) or (len(ops) == 50):
-            self.rebuild()
-            return
-        for op in ops:
+        at = want.index(have[-1]) + 1 if have else 0
+        for op in done[at:]:
             self.record(op.id, _label(op))
+
+    def _store_order(self) -> tuple[list, list]:
+        """(done operations, then the undone ones redo can reach), oldest first by ``seq``."""
+        ops = list(reversed(self.session.store.history(HISTORY_LIMIT)))
+        done = [op for op in ops if not op.undone]
+        last_done = max((op.seq for op in done), default=0)
+        return done, [op for op in ops if op.undone and op.seq > last_done]
 
     def _announce(self) -> None:
         self.indexChanged.emit(self.index())
         self.canUndoChanged.emit(self.canUndo())
         self.canRedoChanged.emit(self.canRedo())
+
+
+def _extends(want: list[int], have: list[int]) -> bool:
+    """Whether the store's order ``want`` is the stack's ``have`` plus newer operations (the
+    stack may hold older ones the store's window of HISTORY_LIMIT no longer shows)."""
+    if not have:
+        return True
+    if have[-1] not in want:
+        return False
+    at = want.index(have[-1]) + 1
+    n = min(at, len(have))
+    return want[at - n:at] == have[len(have) - n:]
 
 
 def _label(op) -> str:
