@@ -137,7 +137,7 @@ class PropagationJob:
                  refiner=None, policy: RefinePolicy | str | None = None,
                  on_progress: ProgressCallback | None = None,
                  cancel: threading.Event | None = None, video=None, label: str = "",
-                 checkpoint_every: int | None = None, checkpoint_s: float = 1.0) -> None:
+                 checkpoint_every: int | None = None, checkpoint_s: float = 0.5) -> None:
         self.project = project
         self.store = project.store
         self.plan = plan
