@@ -12,8 +12,9 @@ a subprocess:
    command again (a fresh process: start-up, engine, checkpoint restore, replay, the rest).
 
 Printed: the uninterrupted run's time, the remaining frames' time, the resumed run's time, the
-time to its first new mask (from the process's start), the resumed time over the remaining
-frames' time, the checkpoint it started from, and whether every mask equals the uninterrupted
+time to its first new mask (from the process's start), the time of the same command on a
+finished project (what a resume costs before the job starts), the resumed time over the
+remaining frames' time, the checkpoint it started from, and whether every mask equals the uninterrupted
 run's (RLE, byte for byte). ``--engine xmem`` uses our XMem with random weights of the real
 architecture (real cost, meaningless masks) on a shorter clip.
 
@@ -162,6 +163,7 @@ def main() -> None:
             if (cut.parent / "cache" / "jobs").is_dir() else []
         resumed = propagate(cut, args.engine, env)
         same = masks(cut) == masks(ref)
+        idle = propagate(ref, args.engine, env)  # nothing left: start-up and exit only
 
     left = total - killed["killed_at"]
     mark_left = total - whole["mark_done"]
@@ -178,6 +180,8 @@ def main() -> None:
     print(f"resumed run             {resumed['wall']:8.2f} s for {left} masks "
           f"(process start, engine, checkpoint, replay, the rest)")
     print(f"first new mask after    {resumed['first_new'] or float('nan'):8.2f} s")
+    print(f"a run with nothing left {idle['wall']:8.2f} s (process start, engine, plan: the "
+          "part of a resume that is not the job)")
     print(f"resumed / remaining     {resumed['wall'] / remaining:8.2f}  (1.10 = within 10 %)")
     print(f"masks equal to the uninterrupted run: {'yes' if same else 'NO'}")
     for line in (resumed.get("stdout") or "").splitlines():
