@@ -17,6 +17,10 @@ _APP: QApplication | None = None
 
 def application(argv: list[str] | None = None) -> QApplication:
     """The running QApplication, created (with our names and icon) if needed."""
+    from annotator import logs
+
+    logs.setup()  # tracebacks (caught in the window, or uncaught in a slot) go to the log file
+    logs.install_excepthook()
     app = QApplication.instance()
     # Workers (decoding, models, the store) share the interpreter lock with the GUI thread: a
     # shorter switch interval lets the GUI thread in sooner, keeping repaints smooth.

@@ -1,14 +1,19 @@
 """How failures reach the person: a status message for a bad input, a dialog that names the
 file and says what to do for a failed open, the Models dialog for a model file, and a
-"this is a bug" dialog with the traceback for anything else. Never a dead window."""
+"this is a bug" dialog with the traceback for anything else, which also goes to the log file
+(see :mod:`annotator.logs`) and names it. Never a dead window."""
 
 from __future__ import annotations
 
+import logging
 import traceback
 from pathlib import Path
 
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from annotator import logs
 from annotator.core.project import VideoMissingError
 from annotator.errors import UserError
 
@@ -28,6 +33,12 @@ class ErrorReport:
         from annotator.engines.models import ModelFileError
 
         model_missing = isinstance(exc, ModelFileError)
+        detail = getattr(exc, "__gui_traceback__", None) or "".join(
+            traceback.format_exception(type(exc), exc, exc.__traceback__))
+        bug = not (is_user or model_missing)
+        # every failure goes to the log file with its traceback (a bug to stderr as well)
+        log_path = logs.report(exc, context, detail, level=logging.ERROR if bug else logging.INFO,
+                               stderr=bug)
         if model_missing:
             box = QMessageBox(QMessageBox.Icon.Warning, "Model file missing",
                               f"{context + ': ' if context else ''}{text}\n\nOpen the Models "
@@ -49,19 +60,26 @@ class ErrorReport:
         elif is_user and not context:
             self.status.say(text, True, 12000)
         elif is_user:
-            box = QMessageBox(QMessageBox.Icon.Warning, "AVS Annotator", f"{context}.\n\n{text}",
+            box = QMessageBox(QMessageBox.Icon.Warning, "AVS Annotator",
+                              f"{context}.\n\n{text}\n\n(Details in the log file {log_path}.)",
                               QMessageBox.StandardButton.Ok, self)
             box.open()
         else:
-            detail = getattr(exc, "__gui_traceback__", None) or "".join(
-                traceback.format_exception(type(exc), exc, exc.__traceback__))
             box = QMessageBox(QMessageBox.Icon.Critical, "Something went wrong",
                               f"{context + ': ' if context else ''}{name}: {text}\n\nYour work so "
                               "far is saved in the project. This is a bug: please report it "
-                              "with the details below.", QMessageBox.StandardButton.Ok, self)
+                              "with the details below and the log file "
+                              f"{log_path} (Help > Open log folder).",
+                              QMessageBox.StandardButton.Ok, self)
             box.setDetailedText(detail)
             box.open()
         self.status.say(text, True, 12000)
+
+    def open_log_folder(self) -> None:
+        """Help > Open log folder: the folder of the log file, in the desktop's file manager."""
+        folder = logs.setup().parent
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def relink_and_open(self, project_dir: Path, video: str | Path | None = None) -> None:
         """Point the project at its moved video (same content only), then open it."""

@@ -81,6 +81,8 @@ def _spec(w: MainWindow) -> list[tuple[str, str, str | list[str], Callable[[], N
         ("models", "&Manage model files…", "", w.show_models, False,
          "Find, verify or download model files"),
         ("shortcuts", "&Keyboard shortcuts", "F1", w.show_shortcuts, False, ""),
+        ("open_log", "Open &log folder", "", w.open_log_folder, False,
+         "The log file with every error's details, to attach to a bug report"),
         ("about", "&About", "", w.show_about, False, ""),
     ] + [(f"object_{n}", f"Object {n}", str(n), (lambda n=n: w.select_object_key(n)), True, "")
          for n in range(1, 10)]
@@ -151,7 +153,10 @@ def build_menus(w: MainWindow, a: dict[str, QAction]) -> None:
     m = mb.addMenu("&Models")
     m.addAction(a["models"])
     m = mb.addMenu("&Help")
-    m.addActions([a["shortcuts"], a["about"]])
+    m.addAction(a["shortcuts"])
+    m.addAction(a["open_log"])
+    m.addSeparator()
+    m.addAction(a["about"])
 
 
 SHORT = {"undo": "Undo", "redo": "Redo", "tool_points": "Points", "tool_brush": "Brush",

@@ -1,9 +1,56 @@
-"""Status bar: active engines and device, embedding status, frame, job progress with cancel."""
+"""Status bar: active engines and device, embedding status, frame, job progress with cancel.
+
+Nothing here is clipped: the message and the labels elide (``…``) when the window is narrow
+and then carry their whole text in a tooltip. Messages time out; a message about the current
+frame or object (``context=True``) is cleared as soon as either changes, and :meth:`reset`
+clears everything when the project closes.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWidget
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QStatusBar,
+    QStyle,
+    QStyleOption,
+    QWidget,
+)
+
+
+class ElidedLabel(QLabel):
+    """One line of text that elides on the right when narrower than its text; the whole text
+    is then its tooltip (unless the owner set a tooltip of its own)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._own_tip = ""
+
+    def setToolTip(self, tip: str) -> None:  # noqa: N802
+        self._own_tip = tip
+        super().setToolTip(tip)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        full = super().minimumSizeHint()
+        return QSize(min(full.width(), self.fontMetrics().horizontalAdvance("M" * 4)),
+                     full.height())
+
+    def is_elided(self) -> bool:
+        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        rect = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                              rect.width())
+        QLabel.setToolTip(self, self._own_tip or (self.text() if shown != self.text() else ""))
+        p = QPainter(self)
+        p.setPen(self.palette().windowText().color())
+        p.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
 
 
 class StatusBar(QStatusBar):
@@ -13,9 +60,9 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.setObjectName("status_bar")
         self.frame_label = QLabel("")
-        self.engines_label = QLabel("no project")
-        self.embedding_label = QLabel("")
-        self.job_label = QLabel("")
+        self.engines_label = ElidedLabel("no project")
+        self.embedding_label = ElidedLabel("")
+        self.job_label = ElidedLabel("")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setTextVisible(True)
@@ -27,18 +74,87 @@ class StatusBar(QStatusBar):
             self.addPermanentWidget(w)
         self.show_job(None)
         self._error_style = False
+        self._context: tuple | None = None
+        self._context_message = ""
         self._clear = QTimer(self)
         self._clear.setSingleShot(True)
         self._clear.timeout.connect(self._reset_style)
+        self.messageChanged.connect(self._message_changed)
 
-    def say(self, text: str, error: bool = False, msecs: int = 8000) -> None:
+    # -- messages --------------------------------------------------------------------------
+    def say(self, text: str, error: bool = False, msecs: int = 8000,
+            context: bool = False) -> None:
+        """Show ``text`` for ``msecs``; ``context``: it is about the current frame and object
+        and goes away as soon as either changes."""
         self.setStyleSheet("QStatusBar { color: #ff6b6b; }" if error else "")
         self.showMessage(text, msecs)
+        self._context_message = text if context else ""
         self._clear.start(msecs)
+
+    def set_context(self, frame: int | None, object_id: int | None = None) -> None:
+        """The window moved to ``frame`` / ``object_id``: drop messages about the old ones."""
+        self.frame_label.setText("" if frame is None else f"frame {frame}")
+        new = (frame, object_id)
+        if new != self._context and self._context_message \
+                and self.currentMessage() == self._context_message:
+            self.clearMessage()
+        self._context = new
+
+    def reset(self) -> None:
+        """No project: no engines, embedding, frame, job or message left from the last one."""
+        self.clearMessage()
+        self._reset_style()
+        self.set_engines("no project")
+        self.set_embedding("idle")
+        self.set_context(None)
+        self._context = None
+        self.show_job(None)
+
+    def _message_changed(self, text: str) -> None:
+        if not text:
+            self._context_message = ""
+            self.setToolTip("")
+        self.update()
 
     def _reset_style(self) -> None:
         self.setStyleSheet("")
 
+    def _message_rect(self) -> QRect:
+        right = self.width() - 12
+        for w in (self.frame_label, self.embedding_label, self.engines_label, self.job_label,
+                  self.progress, self.cancel_btn):
+            if w.isVisible():
+                right = min(right, w.x() - 2)
+                break
+        return QRect(6, 0, max(0, right - 6), self.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        """QStatusBar's own painting, except that a long message elides instead of being cut
+        off under the labels (its whole text is then the bar's tooltip)."""
+        text = self.currentMessage()
+        if not text:
+            super().paintEvent(event)
+            return
+        p = QPainter(self)
+        opt = QStyleOption()
+        opt.initFrom(self)
+        self.style().drawPrimitive(QStyle.PrimitiveElement.PE_PanelStatusBar, opt, p, self)
+        rect = self._message_rect()
+        shown = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
+        self.setToolTip(text if shown != text else "")
+        p.setPen(self.palette().windowText().color())
+        p.drawText(rect, int(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter
+                             | Qt.TextFlag.TextSingleLine), shown)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        """Labels never take more than their share: the message keeps at least a third."""
+        w = event.size().width()
+        self.engines_label.setMaximumWidth(max(90, w // 4))
+        self.embedding_label.setMaximumWidth(max(90, w // 6))
+        self.job_label.setMaximumWidth(max(90, w // 6))
+        super().resizeEvent(event)
+
+    # -- labels ----------------------------------------------------------------------------
     def set_engines(self, short: str, full: str = "", device: str = "") -> None:
         """Engines in short (fallbacks say so) and the device; full names in the tooltip."""
         self.engines_label.setText(f"{short} · {device}" if device else short)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -62,6 +62,10 @@ class Timeline(QWidget):
         session.masks_changed.connect(self._masks_changed)
         self.reload()
 
+    def sizeHint(self) -> QSize:  # noqa: N802
+        """Tall enough for every object's row, and no taller: the frame gets the rest."""
+        return QSize(400, RULER_H + FLAG_H + max(2, len(self.objects)) * ROW_H + 12)
+
     # -- data ----------------------------------------------------------------------------------
     def reload(self) -> None:
         store, n = self.session.store, self.n
@@ -82,6 +86,7 @@ class Timeline(QWidget):
     def _fill(self, result: tuple) -> None:
         self.objects, self.segments, self.states = result
         self.setMinimumHeight(RULER_H + FLAG_H + max(2, len(self.objects)) * ROW_H + 8)
+        self.updateGeometry()
         self.update()
 
     def _masks_changed(self, keys: Any) -> None:

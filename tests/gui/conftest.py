@@ -17,6 +17,7 @@ def _private_settings(tmp_path, monkeypatch):
     # no model files unless a test puts some there: the fallback engines, as in a fresh install
     monkeypatch.setenv("AVS_ANNOTATOR_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("AVS_ANNOTATOR_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("AVS_ANNOTATOR_LOG_DIR", str(tmp_path / "logs"))  # never the person's log
     # projects of videos in read-only folders go under the data folder: never the person's own
     monkeypatch.setenv("AVS_ANNOTATOR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")

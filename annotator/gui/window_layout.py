@@ -1,0 +1,140 @@
+"""How the main window fits its screen, from a 1024×640 laptop to 1920×1080 and up.
+
+Measured on the demo (offscreen, the default style): the objects and segments docks need
+346 px, the check view 349 px, the toolbar 1161 px with text on every button; side by side the
+docks kept the window from being narrower than 1027 px and left the frame ~320 px. So:
+
+- below :data:`WIDE` px the check view shares a tabbed dock with the audible segments (left,
+  under the objects); from :data:`WIDE` px on it has its own column on the right. Only the two
+  arrangements this module makes are switched: a dock the person moved, floated or closed stays
+  where they put it.
+- when the toolbar would not fit, undo/redo and the three tools show their icon only (their
+  tooltips say what they are and their key); the commands keep their words.
+- side by side the docks still need 1027 px, so a window at least :data:`WIDE` px wide that is
+  asked for less than that in one step (a restore from maximised) stops at 1027 px, tabbed.
+- in a short window (< 800 px) the timeline is as tall as its rows and no taller.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+if TYPE_CHECKING:  # pragma: no cover
+    from annotator.gui.main_window import MainWindow
+
+WIDE = 1500
+ICON_ONLY_FIRST = ("undo", "redo", "tool_points", "tool_brush", "tool_eraser")
+Area = Qt.DockWidgetArea
+
+
+class WindowLayout(QObject):
+    """Keeps the window's docks and toolbar fitted to its width (an event filter on it)."""
+
+    def __init__(self, win: MainWindow) -> None:
+        super().__init__(win)
+        self.win = win
+        self._busy = False
+        win.docks["timeline"].installEventFilter(self)  # a new project's timeline asks for its height
+        win.installEventFilter(self)
+        # F / Shift+F / X work on the check view: bring it to the front when it is a tab
+        for name in ("next_flag", "prev_flag", "compare", "check_view"):
+            win.actions_[name].triggered.connect(self._raise_check)
+        for dock in win.docks.values():  # View > a dock: shown in front, even as a tab
+            dock.toggleViewAction().triggered.connect(
+                lambda on, d=dock: on and QTimer.singleShot(0, d.raise_))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if self._busy:
+            return False
+        if obj is self.win and event.type() == QEvent.Type.Resize:
+            self.fit(self.win.width())
+        elif obj is self.win.docks["timeline"] and event.type() == QEvent.Type.LayoutRequest \
+                and self.win.height() < 800:
+            QTimer.singleShot(0, self._fit_timeline)
+        return False
+
+    def shown(self, key: str) -> bool:
+        """Is the dock on screen? (A dock on a tab behind another one is "visible" to Qt.)"""
+        dock = self.win.docks[key]
+        return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+    def _raise_check(self) -> None:
+        chk = self.win.docks["check"]
+        if self.win.check_view is not None and chk.isVisible() and self.win.tabifiedDockWidgets(chk):
+            chk.raise_()
+
+    # -- what the window looks like now ------------------------------------------------------
+    def arrangement(self) -> str:
+        """``"tabbed"``, ``"columns"`` (the two this module makes) or ``"custom"``."""
+        w, seg, chk = self.win, self.win.docks["segments"], self.win.docks["check"]
+        if chk.isFloating() or seg.isFloating():
+            return "custom"
+        if chk in w.tabifiedDockWidgets(seg) and w.dockWidgetArea(seg) == Area.LeftDockWidgetArea \
+                and len(w.tabifiedDockWidgets(seg)) == 1:
+            return "tabbed"
+        if w.dockWidgetArea(chk) == Area.RightDockWidgetArea and not w.tabifiedDockWidgets(chk) \
+                and w.dockWidgetArea(seg) == Area.LeftDockWidgetArea:
+            return "columns"
+        return "custom"
+
+    # -- fitting -----------------------------------------------------------------------------
+    def fit(self, width: int) -> None:
+        self._busy = True
+        try:
+            self.fit_toolbar(width)
+            want = "tabbed" if width < WIDE else "columns"
+            now = self.arrangement()
+            if now != "custom" and now != want:
+                self._tab() if want == "tabbed" else self._columns()
+            elif self.win.height() < 800:
+                self._fit_timeline()
+        finally:
+            self._busy = False
+
+    def fit_toolbar(self, width: int) -> None:
+        tb, actions = self.win.toolbar, self.win.actions_
+        buttons = [tb.widgetForAction(actions[n]) for n in ICON_ONLY_FIRST]
+        for b in buttons:
+            if b is not None:
+                b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        if tb.sizeHint().width() + 8 <= width:
+            return
+        for b in buttons:
+            if b is not None:
+                b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+
+    def _tab(self) -> None:
+        w, d = self.win, self.win.docks
+        chk, seg = d["check"], d["segments"]
+        was_closed = chk.isHidden()
+        focus = QApplication.focusWidget()
+        w.tabifyDockWidget(seg, chk)
+        chk.setHidden(was_closed)
+        # the segments in front, unless the person is working in the check view
+        (chk if focus is not None and chk.isAncestorOf(focus) else seg).raise_()
+        h = max(200, w.height())
+        w.resizeDocks([d["objects"], seg], [max(120, h // 4), h], Qt.Orientation.Vertical)
+        self._fit_timeline()
+
+    def _columns(self) -> None:
+        w, d = self.win, self.win.docks
+        chk = d["check"]
+        was_closed = chk.isHidden() and not chk.toggleViewAction().isChecked()
+        w.addDockWidget(Area.RightDockWidgetArea, chk)
+        chk.setHidden(was_closed)
+        d["segments"].raise_()
+        w.resizeDocks([d["objects"], chk], [340, 350], Qt.Orientation.Horizontal)
+        h = max(200, w.height())
+        w.resizeDocks([d["objects"], d["segments"]], [h // 4, h], Qt.Orientation.Vertical)
+        self._fit_timeline()
+
+    def _fit_timeline(self) -> None:
+        dock = self.win.docks["timeline"]
+        inner = dock.widget()
+        if inner is not None and not dock.isFloating() and dock.isVisible():
+            want = max(inner.minimumSizeHint().height(), inner.sizeHint().height(), 60)
+            if dock.height() > want + 4:
+                self.win.resizeDocks([dock], [want], Qt.Orientation.Vertical)
