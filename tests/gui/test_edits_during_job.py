@@ -136,3 +136,58 @@ def test_anchor_and_stroke_during_a_job_survive_and_undo_takes_the_job_first(ui,
     assert len(store.masks_of(oid, seg.start, seg.end)) == seg.length
     assert store.anchors(oid, seg.start, seg.end) == [seg.start, fa]
     assert store.mask(oid, fb).source == "brush"
+
+
+def test_a_job_resumed_after_an_edit_goes_above_it_on_the_undo_stack(ui, qtbot, gated_engine):
+    """Cancel (the status bar's button) while the job waits on its sixth frame, paint a stroke
+    ahead of it, press P again: the job resumes into its operation, which wrote after the
+    stroke, so the window's stack is rebuilt with the job on top and Ctrl+Z takes it first."""
+    reached, go = gated_engine
+    session, store = ui.win.session, ui.store
+    oid, seg = ui.bell()
+    order = [o.id for o in store.objects()].index(oid) + 1
+    ui.key(getattr(Qt.Key, f"Key_{order}"))
+    ui.key(Qt.Key.Key_Home)
+    _go_forward(ui, seg.start)
+    ui.idle()
+    qtbot.mouseClick(ui.win.canvas, Qt.MouseButton.LeftButton, pos=_bell_point(ui, seg.start))
+    ui.idle()
+    ui.key(Qt.Key.Key_Return)
+    ui.idle()
+    with qtbot.waitSignal(session.job_started, timeout=10000):
+        ui.key(Qt.Key.Key_P)
+    assert reached.wait(60)
+    with qtbot.waitSignal(session.job_finished, timeout=60000) as blocker:
+        qtbot.mouseClick(ui.win.status.cancel_btn, Qt.MouseButton.LeftButton)
+        go.set()
+    assert blocker.args[0]["cancelled"]
+    ui.idle()
+    job_op = store.jobs()[-1]["params"]["op"]
+    assert session.history.command(session.history.count() - 1).op_id == job_op
+    done_before = {m.frame for m in store.masks_of(oid, seg.start, seg.end)}
+    fb = seg.start + 40
+    assert fb not in done_before
+    _go_forward(ui, 40)
+    ui.idle()
+    ui.key(Qt.Key.Key_B)
+    p = _bell_point(ui, fb)
+    qtbot.mousePress(ui.win.canvas, Qt.MouseButton.LeftButton, pos=p)
+    qtbot.mouseMove(ui.win.canvas, p + type(p)(10, 0))
+    qtbot.mouseRelease(ui.win.canvas, Qt.MouseButton.LeftButton, pos=p + type(p)(10, 0))
+    ui.idle()
+    stroke = store.history(1)[0]
+    assert stroke.kind == "brush"
+    assert session.history.command(session.history.count() - 1).op_id == stroke.id
+
+    with qtbot.waitSignal(session.job_finished, timeout=120000) as blocker:
+        ui.key(Qt.Key.Key_P)
+    assert not blocker.args[0]["cancelled"]
+    ui.idle()
+    assert store.jobs()[-1]["params"]["op"] == job_op  # resumed, not started over
+    assert store.mask(oid, fb).source == "brush"
+    ids = [session.history.command(i).op_id for i in range(session.history.count())]
+    assert ids[-2:] == [stroke.id, job_op] and ids.count(job_op) == 1
+    ui.key(Qt.Key.Key_Z, CTRL)
+    ui.idle()
+    assert store.operation(job_op).undone and not store.operation(stroke.id).undone
+    assert [m.frame for m in store.masks_of(oid, seg.start, seg.end)] == [seg.start, fb]
