@@ -229,12 +229,44 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         S.add_recent(project.dir)
         self._rebuild_recent()
         self.frame = 0
-        self.go_to(0)
+        self._restore_place(session)
         self._update_enabled()
         self._precompute_embeddings()
         session.write(session.segmenter, lambda seg: self._segmenter_ready())
         note = "; ".join(getattr(video, "notes", []) or [])
         self.status.say(f"Opened {project.dir}" + (f" — note: {note}" if note else ""))
+
+    # -- where the person was: view state, per person, so QSettings keyed by the project path
+    # (the project file holds annotations and may be shared or read-only; nothing is written
+    # to it just because someone looked at a frame)
+    @staticmethod
+    def _place_key(session: ProjectSession) -> str:
+        import hashlib
+
+        path = str(Path(session.project.dir).resolve())
+        return "places/" + hashlib.sha1(path.encode()).hexdigest()[:16]
+
+    def _save_place(self, session: ProjectSession) -> None:
+        s, key = S.app_settings(), self._place_key(session)
+        s.setValue(f"{key}/path", str(Path(session.project.dir).resolve()))
+        s.setValue(f"{key}/frame", int(self.frame))
+        s.setValue(f"{key}/object", -1 if self.object_id is None else int(self.object_id))
+        s.sync()
+
+    def _restore_place(self, session: ProjectSession) -> None:
+        """The frame and object last viewed in this project (frame 0 the first time)."""
+        s, key = S.app_settings(), self._place_key(session)
+        frame, oid = int(s.value(f"{key}/frame", 0)), int(s.value(f"{key}/object", -1))
+        self.go_to(frame)
+        if oid < 0:
+            return
+        store = session.store
+
+        def chosen(exists: bool) -> None:
+            if exists and session is self.session and self.objects_panel is not None:
+                self.objects_panel.select(oid)
+
+        session.run(lambda: any(o.id == oid for o in store.objects()), chosen)
 
     def _show_engines(self) -> None:
         from annotator.gui.engines import summary
@@ -280,6 +312,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
             return False
         self._play.stop()
         self.save_layout()
+        self._save_place(session)
         for key in ("objects", "segments", "check", "timeline"):
             w = self.docks[key].widget()
             self.docks[key].setWidget(QWidget())
