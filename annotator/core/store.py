@@ -148,6 +148,9 @@ class Store(HistoryMixin):
                                        isolation_level=None, timeout=30)
         self._lock = threading.RLock()
         self._depth = 0
+        self._owner: int | None = None  # the thread inside the write transaction
+        self._reader: sqlite3.Connection | None = None  # the main thread's own connection
+        self._reader_failed = False
         try:
             if not readonly:
                 self._db.execute("PRAGMA journal_mode=WAL")
@@ -166,6 +169,9 @@ class Store(HistoryMixin):
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     def __enter__(self) -> Store:
         return self
@@ -182,21 +188,49 @@ class Store(HistoryMixin):
             outer = self._depth == 0
             if outer:
                 self._db.execute("BEGIN IMMEDIATE")
+                self._owner = threading.get_ident()
             self._depth += 1
             try:
                 yield self._db
             except BaseException:
                 self._depth -= 1
                 if outer:
+                    self._owner = None
                     self._db.execute("ROLLBACK")
                 raise
             self._depth -= 1
             if outer:
+                self._owner = None
                 self._db.execute("COMMIT")
 
     def _q(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
+        reader = self._main_reader()
+        if reader is not None:
+            return reader.execute(sql, tuple(args)).fetchall()
         with self._lock:
             return self._db.execute(sql, tuple(args)).fetchall()
+
+    def _main_reader(self) -> sqlite3.Connection | None:
+        """The main (GUI) thread reads through a connection of its own: in WAL mode it sees the
+        last committed state and never waits for the lock a writer holds (a job's commit, a
+        click's write). Other threads, and the main thread inside its own transaction, use the
+        shared connection."""
+        if (threading.current_thread() is not threading.main_thread()
+                or self._owner == threading.get_ident() or self._reader_failed):
+            return None
+        if self._reader is None:
+            try:
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                       check_same_thread=False, isolation_level=None,
+                                       timeout=30)
+                conn.execute("PRAGMA query_only=ON")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+            except sqlite3.Error:
+                self._reader_failed = True  # e.g. read-only media without the -shm file
+                return None
+            self._reader = conn
+        return self._reader
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
