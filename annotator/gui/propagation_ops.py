@@ -56,7 +56,7 @@ def triage_note(t: dict) -> str:
     if t["unanchored"]:
         first = t["unanchored"][0][1]
         parts.append(f"not started, no accepted mask yet: {_listed(t['unanchored'])} — click "
-                     f"the object on frame {first.start} and press Enter, then P")
+                     f"the object on frame {first.start} and press Enter first, then P")
     return "; ".join(parts)
 
 
@@ -110,7 +110,7 @@ class PropagationOps:
                 if segment_ids is not None and t["unanchored"]:
                     label, seg = t["unanchored"][0]
                     note = (f"Segment {label} has no accepted mask yet: click the object on "
-                            f"frame {seg.start} and press Enter, then P.")
+                            f"frame {seg.start} and press Enter first, then P.")
                 else:
                     note = "Nothing to propagate: " + (note or "there are no segments yet")
                 self.status.say(note[0].upper() + note[1:], True, 15000)
