@@ -4,6 +4,7 @@ refined, a fix that re-propagates only between the neighbouring anchors, segment
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from annotator.demo import FPS, _bell_center
@@ -75,7 +76,9 @@ def test_check_view_lists_worst_first_and_steps_through_flags_in_that_order(ui, 
     assert (ui.win.frame, ui.win.object_id) == (100, drum)
 
 
-def test_flag_names_are_readable_explained_and_not_truncated(ui, qtbot):
+@pytest.mark.parametrize("size", [(1024, 640), (1366, 768), (1920, 1080)])
+def test_flag_names_are_readable_explained_and_not_truncated(ui, qtbot, size):
+    ui.win.resize(*size)
     _seed_flags(ui)
     ui.key(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     ui.idle()
@@ -96,6 +99,55 @@ def test_flag_names_are_readable_explained_and_not_truncated(ui, qtbot):
         assert header.sectionSize(col) >= cv.tree.sizeHintForColumn(col), col
     assert header.length() <= cv.tree.viewport().width()
     assert cv.tree.horizontalScrollBar().maximum() == 0
+
+
+def test_real_flags_of_a_davis_sequence_read_as_words(qtbot, tmp_path, shared):
+    """DAVIS bmx-bumps (../shared), first ground-truth mask as the anchor, propagated with
+    Shift+P by the real pipeline (fallback engine): the check view names its real flags in
+    words, explains them, fits them in its columns, and F starts at the worst clip."""
+    from PIL import Image
+
+    from annotator.core.project import Project
+    from annotator.gui.app import application
+    from annotator.gui.main_window import MainWindow
+
+    src = shared("data", "davis2016", "bmx-bumps")
+    with Project.create(tmp_path / "bmx.avsproj", src / "JPEGImages", fps=24) as project:
+        st = project.store
+        oid = st.add_object("rider", "person")
+        st.add_segment(oid, 0, st.frame_count - 1)
+        gt = np.array(Image.open(src / "Annotations" / "00000.png")) > 0
+        st.put_mask(oid, 0, gt, source="imported")
+    application()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1366, 768)
+    win.show()
+    win.open_path(tmp_path / "bmx.avsproj")
+    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
+                    timeout=30000)
+    try:
+        with qtbot.waitSignal(win.session.job_finished, timeout=300000):
+            qtbot.keyClick(win.canvas, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
+        qtbot.keyClick(win.canvas, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+        cv = win.check_view
+        qtbot.waitUntil(lambda: cv.tree.topLevelItemCount() > 0, timeout=30000)
+        cells = "\n".join(it.text(2) for it in (cv.tree.topLevelItem(i)
+                                                for i in range(cv.tree.topLevelItemCount())))
+        assert "_" not in cells
+        assert any(w in cells for w in ("low confidence", "lost object", "area jump"))
+        tip = cv.tree.topLevelItem(0).toolTip(2)
+        assert "frames):" in tip and "Enter" in tip
+        header = cv.tree.header()
+        for col in range(cv.tree.columnCount()):
+            assert header.sectionSize(col) >= cv.tree.sizeHintForColumn(col), col
+        assert cv.tree.horizontalScrollBar().maximum() == 0
+        worst = cv.clips[0]
+        qtbot.keyClick(win.canvas, Qt.Key.Key_F)
+        first = [f for f, o in cv.frames if o == worst.object_id and worst.start <= f]
+        qtbot.waitUntil(lambda: win.frame == first[0])
+    finally:
+        win.close_project()
 
 
 def test_a_segment_marked_failed_is_listed_and_says_why(ui, qtbot):
