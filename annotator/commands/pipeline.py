@@ -39,8 +39,8 @@ def register(sub) -> None:
 class _Bar:
     """A one-line progress bar on stderr (redrawn at most 10 times a second)."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30) -> None:
-        self.stream = stream
+    def __init__(self, stream=None, width: int = 30) -> None:
+        self.stream = stream or sys.stderr  # looked up now: the stderr of this run
         self.width = width
         self.label = ""
         self._last = 0.0
