@@ -2,7 +2,9 @@
 the XMem mask beside its refinement, and the segment's verdict (done / failed).
 
 The list is computed from the store on a worker thread (each mask revision carries the flags
-the pipeline raised). A fix is made on the canvas with clicks or the brush; accepting it makes
+the pipeline raised): segments a person marked failed first, then flagged clips worst first,
+each flag in words with a tooltip saying what was measured and what to do. F / Shift+F step
+through the flagged frames in the list's order. A fix is made on the canvas with clicks or the brush; accepting it makes
 the frame an anchor and re-propagates only up to the neighbouring anchors (see the window).
 """
 
