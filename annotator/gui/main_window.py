@@ -36,7 +36,8 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         super().__init__(parent)
         self.setObjectName("main_window")
         self.setWindowTitle("AVS Annotator")
-        self.resize(1400, 860)
+        avail = self.screen().availableGeometry()  # a 1024×640 laptop gets a window that fits
+        self.resize(min(1400, avail.width()), min(860, avail.height()))
         self.setAcceptDrops(True)
         self.session: ProjectSession | None = None
         self.dialog: QWidget | None = None  # the dialog the window has open (tests find it)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QDockWidget
 
 if TYPE_CHECKING:  # pragma: no cover
     from annotator.gui.main_window import MainWindow
@@ -37,7 +37,9 @@ class WindowLayout(QObject):
         super().__init__(win)
         self.win = win
         self._busy = False
-        win.docks["timeline"].installEventFilter(self)  # a new project's timeline asks for its height
+        self._first_show = True
+        for dock in win.docks.values():  # a new project's panels arrive as the docks' children
+            dock.installEventFilter(self)  # a new project's timeline asks for its height
         win.installEventFilter(self)
         # F / Shift+F / X work on the check view: bring it to the front when it is a tab
         for name in ("next_flag", "prev_flag", "compare", "check_view"):
@@ -51,15 +53,44 @@ class WindowLayout(QObject):
             return False
         if obj is self.win and event.type() == QEvent.Type.Resize:
             self.fit(self.win.width())
+        elif obj is self.win and event.type() == QEvent.Type.Show and self._first_show:
+            self._first_show = False
+            from annotator.gui.settings import app_settings
+
+            if app_settings().value("window/state") is None:  # no layout of the person's own
+                QTimer.singleShot(0, self._share_heights)
         elif obj is self.win.docks["timeline"] and event.type() == QEvent.Type.LayoutRequest \
                 and self.win.height() < 800:
             QTimer.singleShot(0, self._fit_timeline)
+        elif isinstance(obj, QDockWidget) and event.type() == QEvent.Type.ChildAdded:
+            QTimer.singleShot(0, lambda d=obj: self._watch_tables(d))
         return False
 
     def shown(self, key: str) -> bool:
         """Is the dock on screen? (A dock on a tab behind another one is "visible" to Qt.)"""
         dock = self.win.docks[key]
         return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+    def _watch_tables(self, dock: QDockWidget) -> None:
+        """A table that would need a horizontal scroll bar widens its dock instead (its columns
+        size to their text), as long as the frame keeps 60% of the window's width."""
+        for view in dock.findChildren(QAbstractItemView):
+            bar = view.horizontalScrollBar()
+            if not bar.property("fits_dock"):
+                bar.setProperty("fits_dock", True)
+                bar.rangeChanged.connect(lambda _lo, hi, d=dock, v=view: hi and self._widen(d, v))
+                self._widen(dock, view)
+
+    def _widen(self, dock: QDockWidget, view: QAbstractItemView) -> None:
+        w = self.win
+        header = view.header() if hasattr(view, "header") else view.horizontalHeader()
+        extra = header.length() - view.viewport().width()
+        if extra <= 0 or dock.isFloating() or w.dockWidgetArea(dock) not in (
+                Area.LeftDockWidgetArea, Area.RightDockWidgetArea):
+            return
+        want = dock.width() + extra + 4
+        if want <= 0.4 * w.width():
+            w.resizeDocks([dock], [want], Qt.Orientation.Horizontal)
 
     def _raise_check(self) -> None:
         chk = self.win.docks["check"]
@@ -115,9 +146,7 @@ class WindowLayout(QObject):
         chk.setHidden(was_closed)
         # the segments in front, unless the person is working in the check view
         (chk if focus is not None and chk.isAncestorOf(focus) else seg).raise_()
-        h = max(200, w.height())
-        w.resizeDocks([d["objects"], seg], [max(120, h // 4), h], Qt.Orientation.Vertical)
-        self._fit_timeline()
+        QTimer.singleShot(0, self._share_heights)
 
     def _columns(self) -> None:
         w, d = self.win, self.win.docks
@@ -127,8 +156,15 @@ class WindowLayout(QObject):
         chk.setHidden(was_closed)
         d["segments"].raise_()
         w.resizeDocks([d["objects"], chk], [340, 350], Qt.Orientation.Horizontal)
-        h = max(200, w.height())
-        w.resizeDocks([d["objects"], d["segments"]], [h // 4, h], Qt.Orientation.Vertical)
+        QTimer.singleShot(0, self._share_heights)
+
+    def _share_heights(self) -> None:
+        """Objects get a quarter of the left column (a list of a few names), segments the
+        rest; once the main window has laid out the new arrangement."""
+        w, d = self.win, self.win.docks
+        h = max(200, d["objects"].height() + d["segments"].height())
+        w.resizeDocks([d["objects"], d["segments"]], [max(120, h // 4), h - max(120, h // 4)],
+                      Qt.Orientation.Vertical)
         self._fit_timeline()
 
     def _fit_timeline(self) -> None:

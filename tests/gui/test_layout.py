@@ -75,6 +75,13 @@ def test_window_at_1024x640_shows_every_button_whole(window, qtbot):
     table = win.segments_panel.table
     _raise_by_tab(qtbot, win, win.docks["segments"])
     assert table.viewport().height() >= 5 * table.verticalHeader().defaultSectionSize()
+    # every column whole: the dock widened instead of a horizontal scroll bar
+    qtbot.waitUntil(lambda: table.model().rowCount() == 3, timeout=5000)
+    qtbot.waitUntil(lambda: table.horizontalHeader().length() <= table.viewport().width(),
+                    timeout=3000)
+    assert not table.horizontalScrollBar().isVisible()
+    for col in range(table.model().columnCount()):
+        assert table.horizontalHeader().sectionSize(col) >= table.sizeHintForColumn(col), col
 
 
 def test_status_bar_elides_with_the_whole_text_in_a_tooltip(window, qtbot):
