@@ -84,8 +84,21 @@ def setup(stderr: bool = True) -> Path:
 
 
 def install_excepthook() -> None:
-    """Uncaught exceptions (in the window: a Qt slot's) go to the log, and to stderr."""
-    sys.excepthook = _excepthook
+    """Uncaught exceptions (in the window: a Qt slot's) also go to the log file; the hook that
+    was there (Python's, which prints to stderr, or a test runner's) still gets them."""
+    previous = sys.excepthook
+    if getattr(previous, "avs_log", False):
+        return
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if not issubclass(kind, KeyboardInterrupt):
+            text = "".join(traceback.format_exception(kind, exc, tb))
+            log.critical("uncaught %s: %s\n%s", kind.__name__, exc, text.rstrip(),
+                         extra={"file_only": True})
+        previous(kind, exc, tb)
+
+    hook.avs_log = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
 
 
 def stop() -> None:
@@ -118,17 +131,6 @@ def report(exc: BaseException, context: str = "", detail: str | None = None,
     log.log(level, "%s%s: %s\n%s", f"{context}: " if context else "", type(exc).__name__, exc,
             text.rstrip(), extra={"file_only": not stderr})
     return path
-
-
-def _excepthook(kind: type[BaseException], exc: BaseException,
-                tb: TracebackType | None) -> None:
-    if issubclass(kind, KeyboardInterrupt):
-        sys.__excepthook__(kind, exc, tb)
-        return
-    text = "".join(traceback.format_exception(kind, exc, tb))
-    log.critical("uncaught %s: %s\n%s", kind.__name__, exc, text.rstrip())
-    if _listener is None:  # pragma: no cover - setup() was undone: still say it
-        sys.__excepthook__(kind, exc, tb)
 
 
 atexit.register(stop)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QDockWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QTableView, QTreeView
 
 if TYPE_CHECKING:  # pragma: no cover
     from annotator.gui.main_window import MainWindow
@@ -74,16 +74,16 @@ class WindowLayout(QObject):
     def _watch_tables(self, dock: QDockWidget) -> None:
         """A table that would need a horizontal scroll bar widens its dock instead (its columns
         size to their text), as long as the frame keeps 60% of the window's width."""
-        for view in dock.findChildren(QAbstractItemView):
+        for view in dock.findChildren(QTableView) + dock.findChildren(QTreeView):
             bar = view.horizontalScrollBar()
             if not bar.property("fits_dock"):
                 bar.setProperty("fits_dock", True)
                 bar.rangeChanged.connect(lambda _lo, hi, d=dock, v=view: hi and self._widen(d, v))
                 self._widen(dock, view)
 
-    def _widen(self, dock: QDockWidget, view: QAbstractItemView) -> None:
+    def _widen(self, dock: QDockWidget, view: QTableView | QTreeView) -> None:
         w = self.win
-        header = view.header() if hasattr(view, "header") else view.horizontalHeader()
+        header = view.header() if isinstance(view, QTreeView) else view.horizontalHeader()
         extra = header.length() - view.viewport().width()
         if extra <= 0 or dock.isFloating() or w.dockWidgetArea(dock) not in (
                 Area.LeftDockWidgetArea, Area.RightDockWidgetArea):
