@@ -30,6 +30,7 @@ import gc
 import logging
 import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ class EngineRegistry:
         self._sam_path: Path | None = None
         self._xmem: Any = None
         self._xmem_path: Path | None = None
+        self._shares: weakref.WeakSet = weakref.WeakSet()  # SAMs handed out, still in use
         self.notices: list[str] = []  # what the person should know (fallbacks, OOM)
         self.sam_loads = 0  # how many times SAM's weights were loaded (status, tests)
         self.xmem_loads = 0
@@ -106,11 +108,22 @@ class EngineRegistry:
                 if self._sam is not None and self._sam_path == path:
                     return self._sam
                 gen = self._gen
-            seg = self._load_sam(path)
+            seg = self._adopt(path) or self._load_sam(path)
             with self._lock:
                 if gen == self._gen:
                     self._sam, self._sam_path = seg, path
             return seg
+
+    def _adopt(self, path: Path) -> Any:
+        """A SAM handed out before a :meth:`release` and still in use (an open project's),
+        when it is the same file on the same device: taken back instead of loading a second
+        copy of the weights."""
+        want = self.choice.device
+        for seg in list(self._shares):
+            if seg.checkpoint == path and seg.device.type == want.type and (
+                    want.index is None or seg.device.index == want.index):
+                return seg
+        return None
 
     def _load_sam(self, path: Path) -> Any:
         from annotator.engines import models
@@ -139,7 +152,9 @@ class EngineRegistry:
             from annotator.engines.fallback_segmenter import FallbackSegmenter
 
             return FallbackSegmenter()
-        return sam.share(EmbeddingCache(cache_dir, memory_items=memory_items))
+        seg = sam.share(EmbeddingCache(cache_dir, memory_items=memory_items))
+        self._shares.add(seg)
+        return seg
 
     # -- XMem and the other propagators ------------------------------------------------------
     def xmem_network(self) -> Any:
@@ -201,7 +216,9 @@ class EngineRegistry:
     # -- letting go ------------------------------------------------------------------------------
     def release(self) -> None:
         """Drop the loaded models (they load again when next asked for). Callers that hold
-        one keep it until they let go; CUDA's cached blocks are handed back."""
+        one keep it until they let go (its memory is freed then; asked for again meanwhile,
+        the held SAM is taken back rather than loaded twice); CUDA's cached blocks are handed
+        back."""
         with self._lock:
             self._gen += 1
             had = self._sam is not None or self._xmem is not None

@@ -118,6 +118,15 @@ def test_models_load_once_and_each_caller_gets_its_own_state(files, monkeypatch)
     assert reg.devices() == {}
     reg.propagator("xmem", size=64)
     assert reg.xmem_loads == 2  # asked again after a release: loaded again
+    s3 = reg.segmenter(None)  # s1 (an open project's) still holds SAM: taken back, not reloaded
+    assert reg.sam_loads == 1 and s3.model is s1.model
+    reg.release()
+    del s1, s2, s3
+    import gc
+
+    gc.collect()
+    reg.segmenter(None)
+    assert reg.sam_loads == 2  # nobody held it any more: loaded again
 
 
 def test_building_models_leaves_threads_and_the_allocator_alone(files, monkeypatch):
