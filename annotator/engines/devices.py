@@ -116,7 +116,8 @@ def choose_device(
                 f"device {requested!r} ({source}): only {torch.cuda.device_count()} CUDA device(s)"
             )
         if dev.type == "mps" and not mps_available():
-            raise UserError(f"device 'mps' ({source}) was asked for but MPS is not available")
+            raise UserError(f"device 'mps' ({source}) was asked for but MPS is not available: "
+                            "use --device cpu or set device to auto")
         if dev.type not in ("cuda", "mps", "cpu"):
             raise UserError(f"device {requested!r} ({source}) is not supported: use cuda, mps or cpu")
         reason = source
