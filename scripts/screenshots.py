@@ -2,7 +2,10 @@
 
 Drives the real window as a person would — clicks on the bell, accept, propagate both objects,
 open the check view — and saves ``window.grab()`` at each stage into DIR (default
-``docs/screenshots``). Runs on the weight-free fallback engines unless model files are present.
+``docs/screenshots``), once per window size (``--sizes``, default a 1920×1080 desktop and a
+1024×640 laptop). The first size gets the plain names (``01-project-open.png`` …) and the
+dialogs; every other size gets its stages 01, 02 and 05 as ``WxH-01-project-open.png`` ….
+Runs on the weight-free fallback engines unless model files are present.
 """
 
 from __future__ import annotations
@@ -47,25 +50,42 @@ def _davis_project(src: Path, tmp: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", nargs="?", type=Path, default=ROOT / "docs" / "screenshots")
-    ap.add_argument("--size", default="1440x880", help="window size WxH")
+    ap.add_argument("--sizes", default="1920x1080,1024x640",
+                    help="window sizes WxH, comma separated (the first: every view and dialog)")
     args = ap.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="avs-shots-"))
     os.environ["AVS_ANNOTATOR_SETTINGS"] = str(tmp / "settings.ini")
+    os.environ.setdefault("AVS_ANNOTATOR_LOG_DIR", str(tmp / "logs"))
 
-    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from annotator.demo import FPS, _bell_center, make_demo
     from annotator.gui.app import application
+
+    app = application()
+    sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
+    for i, (w, h) in enumerate(sizes):
+        first = i == 0
+        _render(app, (w, h), out, tmp / f"{w}x{h}", prefix="" if first else f"{w}x{h}-",
+                only=None if first else {"01-project-open", "02-prompt-clicks", "05-check-view"},
+                dialogs=first)
+    QApplication.quit()
+    return 0
+
+
+def _render(app, size: tuple[int, int], out: Path, tmp: Path, prefix: str,
+            only: set[str] | None, dialogs: bool) -> None:
+    """The whole walk-through on a fresh demo, in a window of ``size``."""
+    from PySide6.QtCore import QPointF
+
+    from annotator.demo import FPS, _bell_center, make_demo
     from annotator.gui.main_window import MainWindow
 
+    tmp.mkdir(parents=True)
     make_demo(tmp).close()
-    app = application()
-    w, h = (int(v) for v in args.size.split("x"))
     win = MainWindow()
-    win.resize(w, h)
+    win.resize(*size)
     win.show()
 
     def spin(cond=lambda: True, timeout: float = 120.0) -> None:
@@ -83,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         raise TimeoutError("the window did not settle")
 
     def shot(name: str, widget=None) -> None:
+        if only is not None and name not in only:
+            return
         app.processEvents()
-        path = out / f"{name}.png"
+        if widget is None:
+            assert win.size().toTuple() == size, (win.size().toTuple(), size)
+        path = out / f"{prefix}{name}.png"
         (widget or win).grab().save(str(path))
         _shrink(path)
         print(path)
@@ -133,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     win.go_to(seg.start + 20)
     spin()
     win.propagate_all()
-    t0 = time.monotonic()
+    t0 = time.monotonic()  # the segments are triaged on a worker first, then the job starts
+    while win.session.job is None and time.monotonic() - t0 < 30:
+        app.processEvents()
+        time.sleep(0.005)
     while win.session.job is not None and time.monotonic() - t0 < 120:
         app.processEvents()
         if win.status.progress.value() >= win.status.progress.maximum() * 0.3 > 0:
@@ -164,29 +191,24 @@ def main(argv: list[str] | None = None) -> int:
     win.set_tool("brush")
     win.canvas.set_brush_radius(18)
     cx, cy = win.canvas.width() // 2, win.canvas.height() // 2
-    from PySide6.QtCore import QPointF
-
     win.canvas._mouse = QPointF(cx, cy)
     win.canvas.update()
     shot("06-brush", win.canvas)
     win.set_tool("points")
-    # dialogs
-    from annotator.gui.dialogs.models_dialog import ModelsDialog
-    from annotator.gui.dialogs.preferences import PreferencesDialog
-    from annotator.gui.dialogs.shortcuts import ShortcutsDialog
+    if dialogs:
+        from annotator.gui.dialogs.models_dialog import ModelsDialog
+        from annotator.gui.dialogs.preferences import PreferencesDialog
+        from annotator.gui.dialogs.shortcuts import ShortcutsDialog
 
-    for name, dlg in (("07-preferences", PreferencesDialog(win, win.actions_)),
-                      ("08-shortcuts", ShortcutsDialog(win, win.actions_)),
-                      ("09-models", ModelsDialog(win))):
-        dlg.show()
-        app.processEvents()
-        shot(name, dlg)
-        dlg.close()
+        for name, dlg in (("07-preferences", PreferencesDialog(win, win.actions_)),
+                          ("08-shortcuts", ShortcutsDialog(win, win.actions_)),
+                          ("09-models", ModelsDialog(win))):
+            dlg.show()
+            app.processEvents()
+            shot(name, dlg)
+            dlg.close()
     win.close()
     app.processEvents()
-    del Qt
-    QApplication.quit()
-    return 0
 
 
 if __name__ == "__main__":
