@@ -322,6 +322,9 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         self.session = None
         self.prompt = None
         self.objects_panel = self.segments_panel = self.check_view = self.timeline = None
+        # a frame still loading belongs to the closed session, whose callbacks never come:
+        # the next project must not wait for it
+        self._loading, self._want = False, None
         session.close()
         session.deleteLater()
         self.canvas.set_view(None)
