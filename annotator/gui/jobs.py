@@ -46,20 +46,35 @@ class _Relay:
 def summarize(results: list[Any], label: str, store: Any = None) -> dict:
     """One summary of pipeline ``JobResult``s for the window."""
     out: dict[str, Any] = {"label": label, "frames": 0, "flagged": 0, "cancelled": False,
-                           "skipped": [], "rebuild_history": True, "states": []}
+                           "kept": 0, "already": 0, "skipped": [], "rebuild_history": True,
+                           "states": []}
     for r in results:
         out["frames"] += r.written
         out["flagged"] += sum(r.flagged.values())
+        out["kept"] += getattr(r, "kept_human", 0)
         out["cancelled"] = out["cancelled"] or r.state == "cancelled"
         out["states"].append(r.state)
+        if r.state == "skipped":
+            out["already"] += 1
         if r.state == "no_anchor":
-            names = ""
-            if store is not None:
-                names = ", ".join(store.object(o).name for o in r.objects) + " "
-            out["skipped"].append(f"{names}frames {r.frames[0]}–{r.frames[1]}: no accepted mask "
-                                  "yet — click the object on a frame of the segment and press "
-                                  "Enter first")
+            out["skipped"].append(_no_anchor(r, store))
     return out
+
+
+def _no_anchor(r: Any, store: Any) -> str:
+    """What a pass without an anchor needs, naming its object and real frames."""
+    names = ", ".join(store.object(o).name for o in r.objects) if store is not None else ""
+    spans = []
+    if store is not None:
+        for sid in r.segments:
+            seg = store.segment(sid)
+            spans.append((seg.start, seg.end))
+    if spans:
+        start, end = min(s for s, _ in spans), max(e for _, e in spans)
+    else:
+        start, end = r.frames
+    return (f"{names + ' ' if names else ''}frames {start}–{end}: no accepted mask yet — click "
+            f"the object on frame {start} and press Enter first")
 
 
 def propagate_segments(project: Any, segment_ids: list[int] | None, ctx: Any) -> dict:

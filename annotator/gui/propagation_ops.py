@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
 from annotator.gui import jobs
+from annotator.gui import settings as S
 
 #: statuses of a segment whose propagation has run (set by the pipeline or by a person)
 _RAN = ("propagated", "review", "failed")
@@ -58,6 +62,23 @@ def triage_note(t: dict) -> str:
         parts.append(f"not started, no accepted mask yet: {_listed(t['unanchored'])} — click "
                      f"the object on frame {first.start} and press Enter first, then P")
     return "; ".join(parts)
+
+
+#: re-propagating over more reviewed masks than this asks first (setting guards/reviewed_frames)
+REVIEWED_FRAMES = 20
+
+
+def reviewed_masks(store: Any, object_id: int, frame: int) -> tuple | None:
+    """``(count, first, last, name)`` of the masks a re-propagation from ``frame`` would
+    replace inside a segment marked done, or None when the segment is not marked done."""
+    seg = next((s for s in store.segments(object_id) if frame in s), None)
+    if seg is None or seg.status != "done":
+        return None
+    anchors = store.anchors(object_id, seg.start, seg.end)
+    lo = max((a for a in anchors if a < frame), default=seg.start - 1) + 1
+    hi = min((a for a in anchors if a > frame), default=seg.end + 1) - 1
+    n = sum(1 for m in store.masks_of(object_id, lo, hi) if not m.anchor and m.frame != frame)
+    return n, lo, hi, store.object(object_id).name
 
 
 class PropagationOps:
@@ -133,12 +154,48 @@ class PropagationOps:
                         lambda ctx: jobs.repropagate(project, oid, f, ctx, dirs))
 
     def repropagate_between_anchors(self) -> None:
+        """Re-propagate from the anchor on this frame up to its neighbouring anchors; when that
+        replaces many masks of a segment the person marked done (reviewed), ask first."""
         if self.session is None or self.object_id is None:
             self.status.say("Choose an object first (1–9).", True)
             return
-        project, oid, f = self.session.project, self.object_id, self.frame
-        self._start_job(f"Re-propagate around frame {f}",
-                        lambda ctx: jobs.repropagate(project, oid, f, ctx))
+        session = self.session
+        project, oid, f = session.project, self.object_id, self.frame
+        limit = int(S.app_settings().value("guards/reviewed_frames", REVIEWED_FRAMES))
+
+        def start() -> None:
+            if session is self.session:
+                self._start_job(f"Re-propagate around frame {f}",
+                                lambda ctx: jobs.repropagate(project, oid, f, ctx))
+
+        def decide(reviewed: tuple | None) -> None:
+            if session is not self.session:
+                return
+            if reviewed is None or reviewed[0] <= limit:
+                start()
+                return
+            n, lo, hi, name = reviewed
+            box = QMessageBox(QMessageBox.Icon.Question, "Replace reviewed masks?",
+                              f"Re-propagating from frame {f} replaces {n} masks of {name} "
+                              f"(frames {lo}–{hi}) in a segment you marked done.",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                              self)
+            box.setInformativeText("They stay in the project as revisions; Edit ▸ Undo brings "
+                                   "them back in one step.")
+            box.button(QMessageBox.StandardButton.Yes).setText("Re-propagate")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.dialog = box
+
+            def answered(_r: int) -> None:
+                if self.dialog is box:
+                    self.dialog = None
+                if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
+                    start()
+
+            box.finished.connect(answered)
+            box.open()
+
+        session.run(lambda: reviewed_masks(session.store, oid, f), decide)
 
     def _job_started(self, job: Any) -> None:
         self.status.show_job(job.title)
@@ -160,7 +217,12 @@ class PropagationOps:
             self.status.say(result["message"])
         elif "frames" in result and not (result.get("skipped") and not result["frames"]):
             what = (f"{result['frames']} masks propagated"
-                    + (f", {result['flagged']} flagged" if result.get("flagged") else ""))
+                    + (f", {result['flagged']} flagged" if result.get("flagged") else "")
+                    + (f"; {result['kept']} frame{'s' if result['kept'] != 1 else ''} a person "
+                       "edited while it ran kept as they were" if result.get("kept") else "")
+                    + ("; already propagated from the same anchors (nothing changed since): "
+                       "accept a new anchor to run it again"
+                       if result.get("already") and not result["frames"] else ""))
             self.status.say(("Cancelled: " if result.get("cancelled") else "Done: ") + what
                             + (" (kept; propagate again to resume)"
                                if result.get("cancelled") else ""))

@@ -299,3 +299,52 @@ def test_a_stale_compare_result_is_dropped_and_never_written_onto_another_frame(
     assert rec.anchor and rec.source == "propagated"
     assert np.array_equal(rec.decode(), raw[31])
     assert not st.mask(bell, 30).anchor
+
+
+def test_fix_in_a_reviewed_segment_asks_before_replacing_its_masks(ui, qtbot):
+    """The segment was marked done (Ctrl+D): a fix whose re-propagation would replace more
+    than 20 of its masks asks first; Cancel keeps every mask, the dialog's Re-propagate runs
+    it as one undo step."""
+    from PySide6.QtWidgets import QMessageBox
+
+    st = ui.store
+    bell, seg = ui.bell()
+    op = st.new_op("test", "anchor")
+    st.put_mask(bell, seg.start, _disk(st, seg.start), source="manual", op=op)
+    ui.win.session.history.rebuild()
+    ui.win.objects_panel.select(bell)
+    ui.win.go_to(seg.start)
+    ui.idle()
+    with qtbot.waitSignal(ui.win.session.job_finished, timeout=120000):
+        ui.trigger("propagate")
+    ui.idle()
+    ui.key(Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)  # mark the segment done
+    ui.idle()
+    assert st.segment(seg.id).status == "done"
+    ui.trigger("check_view")
+    ui.win.go_to(seg.start + 30)
+    ui.idle()
+    before = {m.frame: m.rev_id for m in st.masks_of(bell, seg.start, seg.end)}
+    x, y = _bell_center((seg.start + 30) / FPS)
+    ui.click(float(x), float(y))
+    ui.idle()
+    ui.key(Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: isinstance(ui.win.dialog, QMessageBox), timeout=30000)
+    box = ui.win.dialog
+    assert "marked done" in box.text() and f"frames {seg.start + 1}–{seg.end}" in box.text()
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+    ui.idle()
+    after = {m.frame: m.rev_id for m in st.masks_of(bell, seg.start, seg.end)}
+    assert all(after[f] == before[f] for f in after if f != seg.start + 30)
+    assert st.mask(bell, seg.start + 30).anchor  # the fix itself stays
+    # again, and this time the person says yes
+    ui.win.canvas.setFocus()
+    qtbot.mouseClick(ui.win.toolbar.widgetForAction(ui.win.actions_["accept"]),
+                     Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: isinstance(ui.win.dialog, QMessageBox), timeout=30000)
+    with qtbot.waitSignal(ui.win.session.job_finished, timeout=120000):
+        qtbot.mouseClick(ui.win.dialog.button(QMessageBox.StandardButton.Yes),
+                         Qt.MouseButton.LeftButton)
+    ui.idle()
+    after = {m.frame: m.rev_id for m in st.masks_of(bell, seg.start, seg.end)}
+    assert after[seg.start + 31] != before[seg.start + 31]

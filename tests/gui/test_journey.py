@@ -210,6 +210,8 @@ def test_first_hour_in_the_window(qtbot, tmp_path, monkeypatch, gate):
     assert all(m.source == "propagated" for m in me.store.masks_of(rider, 1, 84))
     assert len(me.store.masks_of(rider)) == 90
     assert win.session.history.undoText().startswith("Propagate rider")
+    assert "1 frame a person edited while it ran kept as they were" in \
+        win.status.currentMessage()
 
     # -- stage 3: the check view, F to the worst flag, a fix, Enter --------------------------------
     win.docks["check"].raise_()
