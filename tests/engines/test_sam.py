@@ -53,6 +53,9 @@ def embedded(env):
     root, ckpt = env
     img_path = _shared_path("data", "davis2016", "boat", "JPEGImages", "00000.jpg")
     image = np.asarray(Image.open(img_path).convert("RGB"))
+    from annotator.engines import registry
+
+    registry.start("cpu")  # process start-up, as the CLI and the app do: threads, allocator
     seg = SamSegmenter.from_checkpoint(ckpt, arch="vit_b", device="cpu",
                                        cache_dir=root / "cache" / "embeddings")
     events = []
