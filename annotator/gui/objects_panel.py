@@ -43,6 +43,7 @@ class ObjectsPanel(QWidget):
         self.objects: list = []
         self.hidden: set[int] = set()
         self._current: int | None = None
+        self._select_name: str | None = None
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Object", "Category", "Key"])
         self.tree.setRootIsDecorated(False)
@@ -96,6 +97,10 @@ class ObjectsPanel(QWidget):
             if o.id == self._current:
                 self.tree.setCurrentItem(it)
         self.tree.blockSignals(False)
+        added = next((o for o in objects if o.name == self._select_name), None)
+        if added is not None:
+            self._select_name = None
+            self.select(added.id)
         if self._current is None and objects:
             self.select(objects[0].id)
 
@@ -164,6 +169,7 @@ class ObjectsPanel(QWidget):
 
     def add_object(self, name: str, category: str | None = None) -> None:
         store = self.session.store
+        self._select_name = name  # the new object becomes the current one once listed
         self.session.apply(f"Add object {name}",
                            lambda op: store.add_object(name, category or None, op=op) and [],
                            "add_object", structure=True)

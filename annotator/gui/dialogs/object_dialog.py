@@ -25,6 +25,7 @@ class ObjectDialog(QDialog):
         self.problem.setWordWrap(True)
         self.problem.hide()
         self.setWindowTitle(title)
+        self.setMinimumWidth(380)
         self.name = QLineEdit(name)
         self.name.setPlaceholderText("e.g. guitarist")
         self.category = QComboBox()
