@@ -9,8 +9,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 GLYPHS = {
-    "undo": ("↶", "#d0d0d0"),
-    "redo": ("↷", "#d0d0d0"),
+    "undo": ("↶", "#42a5f5"),
+    "redo": ("↷", "#42a5f5"),
     "tool_points": ("⊕", "#22dd44"),
     "tool_brush": ("✎", "#4fc3f7"),
     "tool_eraser": ("⌫", "#ef9a9a"),
