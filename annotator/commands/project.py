@@ -55,7 +55,10 @@ def register(sub) -> None:
     p.add_argument("--headless", action="store_true", help="no window: print path and summary")
     p.add_argument("--dir", type=Path, help="where to put the demo (default: per-user data)")
     p.add_argument("--fresh", action="store_true", help="start the demo project over")
-    p.set_defaults(func=cmd_demo)
+    from annotator.commands import add_device_option
+
+    add_device_option(p)  # the window it opens runs the models
+    p.set_defaults(func=cmd_demo, gui_starts_engines=True)
 
 
 def _time_to_frame(project):
@@ -188,4 +191,4 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("the desktop window is not part of this build yet; the project is ready "
               "(run with --headless to skip this note)", file=sys.stderr)
         return 0
-    return run_app(project_dir=Path(summary["project"]))
+    return run_app(project_dir=Path(summary["project"]), device=args.device)
