@@ -98,8 +98,10 @@ def propagate(db: Path, engine: str, env: dict, *, kill_at: int | None = None,
               mark: int | None = None) -> dict:
     """Run ``annotator propagate``; poll the store. Returns the times (s from the start)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cli("propagate", db.parent, "--engine", engine, "--refine", "off"),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    log = db.parent.with_name(db.parent.name + f"-{time.monotonic_ns()}.log")
+    with open(log, "w") as fh:  # a file, not a pipe: the progress bar never blocks the command
+        p = subprocess.Popen(cli("propagate", db.parent, "--engine", engine, "--refine", "off"),
+                             stdout=fh, stderr=subprocess.STDOUT, text=True, env=env)
     start_done = done(db)
     out: dict = {"first_new": None, "mark": None}
     while p.poll() is None:
@@ -116,11 +118,11 @@ def propagate(db: Path, engine: str, env: dict, *, kill_at: int | None = None,
             out["wall"] = time.perf_counter() - t0
             return out
         time.sleep(0.02)
-    stdout, stderr = p.communicate()
     out["wall"] = time.perf_counter() - t0
+    text = log.read_text()
     if p.returncode:
-        sys.exit(f"resume_bench: propagate failed ({p.returncode}): {stderr.strip()[-500:]}")
-    out["stdout"] = stdout
+        sys.exit(f"resume_bench: propagate failed ({p.returncode}): {text.strip()[-500:]}")
+    out["stdout"] = "\n".join(line.split("\r")[-1] for line in text.splitlines())
     return out
 
 
@@ -185,7 +187,8 @@ def main() -> None:
     print(f"resumed / remaining     {resumed['wall'] / remaining:8.2f}  (1.10 = within 10 %)")
     print(f"masks equal to the uninterrupted run: {'yes' if same else 'NO'}")
     for line in (resumed.get("stdout") or "").splitlines():
-        print("  " + line)
+        if line.strip() and "masks/s" not in line:  # the summary, not the progress bar
+            print("  " + line)
 
 
 if __name__ == "__main__":
