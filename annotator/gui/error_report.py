@@ -1,11 +1,12 @@
 """How failures reach the person: a status message for a bad input, a dialog that names the
 file and says what to do for a failed open, the Models dialog for a model file, and a
-"this is a bug" dialog with the traceback for anything else, which also goes to the log file
-(see :mod:`annotator.logs`) and names it. Never a dead window."""
+"this is a bug" dialog with the traceback for anything else. Every failure is written with its
+traceback to the log file (:mod:`annotator.logs`), which the dialogs name. Never a dead window."""
 
 from __future__ import annotations
 
 import logging
+import sys
 import traceback
 from pathlib import Path
 
@@ -36,9 +37,12 @@ class ErrorReport:
         detail = getattr(exc, "__gui_traceback__", None) or "".join(
             traceback.format_exception(type(exc), exc, exc.__traceback__))
         bug = not (is_user or model_missing)
-        # every failure goes to the log file with its traceback (a bug to stderr as well)
+        # every failure goes to the log file with its traceback; on stderr a bug's traceback,
+        # a bad input's one line
         log_path = logs.report(exc, context, detail, level=logging.ERROR if bug else logging.INFO,
                                stderr=bug)
+        if not bug:
+            print(f"annotator: {context + ': ' if context else ''}{text}", file=sys.stderr)
         if model_missing:
             box = QMessageBox(QMessageBox.Icon.Warning, "Model file missing",
                               f"{context + ': ' if context else ''}{text}\n\nOpen the Models "

@@ -75,7 +75,8 @@ def _bare_window(qtbot):
     return win
 
 
-def test_a_damaged_project_is_logged_with_its_traceback_and_the_dialog_says_where(qtbot, tmp_path):
+def test_a_damaged_project_is_logged_with_its_traceback_and_the_dialog_says_where(
+        qtbot, tmp_path, capfd):
     damaged = tmp_path / "broken.avsproj"
     damaged.mkdir()
     (damaged / "project.avs").write_bytes(os.urandom(4096))  # not a database
@@ -88,6 +89,8 @@ def test_a_damaged_project_is_logged_with_its_traceback_and_the_dialog_says_wher
     text = _log_text()
     assert "Traceback (most recent call last)" in text
     assert "StoreError" in text and str(damaged) in text
+    err = capfd.readouterr().err  # a bad input: one line on stderr, no traceback
+    assert "not a readable project database" in err and "Traceback" not in err
     box.button(QMessageBox.StandardButton.Ok).click()
     assert win.session is None  # and the window goes on
 
