@@ -62,6 +62,7 @@ class EngineRegistry:
         self._xmem: Any = None
         self._xmem_path: Path | None = None
         self._shares: weakref.WeakSet = weakref.WeakSet()  # SAMs handed out, still in use
+        self.fell_back = False  # a CUDA out-of-memory moved everything to the CPU
         self.notices: list[str] = []  # what the person should know (fallbacks, OOM)
         self.sam_loads = 0  # how many times SAM's weights were loaded (status, tests)
         self.xmem_loads = 0
@@ -233,6 +234,7 @@ class EngineRegistry:
         """After a CUDA out-of-memory: everything from now on loads and runs on the CPU.
         Returns the message for the person (also kept in :attr:`notices`)."""
         self.set_device("cpu")
+        self.fell_back = True
         msg = (f"{reason}: the GPU ran out of memory, so the models were loaded again on the "
                "CPU and the job goes on there (slower; frames already done are kept). "
                "Close other GPU programs, or choose a smaller SAM model, to use the GPU again.")

@@ -98,13 +98,7 @@ def _run(project: Project, plan, prop, refiner, policy, on_message, **job_kw):
             raise
         msg = registry.get().fall_back_to_cpu(f"{project.dir}: {job.label}")
         (on_message or log.warning)(msg)
-    name = engine_name(prop)
-    options = {"size": prop.size} if hasattr(prop, "size") else {}
-    if name == "xmem":
-        options["config"] = prop.core.config
-    prop = registry.get().propagator(name, **options)
-    if refiner is not None:
-        refiner = _rebind(refiner, prop)
+    prop, refiner = _on_cpu(prop, refiner)
     again = PropagationJob(project, plan, prop, refiner=refiner, policy=policy, **job_kw)
     row = project.store.job(again.key) or {}
     params = dict(row.get("params") or {})
@@ -112,6 +106,18 @@ def _run(project: Project, plan, prop, refiner, policy, on_message, **job_kw):
         params.update(fingerprint=again.fingerprint(), engine=prop.name)
         project.store.job_update(again.key, params=params)
     return again.run(), prop, refiner
+
+
+def _on_cpu(prop, refiner):
+    """The same kind of engine (and refiner) from the registry, which is on the CPU now."""
+    name = engine_name(prop)
+    options = {"size": prop.size} if hasattr(prop, "size") else {}
+    if name == "xmem":
+        options["config"] = prop.core.config
+    prop = registry.get().propagator(name, **options)
+    if refiner is not None:
+        refiner = _rebind(refiner, prop)
+    return prop, refiner
 
 
 def _rebind(refiner, prop):
@@ -159,6 +165,8 @@ def propagate_project(project: Project, *, segments: list[int] | None = None,
     policy = RefinePolicy.parse(refine)
     if refiner is None:
         refiner = make_refiner(policy, prop, project.cache_dir / "embeddings")
+    if registry.get().fell_back and prop_device_type(prop, refiner) != "cpu":
+        prop, refiner = _on_cpu(prop, refiner)  # an earlier project ran the GPU out of memory
     plans = plan_passes(project.store, segments)
     results: list[JobResult] = []
     video = project.open_video() if any(p.runs for p in plans) else None

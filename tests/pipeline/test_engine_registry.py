@@ -76,6 +76,10 @@ def test_cuda_out_of_memory_moves_the_job_to_the_cpu_and_keeps_every_frame(
     # … and the masks are those of an uninterrupted run
     got, want = all_masks(project.store), all_masks(clean.store)
     assert got == want
+    # the next project of a batch, given the same engine, runs on the CPU from the start
+    other = make_project(anchors=(0,), segments=[(0, 15)], name="next")
+    (r2,) = propagate_project(other, engine=engine, refine="off", on_message=messages.append)
+    assert r2.state == "done" and r2.engine == "Fallback (cpu)" and len(messages) == 1
 
 
 def test_an_out_of_memory_on_the_cpu_is_not_hidden(make_project, fake_gpu_registry):
