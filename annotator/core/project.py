@@ -62,6 +62,9 @@ def _size_of(path: Path) -> int:
 def default_project_dir(video_path: str | Path) -> Path:
     """Where a new project goes when none is named: ``VIDEO.avsproj`` beside the video."""
     video_path = Path(video_path)
+    if not video_path.name:  # "/" or a drive: no name to put a project beside
+        raise UserError(f"{video_path} is not a video or a folder of frames: choose the video "
+                        "itself")
     return video_path.with_name(video_path.name + ".avsproj")
 
 

@@ -121,7 +121,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         path = Path(path)
         if is_project(path):
             self._open_with(ProjectSession.open_project, path)
-        elif path.is_dir() and is_project(path.with_name(path.name + ".avsproj")):
+        elif path.name and path.is_dir() and is_project(path.with_name(path.name + ".avsproj")):
             self._open_with(ProjectSession.open_project, path.with_name(path.name + ".avsproj"))
         else:
             self._open_with(ProjectSession.create_project, path)
