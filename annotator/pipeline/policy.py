@@ -72,7 +72,10 @@ class RefinePolicy:
         loaded model, not of the preference; None: no refiner)."""
         if refiner is None:
             return RefinePolicy("off")
-        device = getattr(getattr(refiner, "segmenter", None), "device", None)
+        seg = getattr(refiner, "segmenter", None)
+        device = getattr(seg, "device", None)  # where the loaded weights are
+        if device is None:  # a segmenter that only knows its choice
+            device = getattr(getattr(seg, "device_choice", None), "device", None)
         return self.resolve(torch.device(device).type if device is not None else "cpu")
 
     def wants_frame(self, index_in_run: int, mask: np.ndarray, prev: np.ndarray | None,
