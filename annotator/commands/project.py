@@ -9,6 +9,8 @@ from pathlib import Path
 
 from annotator.errors import UserError
 
+EXPORT_FORMATS = ["coco", "davis", "png", "youtube-vos", "cvat"]
+
 
 def register(sub) -> None:
     p = sub.add_parser("new", help="create a project for a video or a folder of frames")
@@ -27,22 +29,36 @@ def register(sub) -> None:
     p.add_argument("project", type=Path)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--segments", type=Path, help="CSV or JSON: object, category, start, end")
-    g.add_argument("--masks", type=Path, help="folder of PNG masks, or a COCO RLE JSON file")
+    g.add_argument("--masks", type=Path,
+                   help="folder of PNG masks (DAVIS / YouTube-VOS too), COCO JSON, or CVAT "
+                        "for video 1.1 XML")
     p.add_argument("--object", help="object name for binary PNG masks")
     p.add_argument("--category", help="category of new objects")
     p.add_argument("--unit", choices=["seconds", "frames"], default="seconds",
                    help="unit of start/end columns in a segments file (default seconds)")
     p.add_argument("--fit", choices=["error", "pad-crop"], default="error",
                    help="masks of another size: refuse (default) or pad/crop explicitly")
+    p.add_argument("--labels", action="store_true",
+                   help="greyscale PNGs are label images (values = object ids), even with "
+                        "many grey levels")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("export", help="export masks as COCO RLE JSON or indexed PNGs")
+    p = sub.add_parser("export", help="export masks as COCO, DAVIS / YouTube-VOS PNGs or CVAT XML")
     p.add_argument("project", type=Path)
-    p.add_argument("--format", choices=["coco", "png"], default="coco")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="coco",
+                   help="coco (RLE JSON), davis (indexed PNG per frame, ids 1..N), png (davis "
+                        "on the frames with masks only), youtube-vos, cvat (CVAT for video 1.1)")
     p.add_argument("-o", "--output", type=Path, required=True,
-                   help="JSON file (coco) or folder (png)")
+                   help="JSON file (coco) or XML file (cvat), else a folder")
+    p.add_argument("--with-frames", action="store_true",
+                   help="coco, youtube-vos: write the frame images too (-o is then a folder)")
+    p.add_argument("--layout", choices=["coco", "datumaro"], default="coco",
+                   help="coco: datumaro = annotations/instances_default.json + images/default/")
     p.add_argument("--all-frames", action="store_true",
-                   help="png: write every frame, empty ones too (VOS evaluation)")
+                   help="png: write every frame, empty ones too (what --format davis does)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing file or folder that is not an earlier export of "
+                        "this project")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("relink", help="point a project at its moved video")
@@ -135,28 +151,65 @@ def cmd_import(args: argparse.Namespace) -> int:
         src = args.masks
         if src.is_dir():
             report = importers.import_png_masks(project.store, src, object_name=args.object,
-                                                category=args.category, fit=args.fit)
+                                                category=args.category, fit=args.fit,
+                                                labels=args.labels)
         elif src.suffix.lower() == ".json":
             report = importers.import_coco(project.store, src, fit=args.fit)
+        elif src.suffix.lower() == ".xml":
+            from annotator.core.cvat import import_cvat
+
+            report = import_cvat(project.store, src, fit=args.fit)
+        elif not src.exists():
+            raise UserError(f"{src}: no such file or folder")
         else:
-            raise UserError(f"{src}: expected a folder of PNG masks or a COCO .json file")
+            raise UserError(f"{src}: expected a folder of PNG masks, a COCO .json or a CVAT "
+                            ".xml file")
         for line in report.lines():
             print(line)
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from annotator.core import export
+    from annotator.core import export, export_vos
     from annotator.core.project import Project
 
     with Project.open(args.project, readonly=True) as project:
-        if args.format == "coco":
-            res = export.export_coco(project.store, args.output)
-            print(f"wrote {res['path']}: {res['annotations']} masks on {res['images']} frames, "
-                  f"{res['audible_segments']} audible segments (verified with pycocotools)")
-        else:
-            res = export.export_png(project.store, args.output, all_frames=args.all_frames)
-            print(f"wrote {res['frames']} indexed PNG masks to {res['path']}")
+        store, out, fmt = project.store, args.output, args.format
+        if args.layout != "coco" and fmt != "coco":
+            raise UserError(f"--layout {args.layout} is a COCO layout; use it with --format coco")
+        if args.with_frames and fmt not in ("coco", "youtube-vos"):
+            raise UserError(f"--with-frames goes with --format coco or youtube-vos, not {fmt}")
+        needs_video = args.with_frames or args.layout == "datumaro"
+        video = project.open_video() if needs_video and not store.video().is_folder else None
+        try:
+            if fmt == "coco":
+                res = export.export_coco(store, out, with_frames=args.with_frames,
+                                         layout=args.layout, overwrite=args.overwrite,
+                                         video=video)
+                extra = (f", {res['frames_written']} frame images beside it"
+                         if res["frames_written"] else "")
+                print(f"wrote {res.get('json', res['path'])}: {res['annotations']} masks on "
+                      f"{res['images']} frames, {res['audible_segments']} audible segments "
+                      f"(verified with pycocotools){extra}")
+            elif fmt in ("davis", "png"):
+                res = export_vos.export_davis(store, out, overwrite=args.overwrite,
+                                              all_frames=fmt == "davis" or args.all_frames)
+                print(f"wrote {res['frames']} indexed PNG masks of {res['objects']} objects "
+                      f"(ids 1..{res['objects']}, objects.json) to {res['path']}")
+            elif fmt == "youtube-vos":
+                res = export_vos.export_youtube_vos(store, out, with_frames=args.with_frames,
+                                                    overwrite=args.overwrite, video=video)
+                print(f"wrote YouTube-VOS {res['path']}: Annotations/{res['video']} "
+                      f"({res['frames']} frames, {res['objects']} objects) and meta.json")
+            else:
+                from annotator.core.cvat import export_cvat
+
+                res = export_cvat(store, out, overwrite=args.overwrite)
+                print(f"wrote CVAT for video 1.1 {res['path']}: {res['tracks']} tracks, "
+                      f"{res['masks']} masks")
+        finally:
+            if video is not None:
+                video.close()
     return 0
 
 

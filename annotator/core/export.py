@@ -1,29 +1,31 @@
-"""Export a project as COCO JSON with RLE masks, or as indexed PNG masks per frame.
+"""Export a project as COCO JSON with RLE masks (DAVIS / YouTube-VOS PNGs: export_vos).
+
+``images[].file_name`` is the frame as the source names it (a frame folder's own file names, a
+video's ``<stem>/<frame:06d>.jpg``); ``with_frames`` writes those frames beside the JSON, and
+``layout="datumaro"`` writes ``annotations/instances_default.json`` + ``images/default/…``,
+what ``datumaro.Dataset.import_from(dir, "coco")`` reads. Track identity is both the
+annotation's ``track_id`` and ``attributes.track_id`` (CVAT / Datumaro keep only attributes).
 
 The COCO export checks itself before it reports success: ``pycocotools.coco.COCO`` loads the
 file and ``annToMask`` gives back each stored mask pixel for pixel. Files are written
-atomically (a temporary file beside the target, then a rename).
+atomically (a temporary file or folder beside the target, then a rename).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from annotator.core import export_files as F
+from annotator.core.export_files import ExportError
 from annotator.core.store import Store
-from annotator.errors import UserError
 
 Progress = Callable[[int, int], None]
-
-
-class ExportError(UserError):
-    """The export could not be written or did not verify."""
+LAYOUTS = ("coco", "datumaro")
+__all__ = ["ExportError", "coco_dict", "export_coco", "export_png", "frame_times", "verify_coco"]
 
 
 def frame_times(store: Store) -> np.ndarray:
@@ -41,22 +43,11 @@ def frame_times(store: Store) -> np.ndarray:
     return np.arange(store.frame_count) / rec.fps
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def coco_dict(store: Store, *, progress: Progress | None = None) -> dict:
     rec = store.video()
     times = frame_times(store)
     video_name = Path(rec.path).name
+    name_of = F.frame_namer(store)
     objects = store.objects()
     segs = store.segments()
     seg_of: dict[int, list] = {}
@@ -71,7 +62,7 @@ def coco_dict(store: Store, *, progress: Progress | None = None) -> dict:
         frame = m.frame
         if not images or images[-1]["frame_index"] != frame:
             images.append({
-                "id": frame + 1, "file_name": f"{frame:06d}.jpg", "width": rec.width,
+                "id": frame + 1, "file_name": name_of(frame), "width": rec.width,
                 "height": rec.height, "frame_index": frame, "timestamp": float(times[frame]),
                 "video": video_name,
             })
@@ -82,12 +73,14 @@ def coco_dict(store: Store, *, progress: Progress | None = None) -> dict:
             "segmentation": {"size": m.rle["size"], "counts": m.rle["counts"]},
             "area": int(m.area), "bbox": list(m.bbox), "iscrowd": 0,
             "category_id": obj.category_id, "track_id": m.object_id, "segment_id": seg,
+            "attributes": {"track_id": m.object_id, "object": obj.name, "occluded": False},
             "source": m.source, "anchor": m.anchor, "flags": list(m.flags),
         })
         if progress and (k % 1000 == 0 or k + 1 == total):
             progress(k + 1, total)
     return {
-        "info": {"description": f"AVS Annotator export of {video_name}",
+        "info": {"avs_project": F.project_key(store),
+                 "description": f"AVS Annotator export of {video_name}",
                  "video": rec.path, "frames": rec.frame_count, "fps": rec.fps},
         "images": images,
         "annotations": annotations,
@@ -148,60 +141,59 @@ def verify_coco(path: Path, store: Store) -> int:
     return len(anns)
 
 
-def export_coco(store: Store, out: str | Path, *, progress: Progress | None = None) -> dict:
-    """Write COCO JSON to ``out`` (atomically) after verifying it; returns a summary."""
+def export_coco(store: Store, out: str | Path, *, with_frames: bool = False,
+                layout: str = "coco", overwrite: bool = False, video=None,
+                progress: Progress | None = None) -> dict:
+    """Write COCO JSON after verifying it; returns a summary.
+
+    ``layout="coco"`` without frames: ``out`` is the JSON file. With ``with_frames`` it is a
+    folder holding ``annotations.json`` and the frames under their ``file_name``s;
+    ``layout="datumaro"`` (always with frames): ``annotations/instances_default.json`` and
+    ``images/default/<file_name>``. ``out`` is refused when it exists and is not an earlier
+    export of this project, unless ``overwrite``.
+    """
+    if layout not in LAYOUTS:
+        raise ExportError(f"unknown COCO layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
     out = Path(out)
     data = coco_dict(store, progress=progress)
+    summary = {"path": str(out), "images": len(data["images"]),
+               "annotations": len(data["annotations"]), "categories": len(data["categories"]),
+               "audible_segments": len(data["audible_segments"]), "frames_written": 0}
 
     def write(tmp: Path) -> None:
         tmp.write_text(json.dumps(data), encoding="utf-8")
         verify_coco(tmp, store)
 
-    try:
-        _atomic_write(out, write)
-    except OSError as exc:
-        raise ExportError(f"{out}: cannot write the export ({exc.strerror or exc})") from None
-    return {"path": str(out), "images": len(data["images"]),
-            "annotations": len(data["annotations"]), "categories": len(data["categories"]),
-            "audible_segments": len(data["audible_segments"])}
+    if layout == "coco" and not with_frames:
+        if out.is_dir():
+            raise ExportError(f"{out} is a folder: give a .json file name, or add --with-frames "
+                              "to write the JSON and its frames into a folder")
+        F.check_target(out, store, overwrite)
+        try:
+            F.atomic_file(out, write)
+        except OSError as exc:
+            raise ExportError(f"{out}: cannot write the export ({exc.strerror or exc})") from None
+        return summary
+    ann_rel, img_rel = (("annotations.json", ".") if layout == "coco"
+                        else ("annotations/instances_default.json", "images/default"))
 
+    def fill(tmp: Path) -> None:
+        (tmp / ann_rel).parent.mkdir(parents=True, exist_ok=True)
+        write(tmp / ann_rel)
+        names = {im["frame_index"]: im["file_name"] for im in data["images"]}
+        summary["frames_written"] = F.write_frames(
+            store, sorted(names), tmp / img_rel, names.__getitem__, video=video)
 
-def palette(colors: dict[int, str]) -> list[int]:
-    """A 256-entry PNG palette: index = object id, colour = the object's colour."""
-    pal = [0, 0, 0] * 256
-    for idx, color in colors.items():
-        if 0 < idx < 256:
-            c = color.lstrip("#")
-            pal[idx * 3:idx * 3 + 3] = [int(c[i:i + 2], 16) for i in (0, 2, 4)]
-    return pal
+    F.atomic_dir(out, store, overwrite, fill, {"format": "coco", "layout": layout})
+    summary["json"] = str(out / ann_rel)
+    return summary
 
 
 def export_png(store: Store, out_dir: str | Path, *, all_frames: bool = False,
-               progress: Progress | None = None) -> dict:
-    """Indexed PNG masks per frame (DAVIS style): pixel value = object id (≤ 255).
+               overwrite: bool = False, progress: Progress | None = None) -> dict:
+    """Indexed PNGs (DAVIS style, ids 1..N): see :func:`annotator.core.export_vos.export_davis`;
+    without ``all_frames`` only frames that hold a mask are written."""
+    from annotator.core.export_vos import export_davis
 
-    Overlaps go to the object with the higher id. Frames without masks are skipped unless
-    ``all_frames`` (then they are written empty, as VOS evaluation expects).
-    """
-    out_dir = Path(out_dir)
-    objects = store.objects()
-    if any(o.id > 255 for o in objects):
-        raise ExportError("PNG export holds at most 255 object ids; export COCO instead")
-    h, w = store.size_hw
-    pal = palette({o.id: o.color for o in objects})
-    frames = range(store.frame_count) if all_frames else store.masked_frames()
-    frames = list(frames)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"{out_dir}: cannot create the folder ({exc.strerror})") from None
-    for k, frame in enumerate(frames):
-        label = np.zeros((h, w), np.uint8)
-        for oid, m in sorted(store.frame_masks(frame).items()):
-            label[m.decode()] = oid
-        img = Image.fromarray(label, mode="P")
-        img.putpalette(pal)
-        _atomic_write(out_dir / f"{frame:05d}.png", lambda p, img=img: img.save(p, format="PNG"))
-        if progress:
-            progress(k + 1, len(frames))
-    return {"path": str(out_dir), "frames": len(frames)}
+    return export_davis(store, out_dir, all_frames=all_frames, overwrite=overwrite,
+                        progress=progress)

@@ -170,6 +170,7 @@ def _int(v: float, key: str) -> int:
 
 # -- masks --------------------------------------------------------------------------------
 FIT_MODES = ("error", "pad-crop")
+HANDFUL = 8  # more grey levels than this in a greyscale PNG: anti-aliased edges, not ids
 _DIGITS = re.compile(r"(\d+)(?!.*\d)")
 
 
@@ -196,32 +197,60 @@ def _fit(arr: np.ndarray, h: int, w: int, name: str, fit: str, report: ImportRep
     return out
 
 
-def read_png_mask(path: Path) -> tuple[np.ndarray, bool]:
-    """(label array, indexed?) of a PNG mask: binary 0/255 greyscale, or palette/label ids."""
+def read_png_mask(path: Path, *, labels: bool = False) -> tuple[np.ndarray, bool, int]:
+    """(array, indexed?, grey levels) of a PNG mask.
+
+    Palette PNGs are label images (one index per object). A greyscale PNG is a binary mask
+    when it holds one non-zero value; with up to :data:`HANDFUL` non-zero values it is a label
+    image; with more (anti-aliased edges) it is one object's mask cut at 50% grey, and the
+    third value says how many levels it had (0 otherwise). ``labels`` forces label images.
+    """
     try:
         im = Image.open(path)
         im.load()
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: not a readable PNG mask ({exc})") from None
     if im.mode == "P":
-        return np.array(im), True
-    if im.mode in ("1", "L", "I", "I;16"):
-        arr = np.array(im)
+        return np.array(im), True, 0
+    if im.mode in ("1", "L", "I", "I;16", "LA"):
+        arr = np.array(im.getchannel(0) if im.mode == "LA" else im)
         vals = np.unique(arr)
-        if set(vals.tolist()) <= {0, 255} or im.mode == "1":
-            return (arr > 0).astype(np.uint8), False
-        return arr.astype(np.int32), True
+        nonzero = int((vals != 0).sum())
+        if im.mode == "1" or (not labels and set(vals.tolist()) <= {0, 255}):
+            return (arr > 0).astype(np.uint8), False, 0
+        if labels or nonzero <= HANDFUL:
+            return arr.astype(np.int32), True, 0
+        half = 128 if arr.dtype == np.uint8 else 32768
+        return (arr >= half).astype(np.uint8), False, len(vals)
     raise UserError(f"{path}: {im.mode} masks are not supported; save masks as greyscale "
                     "0/255 (one object) or as palette PNGs with one index per object")
 
 
+def _names_beside(folder: Path) -> dict[int, dict]:
+    """Object names our DAVIS (``objects.json``) or YouTube-VOS (``meta.json``) export left."""
+    for cand in (folder / "objects.json", folder.parent.parent / "meta.json"):
+        try:
+            data = json.loads(cand.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if cand.name == "meta.json":
+            data = (data.get("videos") or {}).get(folder.name, {}).get("objects", {})
+        if isinstance(data, dict):
+            return {int(k): v for k, v in data.items() if str(k).isdigit() and isinstance(v, dict)}
+    return {}
+
+
 def import_png_masks(store: Store, folder: str | Path, *, object_name: str | None = None,
-                     category: str | None = None, fit: str = "error") -> ImportReport:
+                     category: str | None = None, fit: str = "error",
+                     labels: bool = False) -> ImportReport:
     """Masks from a folder of PNGs named by frame (``00005.png`` is frame 5).
 
     Binary masks (0/255) belong to one object (``object_name``, default: the folder's parent
-    name); indexed masks give one object per index (named ``object_name`` + index, or
-    ``object N``), written only on frames where the index appears. Imported masks are anchors.
+    name); indexed masks give one object per index (named from a DAVIS ``objects.json`` or a
+    YouTube-VOS ``meta.json`` beside them, else ``object_name`` + index, or ``object N``),
+    written only on frames where the index appears. Greyscale masks with anti-aliased edges
+    are cut at 50% (reported); ``labels`` takes every greyscale PNG as a label image.
+    Imported masks are anchors.
     """
     folder = Path(folder)
     files = sorted(folder.glob("*.png")) if folder.is_dir() else []
@@ -232,6 +261,7 @@ def import_png_masks(store: Store, folder: str | Path, *, object_name: str | Non
     report = ImportReport()
     per_frame: list[tuple[int, dict[int, np.ndarray]]] = []
     problems: list[str] = []
+    grey: list[tuple[str, int]] = []
     for f in files:
         try:
             frame = frame_of(f)
@@ -241,7 +271,9 @@ def import_png_masks(store: Store, folder: str | Path, *, object_name: str | Non
         if frame >= n:
             problems.append(f"{f.name}: frame {frame} is past the video's end ({n} frames)")
             continue
-        arr, indexed = read_png_mask(f)
+        arr, indexed, levels = read_png_mask(f, labels=labels)
+        if levels:
+            grey.append((f.name, levels))
         arr = _fit(arr, h, w, str(f), fit, report)
         if indexed:
             per_frame.append((frame, {int(i): arr == i for i in np.unique(arr) if i != 0}))
@@ -249,15 +281,24 @@ def import_png_masks(store: Store, folder: str | Path, *, object_name: str | Non
             per_frame.append((frame, {0: arr > 0}))
     if problems:
         raise ImportError_(folder, problems)
+    if grey:
+        name, levels = grey[0]
+        report.fixes.append(
+            f"{len(grey)} greyscale mask(s) with anti-aliased edges ({name}: {levels} grey "
+            "levels) taken as one object's mask at 50% grey; import with --labels if their "
+            "values are object ids")
     base = object_name or (folder.parent.name if folder.name.lower() in ("annotations", "masks")
                            else folder.name)
     ids = sorted({i for _f, d in per_frame for i in d})
-    names = {i: base if i == 0 else (f"{object_name} {i}" if object_name else f"object {i}")
-             for i in ids}
+    beside = {} if object_name else _names_beside(folder)
+    names = {i: base if i == 0 else (
+        beside.get(i, {}).get("name") or (f"{object_name} {i}" if object_name else f"object {i}"))
+        for i in ids}
+    cats = {i: category or beside.get(i, {}).get("category") for i in ids}
     with store.transaction():
         op = store.new_op("import_masks", f"Import masks from {folder.name}")
         report.op_id = op
-        oids = {i: _object(store, names[i], category, op, report) for i in ids}
+        oids = {i: _object(store, names[i], cats[i], op, report) for i in ids}
         items = [dict(object_id=oids[i], frame=frame, mask=m, source="imported", anchor=True)
                  for frame, d in per_frame for i, m in d.items()]
         store.put_masks(items, op=op)
@@ -274,15 +315,56 @@ def _object(store: Store, name: str, category: str | None, op: int, report: Impo
     return store.add_object(name, category or name, op=op)
 
 
-def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> ImportReport:
-    """Masks from a COCO JSON with RLE (or polygon) segmentations, such as our own export.
+def track_of(ann: dict):
+    """The annotation's track id: top-level ``track_id`` or ``attributes.track_id``."""
+    t = ann.get("track_id")
+    if t is None and isinstance(ann.get("attributes"), dict):
+        t = ann["attributes"].get("track_id")
+    return t
 
-    The frame is the image's ``frame_index`` (else the number in its ``file_name``); the
-    object is the annotation's ``track_id`` (named from the file's ``objects`` list when
-    present, else from the category). Imported masks are anchors.
-    """
+
+def _rle_of(seg, ih: int, iw: int) -> dict:
+    """A compressed RLE of a COCO segmentation, refusing what would decode to garbage."""
     from pycocotools import mask as cocomask
 
+    if isinstance(seg, list):
+        if not seg or not all(isinstance(p, list) and len(p) >= 6 for p in seg):
+            raise ValueError("polygons need at least 3 points each")
+        return cocomask.merge(cocomask.frPyObjects(seg, ih, iw))
+    if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:
+        raise ValueError("expected polygons or an RLE with size and counts")
+    size = seg["size"]
+    if (not isinstance(size, list) or len(size) != 2
+            or not all(isinstance(v, int) and v > 0 for v in size)):
+        raise ValueError(f"RLE size {size!r} is not [height, width]")
+    if list(size) != [ih, iw]:
+        raise ValueError(f"RLE size {size} differs from its image's {ih}×{iw} (height×width)")
+    counts = seg["counts"]
+    if isinstance(counts, list):  # uncompressed RLE: runs must cover the image exactly
+        if not all(isinstance(c, int) and c >= 0 for c in counts):
+            raise ValueError("uncompressed RLE counts must be whole numbers ≥ 0")
+        if sum(counts) != ih * iw:
+            raise ValueError(f"uncompressed RLE counts cover {sum(counts)} pixels, not "
+                             f"{ih}×{iw} = {ih * iw}")
+        return cocomask.frPyObjects({"size": list(size), "counts": counts}, ih, iw)
+    if not isinstance(counts, str | bytes):
+        raise ValueError("RLE counts must be a string or a list of numbers")
+    rle = {"size": list(size), "counts": counts.encode() if isinstance(counts, str) else counts}
+    if int(cocomask.area(rle)) > ih * iw or list(cocomask.decode(rle).shape) != list(size):
+        raise ValueError("compressed RLE counts do not fit the image")
+    return rle
+
+
+def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> ImportReport:
+    """Masks from a COCO JSON with RLE (compressed or not) or polygon segmentations.
+
+    The frame is the image's ``frame_index`` (else the number in its ``file_name``). Every
+    annotation is its own object unless a track id (``track_id`` or ``attributes.track_id``)
+    says that several are one; objects are named from the file's ``objects`` list or the
+    annotation's ``attributes.object`` when present, else ``<category> <n>``. Two annotations
+    of one object on one frame are reported and nothing is imported. Imported masks are
+    anchors.
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -291,15 +373,18 @@ def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> Import
         cats = {c["id"]: c["name"] for c in data.get("categories", [])}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{path}: not a COCO annotation file ({exc})") from None
-    names = {o["track_id"]: o for o in data.get("objects", [])}
+    known = {o["track_id"]: o for o in data.get("objects", []) if isinstance(o, dict)}
     h, w = store.size_hw
     report = ImportReport()
     problems: list[str] = []
     decoded: list[tuple[str, str, int, np.ndarray]] = []
+    owner: dict[tuple[str, int], object] = {}
+    untracked: dict[str, int] = {}
     for k, ann in enumerate(anns):
+        aid = ann.get("id", k)
         im = images.get(ann.get("image_id"))
         if im is None:
-            problems.append(f"annotation {ann.get('id', k)}: unknown image_id")
+            problems.append(f"annotation {aid}: unknown image_id")
             continue
         frame = im.get("frame_index")
         if frame is None:
@@ -311,23 +396,28 @@ def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> Import
         if not 0 <= frame < store.frame_count:
             problems.append(f"image {im['id']}: frame {frame} outside the video")
             continue
-        seg = ann.get("segmentation")
         ih, iw = im.get("height", h), im.get("width", w)
         try:
-            if isinstance(seg, list):
-                rle = cocomask.merge(cocomask.frPyObjects(seg, ih, iw))
-            elif isinstance(seg, dict) and isinstance(seg.get("counts"), list):
-                rle = cocomask.frPyObjects(seg, ih, iw)
-            else:
-                rle = seg
-            arr = M.decode(M.to_compressed(rle))
+            arr = M.decode(M.to_compressed(_rle_of(ann.get("segmentation"), ih, iw)))
         except Exception as exc:  # noqa: BLE001 - any malformed segmentation
-            problems.append(f"annotation {ann.get('id', k)}: unreadable segmentation ({exc})")
+            problems.append(f"annotation {aid}: unreadable segmentation ({exc})")
             continue
-        arr = _fit(arr, h, w, f"{path.name} annotation {ann.get('id', k)}", fit, report)
-        track = ann.get("track_id", ann.get("category_id"))
+        arr = _fit(arr, h, w, f"{path.name} annotation {aid}", fit, report)
         cat = cats.get(ann.get("category_id"), "object")
-        name = names.get(track, {}).get("name") or f"{cat} {track}"
+        track = track_of(ann)
+        if track is None:
+            untracked[cat] = untracked.get(cat, 0) + 1
+            name = f"{cat} {untracked[cat]}"
+        else:
+            attrs = ann.get("attributes") if isinstance(ann.get("attributes"), dict) else {}
+            name = (known.get(track, {}).get("name") or attrs.get("object")
+                    or f"{cat} {track}")
+            cat = cats.get(known.get(track, {}).get("category_id"), cat)
+        if (name, frame) in owner:
+            problems.append(f"annotations {owner[name, frame]} and {aid} are both {name!r} "
+                            f"on frame {frame}: one would overwrite the other")
+            continue
+        owner[name, frame] = aid
         decoded.append((name, cat, frame, arr))
     if problems:
         raise ImportError_(path, problems)
