@@ -38,8 +38,9 @@ class FileOps:
             path = QFileDialog.getExistingDirectory(self, "Import masks: a folder of PNG masks "
                                                     "(cancel to choose a COCO JSON file)")
             if not path:
-                path, _ = QFileDialog.getOpenFileName(self, "Import COCO RLE masks", "",
-                                                      "COCO JSON (*.json)")
+                path, _ = QFileDialog.getOpenFileName(
+                    self, "Import masks: COCO JSON or CVAT for video XML", "",
+                    "COCO JSON or CVAT XML (*.json *.xml)")
             if not path:
                 return
         from annotator.core import importers
@@ -49,6 +50,10 @@ class FileOps:
         def work() -> Any:
             if p.is_dir():
                 return importers.import_png_masks(store, p)
+            if p.suffix.lower() == ".xml":
+                from annotator.core.cvat import import_cvat
+
+                return import_cvat(store, p)
             return importers.import_coco(store, p)
 
         self.session.write(work, lambda r: self._imported(r, f"Import masks from {p.name}"))
@@ -63,6 +68,7 @@ class FileOps:
     def export_coco(self, path: str | Path | None = None) -> None:
         if self.session is None:
             return
+        confirmed = path is None  # the save dialog asked before replacing a file
         if path is None:
             default = str(self.session.project.dir / "annotations.coco.json")
             path, _ = QFileDialog.getSaveFileName(self, "Export COCO RLE", default,
@@ -74,7 +80,8 @@ class FileOps:
         store = self.session.store
 
         def run(ctx: Any) -> dict:
-            r = export_coco(store, Path(path), progress=lambda d, t: ctx.progress(d, t))
+            r = export_coco(store, Path(path), overwrite=confirmed,
+                            progress=lambda d, t: ctx.progress(d, t))
             return {"message": f"Exported {r['annotations']} masks on {r['images']} frames to "
                                f"{r['path']} (verified with pycocotools)", "path": r["path"]}
 
