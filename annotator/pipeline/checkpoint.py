@@ -51,6 +51,7 @@ class Checkpoint:
     step: int
     engine: Any
     bookkeeping: dict
+    path: Path | None = None
 
 
 # -- plain-data packing ------------------------------------------------------------------------
@@ -189,16 +190,17 @@ class CheckpointStore:
             try:
                 header, state = read(path)
             except CheckpointError as exc:
-                self._note(path, str(exc))
+                self.note(path, str(exc))
                 continue
             if header.get("fingerprint") != self.fingerprint or header.get("sweep") != sweep \
                     or header.get("step") != step or not isinstance(state, dict):
-                self._note(path, "written for another job or another plan")
+                self.note(path, "written for another job or another plan")
                 continue
-            return Checkpoint(step, state.get("engine"), state.get("bookkeeping") or {})
+            return Checkpoint(step, state.get("engine"), state.get("bookkeeping") or {}, path)
         return None
 
-    def _note(self, path: Path, why: str) -> None:
+    def note(self, path: Path, why: str) -> None:
+        """Say that ``path`` was ignored and why (logged, and kept for the job's result)."""
         msg = f"ignored checkpoint {path}: {why}; replaying from an earlier point instead"
         if msg not in self.notes:
             self.notes.append(msg)

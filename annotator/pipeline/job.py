@@ -295,7 +295,7 @@ class PropagationJob:
                 books = {k: dict(ckpt.bookkeeping[k]) for k in books}
                 start = ckpt.step
             except (ValueError, KeyError, TypeError) as exc:  # the run's start resets the engine
-                ckpts._note(ckpts.folder, f"step {ckpt.step} does not fit this engine ({exc})")
+                ckpts.note(ckpt.path or ckpts.folder, f"it does not fit this engine ({exc})")
         res.replayed += first - start
         with FramePrefetcher(video, [st.frame for st in steps[start:]]) as frames:
             try:

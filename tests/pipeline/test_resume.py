@@ -186,3 +186,20 @@ def test_xmem_state_round_trips_through_a_checkpoint_file(tmp_path, shared):
         other.set_state(state)
     with pytest.raises(ValueError, match="not a state of the XMem"):
         other.set_state(FallbackPropagator().get_state())
+
+
+def test_a_checkpoint_of_this_job_that_the_engine_refuses_is_ignored(make_project, expected):
+    """A well-formed checkpoint of this very job (same fingerprint) whose engine state is not
+    the fallback's: the engine refuses it, the job says so and replays from the anchor."""
+    project = make_project(anchors=(0,), segments=SEGMENT, name="cut")
+    first = cut(project, 15)
+    (plan,) = plan_passes(project.store)
+    job = PropagationJob(project, plan, FallbackPropagator(), checkpoint_every=4)
+    for path in ckpt_files(project):
+        path.unlink()
+    store = ck.CheckpointStore(project.cache_dir / "jobs", job.key, job.fingerprint())
+    store.save(0, first.done, {"engine": "xmem", "version": 1}, {"prev": {}})
+    second = job.run()
+    assert second.state == "done" and second.replayed == first.done + 1
+    assert "does not fit this engine" in second.message and f".{first.done}.ckpt" in second.message
+    assert all_masks(project.store) == expected
