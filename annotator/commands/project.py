@@ -46,8 +46,8 @@ def register(sub) -> None:
     p = sub.add_parser("export", help="export masks as COCO, DAVIS / YouTube-VOS PNGs or CVAT XML")
     p.add_argument("project", type=Path)
     p.add_argument("--format", choices=EXPORT_FORMATS, default="coco",
-                   help="coco (RLE JSON), davis (indexed PNG per frame, ids 1..N), png (davis "
-                        "on the frames with masks only), youtube-vos, cvat (CVAT for video 1.1)")
+                   help="coco (RLE JSON), davis or png (indexed PNG per frame, empty ones too, "
+                        "ids 1..N, objects.json), youtube-vos, cvat (CVAT for video 1.1 XML)")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="JSON file (coco) or XML file (cvat), else a folder")
     p.add_argument("--with-frames", action="store_true",
@@ -55,7 +55,7 @@ def register(sub) -> None:
     p.add_argument("--layout", choices=["coco", "datumaro"], default="coco",
                    help="coco: datumaro = annotations/instances_default.json + images/default/")
     p.add_argument("--all-frames", action="store_true",
-                   help="png: write every frame, empty ones too (what --format davis does)")
+                   help="kept for older scripts: davis/png always write every frame")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing file or folder that is not an earlier export of "
                         "this project")
@@ -192,8 +192,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                       f"{res['images']} frames, {res['audible_segments']} audible segments "
                       f"(verified with pycocotools){extra}")
             elif fmt in ("davis", "png"):
-                res = export_vos.export_davis(store, out, overwrite=args.overwrite,
-                                              all_frames=fmt == "davis" or args.all_frames)
+                res = export_vos.export_davis(store, out, overwrite=args.overwrite)
                 print(f"wrote {res['frames']} indexed PNG masks of {res['objects']} objects "
                       f"(ids 1..{res['objects']}, objects.json) to {res['path']}")
             elif fmt == "youtube-vos":

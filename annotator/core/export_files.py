@@ -4,7 +4,8 @@ atomic writes that never clobber a folder or file that is not an earlier export 
 An export folder is built in a temporary sibling (``.NAME.tmp-…``) and moved into place by one
 rename; it carries a small ``.avs-export.json`` that names the project, so exporting again
 replaces an earlier export of the same project and refuses anything else unless ``overwrite``.
-A killed export leaves only the hidden temporary sibling, never a half-written target.
+A killed export leaves only the hidden temporary sibling, never a half-written target, and the
+next export to the same target removes it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from annotator.core.store import Store
 from annotator.errors import UserError
 
 MARKER = ".avs-export.json"
+PID = ".avs-export.pid"  # in a folder being built: the process building it
 Progress = Callable[[int, int], None]
 
 
@@ -146,11 +148,14 @@ def atomic_dir(target: Path, store: Store, overwrite: bool, fill: Callable[[Path
     check_target(target, store, overwrite)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        _clear_orphans(target)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        (tmp / PID).write_text(str(os.getpid()), encoding="ascii")
     except OSError as exc:
         raise ExportError(f"{target}: cannot create the export ({exc.strerror or exc})") from None
     try:
         fill(tmp)
+        (tmp / PID).unlink()
         (tmp / MARKER).write_text(json.dumps({"project": project_key(store), **(info or {})}),
                                   encoding="utf-8")
         _swap(tmp, target)
@@ -159,6 +164,20 @@ def atomic_dir(target: Path, store: Store, overwrite: bool, fill: Callable[[Path
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _clear_orphans(target: Path) -> None:
+    """Remove what killed exports to ``target`` left (their process is gone)."""
+    for tmp in target.parent.glob(f".{target.name}.tmp-*"):
+        try:
+            pid = int((tmp / PID).read_text(encoding="ascii"))
+            os.kill(pid, 0)
+            continue  # another export to the same target is running
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            continue  # not ours to judge (no pid file, or no permission to ask)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _swap(tmp: Path, target: Path) -> None:

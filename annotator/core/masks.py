@@ -47,6 +47,10 @@ def _c(rle: RLE) -> dict:
     counts = rle["counts"]
     if isinstance(counts, list):  # uncompressed RLE (as in some COCO files)
         h, w = rle["size"]
+        if sum(counts) != h * w or any(c < 0 for c in counts):
+            # pycocotools would decode the uncovered pixels from uninitialised memory
+            raise MaskSizeError(f"uncompressed RLE counts cover {sum(counts)} pixels, not "
+                                f"{h}×{w} = {h * w}")
         return cocomask.frPyObjects({"size": [h, w], "counts": counts}, h, w)
     if isinstance(counts, str):
         counts = counts.encode("ascii")

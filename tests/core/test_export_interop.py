@@ -198,6 +198,11 @@ def test_youtube_vos_layout_and_meta(shared, tmp_path):
     anns = sorted((tmp_path / "yt" / "Annotations" / "dog-agility").glob("*.png"))
     jpgs = sorted((tmp_path / "yt" / "JPEGImages" / "dog-agility").glob("*.jpg"))
     assert [p.stem for p in anns] == [p.stem for p in jpgs] == objs["2"]["frames"]
+    root = shared("data", "davis2016", "dog-agility")
+    with Project.create(tmp_path / "b", root / "JPEGImages") as b:  # names from meta.json
+        import_png_masks(b.store, tmp_path / "yt" / "Annotations" / "dog-agility")
+        assert [(o.name, o.category) for o in b.store.objects()] == [("dog", "dog"),
+                                                                      ("shadow", "dog")]
 
 
 def test_export_refuses_a_foreign_folder_and_replaces_its_own(bmx, tmp_path):
@@ -245,3 +250,4 @@ def test_killed_export_leaves_no_target(bmx, tmp_path):
     r = cli("export", project.dir, "--format", "davis", "-o", out)
     assert r.returncode == 0, r.stderr
     assert len(list(out.glob("*.png"))) == 90
+    assert list(tmp_path.glob(".davis.*")) == []  # the killed export's leftovers are gone

@@ -210,3 +210,12 @@ def test_cvat_polygons_and_bad_rle(dog, tmp_path):
         with pytest.raises(ImportError_, match=r"track 3 mask on frame 4: RLE covers 12 pixels"):
             import_cvat(q.store, bad)
         assert q.store.mask_count() == 0
+
+
+def test_an_rle_with_too_few_counts_is_refused_not_decoded_from_memory():
+    from annotator.core import masks as M
+
+    good = {"size": [40, 30], "counts": [100, 50, 1050]}
+    assert M.decode(good).sum() == 50
+    with pytest.raises(M.MaskSizeError, match="cover 150 pixels, not 40×30 = 1200"):
+        M.decode({"size": [40, 30], "counts": [100, 50]})
