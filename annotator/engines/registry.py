@@ -17,7 +17,9 @@ The registry loads SAM and XMem once, on its device, and hands them out:
 * :meth:`EngineRegistry.devices` — the device each loaded model really runs on (asked of the
   model's weights), for the status bar, ``annotator doctor`` and ``annotator propagate``;
 * :meth:`EngineRegistry.release` — drop the models (Preferences; they load again when next
-  asked for), and :meth:`EngineRegistry.fall_back_to_cpu` after a CUDA out-of-memory.
+  asked for); with ``idle_release_s`` the registry does it itself once no SAM or XMem it
+  handed out is held any more (the project was closed) and that long has passed;
+  :meth:`EngineRegistry.fall_back_to_cpu` after a CUDA out-of-memory.
 
 Loading happens on the caller's thread (a worker: never the GUI thread); the registry's own
 state is guarded by a lock held only for quick reads and writes, so a GUI thread asking for the
@@ -30,6 +32,7 @@ import gc
 import logging
 import os
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["EngineRegistry", "get", "start", "started"]
 
+GUI_IDLE_RELEASE_S = 600.0  # an app left alone with no project open lets its models go
+
 _PROCESS_LOCK = threading.Lock()
 _REGISTRY: EngineRegistry | None = None
 _STARTED = {"done": False}
@@ -50,7 +55,8 @@ _STARTED = {"done": False}
 class EngineRegistry:
     """The models of one process (see the module docstring)."""
 
-    def __init__(self, device: str | None = None, half: bool | str | None = None) -> None:
+    def __init__(self, device: str | None = None, half: bool | str | None = None,
+                 idle_release_s: float | None = None) -> None:
         self._device = device
         self._half = half
         self._lock = threading.Lock()  # quick state only: never held while a model loads
@@ -62,6 +68,13 @@ class EngineRegistry:
         self._xmem: Any = None
         self._xmem_path: Path | None = None
         self._shares: weakref.WeakSet = weakref.WeakSet()  # SAMs handed out, still in use
+        self._users: weakref.WeakSet = weakref.WeakSet()  # propagators over the loaded XMem
+        self._last_use = time.monotonic()
+        self._stop = threading.Event()
+        self.idle_release_s = idle_release_s
+        if idle_release_s:
+            threading.Thread(target=self._idle_watch, name="engine-idle-release",
+                             daemon=True).start()
         self.fell_back = False  # a CUDA out-of-memory moved everything to the CPU
         self.notices: list[str] = []  # what the person should know (fallbacks, OOM)
         self.sam_loads = 0  # how many times SAM's weights were loaded (status, tests)
@@ -113,6 +126,7 @@ class EngineRegistry:
             with self._lock:
                 if gen == self._gen:
                     self._sam, self._sam_path = seg, path
+                self._last_use = time.monotonic()
             return seg
 
     def _adopt(self, path: Path) -> Any:
@@ -155,6 +169,7 @@ class EngineRegistry:
             return FallbackSegmenter()
         seg = sam.share(EmbeddingCache(cache_dir, memory_items=memory_items))
         self._shares.add(seg)
+        self._last_use = time.monotonic()
         return seg
 
     # -- XMem and the other propagators ------------------------------------------------------
@@ -180,6 +195,7 @@ class EngineRegistry:
             with self._lock:
                 if gen == self._gen:
                     self._xmem, self._xmem_path = net, path
+                self._last_use = time.monotonic()
             return net
 
     def propagator(self, name: str | None = None, **options: Any) -> Any:
@@ -193,7 +209,10 @@ class EngineRegistry:
         if name == "xmem":
             from annotator.engines.xmem_propagator import XMemPropagator
 
-            return XMemPropagator(self.xmem_network(), **options)
+            prop = XMemPropagator(self.xmem_network(), **options)
+            self._users.add(prop)
+            self._last_use = time.monotonic()
+            return prop
         return make_propagator(name, **options)
 
     # -- what runs where -----------------------------------------------------------------------
@@ -230,6 +249,35 @@ class EngineRegistry:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
 
+    def in_use(self) -> bool:
+        """Whether a SAM or an XMem propagator handed out is still held by someone."""
+        return bool(len(self._shares) or len(self._users))
+
+    def release_if_idle(self) -> bool:
+        """:meth:`release` when models are loaded, nobody holds one and none was handed out
+        for :attr:`idle_release_s` seconds (the idle time-out); True if it released."""
+        with self._lock:
+            loaded = self._sam is not None or self._xmem is not None
+        idle = time.monotonic() - self._last_use >= (self.idle_release_s or 0)
+        if not (loaded and idle) or self.in_use():
+            return False
+        self.release()
+        log.info("models released after %.0f s unused", self.idle_release_s or 0)
+        return True
+
+    def _idle_watch(self) -> None:
+        every = max(0.05, min(60.0, (self.idle_release_s or 60.0) / 4))
+        while not self._stop.wait(every):
+            try:
+                self.release_if_idle()
+            except Exception:  # noqa: BLE001 - a watcher must never take the process down
+                log.exception("idle release failed")
+
+    def close(self) -> None:
+        """Stop the idle watcher and release the models (the registry is being replaced)."""
+        self._stop.set()
+        self.release()
+
     def fall_back_to_cpu(self, reason: str) -> str:
         """After a CUDA out-of-memory: everything from now on loads and runs on the CPU.
         Returns the message for the person (also kept in :attr:`notices`)."""
@@ -259,13 +307,16 @@ def started() -> bool:
 
 
 def start(device: str | None = None, *, half: bool | str | None = None,
-          threads: int | None = None, keep_freed_memory: bool = True) -> EngineRegistry:
+          threads: int | None = None, keep_freed_memory: bool = True,
+          idle_release_s: float | None = None) -> EngineRegistry:
     """Process start-up (CLI ``main``, the GUI's ``run_app``): choose the device (a
     ``UserError`` names a device the machine does not have), set torch's threads and — on the
     CPU, where glibc's fresh pages cost a model step up to 40 % (``xmem.allocator``) — the
     allocator's keeping of freed memory, once; then make the process's registry on that device.
-    Called again (a test, a second window), it replaces the registry and re-applies the
-    settings from the main thread."""
+    ``idle_release_s``: release the models when nobody has held one for that long (the app
+    passes :data:`GUI_IDLE_RELEASE_S`; a CLI command ends instead). Called again (a test, a
+    second window), it replaces the registry and re-applies the settings from the main
+    thread."""
     global _REGISTRY
     choice = choose_device(device, half=half, threads=threads)
     apply_threads(choice)
@@ -273,13 +324,13 @@ def start(device: str | None = None, *, half: bool | str | None = None,
         from xmem import allocator
 
         allocator.keep_freed_memory()
-    reg = EngineRegistry(device, half)
+    reg = EngineRegistry(device, half, idle_release_s=idle_release_s)
     reg._choice = choice
     with _PROCESS_LOCK:
         old, _REGISTRY = _REGISTRY, reg
         _STARTED["done"] = True
     if old is not None:
-        old.release()
+        old.close()
     return reg
 
 
@@ -290,4 +341,4 @@ def reset_for_tests() -> None:
         old, _REGISTRY = _REGISTRY, None
         _STARTED["done"] = False
     if old is not None:
-        old.release()
+        old.close()

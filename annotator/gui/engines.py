@@ -46,16 +46,17 @@ def start_engines(device: str | None = None) -> str | None:
     from annotator.engines.devices import automatic_device
     from annotator.errors import UserError
 
+    idle = registry.GUI_IDLE_RELEASE_S
     if device:
-        registry.start(device)
+        registry.start(device, idle_release_s=idle)
         return None
     stored = str(app_settings().value("engines/device", "auto") or "auto")
     try:
-        registry.start(None if stored == "auto" else stored)
+        registry.start(None if stored == "auto" else stored, idle_release_s=idle)
         return None
     except UserError as exc:
         auto = automatic_device()
-        reg = registry.start(auto)
+        reg = registry.start(auto, idle_release_s=idle)
         notice = (f"The Device preference is {stored!r}, which this machine does not have "
                   f"({exc}); the models run on {auto} instead. Choose a device in "
                   "Edit ▸ Preferences ▸ Engines.")

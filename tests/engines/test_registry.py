@@ -196,3 +196,22 @@ def test_precompute_order_cursor_first_then_segment_starts_then_flagged_worst_fi
     assert q.wait_idle(10)
     q.close()
     assert order == [999, 78, 5, 1, 30, 20, 40]
+
+
+def test_idle_models_are_released_once_nobody_holds_them(files):
+    import gc
+    import time
+
+    reg = registry.EngineRegistry("cpu", idle_release_s=0.5)
+    try:
+        prop = reg.propagator("xmem", size=64)  # a job (or an open project) holds it
+        time.sleep(1.5)
+        assert reg.devices() == {"XMem": "cpu"}  # idle long enough, but in use: kept
+        del prop
+        gc.collect()
+        deadline = time.monotonic() + 10
+        while reg.devices() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert reg.devices() == {}  # nobody held it for 0.5 s: released
+    finally:
+        reg.close()
