@@ -27,7 +27,9 @@ overlap: each pixel goes to the most probable of background and objects), a fore
 probability map (``float32``, possibly at a lower resolution than the frame, same aspect; use
 :meth:`PropagationResult.prob_at`), and a confidence in [0, 1] that feeds the quality flags.
 
-Every engine also has a ``name`` for the status bar and ``memory_bytes()`` — the size of what it
+Every engine also has a ``name`` for the status bar (a model names the device its weights are
+really on: ``XMem (cuda:0)``; XMem's network is loaded once per process by
+:mod:`annotator.engines.registry`, each run gets its own propagator over it) and ``memory_bytes()`` — the size of what it
 keeps between frames — which stays bounded however long the run is.
 
 XMem's inference core (``vendor/xmem``) has the step protocol ``step(image, mask, valid_labels,

@@ -4,6 +4,10 @@ Shaped like ``segment_anything.SamPredictor``: ``embed(frame)`` once per frame, 
 of cheap ``predict(points, labels, ...)`` calls. Two engines implement it: ``SamSegmenter``
 (``sam.py``) and the weight-free ``FallbackSegmenter`` (``fallback_segmenter.py``).
 
+SAM is loaded once per process by :mod:`annotator.engines.registry`, on the chosen device; each
+user (the window's session, a propagation's refiner) gets its own :meth:`SamSegmenter.share`,
+and ``SamSegmenter.device`` says where the weights really are.
+
 Coordinates are pixels of the frame, ``(x, y)``; labels are 1 (object) and 0 (background).
 Frames are ``H×W×3`` uint8 RGB arrays.
 """
