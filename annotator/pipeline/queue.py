@@ -131,6 +131,7 @@ def _rebind(refiner, prop):
     if hasattr(seg, "share"):  # SAM: load it again where the registry now is
         folder = getattr(getattr(seg, "cache", None), "directory", None)
         new.segmenter = registry.get().segmenter(folder, allow_fallback=False)
+        new.name = f"{new.segmenter.name} refiner" + (" (written back)" if new.write_back else "")
     if hasattr(prop, "want_vote"):
         prop.want_vote = True
     if new.write_back:
