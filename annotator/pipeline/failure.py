@@ -1,0 +1,367 @@
+"""The failure score: how likely a propagated mask is wrong (J < 0.5), from signals that do not
+ask the propagator whether it is sure.
+
+A propagator that drifts onto a look-alike region or a neighbour stays confident, so the score
+compares each propagated mask with what the annotator gave — the run's *anchor* (frame and
+mask) — and with the previous frame of the run, using cues the propagator did not use to make
+the mask:
+
+``off_colour``
+    share of the mask's pixels whose colour the anchor says belongs to the object's
+    surroundings rather than the object (more than on the anchor itself): the mask sits on
+    something else, or leaked into the background.
+``missed_colour``
+    share of the band just outside the mask whose colour the anchor says is the object's (more
+    than around the anchor): part of the object was left out, or the mask moved off it.
+``unlike``
+    1 − the Bhattacharyya coefficient of the mask's colour mix and the anchor's: a region with
+    object-like colours in the wrong proportions (another person, a red banner).
+``area_change``
+    |log(area / the anchor's area)|: the object cannot usually double or halve.
+``shape_change``
+    1 − IoU of the mask's and the anchor's shapes, each moved to its centre and scaled to the
+    same area: the silhouette changed.
+``weak_edges``
+    how much weaker the image's edges are along the mask's outline than along the anchor's:
+    a right mask follows the object's outline, a drifted one cuts across surfaces.
+``jump``
+    area and position change since the previous frame (the old rule flags, as numbers).
+``lost``
+    the mask is empty or almost (under 2 % of the anchor's area).
+``distance``
+    log(1 + frames since the anchor): errors accumulate along a run.
+
+:func:`failure_probability` turns them into an estimated P(J < 0.5) with a logistic model
+(:class:`FailureModel`; :data:`DEFAULT_MODEL`'s numbers were fitted on the fourteen DAVIS-2016
+sequences of ``../shared/data`` by ``bench/flags_bench.py --fit``, its threshold chosen by
+leave-one-sequence-out: see that bench), and :func:`clips_from_probability` groups frames at or
+above the threshold into clips scored by their expected number of failed frames.
+:func:`reasons` says in words which signals made a frame suspicious.
+
+Cost: everything runs at half resolution on one object's box, a few CPU milliseconds per
+object-frame (the bench prints the share of the engine's time).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from annotator.engines.appearance import ColourModel, colour_index, local_band
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "FEATURES",
+    "SIGNALS",
+    "SIGNAL_INFO",
+    "SignalTracker",
+    "Anchor",
+    "FailureModel",
+    "clips_from_probability",
+    "failure_probability",
+    "frame_signals",
+    "base_signal",
+    "reasons",
+    "signal_matrix",
+    "track_signals",
+]
+
+SIGNALS = ("off_colour", "missed_colour", "unlike", "area_change", "shape_change",
+           "weak_edges", "area_jump", "centroid_jump", "lost", "distance")
+
+EMA = 0.3  # weight of the newest frame in a signal's running average along the run
+#: what the tracker reports: every signal, its running average (``_ema``) and the running
+#: maximum of that average since the anchor (``_max``: a failure tends to persist)
+FEATURES = SIGNALS + tuple(f"{n}_ema" for n in SIGNALS) + tuple(f"{n}_max" for n in SIGNALS)
+
+#: each signal's name for people and what it means for the mask
+SIGNAL_INFO: dict[str, tuple[str, str]] = {
+    "off_colour": ("covers the background",
+                   "much of the mask has the colours of the object's surroundings on the anchor "
+                   "frame: it leaked or sits on something else"),
+    "missed_colour": ("misses part of the object",
+                      "just outside the mask there is much of the object's colour: part of the "
+                      "object was left out, or the mask slid off it"),
+    "unlike": ("does not look like the anchor",
+               "the mask's mix of colours differs from the object's on the anchor frame: it "
+               "may be on another, similar object"),
+    "area_change": ("size changed",
+                    "the mask is much larger or smaller than on the anchor frame"),
+    "shape_change": ("shape changed", "the mask's shape differs a lot from the anchor's"),
+    "weak_edges": ("outline off the edges",
+                   "the mask's outline does not follow the image's edges as the anchor's did"),
+    "area_jump": ("area jump", "the area changed a lot since the previous frame"),
+    "centroid_jump": ("position jump", "the mask moved a lot since the previous frame"),
+    "lost": ("lost object", "the mask is empty or almost"),
+    "distance": ("far from the anchor", "many frames since the last frame a person checked"),
+}
+
+_SCALE = 2  # signals are measured at 1/_SCALE of the frame's size
+
+
+def _down(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    h, w = mask.shape
+    size = (max(1, w // _SCALE), max(1, h // _SCALE))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    m = cv2.resize(mask.astype(np.uint8) * 255, size, interpolation=cv2.INTER_AREA) > 127
+    return small, m
+
+
+def _edges(rgb: np.ndarray) -> np.ndarray:
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
+    return cv2.magnitude(gx, gy)
+
+
+def _outline(mask: np.ndarray) -> np.ndarray:
+    m = mask.astype(np.uint8)
+    return (m - cv2.erode(m, np.ones((3, 3), np.uint8))).astype(bool)
+
+
+def _band(mask: np.ndarray) -> np.ndarray:
+    return local_band(mask, max(3, int(0.25 * math.sqrt(max(int(mask.sum()), 1)))))
+
+
+def _canonical(mask: np.ndarray, size: int = 48) -> np.ndarray:
+    """The mask moved to its centroid and scaled to a fixed area, on a size×size grid."""
+    ys, xs = np.nonzero(mask)
+    if ys.size == 0:
+        return np.zeros((size, size), bool)
+    cy, cx = ys.mean(), xs.mean()
+    scale = (size / 4) / math.sqrt(ys.size / math.pi)  # the same area as a disc of radius size/4
+    affine = np.float32([[scale, 0, size / 2 - scale * cx], [0, scale, size / 2 - scale * cy]])
+    return cv2.warpAffine(mask.astype(np.uint8), affine, (size, size),
+                          flags=cv2.INTER_NEAREST).astype(bool)
+
+
+def _shape_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return float(np.count_nonzero(a & b) / union) if union else 1.0
+
+
+class Anchor:
+    """What the signals compare a propagated mask with: the anchor's colours, size, shape and
+    outline (built from the anchor's frame and mask, nothing from the propagator)."""
+
+    def __init__(self, image: np.ndarray, mask: np.ndarray) -> None:
+        small, m = _down(image, np.asarray(mask, bool))
+        self.area = float(m.sum())
+        self.full_area = float(np.count_nonzero(mask))
+        self.colour = ColourModel()
+        index = colour_index(small)
+        band = _band(m)
+        self.colour.learn_anchor(index, m, band)
+        ratio = self.colour.log_ratio(index)
+        self.off0 = float((ratio[m] < 0).mean()) if m.any() else 0.0
+        self.missed0 = float((ratio[band] > 0).mean()) if band.any() else 0.0
+        outline = _outline(m)
+        self.edge0 = float(_edges(small)[outline].mean()) if outline.any() else 0.0
+        self.shape = _canonical(m)
+
+
+def frame_signals(anchor: Anchor, image: np.ndarray, mask: np.ndarray,
+                  prev: np.ndarray | None = None, distance: int = 1) -> dict[str, float]:
+    """Every signal of :data:`SIGNALS` for one propagated ``mask`` on ``image`` (RGB)."""
+    mask = np.asarray(mask, bool)
+    full_area = float(np.count_nonzero(mask))
+    out = dict.fromkeys(SIGNALS, 0.0)
+    out["distance"] = math.log1p(max(0, distance))
+    if prev is not None:
+        from annotator.core import quality as Q
+
+        out["area_jump"] = Q.area_jump(prev, mask)
+        out["centroid_jump"] = min(2.0, Q.centroid_jump(prev, mask))
+    if full_area < max(0.02 * anchor.full_area, 1.0) or anchor.area == 0:
+        out["lost"] = 1.0
+        out["area_change"] = min(5.0, math.log((anchor.full_area + 1) / (full_area + 1)))
+        return out
+    out["area_change"] = min(5.0, abs(math.log(full_area / max(anchor.full_area, 1.0))))
+    small, m = _down(image, mask)
+    if not m.any():
+        return out
+    ys, xs = np.nonzero(m)
+    pad = max(4, int(0.6 * math.sqrt(len(ys))))
+    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, m.shape[0])
+    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, m.shape[1])
+    crop, mc = small[y0:y1, x0:x1], m[y0:y1, x0:x1]
+    index = colour_index(crop)
+    ratio = anchor.colour.log_ratio(index)
+    band = _band(mc)
+    out["off_colour"] = max(0.0, float((ratio[mc] < 0).mean()) - anchor.off0)
+    if band.any():
+        out["missed_colour"] = max(0.0, float((ratio[band] > 0).mean()) - anchor.missed0)
+    out["unlike"] = 1.0 - anchor.colour.likeness(index, mc)
+    out["shape_change"] = 1.0 - _shape_iou(anchor.shape, _canonical(m))
+    outline = _outline(mc)
+    if outline.any() and anchor.edge0 > 0:
+        edge = float(_edges(crop)[outline].mean())
+        out["weak_edges"] = max(0.0, math.log(anchor.edge0 / max(edge, 1e-3)))
+    return {k: round(float(v), 4) for k, v in out.items()}
+
+
+class SignalTracker:
+    """The signals of every object along one sweep of a job, frame after frame.
+
+    :meth:`anchor` when a person's mask is given for an object (the run's first frame, a
+    correction), :meth:`measure` for each of its propagated masks in sweep order (forward or
+    backward). Besides each frame's :func:`frame_signals` it keeps, per object, the running
+    average of every signal (``<name>_ema``) and that average's maximum since the anchor
+    (``<name>_max``): a failure tends to persist, a one-frame blip does not.
+    """
+
+    def __init__(self) -> None:
+        self._anchors: dict[int, Anchor] = {}
+        self._distance: dict[int, int] = {}
+        self._ema: dict[int, dict[str, float]] = {}
+        self._max: dict[int, dict[str, float]] = {}
+
+    def anchor(self, object_id: int, image: np.ndarray, mask: np.ndarray) -> None:
+        """``mask`` (a person's) is the object's anchor from this frame on."""
+        self._anchors[object_id] = Anchor(image, mask)
+        self._distance[object_id] = 0
+        self._ema[object_id] = dict.fromkeys(SIGNALS, 0.0)
+        self._max[object_id] = dict.fromkeys(SIGNALS, 0.0)
+
+    def knows(self, object_id: int) -> bool:
+        """Whether the object's anchor was seen (else its masks cannot be measured)."""
+        return object_id in self._anchors
+
+    def forget(self, object_id: int) -> None:
+        for book in (self._anchors, self._distance, self._ema, self._max):
+            book.pop(object_id, None)
+
+    def measure(self, object_id: int, image: np.ndarray, mask: np.ndarray,
+                prev: np.ndarray | None) -> dict[str, float]:
+        """Every feature of :data:`FEATURES` for the object's propagated ``mask`` (RGB
+        ``image``; ``prev``: its mask on the sweep's previous frame, for the jumps)."""
+        self._distance[object_id] += 1
+        out = frame_signals(self._anchors[object_id], image, mask, prev,
+                            self._distance[object_id])
+        ema, top = self._ema[object_id], self._max[object_id]
+        for n in SIGNALS:
+            ema[n] = EMA * out[n] + (1 - EMA) * ema[n]
+            top[n] = max(top[n], ema[n])
+            out[f"{n}_ema"] = round(ema[n], 4)
+            out[f"{n}_max"] = round(top[n], 4)
+        return out
+
+
+def track_signals(images: Sequence[np.ndarray], masks: Sequence[np.ndarray]
+                  ) -> dict[str, np.ndarray]:
+    """Every feature of a whole run anchored on its first frame (frame 0 gets zeros)."""
+    tracker = SignalTracker()
+    tracker.anchor(1, images[0], masks[0])
+    rows = [dict.fromkeys(FEATURES, 0.0)]
+    for f in range(1, len(masks)):
+        rows.append(tracker.measure(1, images[f], masks[f], masks[f - 1]))
+    return {k: np.array([r[k] for r in rows], float) for k in FEATURES}
+
+
+def signal_matrix(signals: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """N×len(names) matrix of a run's signals (from :func:`track_signals`)."""
+    return np.stack([np.asarray(signals[n], float) for n in names], axis=1)
+
+
+@dataclass(frozen=True)
+class FailureModel:
+    """Logistic model of P(J < 0.5): ``sigmoid(bias + Σ coef·signal)``; frames at or above
+    ``threshold`` are flagged."""
+
+    signals: tuple[str, ...]
+    coef: tuple[float, ...]
+    bias: float
+    threshold: float
+    extend: float = 1.0  # a clip extends over neighbours with P(fail) ≥ extend × threshold
+
+    def logit(self, values: Mapping[str, float]) -> float:
+        return self.bias + sum(c * float(values.get(n, 0.0))
+                               for n, c in zip(self.signals, self.coef))
+
+    def probability(self, values: Mapping[str, float]) -> float:
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.logit(values)))))
+
+
+#: fitted by ``python bench/flags_bench.py --fit`` on the fourteen DAVIS-2016 sequences
+#: (features chosen by ``--select``: greedy forward selection by leave-one-sequence-out
+#: log-loss; coefficients never negative; threshold and extension chosen by leave-one-out as
+#: the largest recall whose precision on the training sequences is at least 0.65)
+DEFAULT_MODEL = FailureModel(
+    signals=("shape_change_max", "weak_edges", "unlike", "weak_edges_ema"),
+    coef=(7.66, 3.417, 8.707, 3.023),
+    bias=-7.737,
+    threshold=0.275,
+    extend=0.75,
+)
+
+
+def failure_probability(signals: Mapping[str, np.ndarray],
+                        model: FailureModel | None = None) -> np.ndarray:
+    """Estimated P(J < 0.5) of every frame of a run (frame 0, the anchor: 0)."""
+    model = model or DEFAULT_MODEL
+    X = signal_matrix(signals, model.signals)
+    z = model.bias + X @ np.asarray(model.coef, float)
+    p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    p[0] = 0.0
+    return p
+
+
+def base_signal(feature: str) -> str:
+    """``shape_change_max`` → ``shape_change``."""
+    for suffix in ("_ema", "_max"):
+        if feature.endswith(suffix):
+            return feature[: -len(suffix)]
+    return feature
+
+
+def reasons(values: Mapping[str, float], model: FailureModel | None = None,
+            top: int = 2) -> tuple[str, ...]:
+    """The signals that raised this frame's score most (base names, largest share first)."""
+    model = model or DEFAULT_MODEL
+    share: dict[str, float] = {}
+    for n, c in zip(model.signals, model.coef):
+        name = base_signal(n)
+        share[name] = share.get(name, 0.0) + c * float(values.get(n, 0.0))
+    ranked = sorted(((v, n) for n, v in share.items() if v > 0), reverse=True)
+    return tuple(n for _, n in ranked[:top])
+
+
+def clips_from_probability(p: Sequence[float], object_id: int,
+                           model: FailureModel | None = None, gap: int = 2) -> list:
+    """Clips of one object's run from its frames' P(fail) (``p[0]``: the anchor), worst first.
+
+    A clip holds a frame whose P(fail) reaches ``model.threshold`` and every frame around it
+    whose P(fail) stays at or above ``model.extend`` × the threshold (a failure fades in and
+    out: hysteresis), gaps of up to ``gap`` frames bridged. Its score is the expected number
+    of failed frames in it (the sum of P(fail)); its worst frame the most likely failure.
+    """
+    from annotator.pipeline.flags import Clip
+
+    model = model or DEFAULT_MODEL
+    p = np.asarray(p, float)
+    low = model.threshold * model.extend
+    clips: list[Clip] = []
+    run: list[int] = []
+
+    def close() -> None:
+        if run and p[run].max() >= model.threshold:
+            clip = Clip(object_id, run[0], run[-1])
+            clip.flagged = len(run)
+            clip.worst_frame = int(run[int(np.argmax(p[run]))])
+            clip.worst = float(p[clip.worst_frame])
+            clip.score = float(p[run[0]:run[-1] + 1].sum())
+            clips.append(clip)
+
+    for frame in range(1, len(p)):
+        if p[frame] < low:
+            continue
+        if run and frame - run[-1] > gap + 1:
+            close()
+            run = []
+        run.append(frame)
+    close()
+    return sorted(clips, key=lambda c: (-c.score, c.start))
