@@ -327,8 +327,10 @@ def _rle_of(seg, ih: int, iw: int) -> dict:
     """A compressed RLE of a COCO segmentation, refusing what would decode to garbage."""
     from pycocotools import mask as cocomask
 
+    if seg == []:  # an empty mask, as Datumaro writes one
+        return cocomask.encode(np.zeros((ih, iw), np.uint8, order="F"))
     if isinstance(seg, list):
-        if not seg or not all(isinstance(p, list) and len(p) >= 6 for p in seg):
+        if not all(isinstance(p, list) and len(p) >= 6 for p in seg):
             raise ValueError("polygons need at least 3 points each")
         return cocomask.merge(cocomask.frPyObjects(seg, ih, iw))
     if not isinstance(seg, dict) or "counts" not in seg or "size" not in seg:

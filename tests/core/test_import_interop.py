@@ -219,3 +219,14 @@ def test_an_rle_with_too_few_counts_is_refused_not_decoded_from_memory():
     assert M.decode(good).sum() == 50
     with pytest.raises(M.MaskSizeError, match="cover 150 pixels, not 40×30 = 1200"):
         M.decode({"size": [40, 30], "counts": [100, 50]})
+
+
+def test_an_empty_polygon_list_is_an_empty_mask(dog, tmp_path):
+    """Datumaro writes a mask with no pixels (the object hidden) as ``"segmentation": []``."""
+    project, gt = dog
+    path = coco_file(tmp_path / "a.json", gt, track="attributes")
+    data = json.loads(path.read_text())
+    data["annotations"][0]["segmentation"] = []
+    path.write_text(json.dumps(data))
+    assert import_coco(project.store, path).masks == 32
+    assert project.store.mask(project.store.object_by_name("dog 1").id, 4).area == 0

@@ -178,3 +178,23 @@ def test_davis_evaluator_scores_the_export_as_our_own_j_and_f(shared, tmp_path):
     assert list(iou) == [1]
     assert 0.5 < j < 0.99
     assert abs(iou[1] / 100 - j) < 1e-3 and abs(boundary[1] / 100 - f_measure) < 1e-3
+
+
+def test_coco_written_by_datumaro_imports_back_with_its_tracks(bmx, tmp_path):
+    """The round trip a team makes: our export → Datumaro (as CVAT does) → COCO → import."""
+    need("datumaro")
+    from datumaro.components.dataset import Dataset
+
+    from annotator.core.importers import import_coco
+
+    project, root, _oid, gt = bmx
+    r = cli("export", project, "--layout", "datumaro", "-o", tmp_path / "dm")
+    assert r.returncode == 0, r.stderr
+    Dataset.import_from(str(tmp_path / "dm"), "coco").export(
+        str(tmp_path / "again"), "coco_instances", segmentation_mode="mask")  # else polygons
+    (path,) = (tmp_path / "again" / "annotations").glob("*.json")
+    with Project.create(tmp_path / "b", root / "JPEGImages") as b:
+        report = import_coco(b.store, path)
+        assert report.objects_created == ["rider"] and report.masks == 90
+        oid = b.store.object_by_name("rider").id
+        assert all(np.array_equal(b.store.mask(oid, f).decode(), gt[f]) for f in (0, 40, 89))
