@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="annotator",
         description="Pixel masks of sounding objects in long, untrimmed videos.",
     )
+    from annotator import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from annotator import commands
 

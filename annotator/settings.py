@@ -23,17 +23,14 @@ from typing import Any
 
 import platformdirs
 
+from annotator import resources
 from annotator.errors import UserError
 
 APP_NAME = "avs-annotator"
 CONFIG_ENV = "AVS_ANNOTATOR_CONFIG_DIR"
 FILE_NAME = "settings.json"
 
-DEFAULTS: dict[str, Any] = {
-    "device": "auto",
-    "threads": 0,
-    "half": "auto",
-}
+DEFAULTS: dict[str, Any] = resources.default_settings()  # annotator/resources/default-settings.json
 
 
 def config_dir() -> Path:

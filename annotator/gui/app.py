@@ -9,9 +9,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from annotator import resources
 from annotator.gui import settings as S
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 _APP: QApplication | None = None
 
 
@@ -30,9 +30,10 @@ def application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName(S.ORG)
     app.setApplicationName(S.APP)
     app.setApplicationDisplayName("AVS Annotator")
-    icon = RESOURCES / "icons" / "avs-annotator.svg"
-    if icon.exists():
-        app.setWindowIcon(QIcon(str(icon)))
+    app.setDesktopFileName(resources.APP_ID)  # the installed .desktop entry (Wayland, docks)
+    icon = resources.icon_path()  # package data: the same from a checkout, a wheel or a bundle
+    app.setWindowIcon(QIcon(str(icon)))
+    app.setProperty("iconPath", str(icon))  # where the icon came from (packaging checks)
     global _APP
     _APP = app  # keep it alive between windows (run_app may return and be called again)
     return app  # type: ignore[return-value]
