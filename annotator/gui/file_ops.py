@@ -88,21 +88,46 @@ class FileOps:
         self.session.start_job("Export COCO", run)
 
     def export_png(self, path: str | Path | None = None) -> None:
+        """DAVIS / VOS layout: an indexed PNG for every frame (empty ones too), ids 1..N, the
+        DAVIS palette and objects.json — what a DAVIS evaluator or a VOS trainer reads."""
         if self.session is None:
             return
         if path is None:
-            path = QFileDialog.getExistingDirectory(self, "Export PNG masks into a folder")
+            path = QFileDialog.getExistingDirectory(
+                self, "Export PNG masks (DAVIS layout) into an empty folder")
             if not path:
                 return
-        from annotator.core.export import export_png
+        from annotator.core.export_vos import export_davis
 
         store = self.session.store
 
         def run(ctx: Any) -> dict:
-            r = export_png(store, Path(path), progress=lambda d, t: ctx.progress(d, t))
-            return {"message": f"Exported {r['frames']} PNG masks to {r['path']}"}
+            r = export_davis(store, Path(path), progress=lambda d, t: ctx.progress(d, t))
+            return {"message": f"Exported {r['frames']} PNG masks of {r['objects']} objects "
+                               f"(DAVIS layout, ids 1–{r['objects']}) to {r['path']}"}
 
         self.session.start_job("Export PNG masks", run)
+
+    def export_cvat(self, path: str | Path | None = None) -> None:
+        """CVAT for video 1.1 XML (upload it to CVAT as "CVAT for video 1.1")."""
+        if self.session is None:
+            return
+        if path is None:
+            default = str(self.session.project.dir / "annotations.cvat.xml")
+            path, _ = QFileDialog.getSaveFileName(self, "Export CVAT for video 1.1", default,
+                                                  "CVAT XML (*.xml)")
+            if not path:
+                return
+        from annotator.core.cvat import export_cvat
+
+        store = self.session.store
+
+        def run(_ctx: Any) -> dict:
+            # the save dialog already asked before replacing a file
+            r = export_cvat(store, Path(path), overwrite=True)
+            return {"message": f"Exported CVAT for video 1.1 to {r['path']}"}
+
+        self.session.start_job("Export CVAT", run)
 
     def batch_projects(self, folders: list[str] | None = None) -> None:
         """Propagate all segments of several other projects, one after the other."""

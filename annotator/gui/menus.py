@@ -27,7 +27,10 @@ def _spec(w: MainWindow) -> list[tuple[str, str, str | list[str], Callable[[], N
          "Masks from a folder of PNGs or a COCO RLE file"),
         ("export_coco", "Export &COCO RLE…", "Ctrl+E", w.export_coco, True,
          "COCO JSON with RLE masks and the audible segments"),
-        ("export_png", "Export &PNG masks…", "", w.export_png, True, "Indexed PNG per frame"),
+        ("export_png", "Export &PNG masks…", "", w.export_png, True,
+         "DAVIS layout: an indexed PNG for every frame, ids 1..N"),
+        ("export_cvat", "Export CVAT for &video…", "", w.export_cvat, True,
+         "CVAT for video 1.1 XML: one track per object, to review or fix tracks in CVAT"),
         ("close", "&Close project", "Ctrl+W", w.close_project, True, "Close the project"),
         ("quit", "&Quit", "Ctrl+Q", w.close, False, "Quit (everything is already saved)"),
         ("undo", "&Undo", "Ctrl+Z", w.undo, True, "Undo the last action"),
@@ -121,7 +124,7 @@ def build_menus(w: MainWindow, a: dict[str, QAction]) -> None:
     m.addSeparator()
     m.addActions([a["import_segments"], a["import_masks"]])
     m.addSeparator()
-    m.addActions([a["export_coco"], a["export_png"]])
+    m.addActions([a["export_coco"], a["export_png"], a["export_cvat"]])
     m.addSeparator()
     m.addActions([a["close"], a["quit"]])
     m = mb.addMenu("&Edit")

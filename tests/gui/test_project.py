@@ -45,11 +45,25 @@ def test_export_coco_from_menu_reads_back(ui, qtbot, tmp_path, monkeypatch):
     assert "Exported 1 masks" in ui.win.status.currentMessage()
 
 
-def test_export_png_and_import_segments(ui, qtbot, tmp_path):
+def test_export_png_and_import_segments(ui, qtbot, tmp_path, monkeypatch):
     _anchor(ui)
+    oid, seg = ui.bell()
+    out = tmp_path / "png"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    menu = next(a.menu() for a in ui.win.menuBar().actions() if a.text() == "&File")
+    export = next(a for a in menu.actions() if a.text().startswith("Export &PNG"))
     with qtbot.waitSignal(ui.win.session.job_finished, timeout=60000):
-        ui.win.export_png(tmp_path / "png")
-    assert len(list((tmp_path / "png").glob("*.png"))) == 1
+        export.trigger()
+    # the DAVIS layout: every frame, ids 1..N in creation order (the bell is 1)
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) == ui.win.session.frame_count
+    from PIL import Image
+
+    label = np.array(Image.open(out / f"{seg.start:05d}.png"))
+    assert set(np.unique(label)) == {0, 1}
+    assert np.array_equal(label == 1, ui.store.mask(oid, seg.start).decode())
+    assert (out / "objects.json").exists()
     csv = tmp_path / "segs.csv"
     csv.write_text("object,category,start_s,end_s\nflute,flute,1.0,2.0\n")
     ui.win.import_segments(csv)
@@ -201,3 +215,22 @@ def test_moved_video_can_be_located(qtbot, tmp_path, demo_dir):
                     timeout=30000)
     assert win.session.project.video_path() == moved.resolve()
     win.close_project()
+
+
+def test_export_cvat_from_menu(ui, qtbot, tmp_path, monkeypatch):
+    """File ▸ Export CVAT for video: one track for the bell, its mask on its frame."""
+    import xml.etree.ElementTree as ET
+
+    oid, seg = _anchor(ui)
+    out = tmp_path / "tracks.xml"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "xml"))
+    menu = next(a.menu() for a in ui.win.menuBar().actions() if a.text() == "&File")
+    export = next(a for a in menu.actions() if a.text().startswith("Export CVAT"))
+    with qtbot.waitSignal(ui.win.session.job_finished, timeout=60000):
+        export.trigger()
+    root = ET.parse(out).getroot()
+    tracks = root.findall("track")
+    assert [t.get("label") for t in tracks] == ["bell"]
+    masks = [m for m in tracks[0].findall("mask") if m.get("outside") == "0"]
+    assert [int(m.get("frame")) for m in masks] == [seg.start]
+    assert "Exported CVAT" in ui.win.status.currentMessage()
