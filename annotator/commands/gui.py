@@ -29,8 +29,10 @@ def cmd_open(args: argparse.Namespace) -> int:
     except ImportError as exc:  # PySide6 missing in a headless install
         raise UserError(f"the desktop window needs PySide6 ({exc}); install it with: "
                         "pip install PySide6-Essentials") from None
-    from annotator.core.project import is_project
+    from annotator.core.project import DB_NAME, is_project
 
+    if path is not None and path.name == DB_NAME and is_project(path.parent):
+        path = path.parent  # a project's store (the desktop's project.avs association)
     device = getattr(args, "device", None)
     if path is None:
         return run_app(device=device)
