@@ -28,12 +28,14 @@ devices or releasing the models never waits for a load.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,7 @@ class EngineRegistry:
         self._shares: weakref.WeakSet = weakref.WeakSet()  # SAMs handed out, still in use
         self._users: weakref.WeakSet = weakref.WeakSet()  # propagators over the loaded XMem
         self._last_use = time.monotonic()
+        self._busy = 0  # loads and hand-outs in progress
         self._stop = threading.Event()
         self.idle_release_s = idle_release_s
         if idle_release_s:
@@ -158,6 +161,11 @@ class EngineRegistry:
         """SAM for one caller, with its own embedding cache in ``cache_dir`` (None: memory
         only), over the one loaded model; the weight-free fallback when no SAM file is
         installed (``allow_fallback``) — else None."""
+
+        with self._handing_out():
+            return self._segmenter(cache_dir, allow_fallback, memory_items)
+
+    def _segmenter(self, cache_dir, allow_fallback: bool, memory_items: int) -> Any:
         from annotator.engines.embedding_cache import EmbeddingCache
 
         sam = self.sam()
@@ -169,8 +177,19 @@ class EngineRegistry:
             return FallbackSegmenter()
         seg = sam.share(EmbeddingCache(cache_dir, memory_items=memory_items))
         self._shares.add(seg)
-        self._last_use = time.monotonic()
         return seg
+
+    @contextlib.contextmanager
+    def _handing_out(self) -> Iterator[None]:
+        """A model is being loaded or handed out: not idle, whatever the clock says."""
+        with self._lock:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy -= 1
+                self._last_use = time.monotonic()
 
     # -- XMem and the other propagators ------------------------------------------------------
     def xmem_network(self) -> Any:
@@ -209,9 +228,9 @@ class EngineRegistry:
         if name == "xmem":
             from annotator.engines.xmem_propagator import XMemPropagator
 
-            prop = XMemPropagator(self.xmem_network(), **options)
-            self._users.add(prop)
-            self._last_use = time.monotonic()
+            with self._handing_out():
+                prop = XMemPropagator(self.xmem_network(), **options)
+                self._users.add(prop)
             return prop
         return make_propagator(name, **options)
 
@@ -251,7 +270,7 @@ class EngineRegistry:
 
     def in_use(self) -> bool:
         """Whether a SAM or an XMem propagator handed out is still held by someone."""
-        return bool(len(self._shares) or len(self._users))
+        return bool(self._busy or len(self._shares) or len(self._users))
 
     def release_if_idle(self) -> bool:
         """:meth:`release` when models are loaded, nobody holds one and none was handed out
