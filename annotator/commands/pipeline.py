@@ -192,7 +192,7 @@ def model_devices(model: str | None) -> dict[str, str]:
 
 def cmd_review(args: argparse.Namespace) -> int:
     from annotator.core.project import Project
-    from annotator.pipeline.flags import review_clips
+    from annotator.pipeline.flags import flag_label, review_clips
 
     with Project.open(args.project, readonly=True) as project:
         store = project.store
@@ -206,18 +206,22 @@ def cmd_review(args: argparse.Namespace) -> int:
                 model = getattr(rec, "model", None)
                 out.append({"object_id": c.object_id, "object": names.get(c.object_id),
                             "start": c.start, "end": c.end, "score": round(c.score, 3),
-                            "worst_frame": c.worst_frame, "flagged_frames": c.flagged,
-                            "flags": dict(c.flags), "model": model,
-                            "devices": model_devices(model)})
+                            "expected_failed_frames": round(c.score, 3),
+                            "worst_frame": c.worst_frame, "worst_p_fail": round(c.worst, 3),
+                            "flagged_frames": c.flagged, "flags": dict(c.flags),
+                            "why": [flag_label(k) for k, _ in c.flags.most_common()],
+                            "model": model, "devices": model_devices(model)})
             print(json.dumps(out, indent=2))
             return 0
         if not clips:
             print(f"{project.dir}: no flagged clips")
             return 0
-        print(f"{project.dir}: {len(clips)} flagged clips, worst first")
-        print(f"{'score':>6}  {'object':16s} {'frames':>13}  {'worst':>6}  flags")
+        print(f"{project.dir}: {len(clips)} flagged clips, worst first (score: the expected "
+              "number of failed frames in the clip; P: the worst frame's estimated probability "
+              "that its mask is wrong)")
+        print(f"{'score':>6}  {'object':16s} {'frames':>13}  {'worst':>6} {'P':>4}  why")
         for c in shown:
-            flags = ", ".join(f"{k}×{v}" for k, v in c.flags.most_common())
+            why = ", ".join(f"{flag_label(k)} ×{v}" for k, v in c.flags.most_common())
             print(f"{c.score:6.2f}  {names.get(c.object_id, c.object_id)!s:16.16s} "
-                  f"{c.start:>6}–{c.end:<6}  {c.worst_frame:>6}  {flags}")
+                  f"{c.start:>6}–{c.end:<6}  {c.worst_frame:>6} {c.worst:4.0%}  {why}")
     return 0

@@ -2,8 +2,9 @@
 the XMem mask beside its refinement, and the segment's verdict (done / failed).
 
 The list is computed from the store on a worker thread (each mask revision carries the flags
-the pipeline raised): segments a person marked failed first, then flagged clips worst first,
-each flag in words with a tooltip saying what was measured and what to do. F / Shift+F step
+the pipeline raised and its estimated probability of being wrong): segments a person marked
+failed first, then flagged clips worst first — the score is the clip's expected number of
+failed frames — each reason in words with a tooltip saying what was measured and what to do. F / Shift+F step
 through the flagged frames in the list's order. A fix is made on the canvas with clicks or the brush; accepting it makes
 the frame an anchor and re-propagates only up to the neighbouring anchors (see the window).
 """
@@ -89,8 +90,9 @@ class CheckView(QWidget):
                                    "The clip's frames (or the failed segment's)",
                                    "What the quality checks found, with how many frames; hover "
                                    "a row for what each means and what to do",
-                                   "How bad the clip is (the sum of its frames' badness): the "
-                                   "list is sorted worst first")):
+                                   "How many of the clip's frames are expected to have "
+                                   "failed (the sum of each frame's estimated probability "
+                                   "that its mask is wrong): the list is sorted worst first")):
             self.tree.headerItem().setToolTip(col, tip)
         self.tree.setRootIsDecorated(False)
         header = self.tree.header()
@@ -174,8 +176,9 @@ class CheckView(QWidget):
             it = QTreeWidgetItem([self.names.get(c.object_id, "?"), f"{c.start}–{c.end}",
                                   flags, f"{c.score:.1f}"])
             it.setData(0, Qt.ItemDataRole.UserRole, (c.object_id, c.worst_frame))
-            where = (f"{c.flagged} flagged frames, the worst is frame {c.worst_frame}: click to "
-                     "go there.")
+            where = (f"About {c.score:.1f} of these {c.end - c.start + 1} frames are likely "
+                     f"wrong; the worst is frame {c.worst_frame} ({c.worst:.0%} likely wrong): "
+                     "click to go there.")
             explain = "\n\n".join(f"{flag_label(name)} ({n} frames): {flag_help(name)}"
                                    for name, n in counts)
             for col in range(4):

@@ -1,15 +1,23 @@
 """Quality of propagated masks: per-frame signals and flags, and per-clip scores.
 
-Per (object, frame) the pipeline measures, with :mod:`annotator.core.quality`: the area, the
-engine's confidence, the area and centroid jumps from the previous frame of the same run, the
-disagreement (1 − IoU) between the XMem and the SAM mask when the frame was refined, and
-whether the mask is lost (empty or almost, against the anchor's area) or covers the whole
-frame. The names of the failed checks are the frame's *flags*; a frame's *badness* is the
-weighted sum of its flags, capped at 1, and its stored ``score`` is ``1 − badness``.
+Per (object, frame) the commit thread measures the signals of
+:mod:`annotator.pipeline.failure` against the run's anchor (colour mix, shape, how well the
+outline follows the image's edges, …) and stores them with the estimated probability that the
+mask is wrong (``p_fail``, P(J < 0.5)); the frame's *flags* are the signals that raised that
+probability most, when it is high enough to matter, and its ``score`` is ``1 − p_fail``. The
+old rule flags of :mod:`annotator.core.quality` (lost, area/centroid jump, low confidence,
+XMem–SAM disagreement) still serve masks measured without an anchor in view (a resumed job's
+first frames, an alternative revision): their ``p_fail`` is their *badness* (the weighted sum
+of their flags, capped at 1).
 
-A *clip* is a run of flagged frames of one object (gaps of up to :data:`CLIP_GAP` unflagged
-frames are bridged); its score is the sum of its frames' badness, so a long failure ranks above
-a one-frame blip. The check view and ``annotator review`` list clips worst first.
+A *clip* is a run of one object's frames whose P(fail) reaches the threshold, extended over
+its neighbours that stay near it and bridging gaps of up to :data:`CLIP_GAP` frames, never
+across an anchor; its score is the expected number of failed frames in it (the sum of
+P(fail)), so a long failure ranks above a one-frame blip and fixing the first clips removes
+most failures. The check view and ``annotator review`` list clips worst first. Flags change
+only where masks are written again: a re-propagation rewrites exactly the frames whose nearest
+anchor moved, with their signals measured against the new anchor; clips are computed from the
+stored frames each time the list is asked for.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import numpy as np
 
 from annotator.core import quality as Q
 from annotator.core.store import Store
+from annotator.pipeline import failure as F
 
 FLAG_WEIGHTS = {
     "lost": 1.0,
@@ -65,14 +74,28 @@ FLAG_INFO: dict[str, tuple[str, str]] = {
 }
 
 
+#: what to do about a frame the failure score flagged
+FIX_HINT = ("If the mask is wrong, click the object (and the background it took) and press "
+            "Enter: the fix is re-propagated to the neighbouring anchors.")
+
+
 def flag_label(name: str) -> str:
     """A flag's name for people (``low_confidence`` → ``low confidence``)."""
-    return FLAG_INFO.get(name, (name.replace("_", " "), ""))[0]
+    if name in FLAG_INFO:
+        return FLAG_INFO[name][0]
+    if name in F.SIGNAL_INFO:
+        return F.SIGNAL_INFO[name][0]
+    return name.replace("_", " ")
 
 
 def flag_help(name: str) -> str:
     """What a flag measured and what to do about it."""
-    return FLAG_INFO.get(name, ("", f"The check “{flag_label(name)}” failed on this frame."))[1]
+    if name in FLAG_INFO:
+        return FLAG_INFO[name][1]
+    if name in F.SIGNAL_INFO:
+        what = F.SIGNAL_INFO[name][1]
+        return f"Compared with the anchor, {what}. {FIX_HINT}"
+    return f"The check “{flag_label(name)}” failed on this frame."
 
 
 def badness(flags) -> float:
@@ -91,9 +114,15 @@ class FrameQuality:
 
 def assess(mask: np.ndarray, prev: np.ndarray | None, confidence: float | None,
            reference_area: float | None, other: np.ndarray | None = None,
-           thresholds: Q.FlagThresholds | None = None) -> FrameQuality:
-    """Signals and flags of one propagated mask (``other``: the second opinion, if any)."""
-    flags = tuple(Q.frame_flags(mask, prev, confidence, reference_area, other, thresholds))
+           thresholds: Q.FlagThresholds | None = None, signals: dict | None = None,
+           model: F.FailureModel | None = None) -> FrameQuality:
+    """Signals and flags of one propagated mask (``other``: the second opinion, if any).
+
+    ``signals``: the failure signals measured against the run's anchor
+    (:class:`~annotator.pipeline.failure.SignalTracker`); with them the frame is scored by the
+    failure ``model`` (default :data:`~annotator.pipeline.failure.DEFAULT_MODEL`), without them
+    by the rule flags.
+    """
     q: dict = {"area": Q.mask_area(mask)}
     if confidence is not None:
         q["confidence"] = round(float(confidence), 4)
@@ -102,7 +131,23 @@ def assess(mask: np.ndarray, prev: np.ndarray | None, confidence: float | None,
         q["centroid_jump"] = round(Q.centroid_jump(prev, mask), 4)
     if other is not None:
         q["disagreement"] = round(Q.iou_disagreement(mask, other), 4)
-    return FrameQuality(q, flags, round(1.0 - badness(flags), 4))
+    if signals is None:
+        flags = tuple(Q.frame_flags(mask, prev, confidence, reference_area, other, thresholds))
+        return FrameQuality(q, flags, round(1.0 - badness(flags), 4))
+    model = model or F.DEFAULT_MODEL
+    p = model.probability(signals)
+    keep = set(F.SIGNALS) | set(model.signals)
+    q.update({k: v for k, v in signals.items() if k in keep})
+    q["p_fail"] = round(p, 4)
+    flags = F.reasons(signals, model) if p >= model.threshold * model.extend else ()
+    return FrameQuality(q, flags, round(1.0 - p, 4))
+
+
+def p_fail(quality: dict | None, flags) -> float:
+    """A stored mask's estimated P(J < 0.5): its ``p_fail``, else its flags' badness."""
+    if quality and "p_fail" in quality:
+        return float(quality["p_fail"])
+    return badness(flags) if flags else 0.0
 
 
 @dataclass
@@ -112,10 +157,10 @@ class Clip:
     object_id: int
     start: int
     end: int
-    score: float = 0.0  # sum of the frames' badness: higher is worse
+    score: float = 0.0  # expected failed frames (sum of P(fail), or of badness): higher is worse
     worst_frame: int = -1
-    worst: float = 0.0
-    flagged: int = 0
+    worst: float = 0.0  # the worst frame's P(fail) (or badness)
+    flagged: int = 0  # frames whose P(fail) reached the clip's bar
     flags: Counter = field(default_factory=Counter)
 
     def add(self, frame: int, flags) -> None:
@@ -144,12 +189,29 @@ def clips_of(frames: list[tuple[int, tuple[str, ...]]], object_id: int,
     return clips
 
 
-def review_clips(store: Store, object_id: int | None = None) -> list[Clip]:
-    """Every flagged clip of the project (or of one object), worst first."""
+def review_clips(store: Store, object_id: int | None = None,
+                 model: F.FailureModel | None = None) -> list[Clip]:
+    """Every clip of the project (or of one object) where masks likely failed, worst first."""
     clips: list[Clip] = []
     for obj in store.objects():
         if object_id is not None and obj.id != object_id:
             continue
-        frames = [(m.frame, m.flags) for m in store.masks_of(obj.id) if not m.anchor]
-        clips.extend(clips_of(frames, obj.id))
+        masks = store.masks_of(obj.id)
+        if not masks:
+            continue
+        lo = min(m.frame for m in masks)
+        p = np.zeros(max(m.frame for m in masks) - lo + 1)
+        flags: dict[int, tuple[str, ...]] = {}
+        anchors = set()
+        for m in masks:
+            if m.anchor:
+                anchors.add(m.frame)
+            else:
+                p[m.frame - lo] = p_fail(m.quality, m.flags)
+                flags[m.frame] = tuple(m.flags)
+        for clip in F.clips_from_probability(p, obj.id, model, CLIP_GAP, offset=lo,
+                                             breaks=anchors):
+            for f in range(clip.start, clip.end + 1):
+                clip.flags.update(flags.get(f, ()))
+            clips.append(clip)
     return sorted(clips, key=lambda c: (-c.score, c.object_id, c.start))

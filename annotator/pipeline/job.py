@@ -362,7 +362,7 @@ class PropagationJob:
                 prev[m.object_id] = m.mask
                 if (f, m.object_id) in self._needed:
                     self._produced.setdefault(f, {})[m.object_id] = rle.encode(m.mask)
-            writer.put(FrameOut(f, items, {"sweep": s, "step": k + 1}))
+            writer.put(FrameOut(f, items, {"sweep": s, "step": k + 1}, frame, given))
 
     def _checkpoint_due(self, k: int) -> bool:
         if self.checkpoint_every is not None:

@@ -2,7 +2,8 @@
 
 The job hands each finished frame to :class:`CommitWriter` (a bounded queue, so a slow disk
 slows the model down instead of filling memory). For each frame the writer measures the masks'
-quality (:mod:`annotator.pipeline.flags`), then writes the frame's masks *and* the job's
+quality (:mod:`annotator.pipeline.flags`; with the frame's image, the failure signals against
+each object's anchor, :mod:`annotator.pipeline.failure` — here, not on the model's thread), then writes the frame's masks *and* the job's
 progress in one transaction: after a crash the job row says exactly which frames are in the
 store, no frame is lost or written twice. Errors are re-raised in the job's thread at the next
 :meth:`CommitWriter.put` or at :meth:`CommitWriter.close`.
@@ -28,6 +29,7 @@ import numpy as np
 
 from annotator.core import masks as M
 from annotator.core.store import Store
+from annotator.pipeline.failure import SignalTracker
 from annotator.pipeline.flags import assess
 
 
@@ -54,6 +56,8 @@ class FrameOut:
     frame: int
     masks: list[MaskOut]
     progress: dict  # the job row's ``progress`` after this frame
+    image: np.ndarray | None = None  # the frame (RGB), for the failure signals
+    anchors: dict[int, np.ndarray] | None = None  # masks a person gave on this frame
 
 
 class CommitWriter:
@@ -71,6 +75,7 @@ class CommitWriter:
         self.kept: list[tuple[int, int]] = []
         self.since_rev = store.last_rev_id()  # a person's deletion after this is kept
         self.busy_s = 0.0
+        self.signals = SignalTracker()  # failure signals against each object's anchor
         self._on_commit = on_commit
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self._error: BaseException | None = None
@@ -114,8 +119,13 @@ class CommitWriter:
 
     def _commit(self, item: FrameOut) -> None:
         planned = []  # (object, its rows: [alt,] mask, flagged)
+        if item.image is not None:
+            for oid, anchor in (item.anchors or {}).items():
+                self.signals.anchor(oid, item.image, anchor)
         for m in item.masks:
-            fq = assess(m.mask, m.prev, m.confidence, m.reference_area, m.alt)
+            signals = (self.signals.measure(m.object_id, item.image, m.mask, m.prev)
+                       if item.image is not None and self.signals.knows(m.object_id) else None)
+            fq = assess(m.mask, m.prev, m.confidence, m.reference_area, m.alt, signals=signals)
             quality = {**fq.quality, **m.extra}
             rows = []
             if m.alt is not None:  # the other opinion stays as the previous revision
