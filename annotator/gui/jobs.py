@@ -33,6 +33,10 @@ class _Relay:
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
         self.objects: list[int] = []
+        self.notes: list[str] = []  # what the person should know (a CUDA OOM moved the job …)
+
+    def on_message(self, text: str) -> None:
+        self.notes.append(text)
 
     def on_job(self, plan: Any, result: Any) -> None:
         if result is None:
@@ -83,9 +87,11 @@ def propagate_segments(project: Any, segment_ids: list[int] | None, ctx: Any) ->
 
     relay = _Relay(ctx)
     results = propagate_project(project, segments=segment_ids, on_progress=relay.on_progress,
-                                on_job=relay.on_job, cancel=ctx.cancel_event, **options())
+                                on_job=relay.on_job, cancel=ctx.cancel_event,
+                                on_message=relay.on_message, **options())
     label = "Propagate all segments" if segment_ids is None else "Propagate segment"
     out = summarize(results, label, project.store)
+    out["skipped"] = relay.notes + out["skipped"]
     if not results:
         out["skipped"].append("Nothing to propagate: no segment has an accepted mask yet")
     return out
@@ -99,9 +105,12 @@ def repropagate(project: Any, object_id: int, frame: int, ctx: Any,
     relay = _Relay(ctx)
     relay.objects = [object_id]
     result = run(project, object_id, frame, directions=directions,
-                 on_progress=relay.on_progress, cancel=ctx.cancel_event, **options())
+                 on_progress=relay.on_progress, cancel=ctx.cancel_event,
+                 on_message=relay.on_message, **options())
     word = {("forward",): "forward", ("backward",): "backward"}.get(directions, "around")
-    return summarize([result], f"Re-propagate {word} from frame {frame}", project.store)
+    out = summarize([result], f"Re-propagate {word} from frame {frame}", project.store)
+    out["skipped"] = relay.notes + out["skipped"]
+    return out
 
 
 def batch(folders: list[str | Path], ctx: Any) -> dict:

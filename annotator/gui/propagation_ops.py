@@ -206,6 +206,7 @@ class PropagationOps:
 
     def _job_finished(self, result: Any) -> None:
         self.status.show_job(None)
+        self._show_engines()  # a job may have loaded XMem, or moved a model to the CPU
         note, self._propagate_note = getattr(self, "_propagate_note", ""), ""
         if not isinstance(result, dict):
             return
