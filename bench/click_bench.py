@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arch", default=None)
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
+    from annotator.engines import registry
+
+    registry.start(None)  # threads and allocator once, as the app and the CLI start up
 
     if args.sam:
         from annotator.engines.sam import SamSegmenter

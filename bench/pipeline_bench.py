@@ -128,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--synthetic", type=int, metavar="N",
                     help="time on a synthetic N-frame sequence instead of DAVIS")
     args = ap.parse_args(argv)
+    from annotator.engines import registry
+
+    registry.start(args.device)  # threads and allocator once, as the app and the CLI start up
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         if args.synthetic:

@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare-half", action="store_true",
                     help="on CUDA: also run fp32 and compare its masks with the fp16 ones")
     args = ap.parse_args(argv)
+    from annotator.engines import registry
+
+    registry.start(args.device)  # threads and allocator once, as the app and the CLI start up
 
     import torch
     from PIL import Image
