@@ -45,7 +45,7 @@ object-frame (the bench prints the share of the engine's time).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -127,13 +127,20 @@ def _band(mask: np.ndarray) -> np.ndarray:
     return local_band(mask, max(3, int(0.25 * math.sqrt(max(int(mask.sum()), 1)))))
 
 
+def _area_centre(mask: np.ndarray) -> tuple[float, tuple[float, float]]:
+    """Area and (x, y) centre of a boolean mask (image moments: no coordinate arrays)."""
+    m = cv2.moments(np.ascontiguousarray(mask).view(np.uint8), binaryImage=True)
+    if m["m00"] == 0:
+        return 0.0, (0.0, 0.0)
+    return m["m00"], (m["m10"] / m["m00"], m["m01"] / m["m00"])
+
+
 def _canonical(mask: np.ndarray, size: int = 48) -> np.ndarray:
     """The mask moved to its centroid and scaled to a fixed area, on a size×size grid."""
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    area, (cx, cy) = _area_centre(mask)
+    if area == 0:
         return np.zeros((size, size), bool)
-    cy, cx = ys.mean(), xs.mean()
-    scale = (size / 4) / math.sqrt(ys.size / math.pi)  # the same area as a disc of radius size/4
+    scale = (size / 4) / math.sqrt(area / math.pi)  # the same area as a disc of radius size/4
     affine = np.float32([[scale, 0, size / 2 - scale * cx], [0, scale, size / 2 - scale * cy]])
     return cv2.warpAffine(mask.astype(np.uint8), affine, (size, size),
                           flags=cv2.INTER_NEAREST).astype(bool)
@@ -172,10 +179,13 @@ def frame_signals(anchor: Anchor, image: np.ndarray, mask: np.ndarray,
     out = dict.fromkeys(SIGNALS, 0.0)
     out["distance"] = math.log1p(max(0, distance))
     if prev is not None:
-        from annotator.core import quality as Q
-
-        out["area_jump"] = Q.area_jump(prev, mask)
-        out["centroid_jump"] = min(2.0, Q.centroid_jump(prev, mask))
+        a0, c0 = _area_centre(np.asarray(prev, bool))
+        a1, c1 = _area_centre(mask)
+        if max(a0, a1) > 0:
+            out["area_jump"] = abs(a1 - a0) / max(a0, a1)
+        if a0 > 0 and a1 > 0:
+            jump = math.hypot(c1[0] - c0[0], c1[1] - c0[1]) / math.sqrt(max(a0, a1))
+            out["centroid_jump"] = min(2.0, jump)
     if full_area < max(0.02 * anchor.full_area, 1.0) or anchor.area == 0:
         out["lost"] = 1.0
         out["area_change"] = min(5.0, math.log((anchor.full_area + 1) / (full_area + 1)))
@@ -184,10 +194,10 @@ def frame_signals(anchor: Anchor, image: np.ndarray, mask: np.ndarray,
     small, m = _down(image, mask)
     if not m.any():
         return out
-    ys, xs = np.nonzero(m)
-    pad = max(4, int(0.6 * math.sqrt(len(ys))))
-    y0, y1 = max(ys.min() - pad, 0), min(ys.max() + pad + 1, m.shape[0])
-    x0, x1 = max(xs.min() - pad, 0), min(xs.max() + pad + 1, m.shape[1])
+    x, y, w, h = cv2.boundingRect(m.view(np.uint8))
+    pad = max(4, int(0.6 * math.sqrt(np.count_nonzero(m))))
+    y0, y1 = max(y - pad, 0), min(y + h + pad, m.shape[0])
+    x0, x1 = max(x - pad, 0), min(x + w + pad, m.shape[1])
     crop, mc = small[y0:y1, x0:x1], m[y0:y1, x0:x1]
     index = colour_index(crop)
     ratio = anchor.colour.log_ratio(index)
@@ -331,8 +341,10 @@ def reasons(values: Mapping[str, float], model: FailureModel | None = None,
 
 
 def clips_from_probability(p: Sequence[float], object_id: int,
-                           model: FailureModel | None = None, gap: int = 2) -> list:
-    """Clips of one object's run from its frames' P(fail) (``p[0]``: the anchor), worst first.
+                           model: FailureModel | None = None, gap: int = 2, offset: int = 0,
+                           breaks: Collection[int] = ()) -> list:
+    """Clips of one object from its frames' P(fail), worst first (``p[i]`` is frame
+    ``offset + i``; an anchor's is 0; no clip spans a frame in ``breaks``, e.g. anchors).
 
     A clip holds a frame whose P(fail) reaches ``model.threshold`` and every frame around it
     whose P(fail) stays at or above ``model.extend`` × the threshold (a failure fades in and
@@ -349,19 +361,19 @@ def clips_from_probability(p: Sequence[float], object_id: int,
 
     def close() -> None:
         if run and p[run].max() >= model.threshold:
-            clip = Clip(object_id, run[0], run[-1])
+            worst = run[int(np.argmax(p[run]))]
+            clip = Clip(object_id, run[0] + offset, run[-1] + offset)
             clip.flagged = len(run)
-            clip.worst_frame = int(run[int(np.argmax(p[run]))])
-            clip.worst = float(p[clip.worst_frame])
+            clip.worst_frame, clip.worst = worst + offset, float(p[worst])
             clip.score = float(p[run[0]:run[-1] + 1].sum())
             clips.append(clip)
 
-    for frame in range(1, len(p)):
-        if p[frame] < low:
-            continue
-        if run and frame - run[-1] > gap + 1:
+    cut = {b - offset for b in breaks}
+    for i in range(len(p)):
+        if i in cut or (run and i - run[-1] > gap + 1):
             close()
             run = []
-        run.append(frame)
+        if p[i] >= low and i not in cut:
+            run.append(i)
     close()
     return sorted(clips, key=lambda c: (-c.score, c.start))
