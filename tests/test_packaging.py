@@ -144,13 +144,15 @@ def test_install_desktop_system_unwritable_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and str(blocker) in lines[0] and "--user" in lines[0], lines
 
 
-def test_install_desktop_elsewhere_says_what_the_bundle_does(monkeypatch, tmp_path: Path,
-                                                            capsys) -> None:
+@pytest.mark.parametrize(("platform", "says"), [("darwin", "AVS Annotator.app"),
+                                                 ("win32", "annotator.exe")])
+def test_install_desktop_elsewhere_says_what_the_bundle_does(monkeypatch, tmp_path: Path, capsys,
+                                                            platform: str, says: str) -> None:
     from annotator import cli
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(sys, "platform", platform)
     assert cli.main(["install-desktop"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and "AVS Annotator.app" in out[0]
+    assert len(out) == 1 and says in out[0]
     assert not any(tmp_path.iterdir())

@@ -30,10 +30,11 @@ ICON = f"icons/hicolor/scalable/apps/{resources.APP_ID}.svg"
 MIME = f"mime/packages/{resources.APP_ID}.xml"
 
 ELSEWHERE = {
-    "darwin": "on macOS the app bundle carries its icon and document types: drag "
-              "'AVS Annotator.app' (packaging/README.md) into Applications; nothing to install here",
-    "win32": "on Windows the bundle's installer adds the Start-menu entry and the .avsproj "
-             "association (packaging/README.md); nothing to install here",
+    "darwin": "on macOS the app bundle declares its icon and the .avsproj document type in its "
+              "Info.plist: drag 'AVS Annotator.app' into Applications (packaging/README.md); "
+              "nothing to install here",
+    "win32": "on Windows there is no freedesktop menu: pin the bundle's annotator.exe to Start "
+             "or make a shortcut to it (packaging/README.md); nothing to install here",
 }
 
 
