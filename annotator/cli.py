@@ -1,7 +1,9 @@
 """``annotator`` command line. The GUI is the default sub-command.
 
-Exit status: 0 on success, 2 on bad input (one line naming the file and the problem),
-1 only for a bug (with a traceback).
+Exit status: 0 on success, 2 on bad input or a fault of the machine (a full disk, read-only
+media, a permission, a damaged database: one line naming the file, what happened and what to
+do, see :func:`annotator.errors.explain`), 1 only for a bug (its traceback goes to the log
+file, and the terminal gets one line naming that file).
 
 A command that runs a model has ``--device``; :func:`main` starts the process's engine registry
 on it (:func:`annotator.engines.registry.start`: device, torch threads, allocator) before the
@@ -14,7 +16,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from annotator.errors import UserError
+from pathlib import Path
+
+from annotator.errors import UserError, explain
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,18 +57,67 @@ def main(argv: list[str] | None = None) -> int:
             # process-wide settings (device, torch threads, allocator) once, before any model
             registry.start(getattr(args, "device", None))
         return int(args.func(args) or 0)
-    except UserError as exc:
-        print(f"annotator: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("annotator: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug: its traceback goes to the log file too, then up as before
-        from annotator import logs
+    except Exception as exc:
+        user = _explain_chain(exc, _subject(args, exc))
+        if user is not None:
+            print(f"annotator: {_one_line(user)}", file=sys.stderr)
+            return 2
+        from annotator import logs  # a bug: the traceback goes to the log file, one line here
 
-        path = logs.report(exc, f"annotator {args.command}", stderr=False)
-        print(f"annotator: this is a bug; its traceback is also in {path}", file=sys.stderr)
-        raise
+        try:
+            path = logs.report(exc, f"annotator {args.command}", stderr=False)
+            logs.flush()
+        except Exception:  # the log itself cannot be written (a full disk): the terminal
+            import traceback
+
+            traceback.print_exc()
+            return 1
+        print(f"annotator: this is a bug ({type(exc).__name__}: {_one_line(exc)}); its "
+              f"traceback is in {path}: please report it with that file", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _explain_chain(exc: BaseException, subject: Path | None) -> UserError | None:
+    """The user-facing reading of ``exc`` or of an exception it was raised from."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        user = explain(cur, subject)
+        if user is not None:
+            return user
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def _subject(args: argparse.Namespace, exc: BaseException) -> Path | None:
+    """The file a fault without a file name is about: the project's database for SQLite's
+    errors, else the project (or the video) the command was given."""
+    import sqlite3
+
+    project = getattr(args, "project", None)
+    projects = getattr(args, "projects", None)
+    if project is None and isinstance(projects, list) and len(projects) == 1:
+        project = projects[0]
+    if isinstance(project, Path):
+        if isinstance(exc, sqlite3.Error) or any(
+                isinstance(e, sqlite3.Error) for e in (exc.__cause__, exc.__context__)):
+            from annotator.core.project import DB_NAME
+
+            return project / DB_NAME
+        return project
+    for name in ("video", "source", "output"):
+        value = getattr(args, name, None)
+        if isinstance(value, Path):
+            return value
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -92,7 +92,10 @@ def cmd_new(args: argparse.Namespace) -> int:
 
     video = args.video
     directory = args.project or default_project_dir(video)
-    with Project.create(directory, video, fps=args.fps) as project:
+    notes: list[str] = []
+    with Project.create(directory, video, fps=args.fps, notes=notes) as project:
+        for note in notes:
+            print(f"note: {note}")
         if args.segments:
             _import_segments(project, args.segments, "seconds")
         _print_summary(project.summary())

@@ -12,7 +12,7 @@ import os
 import socket
 from pathlib import Path
 
-from annotator.errors import UserError
+from annotator.errors import ReadOnlyError, UserError, explain
 
 try:  # POSIX
     import fcntl
@@ -32,6 +32,23 @@ class ProjectLockedError(UserError):
         )
 
 
+class ProjectReadOnlyError(ReadOnlyError):
+    """The project cannot be opened for writing (read-only media, permissions, a full disk):
+    readers (info, review, export, the window's view-only mode) still work."""
+
+    def __init__(self, project: Path, exc: OSError) -> None:
+        known = explain(exc)
+        why = exc.strerror or str(exc)
+        if known is not None and "full" in str(known):
+            msg = (f"project {project} cannot be opened for writing: the disk is full; free "
+                   "some space and run the command again (everything saved is kept)")
+        else:
+            msg = (f"project {project} cannot be opened for writing ({why}): it is on "
+                   "read-only media or you may not write to it; info, review and export work "
+                   "read-only, or copy the project to a writable folder to change it")
+        super().__init__(msg)
+
+
 class ProjectLock:
     def __init__(self, project_dir: Path) -> None:
         self.project_dir = Path(project_dir)
@@ -39,7 +56,10 @@ class ProjectLock:
         self._fh = None
 
     def acquire(self) -> None:
-        fh = open(self.path, "a+")
+        try:
+            fh = open(self.path, "a+")
+        except OSError as exc:
+            raise ProjectReadOnlyError(self.project_dir, exc) from None
         try:
             if fcntl is not None:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

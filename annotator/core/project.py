@@ -14,7 +14,10 @@ user is asked for the new path (:meth:`Project.relink`).
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import shutil
+from glob import escape as glob_escape
 from dataclasses import replace
 from pathlib import Path
 
@@ -117,35 +120,55 @@ class Project:
     # -- opening --------------------------------------------------------------------------
     @classmethod
     def create(cls, directory: str | Path, video_path: str | Path, *,
-               fps: float | None = None) -> Project:
-        """Make a new project for ``video_path`` in ``directory`` (created if needed)."""
+               fps: float | None = None, notes: list[str] | None = None) -> Project:
+        """Make a new project for ``video_path`` in ``directory`` (created if needed).
+
+        Atomic: the project is built in a hidden sibling (``.NAME.creating-PID``) and renamed
+        into place once complete, so a kill at any moment leaves no project or a whole one;
+        a sibling left by a killed process is removed by the next ``create``. ``notes``
+        receives what the person should know (e.g. gaps in a frame folder's numbering)."""
         from annotator.core.video import open_video
 
         directory = Path(directory).resolve()
         video_path = Path(video_path).resolve()
+        if fps is not None and not (math.isfinite(fps) and fps > 0):
+            raise UserError(f"--fps {fps}: a frame rate must be a number above 0")
         if is_project(directory):
+            if (directory / DB_NAME).stat().st_size == 0:
+                raise StoreError(f"{directory} holds an unfinished project (an empty "
+                                 f"{DB_NAME}); delete that folder and run 'annotator new' again")
             raise StoreError(f"{directory} already holds a project; open it instead")
+        for old in remove_leftovers(directory):
+            if notes is not None:
+                notes.append(f"removed {old}, left by an interrupted 'annotator new'")
         with open_video(video_path, **({"fps": fps} if fps else {})) as video:
-            record = _record_for(video_path, directory, video)
+            if video_path.is_dir():
+                _check_folder(video)
+            record = _record_for(video_path, directory, video, notes)
+        tmp = directory.with_name(f"{LEFTOVER_PREFIX.format(name=directory.name)}{os.getpid()}")
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir(parents=True)
         except OSError as exc:
-            raise StoreError(f"{directory}: cannot create the project folder "
-                             f"({exc.strerror}); choose another place with --project DIR") from None
-        lock = ProjectLock(directory)
-        lock.acquire()
+            raise _place_error(directory, exc) from None
         try:
-            store = Store(directory / DB_NAME, create=True)
-            store.set_video(record)
+            with Store(tmp / DB_NAME, create=True) as store:
+                store.set_video(replace(record, rel_path=_rel(video_path, directory)))
+            _move_into_place(tmp, directory)
         except BaseException:
-            lock.release()
+            shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return cls(directory, store, lock)
+        return cls.open(directory)
 
     @classmethod
     def open(cls, directory: str | Path, *, readonly: bool = False) -> Project:
         directory = Path(directory).resolve()
         if not is_project(directory):
+            left = leftovers(directory)
+            if left:
+                raise StoreError(
+                    f"{directory} is not an AVS Annotator project: its creation was "
+                    f"interrupted ({left[0].name} is what was left beside it); run "
+                    "'annotator new VIDEO --project DIR' again, which removes it")
             raise StoreError(
                 f"{directory} is not an AVS Annotator project (no {DB_NAME}); "
                 "create one with: annotator new VIDEO --project DIR")
@@ -278,11 +301,107 @@ class Project:
         }
 
 
-def _record_for(video_path: Path, project_dir: Path, video) -> VideoRecord:
+LEFTOVER_PREFIX = ".{name}.creating-"
+
+
+def leftovers(directory: str | Path) -> list[Path]:
+    """Hidden siblings of ``directory`` that an interrupted ``create`` left behind."""
+    directory = Path(directory).resolve()
     try:
-        rel = os.path.relpath(video_path, project_dir)
+        return sorted(directory.parent.glob(
+            glob_escape(LEFTOVER_PREFIX.format(name=directory.name)) + "*"))
+    except OSError:
+        return []
+
+
+def remove_leftovers(directory: str | Path) -> list[Path]:
+    """Remove the leftovers of killed ``create`` runs (not of one still running)."""
+    removed = []
+    for old in leftovers(directory):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _place_error(directory: Path, exc: OSError) -> UserError:
+    from annotator.errors import explain
+
+    known = explain(exc, directory.parent)
+    why = str(known) if known is not None else exc.strerror or str(exc)
+    return StoreError(f"{directory}: cannot create the project there ({why}); choose another "
+                      "place with --project DIR")
+
+
+def _move_into_place(tmp: Path, directory: Path) -> None:
+    """Rename the finished project into place: the whole folder when ``directory`` does not
+    exist (or is empty), else its database file into the existing folder."""
+    try:
+        if directory.is_dir() and any(directory.iterdir()):
+            os.replace(tmp / DB_NAME, directory / DB_NAME)
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, directory)
+    except OSError as exc:
+        if is_project(directory):
+            raise StoreError(f"{directory} already holds a project (made meanwhile by another "
+                             "process); open it instead") from None
+        raise _place_error(directory, exc) from None
+    fsync_dir(directory.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _check_folder(video) -> None:
+    from annotator.core.video import VideoError
+    from annotator.core.video_index import check_frame_folder
+
+    try:
+        video.folder_notes = check_frame_folder(video.path, list(video.frame_index.source["names"]))
+    except ValueError as exc:
+        raise VideoError(video.path, str(exc), "Fix or remove those files (every frame of a "
+                         "folder must be a readable image of one size)") from None
+
+
+def _rel(video_path: Path, project_dir: Path) -> str | None:
+    try:
+        return os.path.relpath(video_path, project_dir)
     except ValueError:  # another drive on Windows
-        rel = None
+        return None
+
+
+def _record_for(video_path: Path, project_dir: Path, video,
+                notes: list[str] | None = None) -> VideoRecord:
+    rel = _rel(video_path, project_dir)
+    if notes is not None:
+        notes.extend(getattr(video, "folder_notes", []))
     w, h = video.size
     return VideoRecord(
         path=str(video_path), rel_path=rel, is_folder=video_path.is_dir(),

@@ -29,7 +29,7 @@ import numpy as np
 from annotator.core import masks as M
 from annotator.core.history import HistoryMixin
 from annotator.core.schema import MIGRATIONS, SCHEMA_VERSION
-from annotator.errors import UserError
+from annotator.errors import DamagedError, UserError, explain
 
 SOURCES = ("manual", "sam", "propagated", "refined", "imported", "brush")
 ANCHOR_SOURCES = frozenset({"manual", "sam", "imported", "brush"})
@@ -44,6 +44,16 @@ PALETTE = (
 
 class StoreError(UserError):
     """The project database cannot be used as asked."""
+
+
+def _open_error(path: Path, exc: sqlite3.Error) -> UserError:
+    """Why the database at ``path`` cannot be opened, in words (see :func:`explain`)."""
+    known = explain(exc, path)
+    if known is not None:
+        return known
+    return DamagedError(f"{path} is not a readable project database ({exc}); run 'annotator "
+                        f"check {path.parent}', and 'annotator salvage {path.parent} -o NEW' "
+                        "to copy what can be read")
 
 
 @dataclass(frozen=True)
@@ -137,15 +147,15 @@ class Store(HistoryMixin):
     def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = False):
         self.path = Path(path)
         self.readonly = readonly
+        self._create = create
         if not create and not self.path.exists():
             raise StoreError(f"{self.path}: no project database here")
-        if readonly:
-            uri = f"file:{self.path}?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False,
-                                       isolation_level=None, timeout=30)
-        else:
-            self._db = sqlite3.connect(self.path, check_same_thread=False,
-                                       isolation_level=None, timeout=30)
+        if not create and self.path.is_file() and self.path.stat().st_size == 0:
+            raise DamagedError(
+                f"{self.path} is empty (0 bytes): the project was never written (an interrupted "
+                "'annotator new' leaves this); delete its folder and run 'annotator new' "
+                "again, or restore it from a backup")
+        self._db = self._connect(readonly)
         self._lock = threading.RLock()
         self._depth = 0
         self._owner: int | None = None  # the thread inside the write transaction
@@ -159,19 +169,44 @@ class Store(HistoryMixin):
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise StoreError(
-                f"{self.path} is not a readable project database ({exc}); "
-                "restore it from a backup or create the project again"
-            ) from None
+            raise _open_error(self.path, exc) from None
+        except BaseException:
+            self._db.close()
+            raise
         self._size: tuple[int, int] | None = None
+
+    def _connect(self, readonly: bool) -> sqlite3.Connection:
+        """The shared connection. Read-only: ``mode=ro``; where SQLite cannot make the WAL
+        index (read-only media, a full disk) and no unfinished WAL is beside the file, the file
+        is read as immutable (nothing else can be writing it there)."""
+        kw: dict[str, Any] = {"check_same_thread": False, "isolation_level": None,
+                              "timeout": 30}
+        try:
+            if not readonly:
+                return sqlite3.connect(self.path, **kw)
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, **kw)
+            db.execute("PRAGMA user_version").fetchone()
+            return db
+        except sqlite3.OperationalError as exc:
+            wal = self.path.with_name(self.path.name + "-wal")
+            if not readonly:
+                raise _open_error(self.path, exc) from None
+            if not (wal.exists() and wal.stat().st_size > 0):
+                return sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True,
+                                       **kw)
+            raise StoreError(
+                f"{self.path}: the project was not closed cleanly ({wal.name} holds its last "
+                f"changes) and SQLite cannot open it here ({exc}: read-only media or a full "
+                "disk); copy the project folder to a writable disk, or free some space, and "
+                "open it there once") from None
 
     # -- plumbing -------------------------------------------------------------------------
     def close(self) -> None:
         with self._lock:
-            self._db.close()
-            if self._reader is not None:
-                self._reader.close()
+            if self._reader is not None:  # first: the writer's close, the last, then
+                self._reader.close()      # checkpoints and removes the -wal file
                 self._reader = None
+            self._db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -241,6 +276,13 @@ class Store(HistoryMixin):
             )
         if version == SCHEMA_VERSION:
             return
+        if version == 0 and not self._create:
+            tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            raise DamagedError(
+                f"{self.path} is not an AVS Annotator project database ("
+                + (f"a SQLite database of another program, {tables} tables"
+                   if tables else "an empty SQLite database")
+                + "); choose the project's own folder, or create one with 'annotator new'")
         if self.readonly:
             raise StoreError(f"{self.path} needs a schema upgrade; open it once for writing")
         self._db.execute("BEGIN IMMEDIATE")

@@ -362,3 +362,47 @@ def scan_packets(container: Any, stream: Any, path: str | os.PathLike[str]) -> F
         notes=notes,
         packets=scanned,
     )
+
+
+def check_frame_folder(folder: str | os.PathLike[str], names: list[str]) -> list[str]:
+    """Check a frame folder before a project is made of it: every image readable (its header)
+    and of the first one's size. Raises ``ValueError`` naming the files that are not; returns
+    notes (gaps in the frame numbering) for the person to read."""
+    from PIL import Image, UnidentifiedImageError
+
+    folder = Path(folder)
+    sizes: dict[tuple[int, int], list[str]] = {}
+    unreadable: list[str] = []
+    for name in names:
+        try:
+            with Image.open(folder / name) as im:
+                sizes.setdefault(im.size, []).append(name)
+        except (OSError, UnidentifiedImageError, ValueError):
+            unreadable.append(name)
+    problems = []
+    if unreadable:
+        problems.append(f"{len(unreadable)} unreadable image(s): {_some(unreadable)}")
+    if len(sizes) > 1:
+        main = max(sizes, key=lambda s: len(sizes[s]))
+        odd = [n for s, ns in sizes.items() if s != main for n in ns]
+        problems.append(f"frames of {len(sizes)} sizes: most are {main[0]}x{main[1]}, but "
+                        f"{_some(odd)} differ")
+    if problems:
+        raise ValueError("; ".join(problems))
+    numbers = [int(m.group(1)) for n in names if (m := _LAST_DIGITS.search(Path(n).stem))]
+    notes = []
+    if len(numbers) == len(names) and numbers:
+        gaps = [(a, b) for a, b in zip(numbers, numbers[1:]) if b - a > 1]
+        if gaps:
+            shown = ", ".join(f"{a + 1}–{b - 1}" for a, b in gaps[:5])
+            notes.append(f"{folder}: frame numbers missing ({shown}"
+                         f"{', …' if len(gaps) > 5 else ''}); frames are counted in order, "
+                         "so times after a gap are early")
+    return notes
+
+
+_LAST_DIGITS = re.compile(r"(\d+)(?!.*\d)")
+
+
+def _some(names: list[str], k: int = 3) -> str:
+    return ", ".join(names[:k]) + (f" and {len(names) - k} more" if len(names) > k else "")
