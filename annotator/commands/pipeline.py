@@ -53,8 +53,10 @@ class _Bar:
         self._last = now
         n = int(self.width * pr.fraction)
         rate = pr.done / pr.elapsed_s if pr.elapsed_s else 0.0
+        what = ("resuming: replaying frame " if getattr(pr, "replaying", False)
+                else f"{rate:.1f} masks/s, frame ")
         self.stream.write(f"\r{self.label:24.24s} [{'#' * n}{'.' * (self.width - n)}] "
-                          f"{pr.done}/{pr.total} masks, frame {pr.frame}, {rate:.1f} masks/s ")
+                          f"{pr.done}/{pr.total} masks, {what}{pr.frame} ")
         self.stream.flush()
         self._shown = True
 
@@ -82,6 +84,8 @@ def _describe(store, plan, result) -> str:
         line += f", resumed (replayed {result.replayed} frames)"
     if result.state == "cancelled":
         line += f" — cancelled at {result.done}/{result.total}; run again to resume"
+    if result.message:  # e.g. a checkpoint that was ignored, and why
+        line += f"\n  note: {result.message}"
     return line
 
 
