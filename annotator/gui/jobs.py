@@ -43,6 +43,9 @@ class _Relay:
             self.objects = list(plan.object_ids)
 
     def on_progress(self, pr: Any) -> None:
+        if getattr(pr, "replaying", False):  # resuming: the engine catches up, nothing lands
+            self.ctx.progress(pr.done, pr.total, f"resuming: replaying frame {pr.frame}")
+            return
         self.ctx.progress(pr.done, pr.total, f"frame {pr.frame}")
         self.ctx.frames([(o, pr.frame) for o in self.objects])
 
