@@ -46,12 +46,18 @@ class StoreError(UserError):
     """The project database cannot be used as asked."""
 
 
+class DamagedStoreError(StoreError, DamagedError):
+    """The file is not a readable project database (damaged, empty, another program's)."""
+
+
 def _open_error(path: Path, exc: sqlite3.Error) -> UserError:
     """Why the database at ``path`` cannot be opened, in words (see :func:`explain`)."""
     known = explain(exc, path)
+    if isinstance(known, DamagedError):
+        return DamagedStoreError(str(known))
     if known is not None:
         return known
-    return DamagedError(f"{path} is not a readable project database ({exc}); run 'annotator "
+    return DamagedStoreError(f"{path} is not a readable project database ({exc}); run 'annotator "
                         f"check {path.parent}', and 'annotator salvage {path.parent} -o NEW' "
                         "to copy what can be read")
 
@@ -151,7 +157,7 @@ class Store(HistoryMixin):
         if not create and not self.path.exists():
             raise StoreError(f"{self.path}: no project database here")
         if not create and self.path.is_file() and self.path.stat().st_size == 0:
-            raise DamagedError(
+            raise DamagedStoreError(
                 f"{self.path} is empty (0 bytes): the project was never written (an interrupted "
                 "'annotator new' leaves this); delete its folder and run 'annotator new' "
                 "again, or restore it from a backup")
@@ -162,6 +168,8 @@ class Store(HistoryMixin):
         self._reader: sqlite3.Connection | None = None  # the main thread's own connection
         self._reader_failed = False
         try:
+            if not create:
+                self._refuse_foreign()
             if not readonly:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
@@ -267,6 +275,17 @@ class Store(HistoryMixin):
             self._reader = conn
         return self._reader
 
+    def _refuse_foreign(self) -> None:
+        """An existing file that is not one of our stores is left untouched (not even its
+        journal mode is changed)."""
+        if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
+            tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            raise DamagedStoreError(
+                f"{self.path} is not an AVS Annotator project database ("
+                + (f"a SQLite database of another program, {tables} tables"
+                   if tables else "an empty SQLite database")
+                + "); choose the project's own folder, or create one with 'annotator new'")
+
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -276,13 +295,6 @@ class Store(HistoryMixin):
             )
         if version == SCHEMA_VERSION:
             return
-        if version == 0 and not self._create:
-            tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            raise DamagedError(
-                f"{self.path} is not an AVS Annotator project database ("
-                + (f"a SQLite database of another program, {tables} tables"
-                   if tables else "an empty SQLite database")
-                + "); choose the project's own folder, or create one with 'annotator new'")
         if self.readonly:
             raise StoreError(f"{self.path} needs a schema upgrade; open it once for writing")
         self._db.execute("BEGIN IMMEDIATE")

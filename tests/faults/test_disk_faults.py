@@ -66,7 +66,7 @@ def test_read_only_media_readers_work_writers_are_refused(mount_point, frames, m
     one_line_exit_2(run("export", project, "-o", disk / "x.json"), "read-only")
 
 
-def test_unclean_wal_on_read_only_media_says_copy_it(mount_point, project):
+def test_unclean_wal_on_read_only_media_still_reads(mount_point, project):
     """A project copied while open (its -wal holds the last commits) onto read-only media."""
     disk = mount_point("16m")
     (disk / "proj").mkdir()
@@ -80,4 +80,6 @@ def test_unclean_wal_on_read_only_media_says_copy_it(mount_point, project):
         shutil.copy(project / name, disk / "proj" / name)
     db.close()
     remount_ro(disk)
-    one_line_exit_2(run("info", disk / "proj"), "not closed cleanly", "copy the project")
+    r = run("info", disk / "proj", "--json")  # SQLite reads the -wal without an -shm
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["masks"] == info(project)["masks"] == 2
