@@ -15,11 +15,15 @@ inside a clip the check view lists. Printed:
 * the leave-one-sequence-out figures: the score's coefficients *and* its flag threshold are
   fitted on thirteen sequences and applied to the fourteenth, pooled over the fourteen;
 * the fraction of failed frames inside the top-k clips (k = 1, 3, 10) of each sequence;
-* each signal alone (leave-one-out, the same procedure): what it adds;
-* the signals' cost: their CPU time per object-frame against the engine's step.
+* the default feature set without each of its features, and each signal alone (leave-one-out,
+  the same procedure): what each adds; ``--select`` reruns the greedy forward selection (by
+  leave-one-out log-loss) that chose the default set;
+* the signals' cost: their CPU time per object-frame against the engine's step;
+* that the P(fail) the pipeline's commit thread stored equals the one recomputed here (a
+  fresh cache only).
 * ``--fit``: the coefficients fitted on all fourteen, to paste into ``failure.py``.
 
-    python bench/flags_bench.py [--sequences ...] [--fresh] [--fit]
+    python bench/flags_bench.py [--sequences ...] [--fresh] [--fit] [--select]
 """
 
 from __future__ import annotations
@@ -67,8 +71,7 @@ def propagate(seq: Path, truths: list[np.ndarray], cache: Path, fresh: bool) -> 
         z = np.load(file)
         shape = tuple(z["shape"])
         masks = np.unpackbits(z["masks"], count=int(np.prod(shape))).reshape(shape).astype(bool)
-        return {"masks": masks, "confidence": z["confidence"], "engine_s": float(z["engine_s"]),
-                "engine_cpu_s": float(z["engine_cpu_s"])}
+        return {"masks": masks, "confidence": z["confidence"], "stored_p": z["stored_p"]}
     n = len(truths)
     with tempfile.TemporaryDirectory() as d, \
             Project.create(Path(d) / seq.name, seq / "JPEGImages") as project:
@@ -76,18 +79,16 @@ def propagate(seq: Path, truths: list[np.ndarray], cache: Path, fresh: bool) -> 
         oid = store.add_object(seq.name)
         store.add_segment(oid, 0, n - 1)
         store.put_mask(oid, 0, truths[0], source="manual")
-        cpu = time.process_time()
-        (res,) = propagate_project(project, engine=choose_engine("fallback"), refine="off")
-        cpu = time.process_time() - cpu
+        propagate_project(project, engine=choose_engine("fallback"), refine="off")
         recs = {r.frame: r for r in store.masks_of(oid)}
         masks = np.stack([recs[f].decode() for f in range(n)])
-        conf = np.array([(recs[f].quality or {}).get("confidence", 1.0) for f in range(n)])
-    out = {"masks": masks, "confidence": conf, "engine_s": res.model_s,
-           "engine_cpu_s": cpu * res.model_s / max(res.wall_s, 1e-9)}
+        quality = [recs[f].quality or {} for f in range(n)]
+        conf = np.array([q.get("confidence", 1.0) for q in quality])
+        stored_p = np.array([q.get("p_fail", np.nan) for q in quality])
+    out = {"masks": masks, "confidence": conf, "stored_p": stored_p}
     cache.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(file, masks=np.packbits(masks), shape=np.array(masks.shape),
-                        confidence=conf, engine_s=out["engine_s"],
-                        engine_cpu_s=out["engine_cpu_s"])
+                        confidence=conf, stored_p=stored_p)
     return out
 
 
@@ -190,6 +191,12 @@ def report(seqs: dict, args) -> None:  # noqa: ANN001
         rows[name] = counts(flagged_by_clips(clips, len(flags)), s["failed"])
     print_table("baseline: today's rule flags (lost, jumps, low confidence), clips of them", rows)
 
+    stored = [(s["stored_p"][1:], F.failure_probability(s["feats"])[1:]) for s in seqs.values()
+              if np.isfinite(s["stored_p"][1:]).all()]
+    if stored:
+        diff = max(float(np.abs(a - b).max()) for a, b in stored)
+        print(f"\nP(fail) the pipeline's commit thread stored vs recomputed here: largest "
+              f"difference {diff:.4f} ({len(stored)} sequences)")
     rows = {}
     for name, s in seqs.items():
         p = F.failure_probability(s["feats"])
