@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-
 from pathlib import Path
 
 from annotator.errors import UserError, explain
@@ -55,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             from annotator.engines import registry
 
             # process-wide settings (device, torch threads, allocator) once, before any model
-            registry.start(getattr(args, "device", None))
+            registry.start(getattr(args, "device", None),
+                           precision=getattr(args, "precision", None))
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("annotator: interrupted", file=sys.stderr)

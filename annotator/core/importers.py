@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,12 +53,34 @@ SEGMENT_COLUMNS = {"object", "name", "category", "start", "end", "start_s", "end
                    "start_frame", "end_frame", "unit"}
 
 
+MAX_SEGMENTS_BYTES = 64 << 20  # a segments file is a list of spans: bytes, not gigabytes
+MAX_FIELD = 1000  # characters in one field (an object name, a number)
+MAX_FRAME = 1 << 31
+
+
+def _text_of(path: Path) -> str:
+    """The file as text: UTF-8, with or without a BOM; anything else refused with the line
+    and the byte that is not UTF-8."""
+    if path.stat().st_size > MAX_SEGMENTS_BYTES:
+        raise ImportError_(path, [f"{path.stat().st_size} bytes is too large for a segments "
+                                  f"file (at most {MAX_SEGMENTS_BYTES >> 20} MB)"])
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ImportError_(path, [f"line {line}: byte 0x{raw[exc.start]:02x} (column {col}) is "
+                                  "not UTF-8; save the file as UTF-8 (with or without BOM)"]
+                           ) from None
+
+
 def _rows_from(path: Path) -> list[tuple[int, dict]]:
-    text = path.read_text(encoding="utf-8-sig")
+    text = _text_of(path)
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise ImportError_(path, [f"not valid JSON ({exc})"]) from None
         if isinstance(data, dict):
             data = data.get("segments", data.get("audible_segments"))
@@ -66,10 +89,18 @@ def _rows_from(path: Path) -> list[tuple[int, dict]]:
                                       "category, start, end)"])
         return [(i + 1, r) for i, r in enumerate(data)]
     reader = csv.DictReader(text.splitlines())
-    if not reader.fieldnames:
-        raise ImportError_(path, ["empty file: expected a header line object,category,start,end"])
-    return [(i + 2, {k.strip().lower(): (v or "").strip() for k, v in r.items() if k})
-            for i, r in enumerate(reader)]
+    rows = []
+    try:
+        if not reader.fieldnames:
+            raise ImportError_(path, ["empty file: expected a header line "
+                                      "object,category,start,end"])
+        for r in reader:
+            rows.append((reader.line_num, {k.strip().lower(): (v or "").strip()
+                                           for k, v in r.items() if isinstance(k, str) and k}))
+    except csv.Error as exc:
+        raise ImportError_(path, [f"line {reader.line_num + 1}: not readable as CSV ({exc}); "
+                                  f"fields hold at most {MAX_FIELD} characters"]) from None
+    return rows
 
 
 def import_segments(store: Store, path: str | Path, time_to_frame: Callable[[float], int],
@@ -87,6 +118,8 @@ def import_segments(store: Store, path: str | Path, time_to_frame: Callable[[flo
         raise UserError(f"{path}: no such segments file")
     rows = _rows_from(path)
     n = store.frame_count
+    rec = store.video()
+    duration = rec.duration if rec is not None and rec.duration else None
     problems: list[str] = []
     parsed: list[tuple[int, str, str, int, int]] = []
     for line, row in rows:
@@ -95,13 +128,18 @@ def import_segments(store: Store, path: str | Path, time_to_frame: Callable[[flo
         if unknown:
             problems.append(f"{where}: unknown column(s) {', '.join(unknown)}")
             continue
+        long = [k for k, v in row.items() if len(str(v)) > MAX_FIELD]
+        if long:
+            problems.append(f"{where}: {', '.join(sorted(long))} longer than {MAX_FIELD} "
+                            "characters")
+            continue
         name = str(row.get("object") or row.get("name") or "").strip()
         if not name:
             problems.append(f"{where}: no object name")
             continue
         category = str(row.get("category") or name).strip()
         try:
-            start, end = _frames_of(row, unit, time_to_frame)
+            start, end = _frames_of(row, unit, time_to_frame, duration)
         except ValueError as exc:
             problems.append(f"{where}: {exc}")
             continue
@@ -140,29 +178,42 @@ def import_segments(store: Store, path: str | Path, time_to_frame: Callable[[flo
     return report
 
 
-def _frames_of(row: dict, unit: str, time_to_frame: Callable[[float], int]) -> tuple[int, int]:
+def _frames_of(row: dict, unit: str, time_to_frame: Callable[[float], int],
+               duration: float | None = None) -> tuple[int, int]:
     def num(key: str) -> float:
         val = row.get(key)
         if val is None or val == "":
             raise ValueError(f"missing {key}")
         try:
-            return float(val)
-        except (TypeError, ValueError):
-            raise ValueError(f"{key} is not a number: {val!r}") from None
+            out = float(val)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{key} is not a number: {str(val)[:40]!r}") from None
+        if not math.isfinite(out):
+            raise ValueError(f"{key} is not a finite number: {str(val)[:40]!r}")
+        return out
+
+    def sec(key: str) -> int:
+        t = num(key)
+        if t < 0 or (duration is not None and t > duration + 1e-6):
+            span = f"0–{duration:.2f} s" if duration is not None else "0 s or later"
+            raise ValueError(f"{key} {t:g} s is outside the video ({span})")
+        return time_to_frame(t)
 
     if "start_frame" in row or "end_frame" in row:
         return _int(num("start_frame"), "start_frame"), _int(num("end_frame"), "end_frame")
     if "start_s" in row or "end_s" in row:
-        return time_to_frame(num("start_s")), time_to_frame(num("end_s"))
+        return sec("start_s"), sec("end_s")
     u = str(row.get("unit") or unit).lower()
     if u in ("frame", "frames"):
         return _int(num("start"), "start"), _int(num("end"), "end")
     if u not in ("s", "sec", "second", "seconds"):
-        raise ValueError(f"unknown unit {u!r} (seconds or frames)")
-    return time_to_frame(num("start")), time_to_frame(num("end"))
+        raise ValueError(f"unknown unit {u[:40]!r} (seconds or frames)")
+    return sec("start"), sec("end")
 
 
 def _int(v: float, key: str) -> int:
+    if abs(v) >= MAX_FRAME:
+        raise ValueError(f"{key} {v:g} is not a frame number of any video")
     if v != int(v):
         raise ValueError(f"{key} must be a whole frame number, got {v}")
     return int(v)

@@ -17,8 +17,8 @@ import hashlib
 import math
 import os
 import shutil
-from glob import escape as glob_escape
 from dataclasses import replace
+from glob import escape as glob_escape
 from pathlib import Path
 
 from annotator.core.lock import ProjectLock

@@ -37,8 +37,8 @@ def check(db_path: str | Path) -> list[str]:
         if problems:
             return problems
         h, w = store.size_hw
-        for oid, frame, rid, rle, source, anchor, prev in db.execute(
-                "SELECT m.object_id, m.frame, r.id, r.rle, r.source, r.anchor, r.prev_id "
+        for oid, frame, rid, rle, source, anchor in db.execute(
+                "SELECT m.object_id, m.frame, r.id, r.rle, r.source, r.anchor "
                 "FROM masks m JOIN mask_revs r ON r.id = m.rev_id"):
             where = f"mask of object {oid} on frame {frame} (revision {rid})"
             if rle is not None:

@@ -118,13 +118,13 @@ def test_bad_segments_reported_line_by_line_nothing_imported(tmp_path):
             "object,category,start,end\n"
             "a,x,0,1\n"        # fine
             "b,x,3,2\n"        # inverted
-            "c,x,0,9\n"        # out of range (90 > 49)
+            "c,x,0,9\n"        # out of range (9 s > 5 s)
             "a,x,0.5,2\n"      # overlaps line 2
             "d,x,zero,1\n")    # not a number
         with pytest.raises(ImportError_) as err:
             import_segments(project.store, csv, lambda s: int(s * 10))
         msg = str(err.value)
-        for expected in ("line 3: starts after it ends", "line 4: frames 0–90 outside",
+        for expected in ("line 3: starts after it ends", "line 4: end 9 s is outside the video",
                          "line 5: a 5–20 overlaps line 2", "line 6: start is not a number"):
             assert expected in msg
         assert project.store.segments() == [] and project.store.objects() == []
