@@ -1,0 +1,117 @@
+"""SIGKILL at random moments during ``annotator new`` and ``annotator import``: afterwards
+there is either no project or a whole one (never a folder no command can use), the next
+command goes on, and the result equals an uninterrupted run's."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.faults.conftest import run
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+KILLS = 30
+
+
+def spawn(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "annotator.cli", *map(str, args)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def kill_after(proc: subprocess.Popen, delay: float) -> bool:
+    """SIGKILL ``proc`` after ``delay`` s; whether it was still running then."""
+    try:
+        proc.wait(timeout=delay)
+        return False
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return True
+
+
+def summary(project) -> dict:
+    r = run("info", project, "--json")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    s.pop("project")
+    return s
+
+
+def timed(*args) -> float:
+    t = time.monotonic()
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    return time.monotonic() - t
+
+
+def test_sigkill_during_new_leaves_no_project_or_a_whole_one(shared, tmp_path):
+    frames = shared("data", "davis2016", "boat", "JPEGImages")
+    whole = tmp_path / "whole"
+    took = timed("new", frames, "--project", whole)
+    reference = summary(whole)
+    rng = random.Random(11)
+    killed = partial = 0
+    for k in range(2 * KILLS):
+        if killed == KILLS:
+            break
+        target = tmp_path / f"p{k}"
+        if not kill_after(spawn("new", frames, "--project", target), rng.uniform(0.2, took)):
+            continue
+        killed += 1
+        if not (target / "project.avs").exists():
+            partial += 1
+            assert not target.exists() or not any(target.iterdir())
+            r = run("info", target)
+            assert r.returncode == 2 and "Traceback" not in r.stderr
+            assert "not an AVS Annotator project" in r.stderr
+            r = run("new", frames, "--project", target)  # goes on, removes the leftover
+            assert r.returncode == 0, r.stderr
+        assert summary(target) == reference
+        assert list(tmp_path.glob(f".p{k}.creating-*")) == []
+    print(f"new: {killed} kills, {partial} before the project was in place")
+    assert killed == KILLS and partial >= 1
+
+
+@pytest.mark.slow  # 30 imports of 90 masks and their checks: about 2 minutes on 2 cores
+def test_sigkill_during_import_keeps_all_or_nothing(shared, tmp_path):
+    seq = shared("data", "davis2016", "bmx-bumps")
+    project = tmp_path / "p"
+    assert run("new", seq / "JPEGImages", "--project", project).returncode == 0
+    segs = tmp_path / "segs.csv"
+    segs.write_text("object,category,start_frame,end_frame\nbmx,bike,0,89\n")
+    assert run("import", project, "--segments", segs).returncode == 0
+    before = summary(project)
+    ref = project.with_name("ref")
+    assert run("new", seq / "JPEGImages", "--project", ref).returncode == 0
+    assert run("import", ref, "--segments", segs).returncode == 0
+    took = timed("import", ref, "--masks", seq / "Annotations", "--object", "bmx")
+    reference = summary(ref)
+    rng = random.Random(5)
+    killed = completed = 0
+    for k in range(2 * KILLS):
+        if killed == KILLS:
+            break
+        copy = tmp_path / f"c{k}"
+        shutil.copytree(project, copy)
+        landed = kill_after(spawn("import", copy, "--masks", seq / "Annotations",
+                                  "--object", "bmx"), rng.uniform(0.2, took))
+        killed += landed
+        now = summary(copy)
+        if now == reference:
+            completed += 1  # it finished, or committed just before the kill
+        else:
+            assert now == before  # one transaction: nothing half-imported
+            r = run("import", copy, "--masks", seq / "Annotations", "--object", "bmx")
+            assert r.returncode == 0, r.stderr
+            assert summary(copy) == reference
+        shutil.rmtree(copy)
+    print(f"import: {killed} kills, {completed} after the commit")
+    assert killed == KILLS
