@@ -197,8 +197,22 @@ class Project:
 
     @property
     def cache_dir(self) -> Path:
+        """``<project>/cache``; for a project that cannot be written (read-only media), a
+        folder of its own in the per-user cache folder."""
         path = self.dir / CACHE_DIR
-        path.mkdir(exist_ok=True)
+        try:
+            path.mkdir(exist_ok=True)
+            if not self.store.readonly or os.access(path, os.W_OK) and folder_is_writable(path):
+                return path
+        except OSError:
+            pass
+        import platformdirs
+
+        from annotator.settings import APP_NAME
+
+        key = hashlib.sha256(str(self.dir).encode()).hexdigest()[:16]
+        path = Path(platformdirs.user_cache_dir(APP_NAME)) / "read-only-projects" / key
+        path.mkdir(parents=True, exist_ok=True)
         return path
 
     # -- the video ------------------------------------------------------------------------

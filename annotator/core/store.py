@@ -227,7 +227,8 @@ class Store(HistoryMixin):
         """One atomic transaction (nested calls join the outer one)."""
         with self._lock:
             if self.readonly:
-                raise StoreError(f"{self.path} is open read-only")
+                raise StoreError(f"{self.path} is open read-only (view only); to change "
+                                 "it, copy the project to a writable folder and open it there")
             outer = self._depth == 0
             if outer:
                 self._db.execute("BEGIN IMMEDIATE")

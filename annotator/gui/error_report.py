@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from annotator import logs
 from annotator.core.project import VideoMissingError
-from annotator.errors import UserError
+from annotator.errors import UserError, explain
 
 
 class ErrorReport:
@@ -27,6 +27,10 @@ class ErrorReport:
                    project_dir: Path | None = None) -> None:
         """Tell the person what happened and what to do; never leave a dead window.
         ``project_dir``: the project being opened (a moved video can then be located)."""
+        user = explain(exc)  # a full disk, read-only media, a damaged file: the CLI's words
+        if user is not None and user is not exc:
+            user.__traceback__ = exc.__traceback__
+            exc = user
         text = str(exc) or type(exc).__name__
         self.last_error = text
         name = type(exc).__name__

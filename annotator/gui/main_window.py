@@ -225,7 +225,8 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         session.history.indexChanged.connect(self._update_enabled)
         session.objects_changed.connect(self._objects_changed)
         session.embedding_status.connect(self.status.set_embedding)
-        self.setWindowTitle(f"{session.name} — AVS Annotator")
+        view_only = " (view only: read-only)" if session.store.readonly else ""
+        self.setWindowTitle(f"{session.name}{view_only} — AVS Annotator")
         self._show_engines()
         S.add_recent(project.dir)
         self._rebuild_recent()

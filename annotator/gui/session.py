@@ -63,9 +63,14 @@ class ProjectSession(QObject):
     @staticmethod
     def open_project(directory: str | Path) -> tuple[Any, Any]:
         """Open the project and its video (slow: call it from a worker)."""
+        from annotator.core.lock import ProjectReadOnlyError
         from annotator.core.project import Project
 
-        return _with_video(Project.open(directory))
+        try:
+            project = Project.open(directory)
+        except ProjectReadOnlyError:  # read-only media or no write permission: view only
+            project = Project.open(directory, readonly=True)
+        return _with_video(project)
 
     @staticmethod
     def create_project(video_path: str | Path, directory: str | Path | None = None) -> tuple[Any, Any]:

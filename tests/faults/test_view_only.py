@@ -1,0 +1,45 @@
+"""A project on read-only media opens in the window view-only (said in the title bar): its
+masks are shown, and a write (a click that would make a mask) is refused in words."""
+
+from __future__ import annotations
+
+import shutil
+
+from PySide6.QtWidgets import QFileDialog
+
+from tests.faults.conftest import remount_ro
+from tests.gui.conftest import _demo_master, demo_dir  # noqa: F401 (the demo project)
+
+
+def test_read_only_project_opens_view_only(qtbot, mount_point, demo_dir, tmp_path,  # noqa: F811
+                                           monkeypatch):
+    from annotator.gui.app import application
+    from annotator.gui.main_window import MainWindow
+
+    disk = mount_point("64m")
+    shutil.copytree(demo_dir.parent, disk / "demo")
+    project = disk / "demo" / demo_dir.name
+    (project / "project.avs-shm").unlink(missing_ok=True)
+    remount_ro(disk)
+    application()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    win.open_path(project)
+    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
+                    timeout=30000)
+    try:
+        assert "view only" in win.windowTitle() and demo_dir.name in win.windowTitle()
+        assert win.session.store.readonly
+        assert len(win.session.store.objects()) == 2
+        segs = tmp_path / "segs.csv"
+        segs.write_text("object,category,start_s,end_s\nflute,flute,1.0,2.0\n")
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(segs), ""))
+        win.actions_["import_segments"].trigger()  # File ▸ Import segments…
+        qtbot.waitUntil(lambda: "read-only" in (getattr(win, "last_error", "") or ""),
+                        timeout=30000)
+        assert str(project / "project.avs") in win.last_error
+        assert len(win.session.store.objects()) == 2
+    finally:
+        win.close_project()
