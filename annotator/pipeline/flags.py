@@ -138,8 +138,17 @@ def assess(mask: np.ndarray, prev: np.ndarray | None, confidence: float | None,
     p = model.probability(signals)
     keep = set(F.SIGNALS) | set(model.signals)
     q.update({k: v for k, v in signals.items() if k in keep})
-    q["p_fail"] = round(p, 4)
     flags = F.reasons(signals, model) if p >= model.threshold * model.extend else ()
+    # Two rules stay: a second opinion that disagrees (SAM's refinement: not in the fitted
+    # model, no SAM weights where it was fitted) and a mask that fills the frame.
+    t = thresholds or Q.FlagThresholds()
+    rules = tuple(f for f, hit in (
+        ("disagreement", other is not None and q["disagreement"] > t.disagreement),
+        ("whole_frame", Q.is_whole_frame(mask, t.whole_frame))) if hit)
+    if rules:
+        flags = rules + tuple(f for f in flags if f not in rules)
+        p = max(p, badness(rules))
+    q["p_fail"] = round(p, 4)
     return FrameQuality(q, flags, round(1.0 - p, 4))
 
 

@@ -165,3 +165,21 @@ def test_the_pipeline_stores_the_score_and_a_fix_rescores_only_what_it_rewrote(s
         assert after[12].anchor
         for f in range(13, len(gts)):
             assert after[f].rev_id != before[f].rev_id and "p_fail" in after[f].quality
+
+
+def test_a_refinement_that_disagrees_still_flags_the_frame(shared):
+    """SAM's second opinion is not in the fitted model: a refinement that disagrees with the
+    propagated mask flags the frame whatever the signals say (the refiner's "flag" verdict)."""
+    from annotator.pipeline.flags import assess
+
+    image0, gt0 = _davis(shared, "bus", 0)
+    image, gt = _davis(shared, "bus", 1)
+    tracker = F.SignalTracker()
+    tracker.anchor(1, image0, gt0)
+    values = tracker.measure(1, image, gt, gt0)
+    quiet = assess(gt, gt0, 0.9, float(gt0.sum()), other=gt, signals=values)
+    assert quiet.flags == () and quiet.quality["p_fail"] < LOW
+    other = _shifted(gt, int(np.sqrt(gt.sum())))
+    loud = assess(gt, gt0, 0.9, float(gt0.sum()), other=other, signals=values)
+    assert loud.flags[0] == "disagreement" and loud.quality["p_fail"] >= 0.6
+    assert loud.score == pytest.approx(1 - loud.quality["p_fail"])
