@@ -4,11 +4,13 @@ Per (object, frame) the commit thread measures the signals of
 :mod:`annotator.pipeline.failure` against the run's anchor (colour mix, shape, how well the
 outline follows the image's edges, …) and stores them with the estimated probability that the
 mask is wrong (``p_fail``, P(J < 0.5)); the frame's *flags* are the signals that raised that
-probability most, when it is high enough to matter, and its ``score`` is ``1 − p_fail``. The
-old rule flags of :mod:`annotator.core.quality` (lost, area/centroid jump, low confidence,
-XMem–SAM disagreement) still serve masks measured without an anchor in view (a resumed job's
-first frames, an alternative revision): their ``p_fail`` is their *badness* (the weighted sum
-of their flags, capped at 1).
+probability most, when it is high enough to matter, and its ``score`` is ``1 − p_fail``. Two
+rules stay on top of it: SAM's refinement disagreeing with the propagated mask, and a mask
+that fills the frame, flag the frame and raise its ``p_fail`` to their *badness* (the weighted
+sum of the flags, capped at 1). The old rule flags of :mod:`annotator.core.quality` (lost,
+area/centroid jump, low confidence, disagreement) still serve masks measured without their
+anchor in view (the frames a resumed job commits, an alternative revision): their ``p_fail``
+is their badness.
 
 A *clip* is a run of one object's frames whose P(fail) reaches the threshold, extended over
 its neighbours that stay near it and bridging gaps of up to :data:`CLIP_GAP` frames, never
