@@ -131,15 +131,15 @@ def ratio(a: float, b: float) -> float:
 
 def print_table(title: str, rows: dict[str, tuple[int, int, int]]) -> tuple[float, float]:
     print(f"\n{title}")
-    print(f"{'sequence':18s} {'frames':>6} {'failed':>6} {'found':>6} {'flagged':>7} "
+    print(f"{'sequence':18s} {'failed':>6} {'found':>6} {'flagged':>7} "
           f"{'recall':>7} {'precision':>9}")
     tot = np.zeros(3, int)
     for name, (failed, found, flagged) in rows.items():
         tot += (failed, found, flagged)
-        print(f"{name:18s} {'':>6} {failed:6d} {found:6d} {flagged:7d} "
+        print(f"{name:18s} {failed:6d} {found:6d} {flagged:7d} "
               f"{ratio(found, failed):7.2f} {ratio(found, flagged):9.2f}")
     rec, prec = ratio(tot[1], tot[0]), ratio(tot[1], tot[2])
-    print(f"{'pooled':18s} {'':>6} {tot[0]:6d} {tot[1]:6d} {tot[2]:7d} {rec:7.2f} {prec:9.2f}")
+    print(f"{'pooled':18s} {tot[0]:6d} {tot[1]:6d} {tot[2]:7d} {rec:7.3f} {prec:9.3f}")
     return rec, prec
 
 
@@ -214,7 +214,7 @@ def report(seqs: dict, args) -> None:  # noqa: ANN001
         loo_clips[name] = clips
         loo_rows[name] = counts(flagged_by_clips(clips, len(p)), s["failed"])
     rec, prec = print_table("leave-one-sequence-out (fitted on the other thirteen)", loo_rows)
-    print(f"GOAL recall >= 0.9 at precision >= 0.6: recall {rec:.2f}, precision {prec:.2f} "
+    print(f"GOAL recall >= 0.9 at precision >= 0.6: recall {rec:.3f}, precision {prec:.3f} "
           f"-> {'met' if rec >= 0.9 and prec >= 0.6 else 'NOT met'}")
 
     tot: dict[int, np.ndarray] = {}
