@@ -118,3 +118,21 @@ def test_salvage_of_a_file_cut_in_half_returns_every_surviving_mask(tmp_path):
     new.close()
     assert run("info", tmp_path / "saved").returncode == 0
     assert not os.path.exists(tmp_path / ".saved.salvaging")
+
+
+def test_check_names_broken_rules_of_the_store(project):
+    """SQLite finds nothing wrong here; the store's own rules do."""
+    assert run("check", project).returncode == 0
+    con = sqlite3.connect(project / "project.avs")
+    (rid,) = con.execute("SELECT rev_id FROM masks ORDER BY frame LIMIT 1").fetchone()
+    con.execute("UPDATE mask_revs SET rle = 'garbage!' WHERE id = ?", (rid,))
+    (rid2,) = con.execute("SELECT rev_id FROM masks ORDER BY frame DESC LIMIT 1").fetchone()
+    con.execute("UPDATE mask_revs SET source = 'propagated', prev_id = ? WHERE id = ?",
+                (rid2, rid2))
+    con.commit()
+    con.close()
+    r = run("check", project)
+    assert r.returncode == 2 and "3 problem(s)" in r.stderr and "salvage" in r.stderr
+    assert f"(revision {rid}) does not decode" in r.stdout
+    assert f"(revision {rid2}) is an anchor but was made by 'propagated'" in r.stdout
+    assert f"revision {rid2} (object" in r.stdout
