@@ -25,11 +25,16 @@ def register_all(sub) -> None:
 
 
 def add_device_option(parser) -> None:
-    """``--device`` for a command that runs a model; ``annotator.cli.main`` starts the
-    process's engine registry on it (a device the machine lacks: one line, exit 2)."""
+    """``--device`` and ``--precision`` for a command that runs a model; ``annotator.cli.main``
+    starts the process's engine registry on them (a device the machine lacks: one line,
+    exit 2)."""
     parser.add_argument("--device", default=None, metavar="auto|cpu|cuda[:N]|mps",
                         help="where the models run (default: $AVS_ANNOTATOR_DEVICE, else the "
                              "device setting, else auto: CUDA, then MPS, then the CPU)")
+    parser.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "fp16"],
+                        help="what the models compute in (default: $AVS_ANNOTATOR_PRECISION, "
+                             "else the precision setting, else auto: fp16 on CUDA, bf16 on a "
+                             "CPU with native bf16, fp32 elsewhere; annotator doctor says which)")
     parser.set_defaults(runs_models=True)
 
 

@@ -1,15 +1,26 @@
 """Device choice for the models: CUDA, then MPS, then CPU, with an override.
 
 The override comes from the caller (``--device``), else ``$AVS_ANNOTATOR_DEVICE``, else the
-``device`` setting, else ``auto``. Half precision (``float16``) is used on CUDA only, where it
-keeps SAM's results (the image encoder runs in fp16, the mask decoder in fp32, see
-``sam.py``); ``half`` = ``auto`` | ``true`` | ``false`` overrides it. ``threads`` sets torch's CPU
-threads (0 = torch's default).
+``device`` setting, else ``auto``. ``threads`` sets torch's CPU threads (0 = torch's default).
+
+Precision (``--precision``, else ``$AVS_ANNOTATOR_PRECISION``, else the ``precision`` setting,
+else ``auto``): ``fp32`` | ``bf16`` | ``fp16`` | ``auto``. ``auto`` is fp16 on CUDA (SAM's image
+encoder in fp16, its mask decoder in fp32, see ``sam.py``), bf16 on a CPU whose instruction set
+has bf16 arithmetic (AVX512-BF16 or AMX-BF16 on x86, the BF16 extension on Arm: read from the
+CPU's flags, see :func:`bf16_support`) *and* measured faster than fp32 there (flags say
+what the CPU can do, not how fast: :mod:`annotator.engines.bf16_probe`), fp32 elsewhere (MPS, and CPUs that would only emulate
+bf16, which is slower than fp32). bf16 is an autocast over the parts of each model listed in
+:data:`SAM_BF16_PARTS` / :data:`XMEM_BF16_PARTS`, the parts whose bf16 outputs keep the fidelity
+gates (bench/precision_bench.py, tests/engines/test_precision.py); the rest stays fp32. The old
+``half`` setting (``auto`` | ``true`` | ``false``) still turns fp16 on CUDA off or on when no
+precision is given.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+import subprocess
 from dataclasses import dataclass
 
 import torch
@@ -19,23 +30,82 @@ from annotator.errors import UserError
 
 DEVICE_ENV = "AVS_ANNOTATOR_DEVICE"
 THREADS_ENV = "AVS_ANNOTATOR_THREADS"
+PRECISION_ENV = "AVS_ANNOTATOR_PRECISION"
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+# The parts that run under bf16 autocast when the precision is bf16 (measured per part with
+# bench/precision_bench.py; a part left out stays fp32 because bf16 broke a gate there or
+# bought nothing). SAM: the image encoder (the 13 s); its prompt encoder and mask decoder cost
+# milliseconds and stay fp32. XMem: see xmem.InferenceCore's ``bf16_parts``.
+SAM_BF16_PARTS: tuple[str, ...] = ("image_encoder",)
+XMEM_BF16_PARTS: tuple[str, ...] = ("key", "value", "decoder")
 
 
 @dataclass(frozen=True)
 class DeviceChoice:
     device: torch.device
-    half: bool
+    half: bool  # fp16 weights for SAM's image encoder (CUDA)
     threads: int
     reason: str  # why this device, for ``annotator doctor`` and the status bar
+    precision: str | None = None  # fp32 | bf16 | fp16 (None: from ``half``)
+    precision_reason: str = ""  # why this precision, for ``annotator doctor``
+
+    def __post_init__(self) -> None:
+        if self.precision is None:
+            object.__setattr__(self, "precision", "fp16" if self.half else "fp32")
 
     @property
     def dtype(self) -> torch.dtype:
         return torch.float16 if self.half else torch.float32
 
+    @property
+    def bf16(self) -> bool:
+        return self.precision == "bf16"
+
     def describe(self) -> str:
-        prec = "fp16" if self.half else "fp32"
         extra = f", {self.threads} CPU threads" if self.device.type == "cpu" else ""
-        return f"{self.device} ({prec}{extra}; {self.reason})"
+        why = f"; {self.precision_reason}" if self.precision_reason else ""
+        return f"{self.device} ({self.precision}{extra}; {self.reason}{why})"
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as the operating system reports them (lower case): Linux's
+    /proc/cpuinfo ``flags`` (x86) or ``Features`` (Arm) line, macOS's ``hw.optional.arm.FEAT_*``
+    (as ``bf16`` etc.); empty where neither can be read."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip().lower() in ("flags", "features"):
+                    return set(value.lower().split())
+    except OSError:
+        pass
+    if platform.system() == "Darwin":
+        try:
+            out = subprocess.run(["sysctl", "hw.optional.arm"], capture_output=True, text=True,
+                                 timeout=5).stdout
+        except (OSError, subprocess.SubprocessError):
+            return set()
+        return {k.split("FEAT_")[-1].strip().lower() for k, _, v in
+                (ln.partition(":") for ln in out.splitlines()) if "FEAT_" in k and v.strip() == "1"}
+    return set()
+
+
+def bf16_support(flags: set[str] | None = None, machine: str | None = None) -> tuple[bool, str]:
+    """Whether this CPU computes bf16 natively, and why we think so (from its flags, never
+    guessed): x86 needs ``avx512_bf16`` or ``amx_bf16``; Arm (aarch64/arm64) ``bf16``."""
+    flags = cpu_flags() if flags is None else flags
+    machine = (machine or platform.machine()).lower()
+    if machine in ("x86_64", "amd64", "i386", "i686"):
+        have = sorted(f for f in ("avx512_bf16", "amx_bf16") if f in flags)
+        if have:
+            return True, f"the CPU has {' and '.join(have)}"
+        return False, "the CPU has neither avx512_bf16 nor amx_bf16 (bf16 would be emulated)"
+    if machine in ("aarch64", "arm64") or machine.startswith("arm"):
+        if "bf16" in flags:
+            return True, "the Arm CPU has the BF16 extension"
+        return False, "the Arm CPU lacks the BF16 extension (bf16 would be emulated)"
+    return False, f"no known bf16 instructions on a {machine or 'unknown'} CPU"
 
 
 def mps_available() -> bool:
@@ -75,13 +145,68 @@ def _parse_bool(value: object, what: str) -> bool | None:
     raise UserError(f"{what} must be auto, true or false, not {value!r}")
 
 
+BF16_PAYS = 1.2  # see bf16_probe.PAYS
+
+
+def bf16_speedup() -> float:
+    """bf16's measured speed-up over fp32 on this CPU (``bf16_probe``: cached per machine)."""
+    from annotator.engines import bf16_probe
+
+    return bf16_probe.speedup(cpu_flags())
+
+
+def choose_precision(dev: torch.device, precision: str | None = None,
+                     half: bool | str | None = None) -> tuple[str, str]:
+    """The precision the models run in on ``dev`` and why (see the module docstring)."""
+    if precision and precision != "auto":
+        asked, source = precision, "requested"
+    elif os.environ.get(PRECISION_ENV):
+        asked, source = os.environ[PRECISION_ENV], f"${PRECISION_ENV}"
+    else:
+        asked = str(settings.get("precision", "auto") or "auto")
+        source = f"setting precision={asked}"
+    asked = asked.strip().lower()
+    if asked not in PRECISIONS:
+        raise UserError(f"unknown precision {asked!r} ({source}): use auto, fp32, bf16 or fp16")
+    if asked == "auto":
+        want_half = _parse_bool(half if half is not None else settings.get("half", "auto"),
+                                "half")
+        if dev.type == "cuda":
+            if want_half is False:
+                return "fp32", "half=false"
+            return "fp16", "auto: fp16 on CUDA"
+        if dev.type == "cpu":
+            native, why = bf16_support()
+            if not native:
+                return "fp32", f"auto: fp32 because {why}"
+            gain = bf16_speedup()
+            if gain >= BF16_PAYS:
+                return "bf16", f"auto: bf16 because {why} and it measured {gain:.2f}× fp32's speed"
+            return "fp32", (f"auto: fp32 although {why}: bf16 measured {gain:.2f}× fp32's speed "
+                            f"here (needs {BF16_PAYS}×)")
+        return "fp32", f"auto: fp32 on {dev.type}"
+    if asked == "fp16" and dev.type != "cuda":
+        raise UserError(f"precision fp16 ({source}) runs on CUDA only, not on {dev.type}: "
+                        "use --precision bf16 or fp32 (or auto)")
+    if asked == "bf16" and dev.type == "mps":
+        raise UserError(f"precision bf16 ({source}) is not supported on mps: use fp32 or auto")
+    if asked == "bf16" and dev.type == "cpu":
+        native, why = bf16_support()
+        if not native:
+            return "bf16", f"{source}, although {why}: slower than fp32 here"
+        return "bf16", f"{source}; {why}"
+    return asked, source
+
+
 def choose_device(
     override: str | None = None,
     half: bool | str | None = None,
     threads: int | None = None,
+    precision: str | None = None,
 ) -> DeviceChoice:
     """Pick the device. ``override`` (``cuda``, ``cuda:1``, ``mps``, ``cpu``, ``auto``) wins over
-    the environment and settings; asking for a device that is not there is a ``UserError``."""
+    the environment and settings; asking for a device that is not there is a ``UserError``.
+    ``precision`` (``auto``, ``fp32``, ``bf16``, ``fp16``): see :func:`choose_precision`."""
     if override and override != "auto":
         requested, source = override, "requested"
     elif os.environ.get(DEVICE_ENV):
@@ -122,16 +247,15 @@ def choose_device(
             raise UserError(f"device {requested!r} ({source}) is not supported: use cuda, mps or cpu")
         reason = source
 
-    want_half = _parse_bool(half if half is not None else settings.get("half", "auto"), "half")
-    use_half = dev.type == "cuda" if want_half is None else (want_half and dev.type == "cuda")
+    prec, prec_reason = choose_precision(dev, precision, half)
 
     if threads is None:
         env = os.environ.get(THREADS_ENV)
         threads = int(env) if env else int(settings.get("threads", 0) or 0)
     if threads < 0:
         raise UserError(f"threads must be 0 (default) or a positive number, not {threads}")
-    return DeviceChoice(device=dev, half=use_half, threads=threads or torch.get_num_threads(),
-                        reason=reason)
+    return DeviceChoice(device=dev, half=prec == "fp16", threads=threads or torch.get_num_threads(),
+                        reason=reason, precision=prec, precision_reason=prec_reason)
 
 
 def apply_threads(choice: DeviceChoice) -> None:

@@ -58,9 +58,10 @@ class EngineRegistry:
     """The models of one process (see the module docstring)."""
 
     def __init__(self, device: str | None = None, half: bool | str | None = None,
-                 idle_release_s: float | None = None) -> None:
+                 idle_release_s: float | None = None, precision: str | None = None) -> None:
         self._device = device
         self._half = half
+        self._precision = precision
         self._lock = threading.Lock()  # quick state only: never held while a model loads
         self._load_lock = threading.Lock()  # one load at a time
         self._gen = 0  # bumped by release(): a load that finishes after it is dropped
@@ -90,19 +91,23 @@ class EngineRegistry:
         with self._lock:
             if self._choice is not None:
                 return self._choice
-        choice = choose_device(self._device, half=self._half)
+        choice = choose_device(self._device, half=self._half, precision=self._precision)
         with self._lock:
             if self._choice is None:
                 self._choice = choice
             return self._choice
 
-    def set_device(self, device: str | None, half: bool | str | None = None) -> DeviceChoice:
-        """Use ``device`` from now on (``None``/``auto``: the automatic choice): the loaded
-        models are released and load there when next asked for."""
-        choice = choose_device(device, half=half if half is not None else self._half)
+    def set_device(self, device: str | None, half: bool | str | None = None,
+                   precision: str | None = None) -> DeviceChoice:
+        """Use ``device`` (``None``/``auto``: the automatic choice) and ``precision`` (None:
+        as before) from now on: the loaded models are released and load so when next asked
+        for."""
+        precision = precision if precision is not None else self._precision
+        choice = choose_device(device, half=half if half is not None else self._half,
+                               precision=precision)
         self.release()
         with self._lock:
-            self._device, self._choice = device, choice
+            self._device, self._choice, self._precision = device, choice, precision
             if half is not None:
                 self._half = half
         return choice
@@ -138,6 +143,8 @@ class EngineRegistry:
         copy of the weights."""
         want = self.choice.device
         for seg in list(self._shares):
+            if seg.device_choice.precision != self.choice.precision:
+                continue
             if seg.checkpoint == path and seg.device.type == want.type and (
                     want.index is None or seg.device.index == want.index):
                 return seg
@@ -229,6 +236,7 @@ class EngineRegistry:
             from annotator.engines.xmem_propagator import XMemPropagator
 
             with self._handing_out():
+                options.setdefault("precision", self.choice.precision)
                 prop = XMemPropagator(self.xmem_network(), **options)
                 self._users.add(prop)
             return prop
@@ -247,9 +255,26 @@ class EngineRegistry:
             out["XMem"] = str(next(net.parameters()).device)
         return out
 
+    def precisions(self) -> dict[str, str]:
+        """``{"SAM": "bf16 encoder", "XMem": "bf16 key+value+decoder"}`` for the models
+        loaded now: what they really run in (SAM asked of itself; XMem's propagators take
+        the registry's choice)."""
+        from annotator.engines.devices import XMEM_BF16_PARTS
+
+        with self._lock:
+            sam, net = self._sam, self._xmem
+        out = {}
+        if sam is not None:
+            out["SAM"] = sam.precision
+        if net is not None:
+            out["XMem"] = "bf16 " + "+".join(XMEM_BF16_PARTS) if self.choice.bf16 else "fp32"
+        return out
+
     def describe(self) -> str:
-        """One line: the chosen device and where the loaded models are."""
-        loaded = ", ".join(f"{k} on {v}" for k, v in self.devices().items()) or "no model loaded"
+        """One line: the chosen device and where (in what precision) the loaded models are."""
+        prec = self.precisions()
+        loaded = ", ".join(f"{k} on {v} ({prec.get(k, '?')})"
+                           for k, v in self.devices().items()) or "no model loaded"
         return f"{self.choice.describe()}; {loaded}"
 
     # -- letting go ------------------------------------------------------------------------------
@@ -327,7 +352,7 @@ def started() -> bool:
 
 def start(device: str | None = None, *, half: bool | str | None = None,
           threads: int | None = None, keep_freed_memory: bool = True,
-          idle_release_s: float | None = None) -> EngineRegistry:
+          idle_release_s: float | None = None, precision: str | None = None) -> EngineRegistry:
     """Process start-up (CLI ``main``, the GUI's ``run_app``): choose the device (a
     ``UserError`` names a device the machine does not have), set torch's threads and — on the
     CPU, where glibc's fresh pages cost a model step up to 40 % (``xmem.allocator``) — the
@@ -337,13 +362,13 @@ def start(device: str | None = None, *, half: bool | str | None = None,
     second window), it replaces the registry and re-applies the settings from the main
     thread."""
     global _REGISTRY
-    choice = choose_device(device, half=half, threads=threads)
+    choice = choose_device(device, half=half, threads=threads, precision=precision)
     apply_threads(choice)
     if keep_freed_memory and choice.device.type == "cpu":
         from xmem import allocator
 
         allocator.keep_freed_memory()
-    reg = EngineRegistry(device, half, idle_release_s=idle_release_s)
+    reg = EngineRegistry(device, half, idle_release_s=idle_release_s, precision=precision)
     reg._choice = choice
     with _PROCESS_LOCK:
         old, _REGISTRY = _REGISTRY, reg

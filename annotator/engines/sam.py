@@ -31,7 +31,7 @@ from segment_anything.modeling import Sam
 from xmem import allocator
 
 from annotator.engines import models
-from annotator.engines.devices import DeviceChoice, choose_device
+from annotator.engines.devices import SAM_BF16_PARTS, DeviceChoice, choose_device
 from annotator.engines.embedding_cache import Embedding, EmbeddingCache
 from annotator.engines.segmenter import SegmentResult, check_frame, check_prompts, frame_key
 
@@ -116,8 +116,22 @@ class SamSegmenter:
             for block in self.model.image_encoder.blocks:
                 for part in (block.attn, block.mlp):
                     part.register_forward_pre_hook(self._block_hook)
-        prec = "fp16" if self.device_choice.half else "fp32"
-        self.name = f"SAM {arch} ({self.device}, {prec})"  # the device the weights are on
+        self.bf16_parts = SAM_BF16_PARTS if self.device_choice.bf16 else ()
+        self.name = f"SAM {arch} ({self.device}, {self.precision})"  # where the weights are
+
+    @property
+    def precision(self) -> str:
+        """What the model really runs in: ``fp32``, ``fp16 encoder`` or ``bf16 encoder``."""
+        if self.device_choice.half:
+            return "fp16 encoder"
+        if self.bf16_parts:
+            return "bf16 " + "+".join(p.replace("image_", "") for p in self.bf16_parts)
+        return "fp32"
+
+    def _autocast(self, part: str) -> contextlib.AbstractContextManager:
+        if part in self.bf16_parts:
+            return torch.autocast(self.device_choice.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     @classmethod
     def from_checkpoint(
@@ -126,6 +140,7 @@ class SamSegmenter:
         arch: str | None = None,
         device: str | None = None,
         half: bool | str | None = None,
+        precision: str | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         cache: EmbeddingCache | None = None,
         memory_items: int = 16,
@@ -141,7 +156,7 @@ class SamSegmenter:
                     models.resolve("sam_vit_b")  # raises, saying where it looked
                     raise AssertionError("unreachable")
                 path = found.path
-        choice = choose_device(device, half=half)
+        choice = choose_device(device, half=half, precision=precision)
         model, found_arch = load_sam(path, arch, "cpu")
         model_id = models.file_identity(path)
         if cache is None:
@@ -173,7 +188,8 @@ class SamSegmenter:
         x = self.model.preprocess(x.float())
         if self.device_choice.half:
             x = x.half()
-        feats = self.model.image_encoder(x)
+        with self._autocast("image_encoder"):
+            feats = self.model.image_encoder(x)
         arr = feats.float().cpu().numpy().astype(np.float16)
         return Embedding(arr, (int(frame.shape[0]), int(frame.shape[1])), input_size)
 
@@ -265,7 +281,7 @@ class SamSegmenter:
         mask_input = None
         if mask_logits is not None:
             mask_input = np.asarray(mask_logits, np.float32).reshape(-1, 256, 256)[:1]
-        with self._foreground():
+        with self._foreground():  # the mask decoder stays fp32 (SAM_BF16_PARTS)
             masks, scores, low = self.predictor.predict(
                 point_coords=points,
                 point_labels=labels,

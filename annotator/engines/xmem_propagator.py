@@ -57,14 +57,19 @@ class XMemPropagator:
     """XMem behind the Propagator protocol (see the module docstring)."""
 
     def __init__(self, network=None, *, checkpoint: str | Path | None = None,
-                 config=None, size: int = 480, device: str | torch.device | None = None
-                 ) -> None:
+                 config=None, size: int = 480, device: str | torch.device | None = None,
+                 precision: str | None = None) -> None:
         import xmem
+
+        from annotator.engines.devices import XMEM_BF16_PARTS
 
         if network is None and checkpoint is None and device is None:
             from annotator.engines import registry
 
-            network = registry.get().xmem_network()  # loaded once per process, on its device
+            reg = registry.get()
+            network = reg.xmem_network()  # loaded once per process, on its device
+            if precision is None:
+                precision = reg.choice.precision
         elif network is None:
             path = checkpoint or xmem_checkpoint()
             if path is None:
@@ -75,19 +80,29 @@ class XMemPropagator:
 
                 device = choose_device().device
             network = xmem.load_checkpoint(path, map_location=device)
+        # ``precision`` bf16: the parts of XMEM_BF16_PARTS under bf16 autocast (the rest fp32);
+        # fp16 and fp32: XMem runs in fp32 (fp16 is SAM's encoder on CUDA). A network handed
+        # in without a precision runs in fp32.
+        parts = XMEM_BF16_PARTS if precision == "bf16" else ()
         # the allocator is a process-wide setting: the process sets it at start-up
         # (annotator.engines.registry.start), never a model's constructor
-        self.core = xmem.InferenceCore(network, config, keep_freed_memory=False)
+        self.core = xmem.InferenceCore(network, config, keep_freed_memory=False, bf16_parts=parts)
         self.size = int(size)
         self.want_vote = False
         self.keep_for_write_back = False
-        self.name = f"XMem ({self.device})"  # the device the network really is on
+        self.name = f"XMem ({self.device}, {self.precision})"  # where the network really is
         self.reset()
 
     @property
     def device(self) -> torch.device:
         """The device the network's weights are on (asked of the network)."""
         return next(self.core.network.parameters()).device
+
+    @property
+    def precision(self) -> str:
+        """What the network really runs in: ``fp32`` or ``bf16 key+value+decoder``."""
+        parts = [p for p in ("key", "readout", "value", "decoder") if p in self.core.bf16_parts]
+        return "bf16 " + "+".join(parts) if parts else "fp32"
 
     # -- protocol --------------------------------------------------------------------------
     def reset(self) -> None:

@@ -37,9 +37,10 @@ def make_segmenter(project: Any = None, on_error: Any = None) -> Any:
         return FallbackSegmenter()
 
 
-def start_engines(device: str | None = None) -> str | None:
+def start_engines(device: str | None = None, precision: str | None = None) -> str | None:
     """GUI start-up: start the process's engine registry (device, threads, allocator) on
-    ``device`` (``--device``: a missing one is a ``UserError``), else on the Device preference.
+    ``device`` (``--device``: a missing one is a ``UserError``), else on the Device preference;
+    in ``precision`` (``--precision``), else the Precision preference.
     A stored preference naming a device this machine does not have falls back to the
     automatic choice; the returned notice (None if all is well) says so, once."""
     from annotator.engines import registry
@@ -47,16 +48,19 @@ def start_engines(device: str | None = None) -> str | None:
     from annotator.errors import UserError
 
     idle = registry.GUI_IDLE_RELEASE_S
+    # precision None: $AVS_ANNOTATOR_PRECISION, else the precision setting (the Precision
+    # preference writes it), else auto
     if device:
-        registry.start(device, idle_release_s=idle)
+        registry.start(device, idle_release_s=idle, precision=precision)
         return None
     stored = str(app_settings().value("engines/device", "auto") or "auto")
     try:
-        registry.start(None if stored == "auto" else stored, idle_release_s=idle)
+        registry.start(None if stored == "auto" else stored, idle_release_s=idle,
+                       precision=precision)
         return None
     except UserError as exc:
         auto = automatic_device()
-        reg = registry.start(auto, idle_release_s=idle)
+        reg = registry.start(auto, idle_release_s=idle, precision=precision)
         notice = (f"The Device preference is {stored!r}, which this machine does not have "
                   f"({exc}); the models run on {auto} instead. Choose a device in "
                   "Edit ▸ Preferences ▸ Engines.")
@@ -71,6 +75,15 @@ def segmenter_label(segmenter: Any) -> str:
     return str(getattr(segmenter, "name", type(segmenter).__name__))
 
 
+def precision_label(precisions: dict[str, str]) -> str:
+    """``bf16`` when every loaded model runs (partly) in bf16, else each model's word:
+    ``SAM bf16, XMem fp32`` (the parts are in the tooltip)."""
+    words = {k: v.split()[0] for k, v in precisions.items()}
+    if len(set(words.values())) == 1:
+        return next(iter(words.values()))
+    return ", ".join(f"{k} {v}" for k, v in words.items())
+
+
 def device_label() -> str:
     """Where the models really run: asked of the loaded models (the registry's), else the
     device they will load on."""
@@ -81,8 +94,9 @@ def device_label() -> str:
         loaded = reg.devices()
         if loaded:
             where = sorted(set(loaded.values()))
-            return ", ".join(where) if len(where) == 1 else \
+            label = ", ".join(where) if len(where) == 1 else \
                 ", ".join(f"{k} {v}" for k, v in loaded.items())
+            return f"{label} · {precision_label(reg.precisions())}"
         return f"{reg.choice.device} (no model loaded)"
     except Exception:  # noqa: BLE001 - e.g. a device setting this machine lacks
         return "cpu"
@@ -114,7 +128,9 @@ def summary(segmenter: Any) -> tuple[str, str]:
         reg = registry.get()
         loaded = reg.devices()
         if loaded:
-            full += "\nrunning on: " + ", ".join(f"{k} {v}" for k, v in loaded.items())
+            prec = reg.precisions()
+            full += "\nrunning on: " + ", ".join(f"{k} {v} ({prec.get(k, '?')})"
+                                                for k, v in loaded.items())
         full += "".join(f"\n{n}" for n in reg.notices)
     except Exception:  # noqa: BLE001 - the label must never fail
         pass

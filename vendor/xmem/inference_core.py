@@ -13,7 +13,11 @@ Usage::
 ``image`` is a normalised 3×H×W float tensor (``preprocess.to_tensor``) or an H×W×3 uint8 RGB
 array. Frames are padded to multiples of 16 and the output is cropped back. Everything runs
 under ``torch.inference_mode`` on the network's device (CPU, CUDA or MPS); with
-``config.half`` on CUDA under fp16 autocast. On the CPU the core asks the C library to keep
+``config.half`` on CUDA under fp16 autocast. ``bf16_parts`` (a subset of :data:`BF16_PARTS`:
+``key`` = the key encoder and projection, ``readout`` = the memory read-out with its top-k,
+``decoder``, ``value`` = the value encoder) run under bf16 autocast on the CPU or CUDA; each
+part's outputs are turned back to float32 at its end, so memory, hidden state and the other
+parts stay fp32 (per-part fidelity: the annotator's bench/precision_bench.py). On the CPU the core asks the C library to keep
 freed tensor memory for reuse (``allocator.py``; ``keep_freed_memory=False`` leaves it alone).
 """
 
@@ -34,6 +38,17 @@ from .network import XMem, aggregate
 from .preprocess import pad, pad_amounts, to_tensor, unpad
 from .vote import STRIDE, MemoryVote, build_vote
 
+BF16_PARTS = ("key", "readout", "decoder", "value")
+
+
+def _as_float(out: Any) -> Any:
+    """A part's outputs back in float32 (tensors in tuples too; None and others untouched)."""
+    if isinstance(out, torch.Tensor):
+        return out.float() if out.dtype in (torch.bfloat16, torch.float16) else out
+    if isinstance(out, tuple):
+        return tuple(_as_float(o) for o in out)
+    return out
+
 
 class InferenceCore:
     def __init__(
@@ -42,8 +57,13 @@ class InferenceCore:
         config: XMemConfig | dict[str, Any] | None = None,
         channels_last: bool | None = None,
         keep_freed_memory: bool | None = None,
+        bf16_parts: Sequence[str] = (),
     ) -> None:
         self.network = network.eval()
+        unknown = sorted(set(bf16_parts) - set(BF16_PARTS))
+        if unknown:
+            raise ValueError(f"unknown bf16 parts {unknown}: choose from {', '.join(BF16_PARTS)}")
+        self.bf16_parts = frozenset(bf16_parts)
         cfg = XMemConfig.from_any(config)
         cfg.key_dim, cfg.value_dim, cfg.hidden_dim = network.key_dim, network.value_dim, network.hidden_dim
         cfg.validate()
@@ -110,6 +130,13 @@ class InferenceCore:
             return torch.autocast("cuda", dtype=torch.float16)
         return contextlib.nullcontext()
 
+    def _part(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one part of the network, under bf16 autocast when it is in ``bf16_parts``."""
+        if name not in self.bf16_parts or self.device.type not in ("cpu", "cuda"):
+            return fn(*args, **kwargs)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16):
+            return _as_float(fn(*args, **kwargs))
+
     def _as_image(self, image: torch.Tensor | np.ndarray) -> torch.Tensor:
         if isinstance(image, np.ndarray):
             image = to_tensor(image)
@@ -174,17 +201,19 @@ class InferenceCore:
         ) and not end
         is_normal_update = (not sync or not is_deep_update) and not end
 
-        key, shrinkage, selection, f16, f8, f4 = net.encode_key(
-            img, need_sk=is_mem_frame, need_ek=cfg.enable_long_term or need_segment
+        key, shrinkage, selection, f16, f8, f4 = self._part(
+            "key", net.encode_key, img, need_sk=is_mem_frame, need_ek=cfg.enable_long_term or need_segment
         )
 
         prob = None
         self.last_vote = None
         if need_segment:
-            readout, reads = mm.match_memory(key, selection, keep_reads=want_vote)
+            readout, reads = self._part("readout", mm.match_memory, key, selection,
+                                        keep_reads=want_vote)
             if self.channels_last:
                 readout = readout.contiguous(memory_format=torch.channels_last)
-            hidden, _, prob = net.segment(f16, f8, f4, readout, mm.hidden, h_out=is_normal_update)
+            hidden, _, prob = self._part("decoder", net.segment, f16, f8, f4, readout, mm.hidden,
+                                         h_out=is_normal_update)
             if is_normal_update and hidden is not None:
                 mm.hidden = hidden
             if want_vote:
@@ -208,7 +237,8 @@ class InferenceCore:
         assert prob is not None
         if is_mem_frame:
             masks = prob[1:]
-            value, hidden = net.encode_value(img, f16, mm.hidden, masks, is_deep_update)
+            value, hidden = self._part("value", net.encode_value, img, f16, mm.hidden, masks,
+                                       is_deep_update)
             labels = F.avg_pool2d(masks[None].float(), STRIDE)[0]
             mm.add_memory(
                 key, shrinkage, value, self.objects,  # type: ignore[arg-type]

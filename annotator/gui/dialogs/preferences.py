@@ -64,6 +64,10 @@ class PreferencesDialog(QDialog):
         self.device_note = QLabel("")
         self.device_note.setWordWrap(True)
         self._fill_devices(str(s.value("engines/device", "auto") or "auto"))
+        self.precision = QComboBox()
+        self.precision_note = QLabel("")
+        self.precision_note.setWordWrap(True)
+        self._fill_precisions()
         release_btn = QPushButton("Unload models now")
         release_btn.setToolTip("Free the memory of the loaded SAM and XMem; they load again, "
                                "on the chosen device, when next needed")
@@ -85,6 +89,8 @@ class PreferencesDialog(QDialog):
         form.addRow("Propagator", self.propagator)
         form.addRow("Device", self.device)
         form.addRow("", self.device_note)
+        form.addRow("Precision", self.precision)
+        form.addRow("", self.precision_note)
         form.addRow("Loaded models", release_btn)
         form.addRow("Refinement", self.refine)
         form.addRow("Frame cache", self.cache)
@@ -149,6 +155,32 @@ class PreferencesDialog(QDialog):
         except Exception:  # noqa: BLE001 - the dialog opens whatever the engines' state
             pass
 
+    def _fill_precisions(self) -> None:
+        """auto / fp32 / bf16 / fp16, from the shared ``precision`` setting; fp16 is disabled
+        without CUDA; the note says what auto picks here and why (the CPU's flags)."""
+        import torch
+
+        from annotator import settings as user_settings
+        from annotator.engines.devices import bf16_support
+
+        native, why = bf16_support()
+        cuda = torch.cuda.is_available()
+        items = [("auto", "Automatic: fp16 on CUDA, bf16 on a CPU with native bf16, else fp32"),
+                 ("fp32", "fp32 (full precision)"),
+                 ("bf16", "bf16 where it keeps fp32's results" + ("" if native else
+                                                                   " (emulated here: slower)")),
+                 ("fp16", "fp16 (CUDA only)")]
+        for value, text in items:
+            self.precision.addItem(text, value)
+        if not cuda:
+            item = self.precision.model().item(self.precision.findData("fp16"))
+            item.setEnabled(False)
+            item.setToolTip("no CUDA device on this machine")
+        stored = str(user_settings.get("precision", "auto") or "auto")
+        self._select(self.precision, stored)
+        self.precision_note.setText(f"This CPU's bf16: {'native' if native else 'not native'} "
+                                    f"({why}).")
+
     def _release(self) -> None:
         from annotator.engines import registry
 
@@ -188,6 +220,11 @@ class PreferencesDialog(QDialog):
         if str(reg.choice.device) != device and not (
                 device == "auto" and reg.choice.device.type == _auto_type()):
             reg.set_device(None if device == "auto" else device)  # models load there next
+        precision = self.precision.currentData()
+        if str(user_settings.get("precision", "auto") or "auto") != precision:
+            user_settings.set("precision", None if precision == "auto" else precision)
+            reg.set_device(None if device == "auto" else device,
+                           precision=None if precision == "auto" else precision)
         s.setValue("pipeline/refine", self.refine.currentData())
         s.setValue("cache/frames_mb", self.cache.value())
         for name, edit in self._edits.items():

@@ -1,0 +1,79 @@
+"""Does bf16 pay on this CPU? A short measurement, once per machine and torch build.
+
+A CPU's flags say whether it has bf16 instructions (``devices.bf16_support``), not whether they
+are faster than fp32: on some processors the bf16 dot product issues at half the rate of the
+fp32 FMA, so bf16 has the same peak as fp32 and the conversions make the models slower (this
+project's shared machine, 2026-12-02: 0.6× on SAM's and XMem's layers). ``auto`` uses bf16
+only where the flags say native *and* this probe measures it faster.
+
+The probe times the two kinds of layer the models spend their time in — a 3×3 convolution in
+channels-last (XMem's encoders and decoder) and a linear layer (SAM's ViT) — in fp32 and under
+bf16 autocast, alternating, with torch's current thread count, about half a second in all. The
+result is kept in the user's cache folder, keyed by the CPU's model name, its flags and the torch
+version, so later processes read it instead of measuring.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+import time
+
+import torch
+
+from annotator import settings
+
+
+def _cpu_key(flags: set[str]) -> str:
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f
+                          if ln.lower().startswith("model name")), "")
+    except OSError:
+        pass
+    raw = f"{model}|{' '.join(sorted(flags))}|{torch.__version__}|{torch.get_num_threads()}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def measure(repeats: int = 5) -> float:
+    """bf16 autocast speed-up over fp32 on the models' two kinds of layer (median ratio)."""
+    conv = torch.nn.Conv2d(128, 128, 3, padding=1).eval().to(memory_format=torch.channels_last)
+    x = torch.randn(1, 128, 64, 96).contiguous(memory_format=torch.channels_last)
+    lin = torch.nn.Linear(768, 768).eval()
+    y = torch.randn(2048, 768)
+
+    def run(bf16: bool) -> float:
+        t0 = time.perf_counter()
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            conv(x)
+            lin(y)
+        return time.perf_counter() - t0
+
+    run(False), run(True)  # warm-up: oneDNN builds its kernels
+    ratios = []
+    for _ in range(repeats):
+        ratios.append(run(False) / run(True))
+    return float(statistics.median(ratios))
+
+
+def speedup(flags: set[str]) -> float:
+    """The measured speed-up (cached per CPU and torch build in the user's cache folder)."""
+    key = _cpu_key(flags)
+    path = settings.user_cache_dir() / "bf16-probe.json"
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cached = {}
+    if isinstance(cached, dict) and isinstance(cached.get(key), (int, float)):
+        return float(cached[key])
+    value = measure()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cached = cached if isinstance(cached, dict) else {}
+        cached[key] = round(value, 3)
+        path.write_text(json.dumps(cached), encoding="utf-8")
+    except OSError:
+        pass  # a read-only cache folder: measured again next time
+    return value

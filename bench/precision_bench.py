@@ -1,0 +1,205 @@
+"""fp32 vs bf16 for SAM and XMem on this CPU, in one process (prints figures; asserts nothing).
+
+Whether the CPU's bf16 is native (from its flags: ``annotator.engines.devices.bf16_support``),
+then per model, fp32 and bf16 runs alternating (fp32, bf16, fp32, bf16 …: the machine is
+shared and its load moves) with medians:
+
+* SAM vit_b, random weights of the real architecture (seed 0), one DAVIS frame at 1024×1024:
+  seconds per embedding; embedding cosine and relative error; masks decoded from the
+  click benchmark's weight-free prompts (``bench/click_bench.next_click``, three clicks) with
+  the fp32 and the bf16 embedding — IoU over pixels where the fp32 mask logit is farther than
+  ``--logit-margin`` from 0, and over all pixels; the same with the mask decoder in bf16 too.
+* XMem, random weights (seed 0) of the real architecture, a DAVIS sequence at 854×480, two
+  objects (the ground-truth object and a background box), eval.py defaults: seconds per frame
+  (frames after the first), max |Δp| over every frame, argmax agreement where the fp32 top-2
+  margin > 0.05. ``--parts`` first runs each part alone in bf16 (key, readout, decoder, value)
+  to show what each does.
+
+    python bench/precision_bench.py [--frames 12] [--pairs 2] [--parts] [--no-sam] [--no-xmem]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("AVS_SHARED_DIR", ROOT.parent / "shared"))
+
+
+def frames(seq: str, n: int) -> tuple[list[np.ndarray], np.ndarray]:
+    d = SHARED / "data" / "davis2016" / seq
+    files = sorted((d / "JPEGImages").glob("*.jpg"))[:n]
+    imgs = [np.asarray(Image.open(f).convert("RGB")) for f in files]
+    gt = np.asarray(Image.open(d / "Annotations" / "00000.png").convert("L")) > 0
+    return imgs, gt
+
+
+def two_objects(gt: np.ndarray) -> np.ndarray:
+    """The ground-truth object and a box of background (lower left), as 2×H×W float."""
+    h, w = gt.shape
+    box = np.zeros_like(gt)
+    box[h * 2 // 3:h - 10, 10:w // 4] = True
+    box &= ~gt
+    return np.stack([gt, box]).astype(np.float32)
+
+
+def xmem_run(net, imgs, mask, parts) -> tuple[list[np.ndarray], list[float]]:
+    from xmem import InferenceCore
+
+    core = InferenceCore(net, None, bf16_parts=parts)
+    core.set_all_labels([1, 2])
+    probs, times = [], []
+    for t, img in enumerate(imgs):
+        t0 = time.perf_counter()
+        p = core.step(img, torch.from_numpy(mask) if t == 0 else None,
+                      end=t == len(imgs) - 1)
+        times.append(time.perf_counter() - t0)
+        probs.append(p.numpy())
+    return probs, times[1:]
+
+
+def fidelity(ref: list[np.ndarray], got: list[np.ndarray], margin: float = 0.05) -> str:
+    dp = [float(np.abs(a - b).max()) for a, b in zip(ref, got)]
+    agree = sure = 0
+    for a, b in zip(ref, got):
+        top2 = np.sort(a, 0)[-2:]
+        ok = (top2[1] - top2[0]) > margin
+        sure += int(ok.sum())
+        agree += int((a.argmax(0) == b.argmax(0))[ok].sum())
+    pct = 100.0 * agree / max(sure, 1)
+    return (f"max|Δp| {max(dp):.4f} (worst frame), median over frames {statistics.median(dp):.4f}; "
+            f"argmax equal on {pct:.3f}% of the {sure} pixel-frames with top-2 margin > {margin}")
+
+
+def bench_xmem(args) -> None:
+    import xmem
+
+    imgs, gt = frames(args.sequence, args.frames)
+    mask = two_objects(gt)
+    torch.manual_seed(0)
+    net = xmem.XMem().eval()
+    print(f"\nXMem (random weights, seed 0), davis2016/{args.sequence} "
+          f"{imgs[0].shape[1]}×{imgs[0].shape[0]}, 2 objects, {len(imgs)} frames")
+    ref, _ = xmem_run(net, imgs, mask, ())
+    if args.parts:
+        for part in xmem.inference_core.BF16_PARTS:
+            got, ts = xmem_run(net, imgs, mask, (part,))
+            print(f"  bf16 {part:<8} only: {statistics.median(ts):.3f} s/frame; "
+                  f"{fidelity(ref, got)}")
+    from annotator.engines.devices import XMEM_BF16_PARTS
+
+    runs: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    got = ref
+    for _ in range(args.pairs):
+        runs["fp32"] += xmem_run(net, imgs, mask, ())[1]
+        got, ts = xmem_run(net, imgs, mask, XMEM_BF16_PARTS)
+        runs["bf16"] += ts
+    f32, b16 = statistics.median(runs["fp32"]), statistics.median(runs["bf16"])
+    print(f"  fp32: {f32:.3f} s/frame; bf16 ({'+'.join(XMEM_BF16_PARTS)}): {b16:.3f} s/frame "
+          f"(medians of {args.pairs} alternating runs): {f32 / b16:.2f}×")
+    print(f"  bf16 vs fp32: {fidelity(ref, got)}")
+
+
+def bench_sam(args) -> None:
+    from segment_anything import sam_model_registry
+
+    from annotator.engines.devices import choose_device
+    from annotator.engines.embedding_cache import EmbeddingCache
+    from annotator.engines.sam import SamSegmenter
+
+    spec = importlib.util.spec_from_file_location("click_bench", ROOT / "bench" / "click_bench.py")
+    click = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(click)  # type: ignore[union-attr]
+    torch.manual_seed(0)
+    model = sam_model_registry["vit_b"]().eval()
+    segs = {p: SamSegmenter(model if p == "fp32" else model, "vit_b", f"bench-{p}",
+                            choose_device("cpu", precision=p), EmbeddingCache(None))
+            for p in ("fp32", "bf16")}
+    imgs, gt = frames(args.sequence, 1)
+    image = imgs[0]
+    print(f"\nSAM vit_b (random weights, seed 0), davis2016/{args.sequence} frame 0")
+    times: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    emb = {}
+    for _ in range(args.sam_pairs):
+        for p in ("fp32", "bf16"):
+            t0 = time.perf_counter()
+            emb[p] = segs[p].compute_embedding(image)
+            times[p].append(time.perf_counter() - t0)
+    a, b = (torch.from_numpy(emb[p].features.astype(np.float32)).flatten() for p in ("fp32", "bf16"))
+    cos = float(torch.nn.functional.cosine_similarity(a, b, 0))
+    rel = float((a - b).norm() / a.norm())
+    f32, b16 = statistics.median(times["fp32"]), statistics.median(times["bf16"])
+    print(f"  image encoder: fp32 {f32:.2f} s, bf16 {b16:.2f} s per embedding "
+          f"(medians of {args.sam_pairs} alternating): {f32 / b16:.2f}×; "
+          f"embedding cosine {cos:.6f}, relative error {100 * rel:.2f}%")
+    seg32, seg16 = segs["fp32"], segs["bf16"]
+    seg32.set_embedding(emb["fp32"])
+    seg16.set_embedding(emb["bf16"])
+    pred = np.zeros_like(gt)
+    pts: list[tuple[int, int, int]] = []
+    for n in range(3):
+        c = click.next_click(pred, gt)
+        if c is None:
+            break
+        pts.append(c)
+        P = np.array([(x, y) for x, y, _ in pts], np.float32)
+        L = np.array([lab for _, _, lab in pts], np.int32)
+        r32 = seg32.predict(P, L, multimask=False)
+        r16 = seg16.predict(P, L, multimask=False)
+        with torch.autocast("cpu", dtype=torch.bfloat16):  # the mask decoder in bf16 too
+            r16d = seg16.predictor.predict_torch(
+                torch.as_tensor(seg16.predictor.transform.apply_coords(P, gt.shape))[None],
+                torch.as_tensor(L)[None], multimask_output=False, return_logits=True)
+        logits = seg32.predictor.predict(P, L, multimask_output=False, return_logits=True)[0][0]
+        sure = np.abs(logits) > args.logit_margin
+        for name, m in (("bf16 encoder", r16.masks[0]),
+                        ("bf16 encoder+decoder", (r16d[0][0, 0].float() > 0).numpy())):
+            inter = (m & r32.masks[0])
+            iou_all = inter.sum() / max((m | r32.masks[0]).sum(), 1)
+            iou_sure = inter[sure].sum() / max((m | r32.masks[0])[sure].sum(), 1)
+            print(f"  {n + 1} click(s), {name}: mask IoU with fp32 {iou_sure:.4f} where "
+                  f"|fp32 logit| > {args.logit_margin} ({100 * sure.mean():.1f}% of pixels), "
+                  f"{iou_all:.4f} over all")
+        pred = r32.masks[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sequence", default="bmx-bumps")
+    ap.add_argument("--frames", type=int, default=12)
+    ap.add_argument("--pairs", type=int, default=2)
+    ap.add_argument("--sam-pairs", type=int, default=2)
+    ap.add_argument("--logit-margin", type=float, default=0.5)
+    ap.add_argument("--parts", action="store_true")
+    ap.add_argument("--no-sam", action="store_true")
+    ap.add_argument("--no-xmem", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    from annotator.engines import registry
+    from annotator.engines.devices import bf16_support
+
+    registry.start("cpu", threads=args.threads)  # threads and allocator, as the app does
+    native, why = bf16_support()
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, CPU capability "
+          f"{torch.backends.cpu.get_cpu_capability()}; bf16 {'native' if native else 'NOT native'}"
+          f" ({why}); load average {os.getloadavg()[0]:.1f}")
+    if not args.no_xmem:
+        bench_xmem(args)
+    if not args.no_sam:
+        bench_sam(args)
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Precision: what ``auto`` picks on each kind of machine (CPU flags, CUDA and MPS PATCHED: this
+machine is one kind only), the ``--precision`` option and ``annotator doctor``, and SAM's bf16
+fidelity gates on a real DAVIS frame with a random-weight vit_b of the real architecture
+(skipped with the reason on a CPU without native bf16)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from annotator import settings
+from annotator.cli import main
+from annotator.engines import devices
+from annotator.errors import UserError
+
+NATIVE, WHY = devices.bf16_support()
+needs_bf16 = pytest.mark.skipif(not NATIVE, reason=f"no native bf16 on this CPU ({WHY})")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("AVS_ANNOTATOR_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("AVS_ANNOTATOR_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setenv("AVS_ANNOTATOR_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the speed probe's figure
+    for env in (devices.DEVICE_ENV, devices.THREADS_ENV, devices.PRECISION_ENV):
+        monkeypatch.delenv(env, raising=False)
+    yield
+    from annotator.engines import registry
+
+    registry.reset_for_tests()
+
+
+def machine(monkeypatch, arch: str, flags: set[str], cuda: bool = False, mps: bool = False,
+            gain: float = 1.9):
+    """PATCHED: the CPU's flags, its measured bf16 speed-up, CUDA and MPS."""
+    monkeypatch.setattr(devices, "cpu_flags", lambda: set(flags))
+    monkeypatch.setattr(devices, "bf16_speedup", lambda: gain)
+    monkeypatch.setattr(devices.platform, "machine", lambda: arch)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(devices, "mps_available", lambda: mps)
+
+
+@pytest.mark.parametrize("arch, flags, cuda, mps, want", [
+    ("x86_64", {"avx2", "avx512f", "avx512_bf16"}, False, False, "bf16"),  # Zen 4, Cooper Lake
+    ("x86_64", {"avx512f", "amx_bf16", "amx_tile"}, False, False, "bf16"),  # Sapphire Rapids
+    ("x86_64", {"avx2", "avx512f"}, False, False, "fp32"),  # Skylake-X: bf16 emulated
+    ("x86_64", {"avx2"}, False, False, "fp32"),
+    ("aarch64", {"fp", "asimd", "bf16", "i8mm"}, False, False, "bf16"),  # Graviton 3, Neoverse V1
+    ("aarch64", {"fp", "asimd"}, False, False, "fp32"),  # Graviton 2
+    ("arm64", {"bf16"}, False, False, "bf16"),  # Apple M2 CPU (sysctl FEAT_BF16)
+    ("x86_64", {"avx512_bf16"}, True, False, "fp16"),  # a GPU: fp16 there, as before
+    ("arm64", {"bf16"}, False, True, "fp32"),  # Apple MPS: fp32
+    ("riscv64", set(), False, False, "fp32"),
+])
+def test_auto_on_each_kind_of_machine(monkeypatch, arch, flags, cuda, mps, want):
+    machine(monkeypatch, arch, flags, cuda, mps)
+    c = devices.choose_device()
+    assert c.precision == want, c.describe()
+    assert c.half is (want == "fp16")
+    assert c.precision_reason.startswith("auto:")
+    if c.device.type == "cpu":  # the reason names what was detected, or that nothing is known
+        assert c.precision_reason.startswith(f"auto: {want} because {devices.bf16_support()[1]}")
+        found = sorted(f for f in ("avx512_bf16", "amx_bf16") if f in flags)
+        assert all(f in c.precision_reason for f in found)
+
+
+def test_native_flags_but_no_faster_stays_fp32(monkeypatch):
+    """Flags say what a CPU has, not how fast it is: bf16 that measures slower is not used."""
+    machine(monkeypatch, "x86_64", {"avx512f", "avx512_bf16"}, gain=0.55)
+    c = devices.choose_device()
+    assert c.precision == "fp32"
+    assert "although the CPU has avx512_bf16: bf16 measured 0.55×" in c.precision_reason
+    assert devices.choose_device(precision="bf16").precision == "bf16"  # asked for: honoured
+
+
+def test_the_speed_probe_measures_once_and_keeps_the_figure(tmp_path, monkeypatch):
+    from annotator.engines import bf16_probe
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(devices.settings, "user_cache_dir", lambda: tmp_path / "cache")
+    flags = devices.cpu_flags()
+    first = bf16_probe.speedup(flags)
+    assert 0.05 < first < 20
+    kept = (tmp_path / "cache" / "bf16-probe.json").read_text()
+    assert str(round(first, 3)) in kept
+    calls = []
+    monkeypatch.setattr(bf16_probe, "measure", lambda: calls.append(1) or 0.0)
+    assert bf16_probe.speedup(flags) == round(first, 3) and not calls
+
+
+def test_the_flags_are_read_from_this_machine():
+    """No patch: the detection reads /proc/cpuinfo (on Linux) and agrees with the file."""
+    try:
+        text = open("/proc/cpuinfo", encoding="utf-8").read()
+    except OSError:
+        pytest.skip("no /proc/cpuinfo on this system")
+    flags = devices.cpu_flags()
+    assert flags and flags <= set(text.lower().split())
+    assert ("avx512_bf16" in flags) == (" avx512_bf16" in text)
+
+
+def test_explicit_choice_env_and_setting(monkeypatch):
+    machine(monkeypatch, "x86_64", {"avx512f"})  # no native bf16
+    c = devices.choose_device("cpu", precision="bf16")
+    assert c.precision == "bf16" and "slower than fp32" in c.precision_reason
+    with pytest.raises(UserError, match="fp16.*CUDA only.*--precision bf16 or fp32"):
+        devices.choose_device("cpu", precision="fp16")
+    settings.set("precision", "bf16")
+    assert devices.choose_device("cpu").precision == "bf16"
+    monkeypatch.setenv(devices.PRECISION_ENV, "fp32")
+    assert devices.choose_device("cpu").precision == "fp32"
+    assert devices.choose_device("cpu", precision="bf16").precision == "bf16"  # argument wins
+    monkeypatch.setenv(devices.PRECISION_ENV, "int8")
+    with pytest.raises(UserError, match="unknown precision 'int8'.*AVS_ANNOTATOR_PRECISION"):
+        devices.choose_device("cpu")
+
+
+def test_fp16_on_the_cpu_is_one_line_and_exit_2(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["doctor", "--no-load", "--device", "cpu", "--precision", "fp16"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fp16" in err[0] and "bf16 or fp32" in err[0], err
+
+
+def test_doctor_says_what_was_detected_and_why(capsys):
+    assert main(["doctor", "--no-load", "--device", "cpu", "--precision", "auto"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("CPU bf16:"))
+    assert ("not native" not in line) == NATIVE and WHY in line
+    dev = next(ln for ln in out.splitlines() if ln.startswith("device:"))
+    uses_bf16 = "so auto uses bf16" in line
+    assert not uses_bf16 or NATIVE
+    assert ("(bf16" in dev) == uses_bf16 and ("(fp32" in dev) == (not uses_bf16), (line, dev)
+
+
+# -- SAM's gates (real vit_b, random weights, a real DAVIS frame) ------------------------------
+
+@pytest.fixture(scope="module")
+def sam_pair(tmp_path_factory):
+    from PIL import Image
+    from segment_anything import sam_model_registry
+
+    from annotator.engines.embedding_cache import EmbeddingCache
+    from annotator.engines.sam import SamSegmenter
+    from tests.conftest import shared_path
+
+    frame = np.asarray(Image.open(shared_path("data", "davis2016", "boat", "JPEGImages",
+                                              "00000.jpg")).convert("RGB"))
+    gt = np.asarray(Image.open(shared_path("data", "davis2016", "boat", "Annotations",
+                                           "00000.png")).convert("L")) > 0
+    torch.manual_seed(0)
+    model = sam_model_registry["vit_b"]().eval()
+    segs = {p: SamSegmenter(model, "vit_b", f"test-{p}", devices.DeviceChoice(
+        torch.device("cpu"), False, torch.get_num_threads(), "test", precision=p),
+        EmbeddingCache(None)) for p in ("fp32", "bf16")}
+    embs = {p: s.compute_embedding(frame) for p, s in segs.items()}
+    return segs, embs, gt
+
+
+@needs_bf16
+def test_sam_bf16_embedding_and_masks_keep_the_gates(sam_pair):
+    """Embedding cosine ≥ 0.999; masks from the click benchmark's weight-free prompts decoded
+    from the bf16 embedding have IoU ≥ 0.99 with fp32 where |fp32 logit| > 0.5."""
+    import importlib.util
+    from pathlib import Path
+
+    segs, embs, gt = sam_pair
+    assert segs["bf16"].precision == "bf16 encoder" and "bf16 encoder" in segs["bf16"].name
+    assert segs["fp32"].precision == "fp32"
+    a, b = (torch.from_numpy(embs[p].features.astype(np.float32)).flatten() for p in embs)
+    assert not torch.equal(a, b)  # bf16 really ran
+    assert float(torch.nn.functional.cosine_similarity(a, b, 0)) >= 0.999
+    bench = Path(__file__).resolve().parents[2] / "bench" / "click_bench.py"
+    spec = importlib.util.spec_from_file_location("click_bench", bench)
+    click = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(click)
+    for p, s in segs.items():
+        s.set_embedding(embs[p])
+    pred = np.zeros_like(gt)
+    pts = []
+    for _ in range(3):
+        pts.append(click.next_click(pred, gt))
+        P = np.array([c[:2] for c in pts], np.float32)
+        L = np.array([c[2] for c in pts], np.int32)
+        r32 = segs["fp32"].predict(P, L, multimask=False)
+        r16 = segs["bf16"].predict(P, L, multimask=False)
+        logit = segs["fp32"].predictor.predict(P, L, multimask_output=False,
+                                               return_logits=True)[0][0]
+        sure = np.abs(logit) > 0.5
+        m32, m16 = r32.masks[0][sure], r16.masks[0][sure]
+        iou = (m32 & m16).sum() / max((m32 | m16).sum(), 1)
+        assert iou >= 0.99, f"{len(pts)} clicks: IoU {iou:.4f}"
+        pred = r32.masks[0]

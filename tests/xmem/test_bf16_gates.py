@@ -1,0 +1,86 @@
+"""bf16 fidelity gates for XMem (the parts in ``annotator.engines.devices.XMEM_BF16_PARTS``
+under bf16 autocast) against fp32: max |Δp| ≤ 0.05 on every frame, argmax equal wherever the
+fp32 top-2 margin exceeds 0.05. On the shared golden scenarios (golden weights; the goldens
+themselves stay replayed in fp32 by test_golden.py) and on real DAVIS frames at 854×480 with
+random weights of the real architecture. Skipped with the reason on a CPU without native bf16.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from annotator.engines.devices import XMEM_BF16_PARTS, bf16_support
+
+HERE = Path(__file__).resolve().parent
+NATIVE, WHY = bf16_support()
+pytestmark = pytest.mark.skipif(not NATIVE, reason=f"no native bf16 on this CPU ({WHY})")
+
+
+@pytest.fixture(scope="module")
+def helpers():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("xmem_test_helpers", HERE / "helpers.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def check_gates(ref: np.ndarray, got: np.ndarray, what: str) -> float:
+    delta = float(np.abs(got - ref).max())
+    assert delta <= 0.05, f"{what}: max |Δp| = {delta:.4f}"
+    top2 = np.sort(ref, 0)[-2:]
+    sure = (top2[1] - top2[0]) > 0.05
+    flips = int((got.argmax(0) != ref.argmax(0))[sure].sum())
+    assert flips == 0, f"{what}: {flips} pixels with fp32 top-2 margin > 0.05 changed label"
+    return delta
+
+
+@pytest.mark.parametrize("scenario", ["A", "B"])
+def test_golden_scenarios_in_bf16_keep_the_gates(shared, helpers, scenario):
+    fill = helpers.load_by_path(shared("xmem", "fill_weights.py"), "xmem_fill_weights")
+    golden = np.load(shared("xmem", f"golden_{scenario}.npz"))
+    net = helpers.filled_network(fill)
+    worst = 0.0
+    moved = False
+    for t, prob, core in helpers.replay(net, golden, bf16_parts=XMEM_BF16_PARTS):
+        assert core.bf16_parts == frozenset(XMEM_BF16_PARTS)
+        ref = golden["probs"][t]
+        worst = max(worst, check_gates(ref, prob.numpy(), f"golden {scenario} frame {t}"))
+        moved |= not np.allclose(prob.numpy(), ref, atol=1e-5)
+    assert moved, "bf16 changed nothing: the autocast did not run"
+
+
+def test_davis_frames_in_bf16_keep_the_gates(shared):
+    """854×480, two objects (the ground truth and a box of background), eval defaults,
+    random weights (seed 0) of the real architecture; fp32 and bf16 stepped side by side."""
+    from PIL import Image
+    from xmem import InferenceCore, XMem
+
+    seq = shared("data", "davis2016", "bmx-bumps")
+    files = sorted((seq / "JPEGImages").glob("*.jpg"))[:6]
+    gt = np.asarray(Image.open(seq / "Annotations" / "00000.png").convert("L")) > 0
+    box = np.zeros_like(gt)
+    box[320:470, 10:200] = True
+    mask = torch.from_numpy(np.stack([gt, box & ~gt]).astype(np.float32))
+    torch.manual_seed(0)
+    net = XMem().eval()
+    cores = [InferenceCore(net, None), InferenceCore(net, None, bf16_parts=XMEM_BF16_PARTS)]
+    for c in cores:
+        c.set_all_labels([1, 2])
+    for t, f in enumerate(files):
+        img = np.asarray(Image.open(f).convert("RGB"))
+        ref, got = (c.step(img, mask if t == 0 else None, end=t == len(files) - 1).numpy()
+                    for c in cores)
+        check_gates(ref, got, f"bmx-bumps frame {t}")
+
+
+def test_unknown_parts_are_named():
+    from xmem import InferenceCore, XMem
+
+    with pytest.raises(ValueError, match="unknown bf16 parts.*'encoder'"):
+        InferenceCore(XMem(), None, bf16_parts=("encoder",))
