@@ -137,3 +137,38 @@ def test_sigkill_during_import_keeps_all_or_nothing(shared, tmp_path):
         shutil.rmtree(copy)
     print(f"import: {killed} kills, {completed} after the commit")
     assert killed == KILLS
+
+
+def files(folder) -> dict:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.slow  # 30 exports of 90 frames: about a minute on 2 cores
+def test_sigkill_during_export_leaves_no_export_or_a_whole_one(shared, tmp_path):
+    seq = shared("data", "davis2016", "bmx-bumps")
+    project = tmp_path / "p"
+    assert run("new", seq / "JPEGImages", "--project", project).returncode == 0
+    r = run("import", project, "--masks", seq / "Annotations", "--object", "bmx")
+    assert r.returncode == 0, r.stderr
+    took = timed("export", project, "--format", "davis", "-o", tmp_path / "ref")
+    reference = files(tmp_path / "ref")
+    before = summary(project)
+    rng = random.Random(7)
+    killed = whole = 0
+    for k in range(2 * KILLS):
+        if killed == KILLS:
+            break
+        out = tmp_path / f"out{k}"
+        killed += kill_after(spawn("export", project, "--format", "davis", "-o", out),
+                             rng.uniform(0.2, took))
+        if out.exists():
+            whole += 1
+            assert files(out) == reference  # never a half export that looks finished
+        r = run("export", project, "--format", "davis", "-o", out)  # the next one goes on
+        assert r.returncode == 0, r.stderr
+        assert files(out) == reference
+        assert list(tmp_path.glob(f".out{k}.*")) == []  # the killed one's leftovers are gone
+        shutil.rmtree(out)
+    assert summary(project) == before
+    print(f"export: {killed} kills, {whole} after the export was in place")
+    assert killed == KILLS
