@@ -3,7 +3,7 @@
 Exit status: 0 on success, 2 on bad input or a fault of the machine (a full disk, read-only
 media, a permission, a damaged database: one line naming the file, what happened and what to
 do, see :func:`annotator.errors.explain`), 1 only for a bug (its traceback goes to the log
-file, and the terminal gets one line naming that file).
+file, whose name is printed, and to the terminal).
 
 A command that runs a model has ``--device``; :func:`main` starts the process's engine registry
 on it (:func:`annotator.engines.registry.start`: device, torch threads, allocator) before the
@@ -65,19 +65,16 @@ def main(argv: list[str] | None = None) -> int:
         if user is not None:
             print(f"annotator: {_one_line(user)}", file=sys.stderr)
             return 2
-        from annotator import logs  # a bug: the traceback goes to the log file, one line here
+        from annotator import logs  # a bug: its traceback goes to the log file, then up
 
         try:
             path = logs.report(exc, f"annotator {args.command}", stderr=False)
             logs.flush()
-        except Exception:  # the log itself cannot be written (a full disk): the terminal
-            import traceback
-
-            traceback.print_exc()
-            return 1
-        print(f"annotator: this is a bug ({type(exc).__name__}: {_one_line(exc)}); its "
-              f"traceback is in {path}: please report it with that file", file=sys.stderr)
-        return 1
+            print(f"annotator: this is a bug; its traceback is also in {path}: please report "
+                  "it with that file", file=sys.stderr)
+        except Exception:  # the log itself cannot be written (a full disk): the terminal only
+            pass
+        raise
 
 
 def _one_line(exc: BaseException) -> str:

@@ -77,7 +77,8 @@ def explain(exc: BaseException, path: str | Path | None = None) -> UserError | N
             return _read_only(where)
         if "malformed" in msg or "not a database" in msg or "encrypted" in msg:
             hint = DAMAGED_HINT.format(p=Path(path).parent if path else "DIR")
-            return DamagedError(f"{where}the project database is damaged ({exc}); {hint}")
+            return DamagedError(f"{where}not a readable project database: it is damaged "
+                                f"({exc}); {hint}")
         if "disk i/o error" in msg:
             return UserError(f"{where}the disk reported an input/output error (or is full); "
                              "free space or copy the project to a healthy disk, then run "
