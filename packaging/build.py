@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -32,6 +33,9 @@ ROOT = HERE.parent
 # PyTorch CPU index (``--pip-arg=--index-url=https://download.pytorch.org/whl/cpu``) or, on the
 # development machines, from the local wheel store that pip already searches.
 CPU_TORCH = ["torch==2.13.0", "--no-deps torchvision==0.28.0"]
+CUDA_LIB = re.compile(r"(lib)?(torch_cuda|c10_cuda|cudart|cublas|cudnn|cufft|curand|cusolver|"
+                      r"cusparse|nccl|nvrtc|nvjitlink|cupti|cufile|nvjpeg)", re.I)
+SHARED_LIB = re.compile(r"\.(so(\.\d+)*|dll|dylib|pyd)$", re.I)
 MODEL_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors", ".onnx")
 
 
@@ -136,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     models = [p for p in bundle.rglob("*") if p.suffix in MODEL_SUFFIXES]
     if models:
         sys.exit(f"build: model files got into the bundle: {models[:5]}")
-    cuda_libs = [p.name for p in bundle.rglob("*") if p.is_file() and "cuda" in p.name.lower()
-                 and (".so" in p.name or p.suffix == ".dll")]
+    cuda_libs = [p.name for p in bundle.rglob("*")
+                 if p.is_file() and SHARED_LIB.search(p.name)
+                 and (CUDA_LIB.match(p.name) or "nvidia" in p.parts)]
     if not args.cuda and cuda_libs:
         sys.exit(f"build: CUDA libraries in a CPU bundle: {cuda_libs[:5]}")
 

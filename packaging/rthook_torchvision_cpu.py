@@ -5,21 +5,31 @@ compiled ops (``torchvision/_C.so``, linked to libcudart and libtorch_cuda) cann
 CPU bundle leaves that file out. torchvision then still imports its pure-Python parts (the
 image transforms SAM uses), except that ``torchvision._meta_registrations`` registers fake
 kernels for ``torchvision::nms`` and ``torchvision::qnms`` without checking that the ops exist.
-This declares those two schemas (no kernel: calling them raises, and nothing in the app does)
-when the compiled ops are absent. On Windows and macOS PyPI's torchvision is a CPU build whose
-ops load, and this hook does nothing.
+Just before torchvision is first imported, this declares those two schemas (no kernel: calling
+them raises, and nothing in the app does) when the bundle has no compiled ops. Commands that
+never import torchvision (``--version``) do not pay for importing torch here.
 """
 
-import importlib.util
 import os
+import sys
 
-_spec = importlib.util.find_spec("torchvision")
-_pkg = os.path.dirname(_spec.origin) if _spec and _spec.origin else ""
-_compiled = [n for n in (os.listdir(_pkg) if _pkg else []) if n.startswith("_C.")]
-if _spec is not None and not _compiled:
-    import torch
 
-    _lib = torch.library.Library("torchvision", "DEF")  # noqa: RUF100 - kept alive below
-    for _name in ("nms", "qnms"):
-        _lib.define(f"{_name}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-    torch._avs_torchvision_schemas = _lib  # the library object must outlive this hook
+class _DeclareTorchvisionOps:
+    @staticmethod
+    def find_spec(name, path=None, target=None):  # noqa: ARG004 - the finder protocol
+        if name != "torchvision":
+            return None
+        sys.meta_path.remove(_DeclareTorchvisionOps)
+        package = os.path.join(getattr(sys, "_MEIPASS", ""), "torchvision")
+        if os.path.isdir(package) and not any(n.startswith("_C.") for n in os.listdir(package)):
+            import torch
+
+            lib = torch.library.Library("torchvision", "DEF")
+            for op in ("nms", "qnms"):
+                lib.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+            torch._avs_torchvision_schemas = lib  # the library object must outlive this call
+        return None  # the ordinary finders import torchvision
+
+
+if getattr(sys, "frozen", False):
+    sys.meta_path.insert(0, _DeclareTorchvisionOps)
