@@ -23,7 +23,7 @@ KILLS = 30
 
 def spawn(*args) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "annotator.cli", *map(str, args)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def kill_after(proc: subprocess.Popen, delay: float) -> bool:
@@ -172,3 +172,57 @@ def test_sigkill_during_export_leaves_no_export_or_a_whole_one(shared, tmp_path)
     assert summary(project) == before
     print(f"export: {killed} kills, {whole} after the export was in place")
     assert killed == KILLS
+
+
+def current_masks(db) -> dict:
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return dict(((o, f), rle) for o, f, rle in con.execute(
+            "SELECT m.object_id, m.frame, r.rle FROM masks m JOIN mask_revs r ON r.id = "
+            "m.rev_id"))
+    finally:
+        con.close()
+
+
+@pytest.mark.slow  # 30 kills, each after a start-up: about two minutes on 2 cores
+def test_sigkill_during_propagate_then_resume_equals_uninterrupted(shared, tmp_path):
+    seq = shared("data", "davis2016", "bmx-bumps")
+    anchor = tmp_path / "anchor"
+    anchor.mkdir()
+    shutil.copy(seq / "Annotations" / "00000.png", anchor)
+    segs = tmp_path / "segs.csv"
+    segs.write_text("object,category,start_frame,end_frame\nbmx,bike,0,89\n")
+    projects = []
+    for name in ("ref", "crash"):
+        p = tmp_path / name
+        assert run("new", seq / "JPEGImages", "--project", p).returncode == 0
+        assert run("import", p, "--segments", segs).returncode == 0
+        assert run("import", p, "--masks", anchor, "--object", "bmx").returncode == 0
+        projects.append(p)
+    ref, proj = projects
+    args = ("--engine", "fallback", "--refine", "off")
+    assert run("propagate", ref, *args).returncode == 0
+    expected = current_masks(ref / "project.avs")
+    assert len(expected) == 90
+    db = proj / "project.avs"
+    rng = random.Random(3)
+    killed = 0
+    while killed < KILLS:
+        before = len(current_masks(db))
+        assert before < len(expected), "the kills should land mid-propagation"
+        target = before + 1  # the kill lands once this run has committed a frame or more
+        p = spawn("propagate", proj, *args)
+        deadline = time.monotonic() + 300
+        while p.poll() is None and len(current_masks(db)) < target and \
+                time.monotonic() < deadline:
+            time.sleep(0.005)
+        killed += kill_after(p, rng.uniform(0.0, 0.08))
+        got = current_masks(db)
+        assert all(got[k] == expected[k] for k in got)  # whole frames of the same run
+    r = run("propagate", proj, *args)
+    assert r.returncode == 0, r.stderr
+    assert current_masks(db) == expected
+    assert run("check", proj).returncode == 0
+    print(f"propagate: {killed} kills, then resumed to the uninterrupted result")
