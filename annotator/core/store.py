@@ -207,6 +207,8 @@ class Store(HistoryMixin):
                 f"changes) and SQLite cannot open it here ({exc}: read-only media or a full "
                 "disk); copy the project folder to a writable disk, or free some space, and "
                 "open it there once") from None
+        except sqlite3.DatabaseError as exc:
+            raise _open_error(self.path, exc) from None
 
     # -- plumbing -------------------------------------------------------------------------
     def close(self) -> None:
