@@ -394,7 +394,8 @@ def check_frame_folder(folder: str | os.PathLike[str], names: list[str]) -> list
     if len(numbers) == len(names) and numbers:
         gaps = [(a, b) for a, b in zip(numbers, numbers[1:]) if b - a > 1]
         if gaps:
-            shown = ", ".join(f"{a + 1}–{b - 1}" for a, b in gaps[:5])
+            shown = ", ".join(f"{a + 1}–{b - 1}" if b - a > 2 else f"{a + 1}"
+                              for a, b in gaps[:5])
             notes.append(f"{folder}: frame numbers missing ({shown}"
                          f"{', …' if len(gaps) > 5 else ''}); frames are counted in order, "
                          "so times after a gap are early")
