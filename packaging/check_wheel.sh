@@ -46,7 +46,8 @@ VPY="$WORK/venv/bin/python"
 export PATH="$WORK/venv/bin:$PATH"
 export AVS_ANNOTATOR_CONFIG_DIR="$WORK/config" AVS_ANNOTATOR_DATA_DIR="$WORK/data"
 export AVS_ANNOTATOR_LOG_DIR="$WORK/logs" AVS_ANNOTATOR_SETTINGS="$WORK/qt-settings.ini"
-export XDG_DATA_HOME="$WORK/share" QT_QPA_PLATFORM=offscreen
+export XDG_DATA_HOME="$WORK/share" QT_QPA_PLATFORM=offscreen TMPDIR="$WORK/tmp"
+mkdir -p "$TMPDIR"   # the screenshot script leaves its temporary project there
 mkdir -p "$WORK/outside" && cd "$WORK/outside"   # nothing of the checkout on sys.path
 
 [ "$(command -v annotator)" = "$WORK/venv/bin/annotator" ] \
