@@ -164,12 +164,13 @@ def bench_sam(args) -> None:
         sure = np.abs(logits) > args.logit_margin
         for name, m in (("bf16 encoder", r16.masks[0]),
                         ("bf16 encoder+decoder", (r16d[0][0, 0].float() > 0).numpy())):
-            inter = (m & r32.masks[0])
-            iou_all = inter.sum() / max((m | r32.masks[0]).sum(), 1)
-            iou_sure = inter[sure].sum() / max((m | r32.masks[0])[sure].sum(), 1)
+            inter, union = m & r32.masks[0], m | r32.masks[0]
+            iou_all = inter.sum() / union.sum() if union.any() else 1.0
+            iou_sure = inter[sure].sum() / union[sure].sum() if union[sure].any() else 1.0
             print(f"  {n + 1} click(s), {name}: mask IoU with fp32 {iou_sure:.4f} where "
                   f"|fp32 logit| > {args.logit_margin} ({100 * sure.mean():.1f}% of pixels), "
-                  f"{iou_all:.4f} over all")
+                  f"{iou_all:.4f} over all (fp32 mask {r32.masks[0].sum()} px, this "
+                  f"{m.sum()} px)")
         pred = r32.masks[0]
 
 

@@ -100,7 +100,7 @@ class XMemPropagator:
 
     @property
     def precision(self) -> str:
-        """What the network really runs in: ``fp32`` or ``bf16 key+value+decoder``."""
+        """What the network really runs in: ``fp32`` or ``bf16 value+decoder`` (its bf16 parts)."""
         parts = [p for p in ("key", "readout", "value", "decoder") if p in self.core.bf16_parts]
         return "bf16 " + "+".join(parts) if parts else "fp32"
 

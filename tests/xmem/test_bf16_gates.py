@@ -40,6 +40,25 @@ def check_gates(ref: np.ndarray, got: np.ndarray, what: str) -> float:
     return delta
 
 
+def replay_bf16(net, golden):
+    """helpers.replay with the core's bf16 parts on (the golden's config otherwise)."""
+    import json
+
+    from xmem import InferenceCore, to_tensor
+
+    core = InferenceCore(net, json.loads(str(golden["config_json"])), bf16_parts=XMEM_BF16_PARTS)
+    n = len(golden["frames"])
+    for t in range(n):
+        rgb = to_tensor(golden["frames"][t])
+        if t == 0:
+            core.set_all_labels(golden["init_all_labels_000"].tolist())
+            prob = core.step(rgb, torch.from_numpy(golden["init_mask_000"]),
+                             golden["init_valid_labels_000"].tolist(), end=n == 1)
+        else:
+            prob = core.step(rgb, end=t == n - 1)
+        yield t, prob.cpu(), core
+
+
 @pytest.mark.parametrize("scenario", ["A", "B"])
 def test_golden_scenarios_in_bf16_keep_the_gates(shared, helpers, scenario):
     fill = helpers.load_by_path(shared("xmem", "fill_weights.py"), "xmem_fill_weights")
@@ -47,7 +66,7 @@ def test_golden_scenarios_in_bf16_keep_the_gates(shared, helpers, scenario):
     net = helpers.filled_network(fill)
     worst = 0.0
     moved = False
-    for t, prob, core in helpers.replay(net, golden, bf16_parts=XMEM_BF16_PARTS):
+    for t, prob, core in replay_bf16(net, golden):
         assert core.bf16_parts == frozenset(XMEM_BF16_PARTS)
         ref = golden["probs"][t]
         worst = max(worst, check_gates(ref, prob.numpy(), f"golden {scenario} frame {t}"))
