@@ -180,7 +180,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--pairs", type=int, default=2)
     ap.add_argument("--sam-pairs", type=int, default=2)
-    ap.add_argument("--logit-margin", type=float, default=0.5)
+    ap.add_argument("--logit-margin", type=float, default=0.01)
     ap.add_argument("--parts", action="store_true")
     ap.add_argument("--no-sam", action="store_true")
     ap.add_argument("--no-xmem", action="store_true")

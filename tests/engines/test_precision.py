@@ -163,7 +163,7 @@ def sam_pair(tmp_path_factory):
 @needs_bf16
 def test_sam_bf16_embedding_and_masks_keep_the_gates(sam_pair):
     """Embedding cosine ≥ 0.999; masks from the click benchmark's weight-free prompts decoded
-    from the bf16 embedding have IoU ≥ 0.99 with fp32 where |fp32 logit| > 0.5."""
+    from the bf16 embedding have IoU ≥ 0.99 with fp32 where |fp32 logit| > 0.01."""
     import importlib.util
     from pathlib import Path
 
@@ -189,10 +189,12 @@ def test_sam_bf16_embedding_and_masks_keep_the_gates(sam_pair):
         r16 = segs["bf16"].predict(P, L, multimask=False)
         logit = segs["fp32"].predictor.predict(P, L, multimask_output=False,
                                                return_logits=True)[0][0]
-        sure = np.abs(logit) > 0.5
+        # random weights give logits within ±0.2 (bf16 moves them by ~0.002): the margin is
+        # the XMem golden test's 0.01, and the gate must cover most of the frame
+        sure = np.abs(logit) > 0.01
+        assert sure.mean() > 0.5, f"only {100 * sure.mean():.0f}% of pixels past the margin"
         m32, m16 = r32.masks[0][sure], r16.masks[0][sure]
-        union = int((m32 | m16).sum())
-        iou = (m32 & m16).sum() / union if union else 1.0  # both empty there: the same mask
+        assert m32.any(), "an empty fp32 mask would make the gate say nothing"
+        iou = (m32 & m16).sum() / (m32 | m16).sum()
         assert iou >= 0.99, f"{len(pts)} clicks: IoU {iou:.4f} over {sure.sum()} sure pixels"
-        assert (m32 == m16).mean() >= 0.999, f"{len(pts)} clicks: pixels differ"
         pred = r32.masks[0]
