@@ -198,3 +198,41 @@ def test_sam_bf16_embedding_and_masks_keep_the_gates(sam_pair):
         iou = (m32 & m16).sum() / (m32 | m16).sum()
         assert iou >= 0.99, f"{len(pts)} clicks: IoU {iou:.4f} over {sure.sum()} sure pixels"
         pred = r32.masks[0]
+
+
+# -- Preferences ▸ Engines ▸ Precision -------------------------------------------------------
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_preferences_precision_is_chosen_with_the_keys_and_reaches_the_registry(qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from annotator.engines import registry
+    from annotator.gui.app import application
+    from annotator.gui.dialogs.preferences import PreferencesDialog
+    from annotator.gui.main_window import MainWindow
+
+    registry.reset_for_tests()
+    application()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    dlg = PreferencesDialog(win, win.actions_)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    combo = dlg.precision
+    assert combo.currentData() == "auto"
+    item = combo.model().item(combo.findData("fp16"))
+    assert not item.isEnabled() and "no CUDA" in item.toolTip()
+    assert ("not native" in dlg.precision_note.text()) == (not NATIVE)
+    assert WHY in dlg.precision_note.text()
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Home)
+    for _ in range(3):  # down the list: fp32, bf16, and never the disabled fp16
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+        assert combo.currentData() in ("fp32", "bf16")
+    assert combo.currentData() == "bf16"
+    box = dlg.findChild(QDialogButtonBox)
+    qtbot.mouseClick(box.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    assert settings.get("precision") == "bf16"
+    assert registry.get().choice.precision == "bf16"
+    assert devices.choose_device("cpu").precision == "bf16"  # the CLI reads the same setting
