@@ -90,7 +90,10 @@ class XMemPropagator:
         self.size = int(size)
         self.want_vote = False
         self.keep_for_write_back = False
-        self.name = f"XMem ({self.device}, {self.precision})"  # where the network really is
+        # where the network really is, and its bf16 parts (fp32 is not named: the name is the
+        # masks' model identity, unchanged for what ran before precisions existed)
+        extra = "" if self.precision == "fp32" else f", {self.precision}"
+        self.name = f"XMem ({self.device}{extra})"
         self.reset()
 
     @property
