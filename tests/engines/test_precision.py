@@ -236,3 +236,30 @@ def test_preferences_precision_is_chosen_with_the_keys_and_reaches_the_registry(
     assert settings.get("precision") == "bf16"
     assert registry.get().choice.precision == "bf16"
     assert devices.choose_device("cpu").precision == "bf16"  # the CLI reads the same setting
+
+
+def test_the_registry_hands_out_xmem_and_sam_in_its_precision(tmp_path, monkeypatch):
+    """Random-weight XMem and SAM files of the real architectures, loaded through the registry
+    (as the app and the CLI do) with precision bf16 and fp32: each model says what it runs
+    in, and doctor's / the status bar's ``precisions`` agree with the models."""
+    xmem = pytest.importorskip("xmem")
+    from segment_anything import sam_model_registry
+
+    from annotator.engines import registry
+
+    torch.manual_seed(0)
+    torch.save(xmem.XMem().state_dict(), tmp_path / "xmem.pth")
+    torch.save(sam_model_registry["vit_b"]().state_dict(), tmp_path / "sam_vit_b.pth")
+    monkeypatch.setenv("AVS_ANNOTATOR_XMEM", str(tmp_path / "xmem.pth"))
+    monkeypatch.setenv("AVS_ANNOTATOR_SAM_VIT_B", str(tmp_path / "sam_vit_b.pth"))
+    for prec, xmem_says, sam_says in (("bf16", "bf16 " + "+".join(devices.XMEM_BF16_PARTS),
+                                       "bf16 encoder"), ("fp32", "fp32", "fp32")):
+        reg = registry.start("cpu", precision=prec, keep_freed_memory=False)
+        prop = reg.propagator("xmem", size=64)
+        assert prop.precision == xmem_says
+        assert prop.core.bf16_parts == (set(devices.XMEM_BF16_PARTS) if prec == "bf16" else set())
+        assert (xmem_says in prop.name) == (prec == "bf16")
+        seg = reg.segmenter()
+        assert seg.precision == sam_says and sam_says in seg.name
+        assert reg.precisions() == {"SAM": sam_says, "XMem": xmem_says}
+        assert f"SAM on cpu ({sam_says})" in reg.describe()
