@@ -62,17 +62,27 @@ def speedup(flags: set[str]) -> float:
     """The measured speed-up (cached per CPU and torch build in the user's cache folder)."""
     key = _cpu_key(flags)
     path = settings.user_cache_dir() / "bf16-probe.json"
+    if (key, path) in _MEMO:
+        return _MEMO[key, path]
+    _MEMO[key, path] = value = _read_or_measure(key, path)
+    return value
+
+
+_MEMO: dict[tuple[str, object], float] = {}  # this process's answers (no file read each time)
+
+
+def _read_or_measure(key: str, path) -> float:  # noqa: ANN001
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         cached = {}
     if isinstance(cached, dict) and isinstance(cached.get(key), (int, float)):
         return float(cached[key])
-    value = measure()
+    value = round(measure(), 3)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         cached = cached if isinstance(cached, dict) else {}
-        cached[key] = round(value, 3)
+        cached[key] = value
         path.write_text(json.dumps(cached), encoding="utf-8")
     except OSError:
         pass  # a read-only cache folder: measured again next time
