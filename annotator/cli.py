@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
             # process-wide settings (device, torch threads, allocator) once, before any model
             registry.start(getattr(args, "device", None),
                            precision=getattr(args, "precision", None))
+        elif getattr(args, "precision", None):  # a window starts its engines: it reads this
+            import os
+
+            from annotator.engines.devices import PRECISION_ENV
+
+            os.environ[PRECISION_ENV] = args.precision
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("annotator: interrupted", file=sys.stderr)

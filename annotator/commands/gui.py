@@ -34,12 +34,6 @@ def cmd_open(args: argparse.Namespace) -> int:
     if path is not None and path.name == DB_NAME and is_project(path.parent):
         path = path.parent  # a project's store (the desktop's project.avs association)
     device = getattr(args, "device", None)
-    if getattr(args, "precision", None):  # the window's registry reads it at start-up
-        import os
-
-        from annotator.engines.devices import PRECISION_ENV
-
-        os.environ[PRECISION_ENV] = args.precision
     if path is None:
         return run_app(device=device)
     if is_project(path):
