@@ -163,7 +163,7 @@ def choose_precision(dev: torch.device, precision: str | None = None,
                      half: bool | str | None = None) -> tuple[str, str]:
     """The precision the models run in on ``dev`` and why (see the module docstring)."""
     if precision and precision != "auto":
-        asked, source = precision, "requested"
+        asked, source = precision, f"precision {precision} asked for"
     elif os.environ.get(PRECISION_ENV):
         asked, source = os.environ[PRECISION_ENV], f"${PRECISION_ENV}"
     else:
