@@ -164,6 +164,7 @@ def sam_pair(tmp_path_factory):
 
 
 @needs_bf16
+@pytest.mark.slow
 def test_sam_bf16_embedding_and_masks_keep_the_gates(sam_pair):
     """Embedding cosine ≥ 0.999; masks from the click benchmark's weight-free prompts decoded
     from the bf16 embedding have IoU ≥ 0.99 with fp32 where |fp32 logit| > 0.01."""

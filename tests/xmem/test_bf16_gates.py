@@ -59,6 +59,7 @@ def replay_bf16(net, golden):
         yield t, prob.cpu(), core
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["A", "B"])
 def test_golden_scenarios_in_bf16_keep_the_gates(shared, helpers, scenario):
     fill = helpers.load_by_path(shared("xmem", "fill_weights.py"), "xmem_fill_weights")
@@ -74,6 +75,7 @@ def test_golden_scenarios_in_bf16_keep_the_gates(shared, helpers, scenario):
     assert moved, "bf16 changed nothing: the autocast did not run"
 
 
+@pytest.mark.slow
 def test_davis_frames_in_bf16_keep_the_gates(shared):
     """854×480, two objects (the ground truth and a box of background), eval defaults,
     random weights (seed 0) of the real architecture; fp32 and bf16 stepped side by side."""
