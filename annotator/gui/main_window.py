@@ -546,25 +546,15 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         if concern is None:
             self.prompt.accept(after=self._after_accept)
             return
-        box = QMessageBox(QMessageBox.Icon.Warning, "Accept this mask as an anchor?", concern,
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                          self)
-        box.setInformativeText("Propagation starts from anchors and never changes them. Fix the "
-                               "mask first (clicks, brush) or accept it anyway.")
-        box.button(QMessageBox.StandardButton.Yes).setText("Accept anyway")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.dialog = box
+        from annotator.gui.ask import ask
 
-        def answered(_r: int) -> None:
-            if self.dialog is box:
-                self.dialog = None
-            if (box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
-                    and session is self.session and (oid, frame) == (self.object_id, self.frame)):
+        def accept_anyway() -> None:
+            if session is self.session and (oid, frame) == (self.object_id, self.frame):
                 self.prompt.accept(after=self._after_accept)
 
-        box.finished.connect(answered)
-        box.open()
+        ask(self, "Accept this mask as an anchor?", concern,
+            "Propagation starts from anchors and never changes them. Fix the mask first "
+            "(clicks, brush) or accept it anyway.", "Accept anyway", accept_anyway)
 
     def _after_accept(self) -> None:
         """In the check view, a fix re-propagates up to the neighbouring anchors."""

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QColorDialog,
     QDialog,
     QHBoxLayout,
-    QMessageBox,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotator.gui.ask import ask
 from annotator.gui.dialogs.object_dialog import ObjectDialog
 from annotator.gui.session import ProjectSession
 
@@ -228,29 +228,16 @@ class ObjectsPanel(QWidget):
         self.session.run(count, lambda n: self._confirm_delete(o, *n))
 
     def _confirm_delete(self, o, segments: int, masks: int, anchors: int) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete object",
-                          f"Delete {o.name}?", QMessageBox.StandardButton.Yes
-                          | QMessageBox.StandardButton.Cancel, self)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setInformativeText(
-            f"Its {segments} audible segment{'s' if segments != 1 else ''} and {masks} "
-            f"mask{'s' if masks != 1 else ''} ({anchors} drawn or accepted by a person) go "
-            "with it. Edit ▸ Undo brings everything back.")
-        box.button(QMessageBox.StandardButton.Yes).setText("Delete")
         store, oid = self.session.store, o.id
 
-        def done() -> None:
-            if box.clickedButton() is not box.button(QMessageBox.StandardButton.Yes):
-                return
+        def delete() -> None:
             if self._current == oid:
                 self._current = None
             self.session.apply(f"Delete object {o.name}",
                                lambda op: store.delete_object(oid, op=op),
                                "delete_object", structure=True)
 
-        if self.dialog is not None:
-            self.dialog.close()
-        self.dialog = box
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda _r: (done(), self._closed(box)))
-        box.open()
+        ask(self, "Delete object", f"Delete {o.name}?",
+            f"Its {segments} audible segment{'s' if segments != 1 else ''} and {masks} "
+            f"mask{'s' if masks != 1 else ''} ({anchors} drawn or accepted by a person) go "
+            "with it. Edit ▸ Undo brings everything back.", "Delete", delete)

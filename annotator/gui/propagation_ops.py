@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from annotator.gui import jobs
 from annotator.gui import settings as S
+from annotator.gui.ask import ask
 
 #: statuses of a segment whose propagation has run (set by the pipeline or by a person)
 _RAN = ("propagated", "review", "failed")
@@ -175,25 +175,11 @@ class PropagationOps:
                 start()
                 return
             n, lo, hi, name = reviewed
-            box = QMessageBox(QMessageBox.Icon.Question, "Replace reviewed masks?",
-                              f"Re-propagating from frame {f} replaces {n} masks of {name} "
-                              f"(frames {lo}–{hi}) in a segment you marked done.",
-                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                              self)
-            box.setInformativeText("They stay in the project as revisions; Edit ▸ Undo brings "
-                                   "them back in one step.")
-            box.button(QMessageBox.StandardButton.Yes).setText("Re-propagate")
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            self.dialog = box
-
-            def answered(_r: int) -> None:
-                if self.dialog is box:
-                    self.dialog = None
-                if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
-                    start()
-
-            box.finished.connect(answered)
-            box.open()
+            ask(self, "Replace reviewed masks?",
+                f"Re-propagating from frame {f} replaces {n} masks of {name} (frames "
+                f"{lo}–{hi}) in a segment you marked done.",
+                "They stay in the project as revisions; Edit ▸ Undo brings them back in one "
+                "step.", "Re-propagate", start, icon=QMessageBox.Icon.Question)
 
         session.run(lambda: reviewed_masks(session.store, oid, f), decide)
 

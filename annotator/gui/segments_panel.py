@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QMenu,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from annotator.gui.ask import ask
 from annotator.gui.session import ProjectSession
 
 STATUS_LABELS = {"todo": "to do", "annotated": "annotated", "propagated": "propagated",
@@ -282,26 +282,15 @@ class SegmentsPanel(QWidget):
         self.session.run(count, lambda r: self._confirm_delete(*r))
 
     def _confirm_delete(self, seg, name: str, masks: int, anchors: int) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Delete segment",
-                          f"Delete the audible segment of {name}, frames {seg.start}–{seg.end}?",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                          self)
-        box.setInformativeText(
+        store = self.session.store
+        ask(self, "Delete segment",
+            f"Delete the audible segment of {name}, frames {seg.start}–{seg.end}?",
             f"Its {masks} mask{'s' if masks != 1 else ''} ({anchors} drawn or accepted by a "
             "person) stay in the project but are no longer part of any segment or export. "
-            "Edit ▸ Undo brings the segment back.")
-        box.button(QMessageBox.StandardButton.Yes).setText("Delete")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        store = self.session.store
-
-        def answered() -> None:
-            if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
-                self.session.apply(f"Delete segment {name} {seg.start}–{seg.end}",
-                                   lambda op: store.delete_segment(seg.id, op=op),
-                                   "delete_segment", structure=True)
-
-        self._open(box, lambda: None)
-        box.finished.connect(lambda _r: answered())
+            "Edit ▸ Undo brings the segment back.", "Delete",
+            lambda: self.session.apply(f"Delete segment {name} {seg.start}–{seg.end}",
+                                       lambda op: store.delete_segment(seg.id, op=op),
+                                       "delete_segment", structure=True))
 
     def _menu(self, pos) -> None:
         sid = self.selected_id()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import threading
 
 import pytest
 
@@ -100,3 +102,33 @@ class _UI:
 @pytest.fixture
 def ui(qtbot, window):
     return _UI(qtbot, window)
+
+
+@pytest.fixture
+def gate_fallback(monkeypatch):
+    """``gate_fallback(n)`` wraps the real fallback propagator's ``step`` so that its n-th call
+    (0-based) waits for ``go`` (at most 60 s): a fake delay, so that a person's edits land
+    while the job runs on any machine; the engine itself computes every mask. Returns
+    ``(reached, go)``; every gate is opened when the test ends."""
+    from annotator.engines.fallback_propagator import FallbackPropagator
+
+    opened: list[threading.Event] = []
+
+    def install(at: int) -> tuple[threading.Event, threading.Event]:
+        reached, go = threading.Event(), threading.Event()
+        real = FallbackPropagator.step
+        calls = itertools.count()
+
+        def gated(self, frame, given=None, active=None):
+            if next(calls) == at:
+                reached.set()
+                go.wait(60)
+            return real(self, frame, given, active)
+
+        monkeypatch.setattr(FallbackPropagator, "step", gated)
+        opened.append(go)
+        return reached, go
+
+    yield install
+    for go in opened:
+        go.set()

@@ -11,35 +11,19 @@ any machine); the engine itself computes every mask.
 
 from __future__ import annotations
 
-import itertools
-import threading
-
 import pytest
 from PySide6.QtCore import Qt
 
 from annotator.demo import FPS, _bell_center
-from annotator.engines.fallback_propagator import FallbackPropagator
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 
 
 @pytest.fixture
-def gated_engine(monkeypatch):
+def gated_engine(gate_fallback):
     """(reached, go): the real fallback step, but the sixth call waits for ``go`` (≤ 60 s)."""
-    reached, go = threading.Event(), threading.Event()
-    real = FallbackPropagator.step
-    calls = itertools.count()
-
-    def gated(self, frame, given=None, active=None):
-        if next(calls) == 5:
-            reached.set()
-            go.wait(60)
-        return real(self, frame, given, active)
-
-    monkeypatch.setattr(FallbackPropagator, "step", gated)
-    yield reached, go
-    go.set()
+    return gate_fallback(5)
 
 
 def _bell_point(ui, frame):

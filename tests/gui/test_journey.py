@@ -13,9 +13,7 @@ propagator's ``step`` holds the first job on its tenth frame until the person's 
 
 from __future__ import annotations
 
-import itertools
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +21,6 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
-
-from annotator.engines.fallback_propagator import FallbackPropagator
 
 SEQ = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016" / "bmx-bumps"
 LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
@@ -49,21 +45,9 @@ def _inside(mask: np.ndarray, k: int = 3) -> list[tuple[float, float]]:
 
 
 @pytest.fixture
-def gate(monkeypatch):
+def gate(gate_fallback):
     """(reached, go): the real fallback step; the tenth call waits for ``go`` (≤ 60 s)."""
-    reached, go = threading.Event(), threading.Event()
-    real = FallbackPropagator.step
-    calls = itertools.count()
-
-    def gated(self, frame, given=None, active=None):
-        if next(calls) == 9:
-            reached.set()
-            go.wait(60)
-        return real(self, frame, given, active)
-
-    monkeypatch.setattr(FallbackPropagator, "step", gated)
-    yield reached, go
-    go.set()
+    return gate_fallback(9)
 
 
 class Person:
