@@ -98,6 +98,24 @@ class _UI:
         oid = self.store.object_by_name("bell").id
         return oid, self.store.segments(oid)[0]
 
+    def anchor_bell(self):
+        """Stage 1 on the bell's first segment as a person does it: select the segment, press
+        Annotate, click the bell, press Enter. Returns (object id, segment)."""
+        from PySide6.QtCore import Qt
+
+        from annotator.demo import FPS, _bell_center
+
+        oid, seg = self.bell()
+        self.win.segments_panel.select(seg.id)
+        self.qtbot.mouseClick(self.win.segments_panel.go_btn, Qt.MouseButton.LeftButton)
+        self.idle()
+        x, y = _bell_center(seg.start / FPS)
+        self.click(float(x), float(y))
+        self.idle()
+        self.key(Qt.Key.Key_Return)
+        self.idle()
+        return oid, seg
+
 
 @pytest.fixture
 def ui(qtbot, window):

@@ -7,8 +7,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from annotator.demo import FPS, _bell_center
-
 LEFT = Qt.MouseButton.LeftButton
 
 
@@ -28,16 +26,8 @@ def _stroke(ui, qtbot, x0, x1, y) -> None:
 
 
 def test_tiny_and_empty_masks_ask_before_becoming_anchors(ui, qtbot):
-    oid, seg = ui.bell()
-    ui.win.segments_panel.select(seg.id)
-    qtbot.mouseClick(ui.win.segments_panel.go_btn, LEFT)
-    ui.idle()
     # a normal first-frame mask: accepted without a question
-    x, y = _bell_center(seg.start / FPS)
-    ui.click(float(x), float(y))
-    ui.idle()
-    ui.key(Qt.Key.Key_Return)
-    ui.idle()
+    oid, seg = ui.anchor_bell()
     first = ui.store.mask(oid, seg.start)
     assert first.anchor and first.area > 500
     assert ui.win.dialog is None or not ui.win.dialog.isVisible()

@@ -106,17 +106,7 @@ def test_add_rename_recolour_delete_through_the_buttons(ui, qtbot):
 def test_delete_names_the_masks_that_go_with_the_object(ui, qtbot):
     """The question counts the object's segments and masks (the demo's bell after a click
     and an accept on its first frame)."""
-    from annotator.demo import FPS, _bell_center
-
-    oid, seg = ui.bell()
-    ui.win.segments_panel.select(seg.id)
-    qtbot.mouseClick(ui.win.segments_panel.go_btn, LEFT)
-    ui.idle()
-    x, y = _bell_center(seg.start / FPS)
-    ui.click(float(x), float(y))
-    ui.idle()
-    ui.key(Qt.Key.Key_Return)
-    ui.idle()
+    oid, seg = ui.anchor_bell()
     panel = ui.win.objects_panel
     assert panel.current() == oid
     qtbot.mouseClick(panel.delete_btn, LEFT)

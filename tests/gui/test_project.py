@@ -9,21 +9,9 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from annotator.demo import FPS, _bell_center
 
-
-def _anchor(ui, frame: int | None = None):
-    oid, seg = ui.bell()
-    ui.win.go_to_segment(seg.id)
-    f = seg.start if frame is None else frame
-    ui.win.go_to(f)
-    ui.idle()
-    x, y = _bell_center(f / FPS)
-    ui.click(float(x), float(y))
-    ui.idle()
-    ui.key(Qt.Key.Key_Return)
-    ui.idle()
-    return oid, seg
+def _anchor(ui):
+    return ui.anchor_bell()
 
 
 def test_export_coco_from_menu_reads_back(ui, qtbot, tmp_path, monkeypatch):
