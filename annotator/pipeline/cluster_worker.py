@@ -1,0 +1,161 @@
+"""What runs on the Ray workers of a batch: the progress actor and the per-project task.
+
+Imported only where Ray is installed (:mod:`annotator.pipeline.cluster` checks first).
+
+* :class:`Board` — one actor per batch: workers push ``start``/``progress`` events, the driver
+  drains them; the driver sets its cancel flag and every running task sees it within a
+  fraction of a second (it stops after the frame in flight, as the local queue does).
+* :func:`propagate_task` — one project: open it (taking its lock), run the very
+  :func:`~annotator.pipeline.queue.propagate_project` of the local queue, close it. A project
+  open elsewhere comes back ``skipped``, a bad input ``failed``: neither raises, so Ray does not
+  retry them. A worker that dies (SIGKILL, OOM killer, lost node) is retried by Ray
+  (``max_retries``); the next attempt resumes from the project's checkpoints. The engines come
+  from the worker process's registry, so a reused worker keeps its models loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import ray
+
+from annotator.pipeline.cluster_events import PROGRESS, START
+
+CANCEL_POLL_S = 0.25
+PROGRESS_EVERY_S = 0.5
+LEASE_WAIT_S = 10.0  # before retrying a project whose lock a lost worker's host still holds
+
+
+class StaleLease(TimeoutError):
+    """The project's lock is still held by a worker of this batch that was lost (a lock on a
+    network filesystem outlives its dead host until the server's lease expires): a transient
+    error, so Ray retries the task."""
+
+
+@ray.remote(num_cpus=0)
+class Board:
+    """The batch's progress and cancel channel (plain method calls, in order per caller)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.cancel_set = False
+        self.holders: dict[str, str] = {}  # project -> "PID on HOST" of its latest attempt
+
+    def push(self, event: dict) -> None:
+        if event.get("event") == START:
+            self.holders[event["project"]] = event.get("holder", "")
+        self.events.append(event)
+
+    def flush(self) -> bool:
+        return True  # returns once every earlier push of the caller is in
+
+    def drain(self) -> list[dict]:
+        out, self.events = self.events, []
+        return out
+
+    def cancel(self) -> None:
+        self.cancel_set = True
+
+    def cancelled(self) -> bool:
+        return self.cancel_set
+
+    def held_by_us(self, project: str, holder: str) -> bool:
+        """Whether ``holder`` is the worker that ran an earlier attempt of ``project``."""
+        return bool(holder) and self.holders.get(project) == holder
+
+
+def _watch_cancel(board, cancel: threading.Event, stop: threading.Event) -> None:
+    while not stop.wait(CANCEL_POLL_S):
+        try:
+            if ray.get(board.cancelled.remote()):
+                cancel.set()
+                return
+        except Exception:  # noqa: BLE001 - the driver went away: stop after this frame
+            cancel.set()
+            return
+
+
+def _start_registry(options: dict) -> None:
+    from annotator.engines import registry
+
+    if not registry.started():  # once per worker process: a reused worker keeps its models
+        registry.start(options.get("device"), precision=options.get("precision"),
+                       threads=options.get("threads"), lazy=True)
+
+
+@ray.remote
+def propagate_task(project_dir: str, options: dict, board) -> dict:
+    """Propagate every pass of one project; returns its final event (``done``, ``cancelled``,
+    ``skipped`` or ``failed``)."""
+    from annotator.core.lock import ProjectLockedError
+    from annotator.core.project import Project
+    from annotator.errors import explain
+    from annotator.pipeline.job import job_key
+    from annotator.pipeline.plan import plan_passes
+    from annotator.pipeline.queue import propagate_project
+
+    holder = f"{os.getpid()} on {socket.gethostname()}"
+    name = str(project_dir)
+    t0 = time.monotonic()
+    try:
+        _start_registry(options)
+        project = Project.open(project_dir)
+    except ProjectLockedError as exc:
+        if ray.get(board.held_by_us.remote(name, exc.pid)):
+            time.sleep(LEASE_WAIT_S)
+            raise StaleLease(f"{name}: the lock of lost worker {exc.pid} has not expired "
+                             "yet") from None
+        return {"event": "skipped", "project": name, "message": f"already open by process "
+                f"{exc.pid}: close it there, then run the batch again for this project"}
+    except Exception as exc:  # noqa: BLE001 - a bad input is reported, a bug raised
+        user = explain(exc, Path(project_dir))
+        if user is None:
+            raise
+        return {"event": "failed", "project": name, "message": str(user)}
+    cancel, stop = threading.Event(), threading.Event()
+    watcher = threading.Thread(target=_watch_cancel, args=(board, cancel, stop), daemon=True)
+    watcher.start()
+    try:
+        with project:
+            plans = plan_passes(project.store)
+            totals = {job_key(p): p.total for p in plans if p.runs}
+            done = {k: int((project.store.job(k) or {}).get("done") or 0) for k in totals}
+            board.push.remote({"event": START, "project": name, "holder": holder,
+                               "done": sum(done.values()), "total": sum(totals.values())})
+            last = [0.0]
+
+            def on_progress(pr) -> None:
+                done[pr.key] = pr.done
+                now = time.monotonic()
+                if now - last[0] >= PROGRESS_EVERY_S or pr.done == pr.total:
+                    last[0] = now
+                    board.push.remote({"event": PROGRESS, "project": name,
+                                       "done": sum(done.values()), "total": sum(totals.values()),
+                                       "frame": pr.frame})
+
+            results = propagate_project(project, engine=options.get("engine", "auto"),
+                                        refine=options.get("refine"), on_progress=on_progress,
+                                        cancel=cancel)
+            state = "cancelled" if any(r.state == "cancelled" for r in results) else "done"
+            return {"event": state, "project": name, "holder": holder,
+                    "written": sum(r.written for r in results),
+                    "done": sum(r.done for r in results if r.key in totals),
+                    "total": sum(totals.values()), "wall_s": round(time.monotonic() - t0, 3),
+                    "flagged": sum(sum(r.flagged.values()) for r in results),
+                    "states": [r.state for r in results]}
+    except Exception as exc:  # noqa: BLE001 - a bad input met mid-run (a missing video …)
+        user = explain(exc, Path(project_dir))
+        if user is None:
+            raise
+        return {"event": "failed", "project": name, "message": str(user)}
+    finally:
+        stop.set()
+        try:
+            ray.get(board.flush.remote())  # the driver sees every event before the result
+        except Exception:  # noqa: BLE001 - the driver is gone; nothing to tell
+            pass
+
