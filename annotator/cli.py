@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
             # process-wide settings (device, torch threads, allocator) once, before any model
             registry.start(getattr(args, "device", None),
-                           precision=getattr(args, "precision", None))
+                           precision=getattr(args, "precision", None), lazy=True)
         elif getattr(args, "precision", None):  # a window starts its engines: it reads this
             import os
 

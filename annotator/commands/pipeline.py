@@ -154,6 +154,8 @@ def _devices_line() -> str:
 
     reg = registry.get()
     loaded = ", ".join(f"{k} on {v}" for k, v in reg.devices().items())
+    if not loaded and not reg.chosen:  # a lazy start with no model installed: no device needed
+        return "no model loaded (weight-free engines on the CPU; no model file installed)"
     return f"{loaded or 'no model loaded (weight-free engines)'}; chosen {reg.choice.describe()}"
 
 

@@ -22,11 +22,13 @@ import os
 import platform
 import subprocess
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from annotator import settings
 from annotator.errors import UserError
+
+if TYPE_CHECKING:  # torch is imported where a device is really chosen: a weight-free run
+    import torch  # (the fallback engines) never pays for it
 
 DEVICE_ENV = "AVS_ANNOTATOR_DEVICE"
 THREADS_ENV = "AVS_ANNOTATOR_THREADS"
@@ -60,6 +62,8 @@ class DeviceChoice:
 
     @property
     def dtype(self) -> torch.dtype:
+        import torch
+
         return torch.float16 if self.half else torch.float32
 
     @property
@@ -113,12 +117,16 @@ def bf16_support(flags: set[str] | None = None, machine: str | None = None) -> t
 
 
 def mps_available() -> bool:
+    import torch
+
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and mps.is_available())
 
 
 def automatic_device() -> str:
     """What ``auto`` picks on this machine: ``cuda``, else ``mps``, else ``cpu``."""
+    import torch
+
     if torch.cuda.is_available():
         return "cuda"
     return "mps" if mps_available() else "cpu"
@@ -127,6 +135,8 @@ def automatic_device() -> str:
 def machine_devices() -> dict[str, str | None]:
     """Every device name a person may choose, with None where this machine has it, else the
     reason it cannot be used (for the Preferences' device list)."""
+    import torch
+
     out: dict[str, str | None] = {"auto": None, "cpu": None}
     n = torch.cuda.device_count() if torch.cuda.is_available() else 0
     out["cuda"] = None if n else "no CUDA device on this machine"
@@ -211,6 +221,8 @@ def choose_device(
     """Pick the device. ``override`` (``cuda``, ``cuda:1``, ``mps``, ``cpu``, ``auto``) wins over
     the environment and settings; asking for a device that is not there is a ``UserError``.
     ``precision`` (``auto``, ``fp32``, ``bf16``, ``fp16``): see :func:`choose_precision`."""
+    import torch
+
     if override and override != "auto":
         requested, source = override, "requested"
     elif os.environ.get(DEVICE_ENV):
@@ -264,5 +276,7 @@ def choose_device(
 
 def apply_threads(choice: DeviceChoice) -> None:
     """Set torch's CPU thread count from the choice (a process-wide setting)."""
+    import torch
+
     if choice.threads and choice.threads != torch.get_num_threads():
         torch.set_num_threads(choice.threads)

@@ -242,7 +242,30 @@ def _register_builtin() -> None:
 
     register_engine("fallback", FallbackPropagator, priority=0)
     register_engine("flow-warp", FlowWarpPropagator, priority=-10)
-    try:  # registers "xmem", available when its model file is installed
-        import annotator.engines.xmem_propagator  # noqa: F401
-    except ImportError:  # torch or xmem missing in this build: the fallback still runs
-        pass
+    if "xmem" not in _ENGINES:  # imported (with torch) only when it is made: a weight-free
+        register_engine("xmem", _make_xmem, _xmem_installed, priority=10)  # run never pays
+
+
+def _make_xmem(**options: Any) -> Propagator:
+    from annotator.engines.xmem_propagator import XMemPropagator
+
+    return XMemPropagator(**options)
+
+
+def _xmem_installed() -> bool:
+    """XMem can run: its model file is installed and torch and ``xmem`` are importable."""
+    import importlib.util
+
+    try:
+        from annotator.engines import models
+    except ImportError:  # the model registry is not part of this build
+        return False
+    def present(name: str) -> bool:
+        try:
+            return models.model_path(name) is not None
+        except Exception:  # noqa: BLE001 - a broken setting means "not available" here
+            return False
+
+    if not (present("xmem") or present("xmem_s012")):
+        return False
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "xmem"))

@@ -39,8 +39,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from annotator.engines.devices import DeviceChoice, apply_threads, choose_device
 
 log = logging.getLogger(__name__)
@@ -83,6 +81,7 @@ class EngineRegistry:
         self.notices: list[str] = []  # what the person should know (fallbacks, OOM)
         self.sam_loads = 0  # how many times SAM's weights were loaded (status, tests)
         self.xmem_loads = 0
+        self._deferred: tuple | None = None  # a lazy start's (threads, keep_freed_memory)
 
     # -- device ------------------------------------------------------------------------------
     @property
@@ -95,7 +94,19 @@ class EngineRegistry:
         with self._lock:
             if self._choice is None:
                 self._choice = choice
-            return self._choice
+                deferred, self._deferred = self._deferred, None
+            else:
+                deferred = None
+            choice = self._choice
+        if deferred is not None:  # a lazy start: the process-wide settings, now, once
+            _apply_process_settings(choice, *deferred)
+        return choice
+
+    @property
+    def chosen(self) -> bool:
+        """Whether the device has been chosen (a lazy start chooses it at the first model)."""
+        with self._lock:
+            return self._choice is not None
 
     def set_device(self, device: str | None, half: bool | str | None = None,
                    precision: str | None = None) -> DeviceChoice:
@@ -290,6 +301,8 @@ class EngineRegistry:
             self._sam_path = self._xmem_path = None
         if had:
             gc.collect()
+            import torch
+
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
 
@@ -352,7 +365,8 @@ def started() -> bool:
 
 def start(device: str | None = None, *, half: bool | str | None = None,
           threads: int | None = None, keep_freed_memory: bool = True,
-          idle_release_s: float | None = None, precision: str | None = None) -> EngineRegistry:
+          idle_release_s: float | None = None, precision: str | None = None,
+          lazy: bool = False) -> EngineRegistry:
     """Process start-up (CLI ``main``, the GUI's ``run_app``): choose the device (a
     ``UserError`` names a device the machine does not have), set torch's threads and — on the
     CPU, where glibc's fresh pages cost a model step up to 40 % (``xmem.allocator``) — the
@@ -360,22 +374,51 @@ def start(device: str | None = None, *, half: bool | str | None = None,
     ``idle_release_s``: release the models when nobody has held one for that long (the app
     passes :data:`GUI_IDLE_RELEASE_S`; a CLI command ends instead). Called again (a test, a
     second window), it replaces the registry and re-applies the settings from the main
-    thread."""
-    global _REGISTRY
-    choice = choose_device(device, half=half, threads=threads, precision=precision)
-    apply_threads(choice)
-    if keep_freed_memory and choice.device.type == "cpu":
-        from xmem import allocator
+    thread.
 
-        allocator.keep_freed_memory()
+    ``lazy`` (a CLI command, whose models load on its main thread): when no device was asked
+    for (argument, environment or setting) and no model file is installed, the choice and the
+    settings wait for the first model, so a run on the weight-free engines never imports torch
+    (about 3 s of a resumed job's start-up on a small CPU)."""
+    global _REGISTRY
     reg = EngineRegistry(device, half, idle_release_s=idle_release_s, precision=precision)
-    reg._choice = choice
+    if lazy and not _device_asked(device) and not _models_installed():
+        reg._deferred = (threads, keep_freed_memory)
+    else:
+        choice = choose_device(device, half=half, threads=threads, precision=precision)
+        _apply_process_settings(choice, threads, keep_freed_memory)
+        reg._choice = choice
     with _PROCESS_LOCK:
         old, _REGISTRY = _REGISTRY, reg
         _STARTED["done"] = True
     if old is not None:
         old.close()
     return reg
+
+
+def _apply_process_settings(choice: DeviceChoice, threads: int | None,
+                            keep_freed_memory: bool) -> None:
+    apply_threads(choice)
+    if keep_freed_memory and choice.device.type == "cpu":
+        from xmem import allocator
+
+        allocator.keep_freed_memory()
+
+
+def _device_asked(device: str | None) -> bool:
+    """Whether a device was asked for anywhere (a missing one must be refused at start-up)."""
+    from annotator import settings
+    from annotator.engines.devices import DEVICE_ENV
+
+    asked = device or os.environ.get(DEVICE_ENV) or settings.get("device")
+    return bool(asked) and str(asked) != "auto"
+
+
+def _models_installed() -> bool:
+    from annotator.engines import models
+    from annotator.engines.propagator import _xmem_installed
+
+    return models.find_sam() is not None or _xmem_installed()
 
 
 def reset_for_tests() -> None:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
 from annotator.core.quality import FlagThresholds
 from annotator.errors import UserError
@@ -76,7 +75,8 @@ class RefinePolicy:
         device = getattr(seg, "device", None)  # where the loaded weights are
         if device is None:  # a segmenter that only knows its choice
             device = getattr(getattr(seg, "device_choice", None), "device", None)
-        return self.resolve(torch.device(device).type if device is not None else "cpu")
+        kind = str(getattr(device, "type", device)).split(":")[0] if device is not None else "cpu"
+        return self.resolve(kind)
 
     def wants_frame(self, index_in_run: int, mask: np.ndarray, prev: np.ndarray | None,
                     confidence: float | None, reference_area: float | None) -> bool:

@@ -20,8 +20,6 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import torch
-
 from annotator.core.project import Project
 from annotator.engines import registry
 from annotator.engines.propagator import Propagator, available_engines
@@ -66,8 +64,11 @@ def make_refiner(policy: RefinePolicy, engine: Propagator, cache_dir: str | Path
     none is loaded yet: none, see ``policy.py``). SAM is the process's one loaded model."""
     if policy.mode == "off":
         return None
-    if policy.mode == "auto" and policy.resolve(sam_device_type()).mode == "off":
-        return None
+    if policy.mode == "auto":
+        from annotator.engines import models
+
+        if models.find_sam() is None or policy.resolve(sam_device_type()).mode == "off":
+            return None  # (no SAM: decided without choosing a device, so without torch)
     try:
         from annotator.engines.refiner import make_refiner as _make
     except ImportError:
@@ -79,11 +80,19 @@ def sam_device_type() -> str:
     """The device type SAM runs on: asked of the loaded model, else where it will load."""
     reg = registry.get()
     loaded = reg.devices().get("SAM")
-    return torch.device(loaded).type if loaded else reg.choice.device.type
+    return _device_type(loaded) if loaded else reg.choice.device.type
+
+
+def _device_type(device) -> str:
+    """``cuda`` for ``cuda:1`` or ``torch.device("cuda", 1)`` (no torch import needed)."""
+    return str(getattr(device, "type", device)).split(":")[0]
 
 
 def _is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, torch.cuda.OutOfMemoryError)
+    import sys
+
+    torch = sys.modules.get("torch")  # nothing ran out of CUDA memory in a run without torch
+    return torch is not None and isinstance(exc, torch.cuda.OutOfMemoryError)
 
 
 def _run(project: Project, plan, prop, refiner, policy, on_message, **job_kw):
@@ -143,8 +152,8 @@ def prop_device_type(prop, refiner) -> str:
     """``cuda`` when the propagator or the refiner's SAM runs on a GPU, else ``cpu``."""
     for dev in (getattr(prop, "device", None),
                 getattr(getattr(refiner, "segmenter", None), "device", None)):
-        if dev is not None and torch.device(dev).type != "cpu":
-            return torch.device(dev).type
+        if dev is not None and _device_type(dev) != "cpu":
+            return _device_type(dev)
     return "cpu"
 
 

@@ -162,3 +162,36 @@ def test_one_sam_for_the_session_the_precompute_queue_and_a_refined_propagation(
         assert {x.source for x in revs} == {"propagated", "refined"}
     finally:
         session.close()
+
+
+def test_a_run_on_the_weight_free_engines_never_imports_torch(make_project, tmp_path):
+    """`annotator propagate` in a fresh process with no model file installed and no device
+    asked for: the device choice (and torch, ~3 s of start-up) waits for a model that never
+    comes; the masks are written all the same. With a device asked for, it is checked at
+    start-up as before (so a missing one is still refused at once)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    project = make_project(segments=[(0, 12)])
+    folder = project.dir
+    project.close()
+    env = dict(os.environ, AVS_ANNOTATOR_MODELS_DIR=str(tmp_path / "no-models"),
+               AVS_ANNOTATOR_CONFIG_DIR=str(tmp_path / "config"))
+    env.pop("AVS_ANNOTATOR_DEVICE", None)
+    probe = ("import json, sys\nfrom annotator.cli import main\n"
+             "rc = main(sys.argv[1:])\n"
+             "print(json.dumps({'rc': rc, 'torch': 'torch' in sys.modules}))\n")
+    out = subprocess.run([sys.executable, "-c", probe, "propagate", str(folder), "--engine",
+                          "fallback"], env=env, capture_output=True, text=True, timeout=300)
+    last = json.loads(out.stdout.strip().splitlines()[-1])
+    assert last == {"rc": 0, "torch": False}, out.stdout + out.stderr
+    assert "weight-free engines" in out.stdout
+    from annotator.core.project import Project
+
+    with Project.open(folder) as p:
+        assert len(p.store.masks_of(p.store.objects()[0].id)) == 13
+    asked = subprocess.run([sys.executable, "-c", probe, "propagate", str(folder), "--device",
+                            "cpu"], env=env, capture_output=True, text=True, timeout=300)
+    assert json.loads(asked.stdout.strip().splitlines()[-1]) == {"rc": 0, "torch": True}
