@@ -144,7 +144,7 @@ def _point(db: sqlite3.Connection, object_id: int, frame: int, rev_id: int | Non
         db.execute("DELETE FROM masks WHERE object_id=? AND frame=?", (object_id, frame))
 
 
-_TABLES = {"objects", "segments"}
+_TABLES = {"objects", "segments", "proposals"}
 
 
 def _set_row(db: sqlite3.Connection, tbl: str, row_id: int, values: dict) -> None:

@@ -146,10 +146,33 @@ CREATE INDEX ops_seq ON ops(seq);
 CREATE INDEX row_changes_row ON row_changes(tbl, row_id);
 """
 
+# Version 3: proposals of audible spans from the sound-activity detector (see
+# annotator.core.proposals). A proposal is never a segment: a person accepts it (which adds a
+# segment, ``segment_id``) or rejects it; both are undoable row changes like a segment's.
+# ``detector`` holds the detector's parameters (JSON). Nine columns: no other table has as
+# many, so a salvaged page's rows are told apart by their shape.
+SCHEMA_V3 = """
+CREATE TABLE proposals (
+    id INTEGER PRIMARY KEY,
+    start_frame INTEGER NOT NULL,
+    end_frame INTEGER NOT NULL,
+    score REAL,
+    state TEXT NOT NULL DEFAULT 'open',
+    segment_id INTEGER REFERENCES segments(id),
+    deleted INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    detector TEXT,
+    CHECK (start_frame >= 0 AND start_frame <= end_frame),
+    CHECK (state IN ('open', 'accepted', 'rejected'))
+);
+CREATE INDEX proposals_start ON proposals(start_frame)
+"""
+
 # version -> SQL that upgrades version-1 to version. Version 1 creates everything.
 MIGRATIONS: dict[int, str] = {
     1: SCHEMA_V1,
     2: SCHEMA_V2,
+    3: SCHEMA_V3,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -28,6 +28,7 @@ import numpy as np
 
 from annotator.core import masks as M
 from annotator.core.history import HistoryMixin
+from annotator.core.proposals import ProposalsMixin
 from annotator.core.schema import MIGRATIONS, SCHEMA_VERSION
 from annotator.errors import DamagedError, UserError, explain
 
@@ -147,7 +148,7 @@ def _mask_from_row(row: tuple, size_hw: tuple[int, int]) -> MaskRecord:
     )
 
 
-class Store(HistoryMixin):
+class Store(HistoryMixin, ProposalsMixin):
     """Open (or create) the SQLite store at ``path``. ``readonly`` never writes."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = False):

@@ -318,7 +318,7 @@ def test_version_1_project_migrates_with_seq_equal_to_id(tmp_path):
         db.execute("INSERT INTO masks(object_id, frame, rev_id) VALUES (1, ?, ?)", (op, op))
     db.close()
     s = Store(path)
-    assert s.schema_version == 2
+    assert s.schema_version >= 2  # later migrations run too
     assert [(op.id, op.seq) for op in s.history()] == [(3, 3), (2, 2), (1, 1)]
     assert s.undo().id == 3 and s.mask(1, 3) is None
     op = s.new_op("brush")
