@@ -1,0 +1,127 @@
+"""The batch on a local Ray instance (2 CPUs), real projects on the shared DAVIS sequences,
+the weight-free fallback engine, the real SQLite stores: the masks are the local queue's, a
+worker killed by its PID is retried and resumes, a project open elsewhere is skipped, a
+damaged one fails once, and a cancel leaves every store consistent and resumable.
+
+Ray's start and its worker processes cost tens of seconds on 2 cores: slow tests, run in CI
+after ``pip install -e ".[cluster]"`` (skipped where Ray is not installed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+pytest.importorskip("ray")
+
+from annotator.core.project import DB_NAME, Project  # noqa: E402
+from annotator.pipeline.cluster import run_batch  # noqa: E402
+from annotator.pipeline.queue import propagate_projects  # noqa: E402
+from tests.cluster.conftest import SEQUENCES, make_projects, masks_of  # noqa: E402
+from tests.conftest import shared_path  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+OPTS = {"engine": "fallback", "refine": "off"}
+
+
+def events_of(kind, events, project=None):
+    return [e for e in events if e["event"] == kind and (project is None
+                                                          or e["project"] == str(project))]
+
+
+def test_six_projects_give_the_masks_of_the_local_queue(ray_local, local_masks, tmp_path):
+    dirs = make_projects(tmp_path, shared_path)
+    events: list[dict] = []
+    report = run_batch(dirs, on_event=events.append, **OPTS)
+    assert sorted(report.by_state("done")) == sorted(str(d) for d in dirs)
+    assert masks_of(dirs) == local_masks()
+    for d in dirs:  # every project started once, on a worker of this instance, and reported
+        (start,) = events_of("start", events, d)
+        assert start["total"] == 19 and start["done"] == 0
+        assert events_of("progress", events, d)[-1]["done"] == 19
+    assert events[-1]["event"] == "batch" and events[-1]["written"] == 6 * 19
+    assert {e["holder"] for e in events_of("start", events)} <= {
+        e["holder"] for e in events_of("done", events)}
+    for d in dirs:
+        with Project.open(d) as project:  # every lock was released
+            assert project.store.integrity_check() == "ok"
+
+
+def test_a_worker_killed_by_its_pid_is_retried_and_resumes(ray_local, local_masks, tmp_path):
+    seqs, frames = ["boat", "bus"], 60
+    dirs = make_projects(tmp_path, shared_path, seqs, frames)
+    victim = str(dirs[0])
+    killed: list[int] = []
+    events: list[dict] = []
+
+    def on_event(ev):
+        events.append(ev)
+        if (not killed and ev["event"] == "progress" and ev["project"] == victim
+                and ev["done"] >= 5):
+            (start,) = events_of("start", events, victim)
+            pid = int(start["holder"].split()[0])  # "PID on HOST"
+            assert pid != os.getpid()
+            os.kill(pid, signal.SIGKILL)
+            killed.append(ev["done"])
+
+    report = run_batch(dirs, on_event=on_event, max_retries=2, **OPTS)
+    assert killed, "the worker finished before it could be killed"
+    assert report.by_state("done") == [str(d) for d in dirs] or \
+        sorted(report.by_state("done")) == sorted(str(d) for d in dirs)
+    (retry,) = events_of("retry", events, victim)
+    assert retry["attempt"] == 2 and "was lost" in retry["message"]
+    starts = events_of("start", events, victim)
+    assert len(starts) == 2 and starts[1]["holder"] != starts[0]["holder"]
+    assert starts[1]["done"] >= killed[0]  # the committed masks stayed
+    done = report.results[victim]
+    assert done["written"] == frames - 1 - starts[1]["done"]  # resumed, not from the anchor
+    assert masks_of(dirs) == local_masks(seqs, frames)
+
+
+def test_a_project_open_elsewhere_is_skipped_and_a_damaged_one_fails_once(ray_local, tmp_path):
+    dirs = make_projects(tmp_path, shared_path, SEQUENCES[:3])
+    locked, damaged, fine = dirs
+    (damaged / DB_NAME).write_bytes(b"this is not a database" * 100)
+    for extra in damaged.glob(DB_NAME + "-*"):
+        extra.unlink()
+    events: list[dict] = []
+    with Project.open(locked):  # the app holds it
+        report = run_batch(dirs, on_event=events.append, **OPTS)
+    (skip,) = events_of("skipped", events, locked)
+    assert f"already open by process {os.getpid()}" in skip["message"]
+    (fail,) = events_of("failed", events, damaged)
+    assert str(damaged) in fail["message"]
+    assert not events_of("start", events, locked) and not events_of("start", events, damaged)
+    assert not events_of("retry", events)
+    assert report.by_state("done") == [str(fine)]
+    summary = events[-1]
+    assert summary["skipped"] == [str(locked)] and summary["failed"] == [str(damaged)]
+
+
+def test_cancel_stops_after_the_frame_in_flight_and_a_rerun_completes(ray_local, local_masks,
+                                                                     tmp_path):
+    seqs, frames = ["boat", "bus", "car-turn"], 60
+    dirs = make_projects(tmp_path, shared_path, seqs, frames)
+    cancel = threading.Event()
+    events: list[dict] = []
+
+    def on_event(ev):
+        events.append(ev)
+        if ev["event"] == "progress" and ev["done"] >= 5:
+            cancel.set()  # what Ctrl-C or the dialog's Cancel does
+
+    report = run_batch(dirs, on_event=on_event, cancel=cancel, **OPTS)
+    assert report.cancelled
+    assert not report.by_state("failed") and len(report.results) == 3
+    queued = [d for d in dirs if not events_of("start", events, d)]  # 3 projects, 2 CPUs
+    assert len(queued) == 1 and report.results[str(queued[0])]["event"] == "cancelled"
+    for d in dirs:
+        with Project.open(d) as project:
+            assert project.store.integrity_check() == "ok"
+            masks = list(project.store.iter_masks())
+            assert len(masks) < frames  # stopped early
+    propagate_projects(dirs, **OPTS)  # the local queue resumes what the cluster left
+    assert masks_of(dirs) == local_masks(seqs, frames)
