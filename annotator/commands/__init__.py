@@ -10,7 +10,8 @@ import importlib
 import importlib.util
 
 # Order is the order of ``annotator --help``.
-MODULES = ["gui", "project", "check", "salvage", "pipeline", "models", "doctor", "desktop"]
+MODULES = ["gui", "project", "check", "salvage", "pipeline", "audio", "models", "doctor",
+           "desktop"]
 
 
 def register_all(sub) -> None:
