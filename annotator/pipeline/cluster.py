@@ -24,7 +24,6 @@ queue, frame for frame. Projects live on storage every worker reaches (a shared 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -57,10 +56,11 @@ def transient_errors() -> list[type[BaseException]]:
 
 def require_ray():
     """The ``ray`` module, or one line saying how to install it (exit 2)."""
-    if importlib.util.find_spec("ray") is None:
-        raise ClusterUnavailable(f"--cluster needs Ray, which is not installed: {INSTALL_HINT}")
-    import ray
-
+    try:
+        import ray
+    except ImportError:
+        raise ClusterUnavailable(f"--cluster needs Ray, which is not installed: "
+                                 f"{INSTALL_HINT}") from None
     return ray
 
 
