@@ -27,6 +27,9 @@ def register(sub) -> None:
                    help="when SAM refines a propagated frame (default auto: every frame where "
                         "SAM runs on a GPU, none on the CPU; see bench/policy_bench.py)")
     add_device_option(p)
+    from annotator.commands.propagate_cluster import add_options
+
+    add_options(p)  # --cluster, --retries, --json: the batch on Ray
     p.set_defaults(func=cmd_propagate)
 
     p = sub.add_parser("review", help="list flagged clips of a project, worst first")
@@ -94,6 +97,12 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     from annotator.pipeline.policy import RefinePolicy
     from annotator.pipeline.queue import choose_engine, make_refiner
 
+    if getattr(args, "cluster", None):
+        from annotator.commands.propagate_cluster import run
+
+        return run(args)
+    if getattr(args, "json", False):
+        raise UserError("--json prints the events of a batch on Ray: use it with --cluster")
     if args.segment and len(args.projects) > 1:
         raise UserError("--segment names a segment of one project: give one DIR with it")
     policy = RefinePolicy.parse(args.refine)
