@@ -1,5 +1,10 @@
-"""Timeline: a row per object with its audible segments and masks, a strip of per-frame flags,
-the playhead; click or drag to scrub, wheel to zoom, Shift+wheel to scroll.
+"""Timeline: the sound (waveform, spectrogram, proposals), a row per object with its audible
+segments and masks, a strip of per-frame flags, the playhead across all of them.
+
+Click or drag on the ruler, the sound rows or the flags to scrub; on an object's row drag to
+draw, move or resize a segment (:mod:`annotator.gui.timeline_edit`), click to select one, Delete
+to delete it; wheel to zoom, Shift+wheel to scroll. The sound rows live in
+:mod:`annotator.gui.timeline_audio`.
 
 Per-frame states come from the store on a worker thread and are kept as NumPy arrays (one byte
 per frame and object), drawn per pixel column, so hour-long videos stay cheap to paint.
@@ -10,15 +15,29 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPen, QWheelEvent
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QDialog, QSizePolicy, QWidget
 
 from annotator.gui.segments_panel import STATUS_COLORS
 from annotator.gui.session import ProjectSession
+from annotator.gui.timeline_audio import AudioRows
+from annotator.gui.timeline_edit import SegmentEditor
 
 LABEL_W = 96
 RULER_H = 16
+WAVE_H, SPEC_H = 36, 40  # the waveform and spectrogram rows when there is room; in a short
+WAVE_MIN = 8  # window the waveform shrinks to a strip and the spectrogram goes
+SOUND_H = 12
 ROW_H = 20
 FLAG_H = 10
 NONE, PROPAGATED, FLAGGED, ANCHOR = 0, 1, 2, 3
@@ -36,6 +55,11 @@ class Timeline(QWidget):
     """The bottom strip of the window."""
 
     frame_requested = Signal(int)
+    #: Delete on a selected segment: the window asks, like the segments panel does
+    delete_requested = Signal(int)
+
+    #: the question the timeline has open (tests find it here), if any
+    dialog: QDialog | None = None
 
     def __init__(self, session: ProjectSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,10 +72,13 @@ class Timeline(QWidget):
         self.segments: list = []
         self.states: dict[int, np.ndarray] = {}
         self.v0, self.v1 = 0, self.n  # visible frame range [v0, v1)
-        self.setMinimumHeight(RULER_H + FLAG_H + 2 * ROW_H + 8)
+        self.setMinimumHeight(self._height(2))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # Delete reaches a selected segment
         self._dragging = False
+        self.editor = SegmentEditor(self)
+        self.audio = AudioRows(self)
         self._pending_keys: set[tuple[int, int]] = set()
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -59,12 +86,20 @@ class Timeline(QWidget):
         self._debounce.timeout.connect(self._flush)
         session.objects_changed.connect(self.reload)
         session.segments_changed.connect(self.reload_segments)
+        session.segments_changed.connect(self.audio.reload_proposals)
         session.masks_changed.connect(self._masks_changed)
         self.reload()
+        self.audio.start()
+
+    @staticmethod
+    def _height(rows: int, compact: bool = True) -> int:
+        audio = WAVE_MIN if compact else (WAVE_H + SPEC_H)
+        return RULER_H + 2 + audio + SOUND_H + FLAG_H + max(2, rows) * ROW_H + 2
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        """Tall enough for every object's row, and no taller: the frame gets the rest."""
-        return QSize(400, RULER_H + FLAG_H + max(2, len(self.objects)) * ROW_H + 12)
+        """Tall enough for the sound and every object's row, and no taller: the frame gets
+        the rest."""
+        return QSize(400, self._height(len(self.objects), compact=False) + 4)
 
     # -- data ----------------------------------------------------------------------------------
     def reload(self) -> None:
@@ -81,11 +116,15 @@ class Timeline(QWidget):
 
     def _set_segments(self, segs: list) -> None:
         self.segments = segs
+        if self.editor.selected not in {sg.id for sg in segs}:
+            self.editor.selected = None
         self.update()
 
     def _fill(self, result: tuple) -> None:
         self.objects, self.segments, self.states = result
-        self.setMinimumHeight(RULER_H + FLAG_H + max(2, len(self.objects)) * ROW_H + 8)
+        if self.editor.selected not in {sg.id for sg in self.segments}:
+            self.editor.selected = None
+        self.setMinimumHeight(self._height(len(self.objects)))
         self.updateGeometry()
         self.update()
 
@@ -143,27 +182,104 @@ class Timeline(QWidget):
         self.current_object = oid
         self.update()
 
+    # geometry: frame f spans [_x(f), _x(f + 1)); rows from the top: ruler, waveform,
+    # spectrogram, sound proposals, one row per object, flags
+    def sound_heights(self) -> tuple[int, int]:
+        """(waveform, spectrogram) row heights: full when the timeline has room for them."""
+        spare = max(0, self.height() - self._height(len(self.objects)))
+        wave = WAVE_MIN + min(WAVE_H - WAVE_MIN, spare // 2)
+        spec = min(SPEC_H, spare - (wave - WAVE_MIN))
+        return (wave, spec) if spec >= 12 else (min(WAVE_H, wave + spec), 0)
+
+    @property
+    def sound_top(self) -> int:
+        """The top of the proposals' row."""
+        return RULER_H + 2 + sum(self.sound_heights())
+
+    @property
+    def rows_top(self) -> int:
+        return self.sound_top + SOUND_H
+
     def _x(self, frame: float) -> float:
         w = max(1, self.width() - LABEL_W - 4)
         return LABEL_W + (frame - self.v0) / max(1, self.v1 - self.v0) * w
 
-    def _frame_at(self, x: float) -> int:
+    def pos_at(self, x: float) -> float:
+        """The (fractional) frame position under pixel ``x``."""
         w = max(1, self.width() - LABEL_W - 4)
-        f = self.v0 + (x - LABEL_W) / w * (self.v1 - self.v0)
-        return int(min(self.n - 1, max(0, round(f))))
+        return self.v0 + (x - LABEL_W) / w * (self.v1 - self.v0)
+
+    def frame_at(self, x: float) -> int:
+        """The frame whose span holds pixel ``x``."""
+        return int(min(self.n - 1, max(0, np.floor(self.pos_at(x)))))
+
+    _frame_at = frame_at
+
+    def object_at(self, y: float) -> int | None:
+        """The object whose row holds pixel ``y`` (None off the object rows)."""
+        i = int((y - self.rows_top) // ROW_H)
+        return self.objects[i].id if y >= self.rows_top and i < len(self.objects) else None
+
+    def row_top(self, object_id: int) -> float | None:
+        ids = [o.id for o in self.objects]
+        return self.rows_top + ids.index(object_id) * ROW_H if object_id in ids else None
+
+    def onset_bounds(self) -> np.ndarray:
+        """Frame boundaries nearest the audio onsets (for snapping segment edges)."""
+        return self.audio.onset_bounds
+
+    # -- proposals (the window's keys and menu actions) --------------------------------------
+    def assign_proposal(self) -> None:
+        self.audio.assign(self.current_object)
+
+    def reject_proposal(self) -> None:
+        self.audio.reject()
+
+    def propose(self) -> None:
+        self.audio.propose()
 
     # -- input ---------------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.LeftButton and event.position().x() >= LABEL_W:
-            self._dragging = True
-            self.frame_requested.emit(self._frame_at(event.position().x()))
+        x, y = event.position().x(), event.position().y()
+        if event.button() != Qt.MouseButton.LeftButton or x < LABEL_W:
+            return
+        if self.editor.press(x, y):
+            return
+        if self.sound_top <= y < self.sound_top + SOUND_H:  # a proposal is selected by clicking it
+            hit = self.audio.proposal_at(self.frame_at(x))
+            self.audio.selected = hit.id if hit is not None else None
+        self._dragging = True
+        self.frame_requested.emit(self.frame_at(x))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if self._dragging:
-            self.frame_requested.emit(self._frame_at(event.position().x()))
+        x, y = event.position().x(), event.position().y()
+        if self.editor.drag is not None:
+            self.editor.move(x)
+        elif self._dragging:
+            self.frame_requested.emit(self.frame_at(x))
+        else:
+            self.setCursor(self.editor.cursor(x, y))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self._dragging = False
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.editor.release(event.position().x())
+
+    def event(self, event: QEvent) -> bool:
+        # Delete is the window's "delete mask" key; on the timeline, with a segment selected,
+        # it deletes the segment instead
+        if (event.type() == QEvent.Type.ShortcutOverride and self.editor.selected is not None
+                and isinstance(event, QKeyEvent)
+                and event.matches(QKeySequence.StandardKey.Delete)):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if self.editor.selected is not None and event.matches(QKeySequence.StandardKey.Delete):
+            self.delete_requested.emit(self.editor.selected)
+            return
+        super().keyPressEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         steps = event.angleDelta().y() / 120.0
@@ -173,10 +289,10 @@ class Timeline(QWidget):
             self.v0 = max(0, min(self.n - span, self.v0 + shift))
             self.v1 = self.v0 + span
         else:
-            at = self._frame_at(event.position().x())
+            at = self.pos_at(event.position().x())
             new = int(min(self.n, max(20, span / (1.25 ** steps))))
             frac = (at - self.v0) / max(1, span)
-            self.v0 = int(max(0, min(self.n - new, at - frac * new)))
+            self.v0 = int(max(0, min(self.n - new, round(at - frac * new))))
             self.v1 = self.v0 + new
         self.update()
         event.accept()
@@ -201,7 +317,8 @@ class Timeline(QWidget):
         p.setFont(font)
         width = max(1, self.width() - LABEL_W - 4)
         self._paint_ruler(p, width)
-        y = RULER_H + 2
+        self._paint_sound(p, width)
+        y = self.rows_top
         for o in self.objects:
             row = QRectF(0, y, self.width(), ROW_H - 2)
             if o.id == self.current_object:
@@ -216,8 +333,13 @@ class Timeline(QWidget):
                 c = QColor(STATUS_COLORS.get(s.status, "#888888"))
                 c.setAlpha(90)
                 p.fillRect(QRectF(x0, y + 1, max(2.0, x1 - x0), ROW_H - 4), c)
-                p.setPen(QPen(QColor(STATUS_COLORS.get(s.status, "#888888")), 1))
+                selected = s.id == self.editor.selected
+                p.setPen(QPen(QColor("#ffffff") if selected
+                              else QColor(STATUS_COLORS.get(s.status, "#888888")),
+                              2 if selected else 1))
                 p.drawRect(QRectF(x0, y + 1, max(2.0, x1 - x0), ROW_H - 4))
+            if self.editor.drag is not None and self.editor.drag.object_id == o.id:
+                self.editor.paint_preview(p, y + 1, ROW_H - 4)
             arr = self.states.get(o.id)
             if arr is not None:
                 cols = self._columns(arr, width)
@@ -246,6 +368,39 @@ class Timeline(QWidget):
             p.setPen(QPen(QColor("#ff4d4d"), 2))
             p.drawLine(int(x), 0, int(x), self.height())
         p.end()
+
+    def _paint_sound(self, p: QPainter, width: int) -> None:
+        """Waveform, spectrogram and proposals, with the current object's segments (and the
+        selected one) drawn across them."""
+        top = RULER_H + 2
+        wave_h, spec_h = self.sound_heights()
+        wave = QRectF(LABEL_W, top, width, wave_h - 2)
+        spec = QRectF(LABEL_W, top + wave_h, width, max(0, spec_h - 2))
+        sound = QRectF(LABEL_W, self.sound_top, width, SOUND_H - 2)
+        self.audio.request(self.v0, self.v1, width, int(wave.height()), int(spec.height()))
+        self.audio.paint(p, LABEL_W, width, wave, spec)
+        self.audio.paint_sound(p, LABEL_W, width, sound)
+        p.setPen(QColor("#bbbbbb"))
+        for rect, text in ((wave, "waveform"), (spec, "spectrogram"), (sound, "sound")):
+            if rect.height() > 0:
+                p.drawText(QRectF(6, rect.top(), LABEL_W - 8, rect.height()),
+                           Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        color = next((QColor(o.color) for o in self.objects if o.id == self.current_object),
+                     None)
+        for s in self.segments:
+            chosen = s.id == self.editor.selected
+            if not (chosen or (color is not None and s.object_id == self.current_object)) \
+                    or s.end < self.v0 or s.start >= self.v1:
+                continue
+            c = QColor("#ffffff") if chosen else QColor(color)
+            x0, x1 = self._x(s.start), self._x(s.end + 1)
+            span = QRectF(x0, top, max(1.0, x1 - x0), sound.bottom() - top)
+            c.setAlpha(40)
+            p.fillRect(span, c)
+            c.setAlpha(200)
+            p.setPen(QPen(c, 1))
+            p.drawLine(span.topLeft(), span.bottomLeft())
+            p.drawLine(span.topRight(), span.bottomRight())
 
     def _paint_ruler(self, p: QPainter, width: int) -> None:
         span = max(1, self.v1 - self.v0)

@@ -12,7 +12,8 @@ docks kept the window from being narrower than 1027 px and left the frame ~320 p
   tooltips say what they are and their key); the commands keep their words.
 - side by side the docks still need 1027 px, so a window at least :data:`WIDE` px wide that is
   asked for less than that in one step (a restore from maximised) stops at 1027 px, tabbed.
-- in a short window (< 800 px) the timeline is as tall as its rows and no taller.
+- in a short window (< 800 px) the timeline is as tall as its rows and no taller; below 720 px
+  its sound rows are compact (a strip of waveform, no spectrogram).
 """
 
 from __future__ import annotations
@@ -171,6 +172,9 @@ class WindowLayout(QObject):
         dock = self.win.docks["timeline"]
         inner = dock.widget()
         if inner is not None and not dock.isFloating() and dock.isVisible():
-            want = max(inner.minimumSizeHint().height(), inner.sizeHint().height(), 60)
+            # below 720 px the timeline's compact rows (its minimum: the waveform a strip, no
+            # spectrogram), so that the frame keeps most of the height
+            full = inner.sizeHint().height() if self.win.height() >= 720 else 0
+            want = max(inner.minimumSizeHint().height(), inner.minimumHeight(), full, 60)
             if dock.height() > want + 4:
                 self.win.resizeDocks([dock], [want], Qt.Orientation.Vertical)

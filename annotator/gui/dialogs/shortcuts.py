@@ -15,7 +15,11 @@ from PySide6.QtWidgets import (
 
 MOUSE = [("Left click", "Positive point (object)"), ("Right click", "Negative point (background)"),
          ("Wheel", "Zoom around the cursor"), ("Middle drag / Alt+drag", "Pan"),
-         ("Drag (brush/eraser)", "Paint / erase; right button inverts")]
+         ("Drag (brush/eraser)", "Paint / erase; right button inverts"),
+         ("Drag on a timeline object row", "Draw an audible segment (snaps to sound onsets)"),
+         ("Drag a segment's edge / body", "Move its start or end / move it"),
+         ("Click a segment, then Delete", "Delete the segment (asks first)"),
+         ("Click on the timeline's sound row", "Select a sound proposal")]
 
 
 def shortcut_rows(actions: dict[str, QAction]) -> list[tuple[str, str]]:

@@ -1,0 +1,261 @@
+"""Editing audible segments on the timeline with the mouse.
+
+On an object's row: press-drag on empty space draws a new segment, dragging near a segment's
+edge moves its start or end, dragging its body moves it; a click without drag selects the
+segment under it (or none) and moves the playhead. Edges snap to frame boundaries, and to an
+audio onset when one is within :data:`SNAP_PX` pixels.
+
+Positions are *boundaries*: boundary ``b`` is where frame ``b`` starts, so the segment
+``[start, end]`` spans boundaries ``start .. end + 1`` on screen.
+
+Every change is one undoable store operation (``session.apply``), checked first like the
+import checks a segments file (no inverted, out-of-range or overlapping spans of an object):
+a refused drop says why in the status bar and changes nothing. A change that leaves masks
+outside the segment asks first; the masks it then deletes stay in the store as revisions and
+come back with Edit ▸ Undo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+
+from annotator.core.store import StoreError
+from annotator.gui.ask import ask
+
+if TYPE_CHECKING:  # pragma: no cover
+    from annotator.gui.timeline import Timeline
+
+EDGE_PX = 5  # a press this close to a segment's edge drags the edge
+SNAP_PX = 4  # an edge this close to an audio onset snaps to it
+CLICK_PX = 3  # a press that moves less than this is a click, not a drag
+
+
+def span_problem(segments: Iterable[Any], object_id: int, start: int, end: int, n: int,
+                 ignore: int | None = None) -> str | None:
+    """Why ``[start, end]`` cannot be a segment of ``object_id`` (None if it can): the import's
+    rules — not inverted, inside the video's frames, no overlap with the object's other
+    segments (``ignore``: the segment being changed)."""
+    if start > end:
+        return f"it would start after it ends (frames {start} > {end})"
+    if start < 0 or end >= n:
+        return f"frames {start}–{end} are outside the video (0–{n - 1})"
+    for s in segments:
+        if s.object_id == object_id and s.id != ignore and start <= s.end and s.start <= end:
+            return f"frames {start}–{end} overlap the object's segment {s.start}–{s.end}"
+    return None
+
+
+@dataclass
+class Drag:
+    mode: str  # "create", "move", "start" or "end"
+    object_id: int
+    press_x: float
+    press_b: int  # the boundary under the press
+    seg: Any | None  # the segment being changed (None while creating)
+    start: int
+    end: int
+    moved: bool = False
+
+
+class SegmentEditor:
+    """The timeline's mouse editing of segments (the timeline forwards its mouse events)."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.t = timeline
+        self.drag: Drag | None = None
+        self.selected: int | None = None  # segment id
+
+    @property
+    def session(self) -> Any:
+        return self.t.session
+
+    # -- geometry ------------------------------------------------------------------------------
+    def onset_near(self, x: float) -> int | None:
+        """The onset boundary within SNAP_PX of pixel ``x``, if any."""
+        t = self.t
+        onsets = t.onset_bounds()
+        if not len(onsets):
+            return None
+        i = int(np.searchsorted(onsets, t.pos_at(x)))
+        best = min((int(onsets[j]) for j in (i - 1, i) if 0 <= j < len(onsets)),
+                   key=lambda o: abs(t._x(o) - x))
+        return best if abs(t._x(best) - x) <= SNAP_PX else None
+
+    def snap(self, x: float) -> int:
+        """The boundary for pixel ``x``: a close onset, else the nearest frame boundary."""
+        onset = self.onset_near(x)
+        return onset if onset is not None else int(min(self.t.n, max(0, round(self.t.pos_at(x)))))
+
+    def hit(self, x: float, object_id: int) -> tuple[str, Any] | None:
+        """("start" | "end" | "move", segment) under pixel ``x`` on the object's row."""
+        for s in self.t.segments:
+            if s.object_id != object_id:
+                continue
+            x0, x1 = self.t._x(s.start), self.t._x(s.end + 1)
+            edge = min(EDGE_PX, max(1.0, (x1 - x0) / 3))
+            if abs(x - x0) <= edge:
+                return "start", s
+            if abs(x - x1) <= edge:
+                return "end", s
+            if x0 < x < x1:
+                return "move", s
+        return None
+
+    def cursor(self, x: float, y: float) -> Qt.CursorShape:
+        oid = self.t.object_at(y)
+        found = self.hit(x, oid) if oid is not None else None
+        if found is None:
+            return Qt.CursorShape.ArrowCursor
+        return Qt.CursorShape.SizeHorCursor if found[0] != "move" else Qt.CursorShape.OpenHandCursor
+
+    # -- mouse ---------------------------------------------------------------------------------
+    def press(self, x: float, y: float) -> bool:
+        """Start a drag on an object's row; False when ``y`` is not on one."""
+        oid = self.t.object_at(y)
+        if oid is None:
+            return False
+        found = self.hit(x, oid)
+        if found is None:
+            b = self.snap(x)
+            self.drag = Drag("create", oid, x, b, None, b, b)
+        else:
+            mode, seg = found
+            self.drag = Drag(mode, oid, x, self.snap(x), seg, seg.start, seg.end)
+        return True
+
+    def move(self, x: float) -> None:
+        d = self.drag
+        if d is None:
+            return
+        if not d.moved and abs(x - d.press_x) < CLICK_PX:
+            return
+        d.moved = True
+        n = self.t.n
+        if d.mode == "create":
+            lo, hi = sorted((d.press_b, self.snap(x)))
+            hi = max(hi, lo + 1)
+            d.start, d.end = min(lo, n - 1), min(hi, n) - 1
+        elif d.mode == "start":
+            d.start = self.snap(x)
+        elif d.mode == "end":
+            d.end = self.snap(x) - 1
+        else:  # move the body by whole frames; an edge snaps to an onset when close to it
+            length = d.seg.end - d.seg.start + 1
+            shift = round(self.t.pos_at(x) - self.t.pos_at(d.press_x))
+            start = int(min(n - length, max(0, d.seg.start + shift)))
+            for offset in (0, length):
+                onset = self.onset_near(self.t._x(start + offset))
+                if onset is not None:
+                    start = int(min(n - length, max(0, onset - offset)))
+                    break
+            d.start, d.end = start, start + length - 1
+        self.t.update()
+
+    def release(self, x: float) -> None:
+        d, self.drag = self.drag, None
+        if d is None:
+            return
+        if not d.moved:  # a click: select what is under it, move the playhead
+            self.selected = d.seg.id if d.seg is not None else None
+            self.t.frame_requested.emit(self.t.frame_at(x))
+            self.t.update()
+            return
+        self.t.update()
+        if d.seg is not None and (d.start, d.end) == (d.seg.start, d.seg.end):
+            return
+        self.commit(d.object_id, d.start, d.end, d.seg)
+
+    def paint_preview(self, p: QPainter, y: float, h: float) -> None:
+        d = self.drag
+        if d is None or not d.moved:
+            return
+        x0, x1 = self.t._x(min(d.start, d.end + 1)), self.t._x(max(d.start, d.end + 1))
+        bad = span_problem(self.t.segments, d.object_id, d.start, d.end, self.t.n,
+                           d.seg.id if d.seg is not None else None)
+        color = QColor("#ef5350" if bad else "#ffffff")
+        p.setPen(QPen(color, 1, Qt.PenStyle.DashLine))
+        color.setAlpha(50)
+        p.fillRect(QRectF(x0, y, max(2.0, x1 - x0), h), color)
+        p.drawRect(QRectF(x0, y, max(2.0, x1 - x0), h))
+
+    # -- store operations ------------------------------------------------------------------------
+    def _name(self, object_id: int) -> str:
+        return next((o.name for o in self.t.objects if o.id == object_id), f"object {object_id}")
+
+    def commit(self, object_id: int, start: int, end: int, seg: Any | None) -> None:
+        """Add (``seg`` None) or change a segment, if the span passes the import's checks."""
+        session = self.session
+        what = "Segment not added" if seg is None else "Segment not changed"
+        if session.store.readonly:
+            session.message.emit(f"{what}: the project is open view-only.", True)
+            return
+        problem = span_problem(self.t.segments, object_id, start, end, self.t.n,
+                               seg.id if seg is not None else None)
+        if problem:
+            session.message.emit(f"{what}: {problem}.", True)
+            return
+        if seg is None:
+            self._add(object_id, start, end)
+        else:
+            self._change(seg, start, end)
+
+    def _add(self, object_id: int, start: int, end: int) -> None:
+        store, n = self.session.store, self.t.n
+
+        def write(op: int) -> list:
+            problem = span_problem(store.segments(object_id), object_id, start, end, n)
+            if problem:
+                raise StoreError(f"Segment not added: {problem}.")
+            store.add_segment(object_id, start, end, op=op)
+            return []
+
+        self.session.apply(f"Add segment {self._name(object_id)} {start}–{end}", write,
+                           "add_segment", structure=True)
+
+    def _change(self, seg: Any, start: int, end: int) -> None:
+        store = self.session.store
+
+        def outside() -> list[int]:
+            return [m.frame for m in store.masks_of(seg.object_id, seg.start, seg.end)
+                    if not start <= m.frame <= end]
+
+        self.session.run(outside, lambda frames: self._confirm(seg, start, end, frames))
+
+    def _confirm(self, seg: Any, start: int, end: int, frames: list[int]) -> None:
+        if not frames:
+            self._apply_change(seg, start, end, [])
+            return
+        k, name = len(frames), self._name(seg.object_id)
+        masks = f"{k} mask{'s' if k != 1 else ''}"
+        ask(self.t, "Masks outside the segment",
+            f"{masks} of {name} would lie outside frames {start}–{end}. Change the segment "
+            f"and delete {'them' if k != 1 else 'it'}?",
+            f"Frames {', '.join(map(str, frames[:8]))}{' …' if k > 8 else ''}. The masks stay "
+            "in the project as revisions; Edit ▸ Undo brings the segment and the masks back.",
+            f"Change and delete {masks}",
+            lambda: self._apply_change(seg, start, end, frames))
+
+    def _apply_change(self, seg: Any, start: int, end: int, frames: list[int]) -> None:
+        store, n = self.session.store, self.t.n
+
+        def write(op: int) -> list:
+            problem = span_problem(store.segments(seg.object_id), seg.object_id, start, end, n,
+                                   seg.id)
+            if problem:
+                raise StoreError(f"Segment not changed: {problem}.")
+            store.update_segment(seg.id, start=start, end=end, op=op)
+            keys = []
+            for f in frames:
+                if not start <= f <= end and store.delete_mask(seg.object_id, f, op=op):
+                    keys.append((seg.object_id, f))
+            return keys
+
+        verb = "Move" if end - start == seg.end - seg.start and start != seg.start else "Resize"
+        self.session.apply(f"{verb} segment {self._name(seg.object_id)} {start}–{end}", write,
+                           "edit_segment", structure=True)
