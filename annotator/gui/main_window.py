@@ -205,6 +205,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         self.segments_panel.segment_activated.connect(self.go_to_segment)
         self.segments_panel.where = lambda: (self.object_id, self.frame)
         self.timeline.frame_requested.connect(self.go_to)
+        self.timeline.delete_requested.connect(self.segments_panel.delete)
         self.check_view.goto.connect(self._goto_flag)
         self.check_view.compare_changed.connect(self.set_compare)
         self.check_view.use_shown.connect(self.use_shown_mask)

@@ -73,6 +73,17 @@ def _spec(w: MainWindow) -> list[tuple[str, str, str | list[str], Callable[[], N
         ("batch", "&Batch over several projects…", "", w.batch_projects, True, ""),
         ("cancel", "&Cancel job", "Ctrl+.", w.cancel_job, True,
          "Stop the running job; frames already done are kept"),
+        ("propose", "Propose segments from &audio", "",
+         lambda: w.timeline and w.timeline.propose(), True,
+         "Find the sounds in the audio track; they show on the timeline's sound row"),
+        ("assign_proposal", "&Assign sound proposal to object", "A",
+         lambda: w.timeline and w.timeline.assign_proposal(), True,
+         "The selected sound proposal (or the one under the playhead) becomes a segment of "
+         "the selected object"),
+        ("reject_proposal", "Re&ject sound proposal", "Shift+R",
+         lambda: w.timeline and w.timeline.reject_proposal(), True,
+         "The selected sound proposal (or the one under the playhead) is not a sound to "
+         "annotate"),
         ("check_view", "&Check && re-annotate view", "Ctrl+R", w.show_check_view, True, ""),
         ("next_flag", "&Next flagged frame", "F", lambda: w.next_flag(+1), True, ""),
         ("prev_flag", "&Previous flagged frame", "Shift+F", lambda: w.next_flag(-1), True, ""),
@@ -153,6 +164,8 @@ def build_menus(w: MainWindow, a: dict[str, QAction]) -> None:
     m.addActions([a["check_view"], a["next_flag"], a["prev_flag"], a["compare"]])
     m.addSeparator()
     m.addActions([a["mark_done"], a["mark_failed"]])
+    m.addSeparator()
+    m.addActions([a["propose"], a["assign_proposal"], a["reject_proposal"]])
     m = mb.addMenu("&Models")
     m.addAction(a["models"])
     m = mb.addMenu("&Help")
