@@ -29,6 +29,8 @@ from annotator.core.video import VideoError
 
 ANALYSIS_RATE = 16000  # Hz, mono float32
 PREROLL_S = 0.1  # decode from this much before a seek target (codecs' overlap, priming)
+GAP_SAMPLES = 200  # a jump in timestamps larger than this (at 16 kHz) is filled with silence
+MAX_BAD_PACKETS = 20  # more undecodable packets than this, and than good ones: damaged
 
 
 def _av_errors() -> tuple[type[BaseException], ...]:
@@ -45,6 +47,12 @@ def _open(path: Path) -> Any:
     except _av_errors() as e:
         raise VideoError(path, f"its audio cannot be read ({e})",
                          "The file may be damaged; re-encode it or relink the original") from e
+
+
+def _damaged(path: Path, bad: int, good: int) -> VideoError:
+    return VideoError(path, f"its audio track is damaged ({bad} packets cannot be decoded, "
+                      f"{good} can)", "Re-encode the audio (e.g. ffmpeg -i in.mp4 -c:v copy "
+                      "-c:a aac out.mp4) or relink an intact copy of the video")
 
 
 def video_t0(container: Any) -> float:
@@ -95,9 +103,8 @@ def iter_audio(video_path: str | Path, start_s: float = 0.0, *, rate: int = ANAL
                 container.seek(0)
         pending: list[np.ndarray] = []
         have = 0
-        skip: int | None = None  # samples to drop (the seek landed before start_s)
-        decode_errors = 0
-        produced = False
+        cursor: int | None = None  # where the next sample out of the resampler goes
+        bad = good = 0  # packets that failed to decode / that decoded
 
         def emit(a: np.ndarray) -> Iterator[np.ndarray]:
             nonlocal have, pending
@@ -109,46 +116,50 @@ def iter_audio(video_path: str | Path, start_s: float = 0.0, *, rate: int = ANAL
                 rest = buf[chunk_n:]
                 pending, have = ([rest], len(rest)) if len(rest) else ([], 0)
 
+        def put(a: np.ndarray) -> Iterator[np.ndarray]:
+            """Samples from ``cursor`` on (relative to start_s): those before it are dropped
+            (the seek landed earlier)."""
+            nonlocal cursor
+            assert cursor is not None
+            first, cursor = cursor, cursor + len(a)
+            if first < 0:
+                a = a[min(-first, len(a)):]
+            if len(a):
+                yield from emit(a)
+
         def convert(frames: list[Any]) -> Iterator[np.ndarray]:
-            nonlocal skip
             for out in frames:
                 a = out.to_ndarray().reshape(-1, channels).astype(np.float32, copy=False)
-                if channels == 1:
-                    a = a.reshape(-1)
-                if skip is None:
-                    skip = 0
-                if skip > 0:
-                    cut = min(skip, len(a))
-                    a, skip = a[cut:], skip - cut
-                if len(a):
-                    yield from emit(a)
+                yield from put(a.reshape(-1) if channels == 1 else a)
+
+        def silence(n: int) -> np.ndarray:
+            return np.zeros((n,) if channels == 1 else (n, channels), np.float32)
 
         try:
             for packet in container.demux(stream):
                 try:
                     frames = packet.decode()
                 except errors:
-                    decode_errors += 1
+                    bad += 1
+                    if bad > MAX_BAD_PACKETS and bad > good:
+                        raise _damaged(path, bad, good) from None
                     continue
+                good += bool(frames)
                 for fr in frames:
-                    if skip is None:
-                        t = fr.time if fr.time is not None else origin
-                        offset = int(round((abs_start - t) * rate))
-                        if offset < 0:  # the audio starts after start_s: silence before it
-                            shape = (-offset,) if channels == 1 else (-offset, channels)
-                            yield from emit(np.zeros(shape, np.float32))
-                            skip = 0
-                        else:
-                            skip = offset
-                    produced = True
+                    pos = None if fr.time is None else int(round((fr.time - abs_start) * rate))
+                    if cursor is None:
+                        cursor = min(pos, 0) if pos is not None else 0
+                    if pos is not None and pos - cursor > GAP_SAMPLES * rate // 16000:
+                        # the audio starts after start_s, or packets were lost: silence
+                        yield from put(silence(pos - cursor))
                     yield from convert(resampler.resample(fr))
-            yield from convert(resampler.resample(None))
+            if cursor is not None:
+                yield from convert(resampler.resample(None))
         except errors as e:
             raise VideoError(path, f"its audio cannot be read ({e})",
                              "The file may be damaged or truncated") from e
-        if not produced and decode_errors:
-            raise VideoError(path, f"its audio cannot be decoded ({decode_errors} damaged "
-                             "packets and none that decode)", "The file may be damaged")
+        if bad and (not good or bad > good):
+            raise _damaged(path, bad, good)
         if have:
             yield np.ascontiguousarray(np.concatenate(pending))
     finally:
