@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QCloseEvent, QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
 
@@ -80,8 +80,9 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         self.toolbar = build_toolbar(self, self.actions_)
         self.canvas.point_clicked.connect(self._clicked)
         self.canvas.stroke_finished.connect(self._stroked)
-        self._play = QTimer(self)
-        self._play.timeout.connect(self._play_tick)
+        from annotator.gui.playback import Playback
+
+        self.playback = Playback(self)  # play with sound: the audio is the clock
         self.resizeDocks([self.docks["objects"], self.docks["check"]], [330, 290],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["timeline"]], [120], Qt.Orientation.Vertical)
@@ -185,6 +186,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         """Show an open project (the window takes ownership and closes it later)."""
         session = ProjectSession(project, video, self)
         self.session = session
+        self.playback.attach(session)
         from annotator.gui.check_view import CheckView
         from annotator.gui.objects_panel import ObjectsPanel
         from annotator.gui.prompt_controller import PromptController
@@ -313,7 +315,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
             return True
         if ask and not self._may_close():
             return False
-        self._play.stop()
+        self.playback.detach()
         self.save_layout()
         self._save_place(session)
         for key in ("objects", "segments", "check", "timeline"):
@@ -356,22 +358,27 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
             self.open_path(urls[0])
 
     # -- navigation ----------------------------------------------------------------------------
-    def go_to(self, frame: int) -> None:
+    def go_to(self, frame: int, playing: bool = False) -> None:
+        """Show ``frame``; ``playing``: playback moves on (no embedding, no snippet)."""
         if self.session is None:
             return
         frame = max(0, min(self.session.frame_count - 1, int(frame)))
-        if frame != self.frame:
+        changed = frame != self.frame
+        if changed:
             self.set_compare(False)
         self.frame = frame
-        self.session.precompute_now(frame)  # the frame under the cursor is embedded first
+        if not playing:
+            self.session.precompute_now(frame)  # the frame under the cursor is embedded first
         if self.timeline:
             self.timeline.set_frame(frame)
         if self.check_view:
             self.check_view.set_frame(frame)
-        if self.prompt:
+        if self.prompt and not playing:
             self.prompt.set_target(self.object_id, frame)
         self._update_hud()
         self._request_view(frame)
+        if not playing:
+            self.playback.moved(frame, changed)
 
     def step(self, delta: int) -> None:
         self.go_to(self.frame + delta)
@@ -471,19 +478,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         self.status.set_context(self.frame, self.object_id)
 
     def toggle_play(self) -> None:
-        if self._play.isActive():
-            self._play.stop()
-            return
-        if self.session is None:
-            return
-        self._play.start(max(10, int(1000 / self.session.fps)))
-
-    def _play_tick(self) -> None:
-        if self.session is None or self.frame >= self.session.frame_count - 1:
-            self._play.stop()
-            return
-        if not self._loading:
-            self.go_to(self.frame + 1)
+        self.playback.toggle()
 
     def first_frame(self) -> None:
         self.go_to(0)
@@ -494,10 +489,12 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
 
     # -- prompting -----------------------------------------------------------------------------
     def _clicked(self, x: float, y: float, positive: bool) -> None:
+        self.playback.pause()  # a click is about the frame on screen
         if self.prompt:
             self.prompt.click(x, y, positive)
 
     def _stroked(self, points: list, radius: int, erase: bool) -> None:
+        self.playback.pause()
         if self.prompt:
             self.prompt.stroke(points, radius, erase)
 

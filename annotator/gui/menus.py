@@ -43,7 +43,17 @@ def _spec(w: MainWindow) -> list[tuple[str, str, str | list[str], Callable[[], N
         ("fwd10", "Forward 10 frames", "Shift+Right", lambda: w.step(10), True, ""),
         ("first", "First frame", "Home", w.first_frame, True, ""),
         ("last", "Last frame", "End", w.last_frame, True, ""),
-        ("play", "Play / pause", "Space", w.toggle_play, True, ""),
+        ("play", "&Play / pause", "Space", w.toggle_play, True,
+         "Play with sound from the playhead (the frames follow the sound)"),
+        ("loop", "&Loop the segment", "L",
+         lambda: w.playback.set_loop(w.actions_["loop"].isChecked()), True,
+         "Play the audible segment under the playhead over and over"),
+        ("slower", "&Slower", ",", lambda: w.playback.change_speed(-1), True,
+         "2× → 1× → 0.5× (the pitch follows the speed)"),
+        ("faster", "&Faster", ".", lambda: w.playback.change_speed(+1), True,
+         "0.5× → 1× → 2× (the pitch follows the speed)"),
+        ("mute", "&Mute", "M", lambda: w.playback.set_muted(w.actions_["mute"].isChecked()),
+         True, "Playback and scrubbing without sound"),
         ("fit", "Fit to window", "Ctrl+0", w.canvas.fit, False, ""),
         ("zoom_in", "Zoom in", "Ctrl++", lambda: w.canvas.zoom_at(1.25), False, ""),
         ("zoom_out", "Zoom out", "Ctrl+-", lambda: w.canvas.zoom_at(0.8), False, ""),
@@ -149,12 +159,14 @@ def build_menus(w: MainWindow, a: dict[str, QAction]) -> None:
     m.addAction(a["preferences"])
     m = mb.addMenu("&View")
     m.addActions([a["prev_frame"], a["next_frame"], a["back10"], a["fwd10"], a["first"],
-                  a["last"], a["play"]])
+                  a["last"]])
     m.addSeparator()
     m.addActions([a["fit"], a["zoom_in"], a["zoom_out"]])
     m.addSeparator()
     for dock in w.docks.values():
         m.addAction(dock.toggleViewAction())
+    m = mb.addMenu("P&layback")
+    m.addActions([a["play"], a["loop"], a["slower"], a["faster"], a["mute"]])
     m = mb.addMenu("&Propagate")
     m.addActions([a["propagate"], a["propagate_all"], a["propagate_fwd"], a["propagate_back"],
                   a["repropagate"]])

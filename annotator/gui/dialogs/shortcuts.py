@@ -19,7 +19,8 @@ MOUSE = [("Left click", "Positive point (object)"), ("Right click", "Negative po
          ("Drag on a timeline object row", "Draw an audible segment (snaps to sound onsets)"),
          ("Drag a segment's edge / body", "Move its start or end / move it"),
          ("Click a segment, then Delete", "Delete the segment (asks first)"),
-         ("Click on the timeline's sound row", "Select a sound proposal")]
+         ("Click on the timeline's sound row", "Select a sound proposal"),
+         ("Drag the playhead (or step) while paused", "Scrub: a short snippet of the sound")]
 
 
 def shortcut_rows(actions: dict[str, QAction]) -> list[tuple[str, str]]:

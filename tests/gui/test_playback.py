@@ -1,0 +1,180 @@
+"""Playback with sound, driven by the keys a person presses (Space, L, M, ",", ".").
+
+Silent playback (no sound device: forced with ``AVS_ANNOTATOR_AUDIO=none``, as on a server or
+in CI without a sound server) runs on the wall clock; where a sound server answers (a real
+card, or PulseAudio's null sink as in .ci/run) the sound card's played position is the clock,
+and these tests compare the frame shown with what the sink says it has played.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from annotator.demo import FPS
+
+
+@pytest.fixture
+def silent(monkeypatch):
+    """No sound device, whatever this machine has (set before the window opens the project)."""
+    monkeypatch.setenv("AVS_ANNOTATOR_AUDIO", "none")
+
+
+def _frames_seen(qtbot, win, until, timeout=15000):
+    """The frames the window went to, polled while waiting for ``until(seen)``."""
+    seen: list[int] = []
+
+    def check() -> None:
+        if not seen or seen[-1] != win.frame:
+            seen.append(win.frame)
+        assert until(seen)
+
+    qtbot.waitUntil(check, timeout=timeout)
+    return seen
+
+
+def _played_for(ui, ms: int) -> int:
+    """Frames advanced by playing ``ms`` from the first frame (Home, Space, wait, Space)."""
+    ui.key(Qt.Key.Key_Home)
+    assert ui.win.frame == 0
+    ui.key(Qt.Key.Key_Space)
+    ui.qtbot.wait(ms)
+    ui.key(Qt.Key.Key_Space)
+    assert not ui.win.playback.playing
+    return ui.win.frame
+
+
+def test_playback_without_a_sound_device_runs_silent(silent, ui, qtbot):
+    win = ui.win
+    assert win.playback.out is None
+    ui.key(Qt.Key.Key_Space)
+    assert win.playback.playing
+    assert "no audio output: playing silent" in win.status.currentMessage()
+    qtbot.waitUntil(lambda: win.frame >= 10, timeout=10000)  # the frames advance
+    qtbot.waitUntil(lambda: win.canvas.view.index >= 10, timeout=10000)  # and are shown
+    ui.key(Qt.Key.Key_Space)  # pause
+    assert not win.playback.playing
+    stopped = win.frame
+    qtbot.wait(400)
+    assert win.frame == stopped
+    ui.idle()
+    assert win.canvas.view.index == stopped
+    # said once: playing again does not say it again
+    win.status.clearMessage()
+    ui.key(Qt.Key.Key_Space)
+    assert "playing silent" not in win.status.currentMessage()
+    qtbot.waitUntil(lambda: win.frame > stopped, timeout=10000)
+    ui.key(Qt.Key.Key_Space)
+
+
+def test_playback_stops_at_the_last_frame(silent, ui, qtbot):
+    win = ui.win
+    ui.key(Qt.Key.Key_End)
+    for _ in range(12):
+        ui.key(Qt.Key.Key_Left)
+    ui.key(Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not win.playback.playing, timeout=10000)
+    assert win.frame == win.session.frame_count - 1
+    ui.key(Qt.Key.Key_Space)  # at the end, Space plays from the start again
+    assert win.playback.playing
+    qtbot.waitUntil(lambda: 0 < win.frame < 20, timeout=10000)
+    ui.key(Qt.Key.Key_Space)
+
+
+def test_double_speed_advances_about_twice_as_far(silent, ui, qtbot):
+    win = ui.win
+    one = _played_for(ui, 1200)
+    ui.key(Qt.Key.Key_Period)  # faster: 2×
+    assert win.playback.speed == 2.0
+    two = _played_for(ui, 1200)
+    ui.key(Qt.Key.Key_Comma)
+    ui.key(Qt.Key.Key_Comma)  # slower, slower: 0.5×
+    assert win.playback.speed == 0.5
+    half = _played_for(ui, 1200)
+    assert one >= 10
+    assert 1.4 * one <= two <= 2.8 * one, (one, two)
+    assert 0.3 * one <= half <= 0.7 * one, (one, half)
+
+
+def test_loop_wraps_to_the_segment_start(silent, ui, qtbot):
+    win = ui.win
+    _oid, seg = ui.bell()
+    win.segments_panel.select(seg.id)
+    qtbot.mouseClick(win.segments_panel.go_btn, Qt.MouseButton.LeftButton)
+    ui.idle()
+    assert win.frame == seg.start
+    ui.key(Qt.Key.Key_L)
+    assert win.actions_["loop"].isChecked()
+    ui.key(Qt.Key.Key_Period)  # 2×: a turn of the bell's segment in about a second
+    ui.key(Qt.Key.Key_Space)
+    seen = _frames_seen(qtbot, win, lambda s: any(b < a for a, b in zip(s, s[1:])))
+    ui.key(Qt.Key.Key_Space)
+    wrap = next(i for i in range(1, len(seen)) if seen[i] < seen[i - 1])
+    assert seen[wrap - 1] >= seg.end - 4  # it got to the end of the segment …
+    assert seen[wrap] <= seg.start + 6  # … and went on from its start
+    assert all(seg.start <= f <= seg.end for f in seen)
+
+
+def test_a_video_without_audio_plays_silent(ui, qtbot, tmp_path):
+    win = ui.win
+    path = tmp_path / "mute.mp4"
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("libx264", rate=FPS)
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        for i in range(40):
+            img = np.full((48, 64, 3), i * 5, np.uint8)
+            fr = av.VideoFrame.from_ndarray(img, format="rgb24")
+            fr.pts, fr.time_base = i, Fraction(1, FPS)
+            for pkt in st.encode(fr):
+                out.mux(pkt)
+        for pkt in st.encode():
+            out.mux(pkt)
+    win.open_path(path)
+    qtbot.waitUntil(lambda: win.session is not None and win.session.video.path == path,
+                    timeout=30000)
+    ui.idle()
+    ui.key(Qt.Key.Key_Space)
+    assert "no audio track: playing silent" in win.status.currentMessage()
+    qtbot.waitUntil(lambda: win.frame >= 5, timeout=10000)
+    ui.key(Qt.Key.Key_Space)
+
+
+def test_the_sound_card_is_the_clock(ui, qtbot):
+    """Where a sound server answers: the frame shown follows the sink's played position."""
+    win = ui.win
+    out = win.playback.out
+    if out is None:
+        pytest.skip(f"no audio output here ({win.playback.out_reason}); .ci/run starts "
+                    "PulseAudio with a null sink")
+    qtbot.wait(300)  # the sink was started when the project opened: it is idle, drained
+    p0 = out.sink.processedUSecs()
+    ui.key(Qt.Key.Key_Space)
+    video = win.session.video
+    moved = 0
+    shown_off = []
+    for _ in range(10):
+        qtbot.wait(150)
+        played = (out.sink.processedUSecs() - p0) / 1e6  # Qt's own count of what it played
+        expected = video.index_at(played)
+        assert abs(win.frame - expected) <= 1, (win.frame, expected, played)
+        shown_off.append(abs(win.canvas.view.index - expected))
+        moved = max(moved, win.frame)
+    ui.key(Qt.Key.Key_Space)
+    assert moved >= 10
+    # the picture itself (decoded off the GUI thread, frames dropped when late) is as close
+    # in most samples; a busy machine may hold one back now and then
+    assert sorted(shown_off)[len(shown_off) // 2] <= 1, shown_off
+
+    # scrubbing while paused plays a snippet; muted (M) it does not
+    before = win.playback.snippets
+    ui.key(Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: win.playback.snippets == before + 1, timeout=5000)
+    ui.key(Qt.Key.Key_M)
+    assert win.actions_["mute"].isChecked() and out.volume == 0.0
+    ui.key(Qt.Key.Key_Right)
+    qtbot.wait(500)
+    assert win.playback.snippets == before + 1
