@@ -9,7 +9,7 @@ from pathlib import Path
 
 from annotator.errors import UserError
 
-EXPORT_FORMATS = ["coco", "davis", "png", "youtube-vos", "cvat"]
+EXPORT_FORMATS = ["coco", "davis", "png", "youtube-vos", "cvat", "cvat-images"]
 
 
 def register(sub) -> None:
@@ -47,9 +47,10 @@ def register(sub) -> None:
     p.add_argument("project", type=Path)
     p.add_argument("--format", choices=EXPORT_FORMATS, default="coco",
                    help="coco (RLE JSON), davis or png (indexed PNG per frame, empty ones too, "
-                        "ids 1..N, objects.json), youtube-vos, cvat (CVAT for video 1.1 XML)")
+                        "ids 1..N, objects.json), youtube-vos, cvat (CVAT for video 1.1 XML: a track "
+                        "per object), cvat-images (CVAT for images 1.1: what Datumaro reads)")
     p.add_argument("-o", "--output", type=Path, required=True,
-                   help="JSON file (coco) or XML file (cvat), else a folder")
+                   help="JSON file (coco) or XML file (cvat, cvat-images), else a folder")
     p.add_argument("--with-frames", action="store_true",
                    help="coco, youtube-vos: write the frame images too (-o is then a folder)")
     p.add_argument("--layout", choices=["coco", "datumaro"], default="coco",
@@ -206,9 +207,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             else:
                 from annotator.core.cvat import export_cvat
 
-                res = export_cvat(store, out, overwrite=args.overwrite)
-                print(f"wrote CVAT for video 1.1 {res['path']}: {res['tracks']} tracks, "
-                      f"{res['masks']} masks")
+                images = fmt == "cvat-images"
+                res = export_cvat(store, out, overwrite=args.overwrite, images=images)
+                print(f"wrote CVAT for {'images' if images else 'video'} 1.1 {res['path']}: "
+                      f"{res['tracks']} tracks, {res['masks']} masks")
         finally:
             if video is not None:
                 video.close()

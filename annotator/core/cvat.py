@@ -7,6 +7,12 @@ track is closed by an ``outside="1"`` keyframe on the first frame after each run
 (frames outside the audible segments, or where the object is hidden), as CVAT expects of a
 track that leaves the frame. Import reads masks and polygons of tracks (and of ``<image>``
 shapes, CVAT for images); every track is one object.
+
+CVAT for images 1.1 (``--format cvat-images``) holds the same masks frame by frame: one
+``<image>`` per frame with a mask (``name`` = the frame's file name, as in the COCO export),
+one ``<mask>`` per object in it, the object's name and its track id in ``object`` and
+``track_id`` attributes. It is what Datumaro reads: its CVAT reader (1.13) fails on a
+``<mask>`` inside a ``<track>``, so a pipeline through Datumaro takes this one; CVAT takes both.
 """
 
 from __future__ import annotations
@@ -62,7 +68,9 @@ def _sub(parent: ET.Element, tag: str, text: object = None, **attrib: str) -> ET
     return el
 
 
-def cvat_xml(store: Store) -> tuple[ET.ElementTree, dict]:
+def _header(store: Store, mode: str) -> tuple[ET.Element, list]:
+    """``<annotations>`` with its ``<meta>``: the task, a label per category (with the
+    ``object`` attribute, and ``track_id`` in annotation mode), the frame size."""
     rec = store.video()
     h, w = store.size_hw
     n = store.frame_count
@@ -70,24 +78,62 @@ def cvat_xml(store: Store) -> tuple[ET.ElementTree, dict]:
     _sub(root, "version", "1.1")
     task = _sub(_sub(root, "meta"), "task")
     for tag, val in (("id", 1), ("name", F.sequence_name(store)), ("size", n),
-                     ("mode", "interpolation"), ("overlap", 0), ("start_frame", 0),
+                     ("mode", mode), ("overlap", 0), ("start_frame", 0),
                      ("stop_frame", n - 1)):
         _sub(task, tag, val)
     objects = [o for o in store.objects()]
     labels = _sub(task, "labels")
+    attributes = [("object", "text")] + ([("track_id", "number")] if mode == "annotation" else [])
     for cat in sorted({o.category for o in objects}):
         lab = _sub(labels, "label")
         _sub(lab, "name", cat)
         _sub(lab, "color", next(o.color for o in objects if o.category == cat))
         _sub(lab, "type", "mask")
-        attr = _sub(_sub(lab, "attributes"), "attribute")
-        for tag, val in (("name", "object"), ("mutable", "False"), ("input_type", "text"),
-                         ("default_value", ""), ("values", "")):
-            _sub(attr, tag, val)
+        attrs = _sub(lab, "attributes")
+        for name, kind in attributes:
+            attr = _sub(attrs, "attribute")
+            for tag, val in (("name", name), ("mutable", "False"), ("input_type", kind),
+                             ("default_value", ""), ("values", "")):
+                _sub(attr, tag, val)
     size = _sub(task, "original_size")
     _sub(size, "width", w)
     _sub(size, "height", h)
     _sub(task, "source", Path(rec.path).name)
+    return root, objects
+
+
+def cvat_images_xml(store: Store) -> tuple[ET.ElementTree, dict]:
+    """CVAT for images 1.1: an ``<image>`` per frame with masks, a ``<mask>`` per object."""
+    root, objects = _header(store, "annotation")
+    h, w = store.size_hw
+    name_of = F.frame_namer(store)
+    track = {o.id: k for k, o in enumerate(objects)}
+    by_id = {o.id: o for o in objects}
+    images = masks = 0
+    current, image = None, None
+    for m in store.iter_masks():  # ordered by (frame, object)
+        obj = by_id.get(m.object_id)
+        enc = cvat_rle(m.decode()) if obj is not None else None
+        if enc is None:
+            continue
+        if m.frame != current:
+            current = m.frame
+            image = _sub(root, "image", id=str(m.frame), name=name_of(m.frame), width=str(w),
+                         height=str(h))
+            images += 1
+        rle, left, top, mw, mh = enc
+        el = _sub(image, "mask", label=obj.category, source="manual", occluded="0", rle=rle,
+                  left=str(left), top=str(top), width=str(mw), height=str(mh), z_order="0")
+        _sub(el, "attribute", obj.name, name="object")
+        _sub(el, "attribute", track[obj.id], name="track_id")
+        masks += 1
+    return ET.ElementTree(root), {"images": images, "masks": masks, "tracks": len(
+        {m for m in track if store.masks_of(m)})}
+
+
+def cvat_xml(store: Store) -> tuple[ET.ElementTree, dict]:
+    root, objects = _header(store, "interpolation")
+    n = store.frame_count
     tracks = masks = 0
     for k, obj in enumerate(objects):
         recs = store.masks_of(obj.id)
@@ -119,12 +165,14 @@ def _mask_el(track: ET.Element, frame: int, enc: tuple, name: str, *, outside: b
     _sub(el, "attribute", name, name="object")
 
 
-def export_cvat(store: Store, out: str | Path, *, overwrite: bool = False) -> dict:
-    """Write CVAT for video 1.1 XML to ``out`` (atomically); returns a summary."""
+def export_cvat(store: Store, out: str | Path, *, overwrite: bool = False,
+                images: bool = False) -> dict:
+    """Write CVAT for video 1.1 XML (``images``: CVAT for images 1.1) to ``out``
+    (atomically); returns a summary."""
     out = Path(out)
     if out.is_dir():
         raise ExportError(f"{out} is a folder: give the .xml file's name")
-    tree, summary = cvat_xml(store)
+    tree, summary = (cvat_images_xml if images else cvat_xml)(store)
     ET.SubElement(tree.getroot().find("meta"), "avs_project").text = F.project_key(store)
     F.check_target(out, store, overwrite)
     ET.indent(tree)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 
 import cv2
 import numpy as np
@@ -182,6 +183,33 @@ def test_cvat_video_round_trip(dog, tmp_path):
                                      + [("bar", 5)])
         assert np.array_equal(got["dog", 13], gt[13]) and np.array_equal(got["bar", 5], bar)
         assert other.store.object_by_name("bar").category == "obstacle"
+
+
+def test_cvat_for_images_round_trip(dog, tmp_path):
+    """CVAT for images 1.1: an <image> per frame with masks, named as the source names the
+    frame; object names, categories and masks come back the same."""
+    project, gt = dog
+    store = project.store
+    a, b = store.add_object("dog", "animal"), store.add_object("bar", "obstacle")
+    for f in (2, 3, 5):
+        store.put_mask(a, f, gt[f], source="manual")
+    bar = np.zeros_like(gt[0])
+    bar[300:320, 100:700] = True
+    store.put_mask(b, 5, bar, source="manual")
+    out = tmp_path / "images.xml"
+    res = export_cvat(store, out, images=True)
+    assert res == {"path": str(out), "images": 3, "masks": 4, "tracks": 2}
+    root = ET.parse(out).getroot()
+    assert root.findtext("meta/task/mode") == "annotation"
+    assert [i.get("name") for i in root.iter("image")] == ["00002.jpg", "00003.jpg", "00005.jpg"]
+    assert [len(i.findall("mask")) for i in root.iter("image")] == [1, 1, 2]
+    with Project.create(tmp_path / "b", project.video_path()) as other:
+        report = import_cvat(other.store, out)
+        assert report.masks == 4 and sorted(report.objects_created) == ["bar", "dog"]
+        dog = other.store.object_by_name("dog").id
+        assert np.array_equal(other.store.mask(dog, 3).decode(), gt[3])
+        assert np.array_equal(other.store.mask(other.store.object_by_name("bar").id, 5).decode(),
+                              bar)
 
 
 def test_cvat_polygons_and_bad_rle(dog, tmp_path):

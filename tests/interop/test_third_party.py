@@ -145,6 +145,30 @@ def test_datumaro_reads_cvat_video_mask_tracks(bmx, tmp_path):
     assert sum(len(m) for m in _masks_by_item(ds).values()) == 76
 
 
+def test_datumaro_reads_cvat_for_images_masks_and_track_ids(bmx, tmp_path):
+    """The CVAT export Datumaro can read (CVAT for images 1.1): every visible frame one item,
+    its mask equal to the ground truth pixel for pixel, the track id in the attributes; then
+    converted to VOC by Datumaro."""
+    need("datumaro")
+    from datumaro.components.dataset import Dataset
+
+    project, root, oid, gt = bmx
+    (tmp_path / "cv").mkdir()
+    r = cli("export", project, "--format", "cvat-images", "-o", tmp_path / "cv" / "default.xml")
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "cv" / "images").symlink_to(root / "JPEGImages")
+    ds = Dataset.import_from(str(tmp_path / "cv" / "default.xml"), "cvat")
+    masks = _masks_by_item(ds)
+    assert len(masks) == 76 and sum(len(m) for m in masks.values()) == 76
+    assert {int(a.attributes["track_id"]) for m in masks.values() for a in m} == {0}
+    assert {a.attributes["object"] for m in masks.values() for a in m} == {"rider"}
+    for item_id, (ann,) in masks.items():
+        assert np.array_equal(ann.image.astype(bool), gt[int(item_id)]), item_id
+    ds.export(str(tmp_path / "voc"), "voc_segmentation", save_media=True)
+    voc = Dataset.import_from(str(tmp_path / "voc"), "voc_segmentation")
+    assert sum(len(m) for m in _masks_by_item(voc).values()) == 76
+
+
 def test_davis_evaluator_scores_the_export_as_our_own_j_and_f(shared, tmp_path):
     need("skimage")
     bench = need("vos_benchmark.benchmark")
