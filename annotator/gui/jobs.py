@@ -117,9 +117,15 @@ def repropagate(project: Any, object_id: int, frame: int, ctx: Any,
 
 
 def batch(folders: list[str | Path], ctx: Any) -> dict:
-    """Propagate every segment of several projects, one after the other."""
+    """Propagate every segment of several projects, one after the other (or on Ray, one
+    task per project, when the batch dialog chose a cluster: :mod:`gui.batch_ray`)."""
     from annotator.pipeline.queue import propagate_projects
 
+    cluster = str(app_settings().value("pipeline/cluster", "") or "")
+    if cluster:
+        from annotator.gui.batch_ray import batch_on_ray
+
+        return batch_on_ray(folders, cluster, ctx, **options())
     relay = _Relay(ctx)
     relay.objects = []
     by_project = propagate_projects([Path(f) for f in folders], on_progress=relay.on_progress,
