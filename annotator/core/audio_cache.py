@@ -2,8 +2,8 @@
 
 ::
 
-    meta.json        the video's fingerprint, the parameters and the array shapes; the cache
-                     is valid only when it matches (else it is rebuilt)
+    meta.json        the parameters, the video file's size, modification time and content
+                     fingerprint; the cache is valid only when they match (else rebuilt)
     env_<B>.npy      (n, 2) float32: the (min, max) of each block of B samples at 16 kHz
     mel.npy          (frames, 64) float16: log-mel in dB, one row per 10 ms hop
     mel_32.npy       (frames / 32, 64) float16: the max over 32 hops (zoomed-out views)
@@ -11,9 +11,11 @@
     flux.npy         (frames,) float32: spectral flux, dB
     onsets.npy       (k,) float64: onset times, seconds
 
-Arrays are preallocated from the duration (``np.lib.format.open_memmap``) and filled chunk by
-chunk, under temporary names; each is renamed into place when complete, ``meta.json`` last,
-after the old one was removed first, so a cache is either whole and matching or rebuilt.
+Each array's shape is fixed from the duration before decoding starts; the file is written front
+to back chunk by chunk under a temporary name (plain writes, so nothing of it stays resident:
+memory stays bounded whatever the length) and renamed into place when complete,
+``meta.json`` last, after the old one was removed first, so a cache is either whole and
+matching or rebuilt. Readers open the arrays memory-mapped.
 """
 
 from __future__ import annotations
@@ -54,24 +56,25 @@ class AudioCache:
         self.n_samples = int(np.ceil(self.duration_s * RATE))
         self.n_frames = self.n_samples // HOP + 1
         self.hop_s = HOP / RATE
-        self._key: dict | None = None
         self._arrays: dict[str, np.ndarray] = {}
         self._meta: dict | None = None
         self._lock = threading.Lock()
 
     # -- validity -------------------------------------------------------------------------
     def key(self) -> dict:
-        if self._key is None:
-            from annotator.core.project import fingerprint
+        """What the cache was computed from and how (the video file itself aside)."""
+        return {"version": VERSION, "t0": self.t0, "duration_s": self.duration_s,
+                "rate": RATE, "n_fft": N_FFT, "hop": HOP, "n_mels": N_MELS,
+                "blocks": list(ENVELOPE_BLOCKS), "mel_coarse": MEL_COARSE}
 
-            self._key = {
-                "version": VERSION,
-                "fingerprint": fingerprint(self.video_path),
-                "t0": self.t0, "duration_s": self.duration_s, "rate": RATE,
-                "n_fft": N_FFT, "hop": HOP, "n_mels": N_MELS,
-                "blocks": list(ENVELOPE_BLOCKS), "mel_coarse": MEL_COARSE,
-            }
-        return self._key
+    def _stat(self) -> dict:
+        st = self.video_path.stat()
+        return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+    def _fingerprint(self) -> str:
+        from annotator.core.project import fingerprint
+
+        return fingerprint(self.video_path)
 
     def _read_meta(self) -> dict | None:
         try:
@@ -81,15 +84,21 @@ class AudioCache:
         return meta if isinstance(meta, dict) else None
 
     def valid(self) -> bool:
+        """Whether the cache is whole and made from this video with these parameters: the
+        same size and modification time, or else (a copy, a touched file) the same content
+        fingerprint (:func:`annotator.core.project.fingerprint`)."""
         with self._lock:
             if self._meta is not None:
                 return True
             meta = self._read_meta()
+            if meta is None or meta.get("key") != self.key():
+                return False
             try:
-                ok = meta is not None and meta.get("key") == self.key()
+                same = (meta.get("file") == self._stat()
+                        or meta.get("fingerprint") == self._fingerprint())
             except OSError:
                 return False
-            if ok and all((self.dir / f"{n}.npy").is_file() for n in self._names()):
+            if same and all((self.dir / f"{n}.npy").is_file() for n in self._names()):
                 self._meta = meta
                 return True
             return False
@@ -113,21 +122,24 @@ class AudioCache:
         with self._lock:
             self._meta = None
             self._arrays.clear()
+        file = self._stat()  # before decoding: a file changed meanwhile is not taken for it
         tag = f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp: dict[str, Path] = {}
+        writers: dict[str, _NpyWriter] = {}
 
-        def new(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-            tmp[name] = self.dir / f"{name}{tag}.npy"
-            return np.lib.format.open_memmap(tmp[name], mode="w+", dtype=dtype, shape=shape)
+        def new(name: str, shape: tuple[int, ...], dtype) -> _NpyWriter:
+            writers[name] = _NpyWriter(self.dir / f"{name}{tag}.npy", shape, dtype)
+            return writers[name]
 
         try:
             envs = [new(f"env_{b}", (-(-max(self.n_samples, 1) // b), 2), np.float32)
                     for b in ENVELOPE_BLOCKS]
-            mel = new("mel", (self.n_frames, N_MELS), np.float16)
+            coarse = _CoarseMax(new(f"mel_{MEL_COARSE}",
+                                    (-(-self.n_frames // MEL_COARSE), N_MELS), np.float16))
+            mel = _Tee(new("mel", (self.n_frames, N_MELS), np.float16), coarse)
             energy = new("energy", (self.n_frames,), np.float32)
             flux = new("flux", (self.n_frames,), np.float32)
-            pyramid = EnvelopePyramid(envs)
-            frames = SpectralFrames(RATE, mel, energy, flux)
+            pyramid = EnvelopePyramid(envs)  # type: ignore[arg-type]
+            frames = SpectralFrames(RATE, mel, energy, flux)  # type: ignore[arg-type]
             done = 0
             total = self.n_samples
             for chunk in _padded(chunks, total):
@@ -142,20 +154,20 @@ class AudioCache:
                 return False
             pyramid.finish()
             frames.finish()
-            coarse = new(f"mel_{MEL_COARSE}", (-(-self.n_frames // MEL_COARSE), N_MELS),
-                         np.float16)
-            top = _coarsen(mel, coarse)
-            ons = pick_onsets(np.asarray(flux), np.asarray(energy), self.hop_s)
-            onsets = new("onsets", (len(ons),), np.float64)
-            onsets[:] = ons * self.hop_s
-            arrays = [*envs, mel, energy, flux, coarse, onsets]
-            for a in arrays:
-                a.flush()
-            del arrays, envs, mel, energy, flux, coarse, onsets, pyramid, frames
-            for name, path in tmp.items():
-                os.replace(path, self.dir / f"{name}.npy")
-            tmp.clear()
-            meta = {"key": self.key(), "max_db": top, "n_frames": self.n_frames,
+            coarse.finish()
+            for w in writers.values():
+                w.close()
+            # the per-hop features are small (8 bytes a hop: 2.9 MB an hour): read them whole
+            e = np.load(writers["energy"].path)
+            ons = pick_onsets(np.load(writers["flux"].path), e, self.hop_s)
+            new("onsets", (len(ons),), np.float64)[0:len(ons)] = ons * self.hop_s
+            writers["onsets"].close()
+            for name, w in writers.items():
+                os.replace(w.path, self.dir / f"{name}.npy")
+            writers.clear()
+            top = mel.top if np.isfinite(mel.top) else 0.0
+            meta = {"key": self.key(), "file": file, "fingerprint": self._fingerprint(),
+                    "max_db": top, "n_frames": self.n_frames,
                     "n_samples": self.n_samples}
             part = self.dir / f"meta{tag}.json"
             part.write_text(json.dumps(meta, indent=1))
@@ -164,8 +176,8 @@ class AudioCache:
                 progress(1.0)
             return True
         finally:
-            for path in tmp.values():
-                path.unlink(missing_ok=True)
+            for w in writers.values():
+                w.discard()
 
     # -- readers --------------------------------------------------------------------------
     def envelope(self, t0: float, t1: float, columns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -228,18 +240,86 @@ def _padded(chunks: Iterable[np.ndarray], total: int, step: int = 160000):
         yield np.zeros(n, np.float32)
 
 
-def _coarsen(mel: np.ndarray, coarse: np.ndarray, rows: int = 32 * 4096) -> float:
-    """Fill ``coarse`` with the max over every MEL_COARSE rows of ``mel``; returns the
-    largest value (the track's loudest band, dB)."""
-    top = -np.inf
-    for a in range(0, len(mel), rows):
-        part = np.asarray(mel[a:a + rows], np.float32)
-        if not len(part):
-            break
-        top = max(top, float(part.max()))
-        idx = np.arange(0, len(part), MEL_COARSE)
-        coarse[a // MEL_COARSE: a // MEL_COARSE + len(idx)] = np.maximum.reduceat(part, idx, 0)
-    return top if np.isfinite(top) else 0.0
+class _NpyWriter:
+    """A ``.npy`` file of a known shape written front to back (``w[k:k + n] = rows`` with k
+    the rows so far), zeros after the last row written. Plain writes: unlike a memory map,
+    nothing stays resident, whatever the length of the track."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype) -> None:
+        self.path, self.shape, self.dtype = path, shape, np.dtype(dtype)
+        self.rows = 0
+        self._f = open(path, "wb")
+        np.lib.format.write_array_header_1_0(self._f, {
+            "descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
+            "shape": shape})
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __setitem__(self, where: slice, rows) -> None:
+        if where.start != self.rows:
+            raise ValueError(f"{self.path.name}: rows must be written in order")
+        a = np.ascontiguousarray(rows, self.dtype)
+        self._f.write(a.tobytes())
+        self.rows += len(a)
+
+    def close(self) -> None:
+        if self._f.closed:
+            return
+        row = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        left = (self.shape[0] - self.rows) * row
+        while left > 0:
+            n = min(left, 1 << 20)
+            self._f.write(bytes(n))
+            left -= n
+        self._f.close()
+
+    def discard(self) -> None:
+        self._f.close()
+        self.path.unlink(missing_ok=True)
+
+
+class _CoarseMax:
+    """Rows in, the max over every MEL_COARSE rows out (to a writer)."""
+
+    def __init__(self, out: _NpyWriter) -> None:
+        self.out = out
+        self.carry = np.zeros((0, N_MELS), np.float32)
+        self.pos = 0
+
+    def add(self, rows: np.ndarray) -> None:
+        buf = np.concatenate([self.carry, np.asarray(rows, np.float32)])
+        k = len(buf) // MEL_COARSE * MEL_COARSE
+        if k:
+            self._put(buf[:k].reshape(-1, MEL_COARSE, N_MELS).max(1))
+        self.carry = buf[k:]
+
+    def finish(self) -> None:
+        if len(self.carry):
+            self._put(self.carry.max(0, keepdims=True))
+            self.carry = self.carry[:0]
+
+    def _put(self, rows: np.ndarray) -> None:
+        n = min(len(rows), len(self.out) - self.pos)
+        self.out[self.pos:self.pos + n] = rows[:n]
+        self.pos += n
+
+
+class _Tee:
+    """The log-mel rows: to their file, to the coarse copy, and their maximum (dB)."""
+
+    def __init__(self, out: _NpyWriter, coarse: _CoarseMax) -> None:
+        self.out, self.coarse = out, coarse
+        self.top = -np.inf
+
+    def __len__(self) -> int:
+        return len(self.out)
+
+    def __setitem__(self, where: slice, rows: np.ndarray) -> None:
+        self.out[where] = rows
+        self.coarse.add(rows)
+        if len(rows):
+            self.top = max(self.top, float(np.max(rows)))
 
 
 def _column_ranges(t0: float, t1: float, columns: int, per_s: float, n: int,

@@ -132,6 +132,10 @@ def test_stale_damaged_or_deleted_cache_is_rebuilt(demo, tmp_path):
     assert an.build() and an.ready
     meta = tmp_path / "audio" / "meta.json"
     assert json.loads(meta.read_text())["key"]["duration_s"] == pytest.approx(8.0)
+    import os
+
+    os.utime(demo, ns=(1, 1))  # touched (or copied): the same content, still valid
+    assert AudioAnalysis(demo, tmp_path).ready
     meta.write_text("{not json")
     assert not AudioAnalysis(demo, tmp_path).ready
     import shutil
