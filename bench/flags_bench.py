@@ -17,6 +17,7 @@ inside a clip the check view lists. Printed:
 * the *ceiling*: the best pooled recall at precision >= 0.6 any one threshold and extension
   could give the leave-one-out P(fail) (chosen on the test sequences: an upper bound), and each
   sequence's median P(fail) on its failed frames — where the limit lies;
+* the calibration: leave-one-out P(fail) in bins against the share of those frames that failed;
 * the fraction of failed frames inside the top-k clips (k = 1, 3, 10) of each sequence;
 * the default feature set without each of its features, and each signal alone (leave-one-out,
   the same procedure): what each adds; ``--select`` reruns the greedy forward selection (by
@@ -220,6 +221,7 @@ def report(seqs: dict, args) -> None:  # noqa: ANN001
     print(f"GOAL recall >= 0.9 at precision >= 0.6: recall {rec:.3f}, precision {prec:.3f} "
           f"-> {'met' if rec >= 0.9 and prec >= 0.6 else 'NOT met'}")
     ceiling(seqs, loo_p)
+    calibration(seqs, loo_p)
 
     tot: dict[int, np.ndarray] = {}
     for name, s in seqs.items():
@@ -281,6 +283,20 @@ def ceiling(seqs: dict, loo_p: dict[str, np.ndarray], goal: float = 0.6) -> None
     med = {n: float(np.median(loo_p[n][s["failed"]])) for n, s in seqs.items() if s["failed"].any()}
     print("median leave-one-out P(fail) on the failed frames: " + ", ".join(
         f"{n} {v:.2f}" for n, v in sorted(med.items(), key=lambda kv: kv[1])))
+
+
+def calibration(seqs: dict, loo_p: dict[str, np.ndarray]) -> None:
+    """Is P(fail) a probability? Leave-one-out P(fail) in bins against the share that failed."""
+    p = np.concatenate([loo_p[n][1:] for n in seqs])
+    y = np.concatenate([s["failed"][1:] for s in seqs.values()])
+    cells = []
+    for lo, hi in zip((0, .05, .1, .2, .4, .6, .8), (.05, .1, .2, .4, .6, .8, 1.01)):
+        b = (p >= lo) & (p < hi)
+        if b.any():
+            cells.append(f"{lo:.2f}-{min(hi, 1):.2f}: {p[b].mean():.2f} vs {y[b].mean():.2f} "
+                         f"({int(b.sum())})")
+    print(f"calibration (leave-one-out P(fail) bin: mean P vs share failed (frames)); expected "
+          f"failed frames {p.sum():.0f}, failed {int(y.sum())}\n  " + "; ".join(cells))
 
 
 def loo_summary(seqs: dict, keep: list[str], l2: float = 10.0
