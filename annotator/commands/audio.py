@@ -65,7 +65,7 @@ class _Progress:
 def cmd_propose(args: argparse.Namespace) -> int:
     from annotator.core.audio import AudioAnalysis
     from annotator.core.project import Project
-    from annotator.core.sound_activity import DEFAULTS, detect, to_frames
+    from annotator.core.sound_activity import propose
 
     params = _params(args.param)
     with Project.open(args.project) as project:
@@ -85,9 +85,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
                     analysis.build(progress=bar)
                 finally:
                     bar.end()
-            spans = detect(analysis, **params)
-            store.set_proposals(to_frames(spans, video.times),
-                               detector={**DEFAULTS, **params})
+            spans = propose(store, video, analysis, **params)
             times = video.times
             n, duration = len(video), video.duration
 

@@ -143,6 +143,19 @@ def _merge(runs: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
     return out
 
 
+def propose(store: Any, video: Any, analysis: Any, **params: float) -> list[Span]:
+    """Detect on ``analysis`` (building its cache if needed: a worker thread's job) and store
+    the spans as the open proposals of ``store`` (frames by ``video``'s timestamps; decided
+    proposals stay, see :meth:`Store.set_proposals`). Returns the spans detected; nothing is
+    stored for a video without audio."""
+    if not analysis.has_audio:
+        return []
+    spans = detect(analysis, **params)
+    store.set_proposals(to_frames(spans, np.asarray(video.times)),
+                        detector={**DEFAULTS, **params})
+    return spans
+
+
 def to_frames(spans: list[Span], times: np.ndarray) -> list[tuple[int, int, float]]:
     """Spans as inclusive frame ranges (start, end, score): the frames on screen during
     them, by the video's frame start times ``times`` (seconds)."""
