@@ -13,7 +13,8 @@ docks kept the window from being narrower than 1027 px and left the frame ~320 p
 - side by side the docks still need 1027 px, so a window at least :data:`WIDE` px wide that is
   asked for less than that in one step (a restore from maximised) stops at 1027 px, tabbed.
 - in a short window (< 800 px) the timeline is as tall as its rows and no taller; below 720 px
-  its sound rows are compact (a strip of waveform, no spectrogram).
+  its sound rows are compact (a strip of waveform, no spectrogram). A taller window lets it
+  grow to its rows (the waveform and the spectrogram whole).
 """
 
 from __future__ import annotations
@@ -60,9 +61,10 @@ class WindowLayout(QObject):
 
             if app_settings().value("window/state") is None:  # no layout of the person's own
                 QTimer.singleShot(0, self._share_heights)
-        elif obj is self.win.docks["timeline"] and event.type() == QEvent.Type.LayoutRequest \
-                and self.win.height() < 800:
-            QTimer.singleShot(0, self._fit_timeline)
+        elif obj is self.win.docks["timeline"] and event.type() == QEvent.Type.LayoutRequest:
+            # a short window fits the timeline to its rows; a tall one only lets it grow to them
+            short = self.win.height() < 800
+            QTimer.singleShot(0, lambda: self._fit_timeline(short))
         elif isinstance(obj, QDockWidget) and event.type() == QEvent.Type.ChildAdded:
             QTimer.singleShot(0, lambda d=obj: self._watch_tables(d))
         return False
@@ -168,7 +170,7 @@ class WindowLayout(QObject):
                       Qt.Orientation.Vertical)
         self._fit_timeline()
 
-    def _fit_timeline(self) -> None:
+    def _fit_timeline(self, shrink: bool = True) -> None:
         dock = self.win.docks["timeline"]
         inner = dock.widget()
         if inner is not None and not dock.isFloating() and dock.isVisible():
@@ -176,5 +178,5 @@ class WindowLayout(QObject):
             # spectrogram), so that the frame keeps most of the height
             full = inner.sizeHint().height() if self.win.height() >= 720 else 0
             want = max(inner.minimumSizeHint().height(), inner.minimumHeight(), full, 60)
-            if dock.height() > want + 4:
+            if (shrink and dock.height() > want + 4) or dock.height() < want:
                 self.win.resizeDocks([dock], [want], Qt.Orientation.Vertical)

@@ -1,0 +1,190 @@
+"""The timeline's sound rows in the real window: the demo's waveform and spectrogram drawn where
+its generated sounds are (and nothing where it is silent), at every zoom; proposals found from
+the audio by the menu command, assigned to an object with A and rejected with Shift+R, each
+undone with Ctrl+Z; a video without an audio track says so in the rows and its segments are
+still drawn by dragging."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from annotator.core.project import Project
+from annotator.demo import FPS, SOUNDS
+from annotator.gui.timeline import LABEL_W, ROW_H
+
+LEFT = Qt.MouseButton.LeftButton
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+def _ready(ui, qtbot):
+    tl = ui.win.timeline
+    qtbot.waitUntil(lambda: len(tl.objects) == 2 and tl.audio.state == "ready", timeout=30000)
+    ui.idle()
+    return tl
+
+
+def _images(tl, qtbot):
+    """The waveform and spectrogram images of the view on screen, once they are drawn."""
+    tl.repaint()
+    qtbot.waitUntil(lambda: tl.audio.images is not None
+                    and tl.audio.images[0][:3] == (tl.v0, tl.v1, tl.width() - LABEL_W - 4),
+                    timeout=10000)
+    return tl.audio.images[1].copy(), tl.audio.images[2].copy()
+
+
+def _wheel(widget, pos: QPointF) -> None:
+    """One step of the mouse wheel, up, at ``pos`` (delivered like the platform's)."""
+    QApplication.sendEvent(widget, QWheelEvent(
+        pos, widget.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120), Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False))
+
+
+def _column(img, tl, frame: int) -> np.ndarray:
+    """The image's pixel column in the middle of ``frame`` (RGB, top to bottom)."""
+    x = int(tl._x(frame + 0.5) - LABEL_W)
+    return np.array([img.pixelColor(x, y).getRgb()[:3] for y in range(img.height())])
+
+
+def _lit(col: np.ndarray) -> int:
+    return int((col.sum(axis=1) > 150).sum())
+
+
+def test_waveform_and_spectrogram_show_the_sounds_where_they_are_at_every_zoom(ui, qtbot):
+    tl = _ready(ui, qtbot)
+    bell = SOUNDS["bell"][1][0]  # the bell rings from 0.4 s: frame 10
+    silent, ringing = int(0.2 * FPS), int(bell[0] * FPS) + 1
+    for zoom in (0, 4):  # the whole video, then zoomed in (wheel up at its start)
+        for _ in range(zoom):
+            _wheel(tl, QPointF(tl._x(0) + 1, 30))
+        assert tl.v0 <= silent and ringing < tl.v1
+        wave, spec = _images(tl, qtbot)
+        assert wave.width() == tl.width() - LABEL_W - 4
+        # silence: the centre line only; the bell's strike: a tall trace
+        assert _lit(_column(wave, tl, silent)) <= 2, zoom
+        assert _lit(_column(wave, tl, ringing)) >= wave.height() // 4, zoom
+        # the spectrogram is dark in silence, bright somewhere (the 880 Hz band) at the strike
+        assert _column(spec, tl, silent).max() < 60, zoom
+        assert _column(spec, tl, ringing).max() > 150, zoom
+    assert tl.v1 - tl.v0 < tl.n  # it did zoom in
+
+
+@pytest.fixture
+def proposals(demo_dir):
+    """The demo with two sound proposals in its store, in free parts of the bell's row, as the
+    detector leaves them (the detector itself runs in the next test and in tests/core)."""
+    with Project.open(demo_dir) as project:
+        project.store.set_proposals([(70, 100, 9.0), (185, 195, 12.0)])
+    return demo_dir
+
+
+def _states(store) -> dict[tuple[int, int], str]:
+    return {(r.start, r.end): r.state for r in store.proposals()}
+
+
+def _sound_row(tl) -> int:
+    return int(tl.sound_top + 5)
+
+
+def test_a_assigns_the_proposal_to_the_object_and_shift_r_rejects_one(proposals, ui, qtbot):
+    tl = _ready(ui, qtbot)
+    qtbot.waitUntil(lambda: len(tl.audio.proposals) == 2, timeout=10000)
+    ui.key(Qt.Key.Key_1)  # the bell
+    bell = ui.store.object_by_name("bell").id
+    assert ui.win.object_id == bell
+    # click the proposal on the sound row: it is selected and the playhead goes there
+    qtbot.mouseClick(tl, LEFT, pos=QPoint(round(tl._x(190.5)), _sound_row(tl)))
+    assert ui.win.frame == 190 and tl.audio.selected is not None
+    ui.key(Qt.Key.Key_A)
+    ui.idle()
+    assert [(s.start, s.end) for s in ui.store.segments(bell)] == [(10, 65), (120, 180),
+                                                                   (185, 195)]
+    assert _states(ui.store)[(185, 195)] == "accepted"
+    ui.key(Qt.Key.Key_Z, CTRL)
+    ui.idle()
+    assert [(s.start, s.end) for s in ui.store.segments(bell)] == [(10, 65), (120, 180)]
+    assert _states(ui.store)[(185, 195)] == "open"
+    # the other one, under the playhead (no click on it): rejected, then undone
+    ui.win.go_to(85)
+    ui.key(Qt.Key.Key_R, Qt.KeyboardModifier.ShiftModifier)
+    ui.idle()
+    assert _states(ui.store) == {(70, 100): "rejected", (185, 195): "open"}
+    qtbot.waitUntil(lambda: [r.state for r in tl.audio.proposals] == ["rejected", "open"],
+                    timeout=5000)
+    ui.key(Qt.Key.Key_Z, CTRL)
+    ui.idle()
+    assert _states(ui.store) == {(70, 100): "open", (185, 195): "open"}
+    assert [(s.start, s.end) for s in ui.store.segments(bell)] == [(10, 65), (120, 180)]
+
+
+def test_assigning_over_an_objects_segment_says_why_and_changes_nothing(proposals, ui, qtbot):
+    tl = _ready(ui, qtbot)
+    qtbot.waitUntil(lambda: len(tl.audio.proposals) == 2, timeout=10000)
+    ui.key(Qt.Key.Key_2)  # the drum: 50–140 lies over the proposal 70–100
+    ui.win.go_to(80)
+    steps = ui.win.session.history.count()
+    ui.key(Qt.Key.Key_A)
+    ui.idle()
+    assert "overlap" in ui.win.status.currentMessage()
+    assert _states(ui.store)[(70, 100)] == "open"
+    assert ui.win.session.history.count() == steps
+
+
+def test_propose_from_audio_fills_the_sound_row_and_undo_empties_it(ui, qtbot):
+    tl = _ready(ui, qtbot)
+    assert ui.store.proposals() == []
+    ui.trigger("propose")  # Review ▸ Propose segments from audio
+    qtbot.waitUntil(lambda: len(tl.audio.proposals) > 0, timeout=20000)
+    ui.idle()
+    spans = [(r.start, r.end) for r in ui.store.proposals("open")]
+    assert spans and "sound proposal" in ui.win.status.currentMessage()
+    # every proposal lies on the demo's sounds (the first sound starts at 0.4 s: frame 10)
+    first = min(s for segs in SOUNDS.values() for s, _e in segs[1])
+    assert min(s for s, _e in spans) >= int(first * FPS) - 2
+    ui.key(Qt.Key.Key_Z, CTRL)
+    ui.idle()
+    assert ui.store.proposals("open") == []
+    qtbot.waitUntil(lambda: tl.audio.proposals == [], timeout=5000)
+
+
+def _mute_video(path):
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("libx264", rate=FPS)
+        st.width, st.height, st.pix_fmt = 64, 48, "yuv420p"
+        for i in range(60):
+            fr = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 4, np.uint8), format="rgb24")
+            fr.pts, fr.time_base = i, Fraction(1, FPS)
+            for pkt in st.encode(fr):
+                out.mux(pkt)
+        for pkt in st.encode():
+            out.mux(pkt)
+    return path
+
+
+def test_a_video_without_audio_says_so_and_segments_are_still_drawn(ui, qtbot, tmp_path):
+    win = ui.win
+    video = _mute_video(tmp_path / "mute.mp4")
+    with Project.create(tmp_path / "mute.avsproj", video) as project:
+        project.store.add_object("dog")
+    win.open_path(tmp_path / "mute.avsproj")
+    qtbot.waitUntil(lambda: win.session is not None and win.session.video.path == video,
+                    timeout=30000)
+    tl = win.timeline
+    qtbot.waitUntil(lambda: tl.audio.state == "none" and len(tl.objects) == 1, timeout=10000)
+    assert tl.audio.text == "no audio track"
+    tl.grab()  # it paints
+    ui.trigger("propose")
+    assert "no audio track" in win.status.currentMessage()
+    y = int(tl.row_top(tl.objects[0].id) + ROW_H // 2)
+    qtbot.mousePress(tl, LEFT, pos=QPoint(round(tl._x(10)), y))
+    qtbot.mouseMove(tl, QPoint(round(tl._x(20)), y))
+    qtbot.mouseMove(tl, QPoint(round(tl._x(30)), y))
+    qtbot.mouseRelease(tl, LEFT, pos=QPoint(round(tl._x(30)), y))
+    ui.idle()
+    assert [(s.start, s.end) for s in win.session.store.segments()] == [(10, 29)]
