@@ -36,7 +36,6 @@ from annotator.core.audio_features import (
     N_MELS,
     EnvelopePyramid,
     SpectralFrames,
-    pick_onsets,
 )
 
 VERSION = 1
@@ -157,9 +156,7 @@ class AudioCache:
             coarse.finish()
             for w in writers.values():
                 w.close()
-            # the per-hop features are small (8 bytes a hop: 2.9 MB an hour): read them whole
-            e = np.load(writers["energy"].path)
-            ons = pick_onsets(np.load(writers["flux"].path), e, self.hop_s)
+            ons = frames.onsets.finish()
             new("onsets", (len(ons),), np.float64)[0:len(ons)] = ons * self.hop_s
             writers["onsets"].close()
             for name, w in writers.items():

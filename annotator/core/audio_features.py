@@ -108,6 +108,7 @@ class SpectralFrames:
         self.buf = np.zeros(N_FFT // 2, np.float32)  # centred frames: zeros before sample 0
         self.pos = 0  # the next frame to write
         self.prev: np.ndarray | None = None  # the last frame's log-mel (for the flux)
+        self.onsets = OnsetPicker(HOP / rate)
 
     def add(self, samples: np.ndarray) -> None:
         buf = np.concatenate([self.buf, samples]) if len(samples) else self.buf
@@ -136,6 +137,7 @@ class SpectralFrames:
         self.mel_out[k:k + n] = mel_db
         self.energy_out[k:k + n] = energy_db
         self.flux_out[k:k + n] = flux
+        self.onsets.add(flux, energy_db)
         self.prev = mel_db[-1].copy()
         self.pos += n
 
@@ -148,23 +150,66 @@ def moving_average(x: np.ndarray, half: int) -> np.ndarray:
     return (c[hi] - c[lo]) / (hi - lo)
 
 
-def pick_onsets(flux: np.ndarray, energy_db: np.ndarray, hop_s: float, *,
-                delta: float = 1.0, wait_s: float = 0.05, avg_s: float = 0.2,
-                max_s: float = 0.03, min_db: float = -70.0) -> np.ndarray:
-    """Frames where the spectral flux peaks: a local maximum over ±``max_s``, at least
-    ``delta`` dB above its mean over ±``avg_s``, ``wait_s`` after the previous onset, where
-    the sound is louder than ``min_db`` dBFS. Returns frame indices."""
-    if len(flux) < 3:
-        return np.zeros(0, np.int64)
-    f = np.asarray(flux, np.float64)
-    m = max(1, int(round(max_s / hop_s)))
-    padded = np.pad(f, m, mode="edge")
-    local_max = np.lib.stride_tricks.sliding_window_view(padded, 2 * m + 1).max(1)
-    avg = moving_average(f, max(1, int(round(avg_s / hop_s))))
-    cand = np.flatnonzero((f >= local_max) & (f >= avg + delta) & (energy_db > min_db))
-    wait = max(1, int(round(wait_s / hop_s)))
-    keep: list[int] = []
-    for i in cand.tolist():
-        if not keep or i - keep[-1] >= wait:
-            keep.append(i)
-    return np.asarray(keep, np.int64)
+class OnsetPicker:
+    """Onsets where the spectral flux peaks, streamed: a frame is an onset when its flux is
+    the maximum over ±``max_s``, at least ``delta`` dB above its mean over ±``avg_s``, the
+    sound is louder than ``min_db`` dBFS there, and ``wait_s`` have passed since the previous
+    onset. A frame is decided once the frames ``avg_s`` after it have come (windows are cut
+    at the ends of the track); only that much is carried from chunk to chunk."""
+
+    def __init__(self, hop_s: float, *, delta: float = 1.0, wait_s: float = 0.05,
+                 avg_s: float = 0.2, max_s: float = 0.03, min_db: float = -70.0) -> None:
+        self.m = max(1, int(round(max_s / hop_s)))
+        self.h = max(1, int(round(avg_s / hop_s)))
+        self.ctx = max(self.m, self.h)
+        self.wait = max(1, int(round(wait_s / hop_s)))
+        self.delta, self.min_db = delta, min_db
+        self.flux = np.zeros(0)
+        self.energy = np.zeros(0)
+        self.base = 0  # the global index of flux[0]
+        self.done = 0  # frames before this are decided
+        self.last = -(1 << 62)  # the last onset
+        self.found: list[int] = []
+
+    def add(self, flux: np.ndarray, energy_db: np.ndarray, final: bool = False) -> None:
+        self.flux = np.concatenate([self.flux, np.asarray(flux, np.float64)])
+        self.energy = np.concatenate([self.energy, np.asarray(energy_db, np.float64)])
+        end = self.base + len(self.flux)
+        upto = end if final else end - self.ctx  # decide frames [done, upto)
+        if upto > self.done:
+            self._decide(upto, final)
+        keep = max(0, self.done - self.ctx - self.base)
+        self.flux, self.energy = self.flux[keep:], self.energy[keep:]
+        self.base += keep
+
+    def finish(self) -> np.ndarray:
+        """Every onset frame index, sorted."""
+        self.add(np.zeros(0), np.zeros(0), final=True)
+        return np.asarray(self.found, np.int64)
+
+    def _decide(self, upto: int, final: bool) -> None:
+        f, n, m = self.flux, len(self.flux), self.m
+        left = f[:1].repeat(m) if self.base == 0 else np.zeros(0)  # edges: repeat the end
+        right = f[-1:].repeat(m) if final else np.zeros(0)
+        padded = np.concatenate([left, f, right])  # f[k] is padded[k + len(left)]
+        j = np.arange(self.done, upto) - self.base  # the frames to decide, in f
+        # (at least ctx >= m frames precede each, or the left edge was padded; as many follow)
+        win = np.lib.stride_tricks.sliding_window_view(padded, 2 * m + 1)
+        local_max = win[j + len(left) - m].max(1)
+        c = np.concatenate([[0.0], np.cumsum(f)])
+        lo, hi = np.maximum(j - self.h, 0), np.minimum(j + self.h + 1, n)
+        avg = (c[hi] - c[lo]) / (hi - lo)
+        ok = (f[j] >= local_max) & (f[j] >= avg + self.delta) & (self.energy[j] > self.min_db)
+        for i in (j[ok] + self.base).tolist():
+            if i - self.last >= self.wait:
+                self.found.append(i)
+                self.last = i
+        self.done = upto
+
+
+def pick_onsets(flux: np.ndarray, energy_db: np.ndarray, hop_s: float,
+                **params: float) -> np.ndarray:
+    """:class:`OnsetPicker` on whole arrays: onset frame indices."""
+    picker = OnsetPicker(hop_s, **params)
+    picker.add(flux, energy_db)
+    return picker.finish()

@@ -171,3 +171,17 @@ def test_video_without_audio_gives_empty_results(silent_video, tmp_path):
         assert an.spectrogram(0, 3, 20).shape == (64, 20) and not an.spectrogram(0, 3, 20).any()
         assert an.onsets().size == 0 and detect(an) == []
     assert not (tmp_path / "audio").exists()
+
+
+def test_onsets_streamed_in_any_chunks_equal_the_whole_array():
+    from annotator.core.audio_features import OnsetPicker, pick_onsets
+
+    rng = np.random.default_rng(0)
+    flux, energy = np.abs(rng.normal(0, 2, 3000)), rng.normal(-50, 20, 3000)
+    whole = pick_onsets(flux, energy, 0.01)
+    assert len(whole) > 100 and np.all(np.diff(whole) >= 5)  # wait_s = 50 ms between
+    for size in (1, 7, 100, 2999):
+        picker = OnsetPicker(0.01)
+        for k in range(0, 3000, size):
+            picker.add(flux[k:k + size], energy[k:k + size])
+        assert np.array_equal(picker.finish(), whole), size
