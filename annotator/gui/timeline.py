@@ -30,14 +30,13 @@ from PySide6.QtWidgets import QDialog, QSizePolicy, QWidget
 
 from annotator.gui.segments_panel import STATUS_COLORS
 from annotator.gui.session import ProjectSession
-from annotator.gui.timeline_audio import AudioRows
+from annotator.gui.timeline_audio import SOUND_H, AudioRows
 from annotator.gui.timeline_edit import SegmentEditor
 
 LABEL_W = 96
 RULER_H = 16
 WAVE_H, SPEC_H = 36, 40  # the waveform and spectrogram rows when there is room; in a short
 WAVE_MIN = 8  # window the waveform shrinks to a strip and the spectrogram goes
-SOUND_H = 12
 ROW_H = 20
 FLAG_H = 10
 NONE, PROPAGATED, FLAGGED, ANCHOR = 0, 1, 2, 3
@@ -317,7 +316,7 @@ class Timeline(QWidget):
         p.setFont(font)
         width = max(1, self.width() - LABEL_W - 4)
         self._paint_ruler(p, width)
-        self._paint_sound(p, width)
+        self.audio.paint_rows(p, LABEL_W, RULER_H + 2, width)
         y = self.rows_top
         for o in self.objects:
             row = QRectF(0, y, self.width(), ROW_H - 2)
@@ -368,39 +367,6 @@ class Timeline(QWidget):
             p.setPen(QPen(QColor("#ff4d4d"), 2))
             p.drawLine(int(x), 0, int(x), self.height())
         p.end()
-
-    def _paint_sound(self, p: QPainter, width: int) -> None:
-        """Waveform, spectrogram and proposals, with the current object's segments (and the
-        selected one) drawn across them."""
-        top = RULER_H + 2
-        wave_h, spec_h = self.sound_heights()
-        wave = QRectF(LABEL_W, top, width, wave_h - 2)
-        spec = QRectF(LABEL_W, top + wave_h, width, max(0, spec_h - 2))
-        sound = QRectF(LABEL_W, self.sound_top, width, SOUND_H - 2)
-        self.audio.request(self.v0, self.v1, width, int(wave.height()), int(spec.height()))
-        self.audio.paint(p, LABEL_W, width, wave, spec)
-        self.audio.paint_sound(p, LABEL_W, width, sound)
-        p.setPen(QColor("#bbbbbb"))
-        for rect, text in ((wave, "waveform"), (spec, "spectrogram"), (sound, "sound")):
-            if rect.height() > 0:
-                p.drawText(QRectF(6, rect.top(), LABEL_W - 8, rect.height()),
-                           Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
-        color = next((QColor(o.color) for o in self.objects if o.id == self.current_object),
-                     None)
-        for s in self.segments:
-            chosen = s.id == self.editor.selected
-            if not (chosen or (color is not None and s.object_id == self.current_object)) \
-                    or s.end < self.v0 or s.start >= self.v1:
-                continue
-            c = QColor("#ffffff") if chosen else QColor(color)
-            x0, x1 = self._x(s.start), self._x(s.end + 1)
-            span = QRectF(x0, top, max(1.0, x1 - x0), sound.bottom() - top)
-            c.setAlpha(40)
-            p.fillRect(span, c)
-            c.setAlpha(200)
-            p.setPen(QPen(c, 1))
-            p.drawLine(span.topLeft(), span.bottomLeft())
-            p.drawLine(span.topRight(), span.bottomRight())
 
     def _paint_ruler(self, p: QPainter, width: int) -> None:
         span = max(1, self.v1 - self.v0)

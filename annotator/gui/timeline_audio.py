@@ -22,6 +22,7 @@ from annotator.gui.workers import TaskRunner
 if TYPE_CHECKING:  # pragma: no cover
     from annotator.gui.timeline import Timeline
 
+SOUND_H = 12  # the proposals' row
 WAVE_COLOR = (102, 204, 255)
 #: a magma-like colormap (dark = quiet, yellow = loud), interpolated to 256 entries
 _ANCHORS = np.array([(0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99), (212, 72, 66),
@@ -199,6 +200,38 @@ class AudioRows:
             self.session.failed.emit(exc)
 
         self.session.run(lambda: render(analysis, edges, *key), done, failed)
+
+    def paint_rows(self, p: QPainter, label_w: int, top: int, width: int) -> None:
+        """Waveform, spectrogram and proposals from ``top`` down, with the current object's
+        segments (and the selected one) drawn across them."""
+        t = self.t
+        wave_h, spec_h = t.sound_heights()
+        wave = QRectF(label_w, top, width, wave_h - 2)
+        spec = QRectF(label_w, top + wave_h, width, max(0, spec_h - 2))
+        sound = QRectF(label_w, t.sound_top, width, SOUND_H - 2)
+        self.request(t.v0, t.v1, width, int(wave.height()), int(spec.height()))
+        self.paint(p, label_w, width, wave, spec)
+        self.paint_sound(p, label_w, width, sound)
+        p.setPen(QColor("#bbbbbb"))
+        for rect, text in ((wave, "waveform"), (spec, "spectrogram"), (sound, "sound")):
+            if rect.height() > 0:
+                p.drawText(QRectF(6, rect.top(), label_w - 8, rect.height()),
+                           Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        color = next((QColor(o.color) for o in t.objects if o.id == t.current_object), None)
+        for s in t.segments:
+            chosen = s.id == t.editor.selected
+            if not (chosen or (color is not None and s.object_id == t.current_object)) \
+                    or s.end < t.v0 or s.start >= t.v1:
+                continue
+            c = QColor("#ffffff") if chosen else QColor(color)
+            x0, x1 = t._x(s.start), t._x(s.end + 1)
+            span = QRectF(x0, top, max(1.0, x1 - x0), sound.bottom() - top)
+            c.setAlpha(40)
+            p.fillRect(span, c)
+            c.setAlpha(200)
+            p.setPen(QPen(c, 1))
+            p.drawLine(span.topLeft(), span.bottomLeft())
+            p.drawLine(span.topRight(), span.bottomRight())
 
     def paint(self, p: QPainter, x0: float, width: int, wave: QRectF, spec: QRectF) -> None:
         """The waveform and spectrogram rows (the last finished images, or the state's text)."""
