@@ -23,7 +23,7 @@ from pathlib import Path
 
 import ray
 
-from annotator.pipeline.cluster_events import PROGRESS, START
+from annotator.pipeline.cluster_events import PROGRESS, RETRY, START
 
 CANCEL_POLL_S = 0.25
 PROGRESS_EVERY_S = 0.5
@@ -106,7 +106,11 @@ def propagate_task(project_dir: str, options: dict, board) -> dict:
         project = Project.open(project_dir)
     except ProjectLockedError as exc:
         if ray.get(board.held_by_us.remote(name, exc.pid)):
-            time.sleep(LEASE_WAIT_S)
+            wait = options.get("lease_wait_s", LEASE_WAIT_S)
+            board.push.remote({"event": RETRY, "project": name, "message": f"the lock of "
+                               f"lost worker {exc.pid} is still held (a network filesystem "
+                               f"keeps it until its lease expires): trying again in {wait} s"})
+            time.sleep(wait)
             raise StaleLease(f"{name}: the lock of lost worker {exc.pid} has not expired "
                              "yet") from None
         return {"event": "skipped", "project": name, "message": f"already open by process "

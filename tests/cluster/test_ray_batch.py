@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
+import time
 
 import pytest
 
 pytest.importorskip("ray")
 
 from annotator.core.project import DB_NAME, Project  # noqa: E402
-from annotator.pipeline.cluster import run_batch  # noqa: E402
+from annotator.pipeline.cluster import run_batch, transient_errors  # noqa: E402
+from annotator.pipeline.cluster_worker import Board, propagate_task  # noqa: E402
 from annotator.pipeline.queue import propagate_projects  # noqa: E402
 from tests.cluster.conftest import SEQUENCES, make_projects, masks_of  # noqa: E402
 from tests.conftest import shared_path  # noqa: E402
@@ -125,3 +128,36 @@ def test_cancel_stops_after_the_frame_in_flight_and_a_rerun_completes(ray_local,
             assert len(masks) < frames  # stopped early
     propagate_projects(dirs, **OPTS)  # the local queue resumes what the cluster left
     assert masks_of(dirs) == local_masks(seqs, frames)
+
+
+def test_a_lock_still_held_by_a_lost_worker_of_the_batch_is_retried_not_skipped(ray_local,
+                                                                                 tmp_path):
+    """On a shared filesystem a lost host's lock lives until its lease expires: when the
+    holder is the worker that ran the project's earlier attempt, the task raises a transient
+    error and Ray retries it. (The test process stands in for that lost worker: it holds the
+    lock, and the batch's progress actor recorded it as the project's last worker.)"""
+    ray = ray_local
+    (d,) = make_projects(tmp_path, shared_path, ["boat"])
+    board = Board.remote()
+    me = f"{os.getpid()} on {socket.gethostname()}"
+    ray.get(board.push.remote({"event": "start", "project": str(d), "holder": me}))
+    task = propagate_task.options(max_retries=2, retry_exceptions=transient_errors(),
+                                  num_cpus=1)
+    events: list[dict] = []
+
+    def seen_retry() -> bool:
+        events.extend(ray.get(board.drain.remote()))
+        return any(e["event"] == "retry" for e in events)
+
+    with Project.open(d):
+        ref = task.remote(str(d), OPTS | {"lease_wait_s": 2.0}, board)
+        deadline = time.monotonic() + 60
+        while not seen_retry() and time.monotonic() < deadline:
+            time.sleep(0.1)  # until the first attempt met the lock
+    (wait,) = [e for e in events if e["event"] == "retry"]
+    assert f"lost worker {me} is still held" in wait["message"]
+    result = ray.get(ref, timeout=120)  # the lease "expired": the retry propagates
+    assert result["event"] == "done" and result["written"] == 19
+    starts = [e for e in events + ray.get(board.drain.remote()) if e["event"] == "start"]
+    assert starts[0]["holder"] == me and len(starts) == 2  # ours, then the retry's
+    assert starts[1]["holder"] != me and starts[1]["done"] == 0
