@@ -89,7 +89,7 @@ class PropagationOps:
         session = self.session
         if session is None:
             return
-        self._play.stop()
+        self.playback.pause()
         session.start_job(title, fn)
 
     def current_segment(self) -> Any:
