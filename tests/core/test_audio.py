@@ -185,3 +185,16 @@ def test_onsets_streamed_in_any_chunks_equal_the_whole_array():
         for k in range(0, 3000, size):
             picker.add(flux[k:k + size], energy[k:k + size])
         assert np.array_equal(picker.finish(), whole), size
+
+
+def test_real_video_without_audio(shared, tmp_path):
+    """bikes.mp4 (real footage) has no audio stream: nothing is decoded or written."""
+    path = shared("data", "videos", "bikes.mp4")
+    with open_video(path) as video:
+        an = AudioAnalysis(video, tmp_path)
+        assert not an.has_audio and an.duration_s == pytest.approx(10.0, abs=0.1)
+        assert an.build() and not an.ready and an.onsets().size == 0
+        assert not an.envelope(0, 10, 30)[1].any()
+    with pytest.raises(VideoError, match="bikes.mp4: has no audio track"):
+        next(iter_audio(path))
+    assert not (tmp_path / "audio").exists()
