@@ -232,7 +232,10 @@ class AudioAnalysis:
                     progress(1.0)
                 return True
             chunks = iter_audio(self.path, 0.0, rate=self.rate, chunk_s=10.0, t0=self._t0)
-            return self._cache.write(chunks, progress, cancel)
+            try:
+                return self._cache.write(chunks, progress, cancel)
+            finally:
+                chunks.close()  # cancelled: the file is closed now, not when collected
 
     # -- readers --------------------------------------------------------------------------
     def envelope(self, t0: float, t1: float, columns: int) -> tuple[np.ndarray, np.ndarray]:

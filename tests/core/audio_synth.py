@@ -96,9 +96,11 @@ def write_video(path: Path, audio: np.ndarray | None, seconds: float = SECONDS, 
     return path
 
 
-def garble_audio(src: Path, dst: Path, seed: int = 5) -> Path:
-    """``src`` remuxed into ``dst`` with the payload of every audio packet replaced by random
-    bytes (the video stream is copied as it is)."""
+def garble_audio(src: Path, dst: Path, seed: int = 5,
+                 between: tuple[float, float] | None = None) -> Path:
+    """``src`` remuxed into ``dst`` with the payload of every audio packet (or of those that
+    start ``between`` two times, seconds) replaced by random bytes (the video stream is copied
+    as it is)."""
     rng = np.random.default_rng(seed)
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         vin, ain = inp.streams.video[0], inp.streams.audio[0]
@@ -107,12 +109,14 @@ def garble_audio(src: Path, dst: Path, seed: int = 5) -> Path:
         for pkt in inp.demux(vin, ain):
             if pkt.dts is None:
                 continue
-            if pkt.stream is ain:
+            hit = between is None or (pkt.pts is not None and between[0] <= float(
+                pkt.pts * pkt.time_base) < between[1])
+            if pkt.stream is ain and hit:
                 bad = av.Packet(rng.integers(0, 256, max(pkt.size, 8), np.uint8).tobytes())
                 bad.pts, bad.dts, bad.time_base = pkt.pts, pkt.dts, pkt.time_base
                 bad.stream = aout
                 out.mux(bad)
             else:
-                pkt.stream = vout
+                pkt.stream = vout if pkt.stream is vin else aout
                 out.mux(pkt)
     return dst

@@ -198,3 +198,22 @@ def test_real_video_without_audio(shared, tmp_path):
     with pytest.raises(VideoError, match="bikes.mp4: has no audio track"):
         next(iter_audio(path))
     assert not (tmp_path / "audio").exists()
+
+
+def test_lost_packets_become_silence_and_the_rest_stays_in_time(tmp_path):
+    tone = [("tone", 0.2, 3.8, {"hz": [440.0], "amp": 0.2})]
+    good = write_video(tmp_path / "a.mp4", events_audio(events=tone, seconds=4.0), seconds=4.0)
+    clean = garble_audio(good, tmp_path / "clean.mkv", between=(100.0, 101.0))  # remuxed only
+    hole = garble_audio(good, tmp_path / "hole.mkv", between=(1.0, 1.5))  # 0.5 s undecodable
+    a = np.concatenate(list(iter_audio(clean)))
+    b = np.concatenate(list(iter_audio(hole)))
+    assert abs(len(a) - len(b)) < 0.002 * R
+    assert np.array_equal(a[: R * 9 // 10], b[: R * 9 // 10])
+    assert not b[int(1.1 * R):int(1.45 * R)].any()  # the lost packets: silence
+
+    def lag(k):  # the shift (samples) of b against a at k: what best lines them up
+        return min(range(-400, 400), key=lambda d: np.abs(a[k + d:k + d + 1600]
+                                                          - b[k:k + 1600]).mean())
+
+    # after the hole the tone is where it was (to Matroska's 1 ms timestamps), not 0.5 s early
+    assert all(abs(lag(int(s * R))) <= R // 1000 for s in (1.7, 2.5, 3.5))
