@@ -36,7 +36,7 @@ MAX_BAD_PACKETS = 20  # more undecodable packets than this, and than good ones: 
 def _av_errors() -> tuple[type[BaseException], ...]:
     import av
 
-    return (av.error.FFmpegError, OSError, EOFError, ValueError)
+    return (av.error.FFmpegError, OSError, EOFError)
 
 
 def _open(path: Path) -> Any:
@@ -95,12 +95,14 @@ def iter_audio(video_path: str | Path, start_s: float = 0.0, *, rate: int = ANAL
         resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
         chunk_n = max(1, int(round(chunk_s * rate)))
         if start > 0 and stream.time_base:
+            # a little earlier: the decoder's first frame after a seek lacks its overlap
+            pre = max(0.0, abs_start - PREROLL_S)
             try:
-                # a little earlier: the decoder's first frame after a seek lacks its overlap
-                pre = max(0.0, abs_start - PREROLL_S)
                 container.seek(int(pre / stream.time_base), stream=stream, backward=True)
-            except errors:
-                container.seek(0)
+            except errors:  # not seekable: decode from the start (put() drops what is before)
+                container.close()
+                container = _open(path)
+                stream = container.streams.audio[0]
         pending: list[np.ndarray] = []
         have = 0
         cursor: int | None = None  # where the next sample out of the resampler goes
@@ -132,8 +134,11 @@ def iter_audio(video_path: str | Path, start_s: float = 0.0, *, rate: int = ANAL
                 a = out.to_ndarray().reshape(-1, channels).astype(np.float32, copy=False)
                 yield from put(a.reshape(-1) if channels == 1 else a)
 
-        def silence(n: int) -> np.ndarray:
-            return np.zeros((n,) if channels == 1 else (n, channels), np.float32)
+        def silence(n: int) -> Iterator[np.ndarray]:
+            while n > 0:  # in pieces: a long gap never makes one large array
+                k = min(n, chunk_n)
+                n -= k
+                yield from put(np.zeros((k,) if channels == 1 else (k, channels), np.float32))
 
         try:
             for packet in container.demux(stream):
@@ -151,7 +156,7 @@ def iter_audio(video_path: str | Path, start_s: float = 0.0, *, rate: int = ANAL
                         cursor = min(pos, 0) if pos is not None else 0
                     if pos is not None and pos - cursor > GAP_SAMPLES * rate // 16000:
                         # the audio starts after start_s, or packets were lost: silence
-                        yield from put(silence(pos - cursor))
+                        yield from silence(pos - cursor)
                     yield from convert(resampler.resample(fr))
             if cursor is not None:
                 yield from convert(resampler.resample(None))
