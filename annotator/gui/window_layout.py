@@ -178,5 +178,8 @@ class WindowLayout(QObject):
             # spectrogram), so that the frame keeps most of the height
             full = inner.sizeHint().height() if self.win.height() >= 720 else 0
             want = max(inner.minimumSizeHint().height(), inner.minimumHeight(), full, 60)
-            if (shrink and dock.height() > want + 4) or dock.height() < want:
+            if shrink and dock.height() > want + 4:
                 self.win.resizeDocks([dock], [want], Qt.Orientation.Vertical)
+            elif inner.height() < want:  # grow until the rows fit (the title bar above them)
+                self.win.resizeDocks([dock], [want + dock.height() - inner.height()],
+                                     Qt.Orientation.Vertical)
