@@ -18,6 +18,7 @@ or for a video without audio, the same playback runs silent on a wall clock and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ SPEEDS = (0.5, 1.0, 2.0)
 SNIPPET_S = 0.08  # sound played where the playhead lands while paused
 TICK_MS = 10
 AHEAD_S = 0.5  # a loop's next turn starts decoding this long before it is needed
+SEEK_MS = 60  # a playhead dragged while playing plays on once it rests this long
 
 
 @dataclass
@@ -78,6 +80,11 @@ class Playback(QObject):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._tick)
+        self._seek = QTimer(self)
+        self._seek.setSingleShot(True)
+        self._seek.setInterval(SEEK_MS)
+        self._seek.timeout.connect(self._seek_now)
+        self._seek_frame = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._snips = TaskRunner(self._pool, self)
@@ -170,10 +177,18 @@ class Playback(QObject):
 
     def moved(self, frame: int, changed: bool) -> None:
         """The person moved the playhead: playing on from there, or a snippet of its sound."""
-        if self.playing:
-            self._start(frame)
+        if self.playing:  # hold there, and play on once the playhead rests
+            self._close_feeds()
+            self._anchors = [_Anchor(math.inf, self.session.video.time_of(frame), self.speed,
+                                     math.inf)]
+            self._seek_frame = frame
+            self._seek.start()
         elif changed and not self._quiet:
             self._snippet(frame)
+
+    def _seek_now(self) -> None:
+        if self.playing and self.session is not None:
+            self._start(self._seek_frame)
 
     def media_time(self) -> float:
         """Seconds of video time playing now (the clock)."""
@@ -239,7 +254,7 @@ class Playback(QObject):
                 self._fill()
         now = self._now()
         a = self._current(now)
-        if a is None:
+        if a is None or math.isinf(a.at):  # none yet, or held where the person put it
             return
         if not self._audio and self.loop:
             while now >= a.stop_at():
@@ -274,6 +289,8 @@ class Playback(QObject):
 
     def _next_audio(self, free: int) -> np.ndarray | None:
         out = self.out
+        if self._feed is None:
+            return None
         if self._left <= 0:
             if not self.loop:  # silence after the end, until the clock gets there
                 return np.zeros(free, np.float32)
@@ -303,6 +320,7 @@ class Playback(QObject):
     def _halt(self) -> None:
         self.playing = False
         self._timer.stop()
+        self._seek.stop()
         self._wall.stop()
         self._close_feeds()
         self._anchors = []

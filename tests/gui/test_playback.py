@@ -85,6 +85,16 @@ def test_playback_stops_at_the_last_frame(silent, ui, qtbot):
     ui.key(Qt.Key.Key_Space)
 
 
+def test_moving_the_playhead_while_playing_plays_on_from_there(silent, ui, qtbot):
+    win = ui.win
+    ui.key(Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: win.frame >= 40, timeout=10000)
+    ui.key(Qt.Key.Key_Home)
+    seen = _frames_seen(qtbot, win, lambda s: s[-1] >= 8 and min(s) <= 2)
+    assert win.playback.playing and min(seen) <= 2 and seen[-1] < 40
+    ui.key(Qt.Key.Key_Space)
+
+
 def test_double_speed_advances_about_twice_as_far(silent, ui, qtbot):
     win = ui.win
     one = _played_for(ui, 1200)
@@ -161,13 +171,14 @@ def test_the_sound_card_is_the_clock(ui, qtbot):
         played = (out.sink.processedUSecs() - p0) / 1e6  # Qt's own count of what it played
         expected = video.index_at(played)
         assert abs(win.frame - expected) <= 1, (win.frame, expected, played)
-        shown_off.append(abs(win.canvas.view.index - expected))
+        shown_off.append(expected - win.canvas.view.index)
         moved = max(moved, win.frame)
     ui.key(Qt.Key.Key_Space)
     assert moved >= 10
-    # the picture itself (decoded off the GUI thread, frames dropped when late) is as close
-    # in most samples; a busy machine may hold one back now and then
-    assert sorted(shown_off)[len(shown_off) // 2] <= 1, shown_off
+    # the picture itself is decoded off the GUI thread (frames are dropped when it lags): never
+    # ahead of the sound, and on a busy machine a few frames behind at most
+    # (bench/playback_bench.py measures it on a quiet one)
+    assert min(shown_off) >= -1 and sorted(shown_off)[len(shown_off) // 2] <= 3, shown_off
 
     # scrubbing while paused plays a snippet; muted (M) it does not
     before = win.playback.snippets
@@ -178,3 +189,32 @@ def test_the_sound_card_is_the_clock(ui, qtbot):
     ui.key(Qt.Key.Key_Right)
     qtbot.wait(500)
     assert win.playback.snippets == before + 1
+
+
+def test_a_looped_segment_wraps_with_the_sound(ui, qtbot):
+    """Where a sound server answers: the frames go back to the segment's start when the
+    sound card has played one turn of it (the next turn's sound is queued behind the last
+    sample of this one)."""
+    win = ui.win
+    out = win.playback.out
+    if out is None:
+        pytest.skip(f"no audio output here ({win.playback.out_reason})")
+    _oid, seg = ui.bell()
+    win.segments_panel.select(seg.id)
+    qtbot.mouseClick(win.segments_panel.go_btn, Qt.MouseButton.LeftButton)
+    ui.idle()
+    ui.key(Qt.Key.Key_L)
+    ui.key(Qt.Key.Key_Period)  # 2×
+    qtbot.wait(300)
+    p0 = out.sink.processedUSecs()
+    ui.key(Qt.Key.Key_Space)
+    seen = _frames_seen(qtbot, win, lambda s: any(b < a for a, b in zip(s, s[1:])))
+    played = (out.sink.processedUSecs() - p0) / 1e6
+    ui.key(Qt.Key.Key_Space)
+    video = win.session.video
+    turn = (video.time_of(seg.end + 1) - video.time_of(seg.start)) / 2.0  # seconds at 2×
+    # it wrapped after one turn of sound (the sink never ran dry for long) …
+    assert turn - 0.1 <= played <= turn + 0.5, (played, turn)
+    wrap = next(i for i in range(1, len(seen)) if seen[i] < seen[i - 1])
+    assert seen[wrap - 1] >= seg.end - 4 and seen[wrap] <= seg.start + 6
+    assert all(seg.start <= f <= seg.end for f in seen)
