@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from annotator.core.schema import SCHEMA_V1, SCHEMA_V2
+from annotator.core.schema import SCHEMA_V1, SCHEMA_V2, SCHEMA_VERSION
 from annotator.core.store import Store, StoreError, VideoRecord
 
 N = 200
@@ -109,6 +109,6 @@ def test_version_2_project_gains_the_proposals_table(tmp_path):
                "VALUES (1, '/v.mp4', ?, 25.0, 32, 24)", (N,))
     db.close()
     s = Store(path)
-    assert s.schema_version == 3 and s.proposals() == []
+    assert s.schema_version == SCHEMA_VERSION and s.proposals() == []
     s.set_proposals([(0, 10, 1.0)])
     assert spans(s) == [(0, 10, "open")]
