@@ -28,6 +28,7 @@ from tests.conftest import shared_path  # noqa: E402
 pytestmark = pytest.mark.slow
 
 OPTS = {"engine": "fallback", "refine": "off"}
+LONG = ("boat", "bus", "car-turn"), 40  # 3 projects on 2 CPUs: one is queued
 
 
 def events_of(kind, events, project=None):
@@ -54,7 +55,7 @@ def test_six_projects_give_the_masks_of_the_local_queue(ray_local, local_masks, 
 
 
 def test_a_worker_killed_by_its_pid_is_retried_and_resumes(ray_local, local_masks, tmp_path):
-    seqs, frames = ["boat", "bus"], 60
+    seqs, frames = ("boat", "bus"), 70  # long enough to be killed mid-way on a fast machine
     dirs = make_projects(tmp_path, shared_path, seqs, frames)
     victim = str(dirs[0])
     killed: list[int] = []
@@ -106,7 +107,7 @@ def test_a_project_open_elsewhere_is_skipped_and_a_damaged_one_fails_once(ray_lo
 
 def test_cancel_stops_after_the_frame_in_flight_and_a_rerun_completes(ray_local, local_masks,
                                                                      tmp_path):
-    seqs, frames = ["boat", "bus", "car-turn"], 60
+    seqs, frames = LONG
     dirs = make_projects(tmp_path, shared_path, seqs, frames)
     cancel = threading.Event()
     events: list[dict] = []
