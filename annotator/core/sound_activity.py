@@ -157,15 +157,24 @@ def propose(store: Any, video: Any, analysis: Any, **params: float) -> list[Span
 
 
 def to_frames(spans: list[Span], times: np.ndarray) -> list[tuple[int, int, float]]:
-    """Spans as inclusive frame ranges (start, end, score): the frames on screen during
-    them, by the video's frame start times ``times`` (seconds)."""
-    out: list[tuple[int, int, float]] = []
+    """Spans as inclusive frame ranges (start, end, score): the frames whose middle lies in
+    the span (a sound that covers half a frame or more of it), by the video's frame start
+    times ``times`` (seconds); a span shorter than that gets the frame it is centred in."""
+    times = np.asarray(times, np.float64)
     n = len(times)
+    if n == 0:
+        return []
+    last = float(np.median(np.diff(times))) if n > 1 else 1.0
+    mids = (times + np.append(times[1:], times[-1] + last)) / 2
+    out: list[tuple[int, int, float]] = []
     for sp in spans:
-        a = int(np.searchsorted(times, sp.start_s + 1e-9, side="right")) - 1
-        b = int(np.searchsorted(times, sp.end_s - 1e-6, side="right")) - 1
+        a = int(np.searchsorted(mids, sp.start_s - 1e-9, side="left"))
+        b = int(np.searchsorted(mids, sp.end_s + 1e-9, side="right")) - 1
+        if a > b:  # no middle inside: the frame on screen at the span's centre
+            c = (sp.start_s + sp.end_s) / 2
+            a = b = int(np.searchsorted(times, c + 1e-9, side="right")) - 1
         a, b = min(max(a, 0), n - 1), min(max(b, 0), n - 1)
-        out.append((a, max(a, b), sp.score))
+        out.append((a, b, sp.score))
     return out
 
 

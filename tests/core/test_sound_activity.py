@@ -57,8 +57,9 @@ def test_generated_tones_and_noise_bursts_are_found_one_by_one(tmp_path):
         assert len(found) == len(known)
         for sp, (s, e) in zip(found, known):
             assert abs(sp.start_s - s) < 0.05 and abs(sp.end_s - e) < 0.05
-        frames = to_frames(found, video.times)  # 10 fps: frame i shows [i/10, (i+1)/10)
-        assert [(a, b) for a, b, _ in frames][:2] == [(19, 50), (79, 95)]
+        # 10 fps: frame i shows [i/10, (i+1)/10); 2–5 s is frames 20–49, 8–9.5 s 80–94
+        frames = to_frames(found, video.times)
+        assert [(a, b) for a, b, _ in frames][:2] == [(20, 49), (80, 94)]
         # only sounds louder than -20 dBFS: the 440 Hz tone (-17 dBFS) alone
         loud = detect(an, min_level_db=-20.0)
         assert [(round(sp.start_s), round(sp.end_s)) for sp in loud] == [(2, 5)]
@@ -105,5 +106,8 @@ def test_temporal_iou_and_frames():
     assert temporal_iou([(0, 1), (2, 3)], [(0, 1), (2, 3)]) == 1.0
     assert temporal_iou([(0, 2)], [(1, 3)]) == pytest.approx(1 / 3)
     times = np.arange(10) / 2.0  # 2 fps
-    assert to_frames([Span(0.9, 2.1, 5.0)], times) == [(1, 4, 5.0)]
+    # frames whose middle is in the span (frame i shows [i/2, i/2 + 0.5))
+    assert to_frames([Span(0.9, 2.1, 5.0)], times) == [(2, 3, 5.0)]
+    assert to_frames([Span(1.2, 2.3, 5.0)], times) == [(2, 4, 5.0)]
     assert to_frames([Span(4.6, 9.0, 1.0)], times) == [(9, 9, 1.0)]
+    assert to_frames([Span(1.05, 1.2, 1.0)], times) == [(2, 2, 1.0)]  # inside one frame
