@@ -212,8 +212,6 @@ class Timeline(QWidget):
         """The frame whose span holds pixel ``x``."""
         return int(min(self.n - 1, max(0, np.floor(self.pos_at(x)))))
 
-    _frame_at = frame_at
-
     def object_at(self, y: float) -> int | None:
         """The object whose row holds pixel ``y`` (None off the object rows)."""
         i = int((y - self.rows_top) // ROW_H)

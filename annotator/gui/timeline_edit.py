@@ -158,9 +158,10 @@ class SegmentEditor:
         self.t.update()
 
     def release(self, x: float) -> None:
-        d, self.drag = self.drag, None
-        if d is None:
+        if self.drag is None:
             return
+        self.move(x)  # the drop lands where the button is let go
+        d, self.drag = self.drag, None
         if not d.moved:  # a click: select what is under it, move the playhead
             self.selected = d.seg.id if d.seg is not None else None
             self.t.frame_requested.emit(self.t.frame_at(x))

@@ -188,3 +188,51 @@ def test_a_video_without_audio_says_so_and_segments_are_still_drawn(ui, qtbot, t
     qtbot.mouseRelease(tl, LEFT, pos=QPoint(round(tl._x(30)), y))
     ui.idle()
     assert [(s.start, s.end) for s in win.session.store.segments()] == [(10, 29)]
+
+
+@pytest.fixture
+def slow_build(monkeypatch):
+    """The real ``AudioAnalysis.build``, held at 40 % until ``go`` is set (at most 60 s): a fake
+    delay standing in for an hour-long track, so the test sees the window while it builds."""
+    import threading
+
+    from annotator.core.audio import AudioAnalysis
+
+    reached, go = threading.Event(), threading.Event()
+    real = AudioAnalysis.build
+
+    def held(self, progress=None, cancel=None):
+        if progress:
+            progress(0.4)
+        reached.set()
+        go.wait(60)
+        return real(self, progress, cancel)
+
+    monkeypatch.setattr(AudioAnalysis, "build", held)
+    yield reached, go
+    go.set()
+
+
+def test_the_rows_say_how_far_the_analysis_got_and_the_window_works_meanwhile(slow_build, ui,
+                                                                              qtbot):
+    reached, go = slow_build
+    tl = ui.win.timeline
+    try:
+        qtbot.waitUntil(reached.is_set, timeout=30000)
+        qtbot.waitUntil(lambda: tl.audio.text == "analysing the sound… 40%", timeout=5000)
+        tl.grab()  # it paints the text meanwhile
+        # the window goes on working: a segment drawn while the sound is analysed
+        qtbot.waitUntil(lambda: len(tl.objects) == 2, timeout=10000)
+        y = int(tl.row_top(tl.objects[1].id) + ROW_H // 2)
+        qtbot.mousePress(tl, LEFT, pos=QPoint(round(tl._x(150)), y))
+        qtbot.mouseMove(tl, QPoint(round(tl._x(160)), y))
+        qtbot.mouseRelease(tl, LEFT, pos=QPoint(round(tl._x(170)), y))
+        ui.idle()
+        assert [(s.start, s.end) for s in ui.store.segments(tl.objects[1].id)] == [(50, 140),
+                                                                                    (150, 169)]
+        assert tl.audio.state == "building"
+        go.set()
+        qtbot.waitUntil(lambda: tl.audio.state == "ready", timeout=30000)
+        assert tl.audio.text == ""
+    finally:
+        go.set()  # before the window closes (closing waits for the build)
