@@ -70,9 +70,11 @@ def iter_audio(video_path: str | Path, start_s: float = 0.0, *, rate: int = ANAL
     resampled to ``rate``, as float32 arrays of shape (n,) for mono or (n, channels).
 
     One demux pass, chunks of ``chunk_s`` seconds (the last one shorter), bounded memory.
-    Samples before the audio stream starts are zeros. ``t0`` is the first frame's time in the
+    Samples before the audio stream starts are zeros, and so are packets that do not decode
+    (the samples after them stay at their time). ``t0`` is the first frame's time in the
     container (default: the video stream's start time; :class:`MediaVideo` knows it exactly).
-    Raises :class:`VideoError` if there is no audio or it cannot be read.
+    Raises :class:`VideoError` if there is no audio, it cannot be read, or more of its packets
+    fail to decode than decode (a damaged track).
     """
     path = Path(video_path)
     container = _open(path)

@@ -17,6 +17,9 @@ in dB over an *adaptive noise floor*:
    dropped.
 
 Each :class:`Span`'s score is its mean energy margin over the floor, in dB. NumPy only.
+
+What it cannot know: a sound that never stops (music under the whole video) is the floor
+itself, so nothing is proposed there; proposals are candidates a person accepts or rejects.
 """
 
 from __future__ import annotations
