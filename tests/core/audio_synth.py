@@ -62,8 +62,9 @@ def events_audio(events=EVENTS, seconds: float = SECONDS, background: float = BA
 
 
 def write_video(path: Path, audio: np.ndarray | None, seconds: float = SECONDS, fps: int = 10,
-                audio_codec: str = "aac") -> Path:
-    """A tiny grey H.264 video of ``seconds`` with ``audio`` (mono float32 at RATE)."""
+                audio_codec: str = "aac", audio_delay_s: float = 0.0) -> Path:
+    """A tiny grey H.264 video of ``seconds`` with ``audio`` (mono float32 at RATE), whose
+    first sample is ``audio_delay_s`` after the first frame."""
     with av.open(str(path), "w") as out:
         vs = out.add_stream("libx264", rate=fps)
         vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
@@ -87,7 +88,7 @@ def write_video(path: Path, audio: np.ndarray | None, seconds: float = SECONDS, 
                     part = (np.clip(part, -1, 1) * 32767).astype(np.int16)
                 af = av.AudioFrame.from_ndarray(part, format=fmt, layout="mono")
                 af.sample_rate = RATE
-                af.pts = k
+                af.pts = k + int(round(audio_delay_s * RATE))
                 af.time_base = Fraction(1, RATE)
                 for pkt in ast.encode(af):
                     out.mux(pkt)

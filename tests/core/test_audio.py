@@ -217,3 +217,15 @@ def test_lost_packets_become_silence_and_the_rest_stays_in_time(tmp_path):
 
     # after the hole the tone is where it was (to Matroska's 1 ms timestamps), not 0.5 s early
     assert all(abs(lag(int(s * R))) <= R // 1000 for s in (1.7, 2.5, 3.5))
+
+
+def test_audio_that_starts_after_the_first_frame_is_placed_in_video_time(tmp_path):
+    tone = [("tone", 0.5, 1.5, {"hz": [440.0], "amp": 0.2})]
+    path = write_video(tmp_path / "late.mp4", events_audio(events=tone, seconds=2.0,
+                                                           background=0.0),
+                       seconds=3.0, audio_delay_s=1.0)  # the tone is at 1.5–2.5 s of video
+    a = np.concatenate(list(iter_audio(path)))
+    loud = np.flatnonzero(np.abs(a) > 0.05) / R
+    assert abs(loud[0] - 1.5) < 0.01 and abs(loud[-1] - 2.5) < 0.01
+    part = np.concatenate(list(iter_audio(path, 2.0)))  # from the middle of the tone
+    assert np.abs(part[: R // 4]).max() > 0.15 and abs(len(part) - (len(a) - 2 * R)) <= 2
