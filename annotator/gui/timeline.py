@@ -262,21 +262,28 @@ class Timeline(QWidget):
         if event.button() == Qt.MouseButton.LeftButton:
             self.editor.release(event.position().x())
 
+    def _own_key(self, event: QKeyEvent) -> bool:
+        """Keys the timeline takes from the window: Delete (the window's "delete mask") on a
+        selected segment deletes the segment; Escape during a drag drops the drag."""
+        if event.key() == Qt.Key.Key_Escape:
+            return self.editor.drag is not None
+        return self.editor.selected is not None and event.matches(QKeySequence.StandardKey.Delete)
+
     def event(self, event: QEvent) -> bool:
-        # Delete is the window's "delete mask" key; on the timeline, with a segment selected,
-        # it deletes the segment instead
-        if (event.type() == QEvent.Type.ShortcutOverride and self.editor.selected is not None
-                and isinstance(event, QKeyEvent)
-                and event.matches(QKeySequence.StandardKey.Delete)):
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) \
+                and self._own_key(event):
             event.accept()
             return True
         return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if self.editor.selected is not None and event.matches(QKeySequence.StandardKey.Delete):
+        if not self._own_key(event):
+            super().keyPressEvent(event)
+        elif event.key() == Qt.Key.Key_Escape:
+            self.editor.drag = None
+            self.update()
+        else:
             self.delete_requested.emit(self.editor.selected)
-            return
-        super().keyPressEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         steps = event.angleDelta().y() / 120.0

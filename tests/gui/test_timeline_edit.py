@@ -181,3 +181,14 @@ def test_shortening_over_masks_asks_and_undo_restores_segment_and_masks(ui, qtbo
     _undo(ui)
     assert _on_disk(ui, "bell") == [(10, 65), (120, 180)]
     assert ui.store.mask(oid, 10) is not None and ui.store.mask(oid, 10).anchor
+
+
+def test_escape_during_a_drag_drops_it(ui, qtbot):
+    tl = _ready(ui, qtbot)
+    y = _y(tl, "drum")
+    qtbot.mousePress(tl, LEFT, pos=QPoint(round(tl._x(150)), y))
+    qtbot.mouseMove(tl, QPoint(round(tl._x(160)), y))
+    qtbot.keyClick(tl, Qt.Key.Key_Escape)
+    qtbot.mouseRelease(tl, LEFT, pos=QPoint(round(tl._x(170)), y))
+    ui.idle()
+    assert _on_disk(ui, "drum") == [(50, 140)]
