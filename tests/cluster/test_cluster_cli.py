@@ -65,3 +65,45 @@ def test_json_prints_one_event_per_line(ray_local, tmp_path, capsys):
     assert kinds.count("start") == 2 and kinds.count("done") == 2 and kinds[-1] == "batch"
     assert {e["project"] for e in events if e["event"] == "done"} == {str(d) for d in dirs}
     assert events[-1]["written"] == 2 * 19
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_batch_after_the_frame_in_flight_exit_130(tmp_path):
+    """The real command in its own process (its own local Ray instance): SIGINT to its whole
+    process group, as Ctrl-C in a terminal, once the first masks landed; every project is
+    consistent and a rerun completes it."""
+    pytest.importorskip("ray")
+    import os
+    import signal
+    import subprocess
+
+    from annotator.core.project import Project
+
+    dirs = make_projects(tmp_path, shared_path, ["boat", "bus", "car-turn"], 40)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "annotator.cli", "propagate", *map(str, dirs), "--cluster",
+         "ray", "--engine", "fallback", "--refine", "off", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=os.environ | {"RAY_ADDRESS": ""}, start_new_session=True)
+    events = []
+    for line in proc.stdout:
+        events.append(json.loads(line))
+        if events[-1]["event"] == "progress" and events[-1]["done"] >= 5:
+            os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C
+            break
+    rest, err = proc.communicate(timeout=120)
+    events += [json.loads(line) for line in rest.splitlines()]
+    assert proc.returncode == 130, err
+    assert "stopping every project after the frame in flight" in err
+    final = {e["project"]: e["event"] for e in events
+             if e["event"] in ("done", "cancelled", "failed", "skipped")}
+    assert set(final.values()) <= {"cancelled", "done"} and "cancelled" in final.values()
+    assert events[-1]["event"] == "batch" and events[-1]["cancelled"]
+    for d in dirs:
+        with Project.open(d) as project:
+            assert project.store.integrity_check() == "ok"
+    assert cli.main(["propagate", *map(str, dirs), "--engine", "fallback",
+                     "--refine", "off"]) == 0  # the local queue resumes and completes
+    for d in dirs:
+        with Project.open(d, readonly=True) as project:
+            assert len(list(project.store.iter_masks())) == 40
