@@ -133,8 +133,9 @@ def iter_audio(video_path: str | Path, start_s: float = 0.0, *, rate: int = ANAL
 
         def convert(frames: list[Any]) -> Iterator[np.ndarray]:
             for out in frames:
-                a = out.to_ndarray().reshape(-1, channels).astype(np.float32, copy=False)
-                yield from put(a.reshape(-1) if channels == 1 else a)
+                # packed float32: the plane holds the interleaved samples (then padding)
+                a = np.frombuffer(out.planes[0], np.float32, out.samples * channels).copy()
+                yield from put(a if channels == 1 else a.reshape(-1, channels))
 
         def silence(n: int) -> Iterator[np.ndarray]:
             while n > 0:  # in pieces: a long gap never makes one large array
