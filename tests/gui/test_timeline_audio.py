@@ -236,3 +236,30 @@ def test_the_rows_say_how_far_the_analysis_got_and_the_window_works_meanwhile(sl
         assert tl.audio.text == ""
     finally:
         go.set()  # before the window closes (closing waits for the build)
+
+
+def test_an_unreadable_audio_track_says_so_in_the_rows_and_the_window_goes_on(ui, qtbot,
+                                                                             tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "audio_synth", Path(__file__).parents[1] / "core" / "audio_synth.py")
+    synth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(synth)
+    win = ui.win
+    src = win.session.video.path  # the demo's video: H.264 + AAC
+    video = synth.garble_audio(src, tmp_path / "garbled.mp4")  # every audio packet random
+    with Project.create(tmp_path / "garbled.avsproj", video) as project:
+        project.store.add_object("bell")
+    win.open_path(tmp_path / "garbled.avsproj")
+    qtbot.waitUntil(lambda: win.session is not None and win.session.video.path == video,
+                    timeout=30000)
+    tl = win.timeline
+    qtbot.waitUntil(lambda: tl.audio.state == "failed", timeout=30000)
+    assert tl.audio.text.startswith("sound not shown:") and "garbled.mp4" in tl.audio.text
+    assert "cannot be shown" in win.status.currentMessage()
+    tl.grab()
+    ui.win.go_to(30)
+    ui.idle()
+    assert win.canvas.view.index == 30  # the frames still show
