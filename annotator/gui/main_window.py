@@ -234,7 +234,8 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         S.add_recent(project.dir)
         self._rebuild_recent()
         self.frame = 0
-        self._restore_place(session)
+        with self.playback.quiet():  # no sound snippet for the place restored on opening
+            self._restore_place(session)
         self._update_enabled()
         self._precompute_embeddings()
         session.write(session.segmenter, lambda seg: self._segmenter_ready())

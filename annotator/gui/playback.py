@@ -19,6 +19,8 @@ or for a video without audio, the same playback runs silent on a wall clock and 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,6 +188,15 @@ class Playback(QObject):
         elif changed and not self._quiet:
             self._snippet(frame)
 
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Moves of the playhead inside this block play no snippet."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
+
     def _seek_now(self) -> None:
         if self.playing and self.session is not None:
             self._start(self._seek_frame)
@@ -263,11 +274,8 @@ class Playback(QObject):
         first, last = self._range
         if a.media(now) >= a.end and not self.loop:
             self._halt()
-            self._quiet = True  # the end of the range: no snippet there
-            try:
+            with self.quiet():  # the end of the range: no snippet there
                 self.w.go_to(last)
-            finally:
-                self._quiet = False
             return
         frame = min(last, max(first, self.session.video.index_at(a.media(now))))
         if frame != self.w.frame:

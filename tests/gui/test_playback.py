@@ -218,3 +218,19 @@ def test_a_looped_segment_wraps_with_the_sound(ui, qtbot):
     wrap = next(i for i in range(1, len(seen)) if seen[i] < seen[i - 1])
     assert seen[wrap - 1] >= seg.end - 4 and seen[wrap] <= seg.start + 6
     assert all(seg.start <= f <= seg.end for f in seen)
+
+
+def test_reopening_at_the_last_place_plays_no_snippet(ui, qtbot, demo_dir):
+    win = ui.win
+    if win.playback.out is None:
+        pytest.skip(f"no audio output here ({win.playback.out_reason})")
+    ui.key(Qt.Key.Key_End)  # a step while paused: a snippet
+    qtbot.waitUntil(lambda: win.playback.snippets == 1, timeout=5000)
+    ui.key(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)  # close the project
+    assert win.session is None
+    win.open_path(demo_dir)
+    qtbot.waitUntil(lambda: win.session is not None and win.frame == win.session.frame_count - 1,
+                    timeout=30000)
+    ui.idle()
+    qtbot.wait(300)
+    assert win.playback.snippets == 1
