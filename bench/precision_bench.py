@@ -15,7 +15,15 @@ shared and its load moves) with medians:
   margin > 0.05. ``--parts`` first runs each part alone in bf16 (key, readout, decoder, value)
   to show what each does.
 
+Every time is given twice: wall-clock seconds, and the process's CPU seconds (all threads). On
+a busy machine the wall clock counts the time other processes hold the cores; with
+``--threads 1`` the CPU seconds do not, so their ratio is the load-independent one to compare
+with the speed probe's (``annotator.engines.bf16_probe``, measured afresh at the start, also in
+CPU time on one thread: its verdict decides ``auto``). With 2 threads the CPU seconds include
+the time a thread spins waiting for its preempted partner.
+
     python bench/precision_bench.py [--frames 12] [--pairs 2] [--parts] [--no-sam] [--no-xmem]
+                                    [--threads 2]
 """
 
 from __future__ import annotations
@@ -53,19 +61,33 @@ def two_objects(gt: np.ndarray) -> np.ndarray:
     return np.stack([gt, box]).astype(np.float32)
 
 
-def xmem_run(net, imgs, mask, parts) -> tuple[list[np.ndarray], list[float]]:
+def xmem_run(net, imgs, mask, parts, cpu: list[float] | None = None
+             ) -> tuple[list[np.ndarray], list[float]]:
+    """Probabilities of every frame and wall seconds of each frame after the first (their
+    CPU seconds appended to ``cpu``)."""
     from xmem import InferenceCore
 
     core = InferenceCore(net, None, bf16_parts=parts)
     core.set_all_labels([1, 2])
     probs, times = [], []
     for t, img in enumerate(imgs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         p = core.step(img, torch.from_numpy(mask) if t == 0 else None,
                       end=t == len(imgs) - 1)
         times.append(time.perf_counter() - t0)
+        if cpu is not None and t:
+            cpu.append(time.process_time() - c0)
         probs.append(p.numpy())
     return probs, times[1:]
+
+
+def ratio_line(what: str, wall: dict[str, list[float]], cpu: dict[str, list[float]],
+               n: int) -> str:
+    m = {k: statistics.median(v) for k, v in wall.items()}
+    c = {k: statistics.median(v) for k, v in cpu.items()}
+    return (f"{what}: fp32 {m['fp32']:.3f} s, bf16 {m['bf16']:.3f} s wall: {m['fp32'] / m['bf16']:.2f}×; "
+            f"CPU {c['fp32']:.3f} s vs {c['bf16']:.3f} s: {c['fp32'] / c['bf16']:.2f}× "
+            f"(medians of {n} alternating)")
 
 
 def fidelity(ref: list[np.ndarray], got: list[np.ndarray], margin: float = 0.05) -> str:
@@ -99,14 +121,14 @@ def bench_xmem(args) -> None:
     from annotator.engines.devices import XMEM_BF16_PARTS
 
     runs: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    cpu: dict[str, list[float]] = {"fp32": [], "bf16": []}
     got = ref
     for _ in range(args.pairs):
-        runs["fp32"] += xmem_run(net, imgs, mask, ())[1]
-        got, ts = xmem_run(net, imgs, mask, XMEM_BF16_PARTS)
+        runs["fp32"] += xmem_run(net, imgs, mask, (), cpu["fp32"])[1]
+        got, ts = xmem_run(net, imgs, mask, XMEM_BF16_PARTS, cpu["bf16"])
         runs["bf16"] += ts
-    f32, b16 = statistics.median(runs["fp32"]), statistics.median(runs["bf16"])
-    print(f"  fp32: {f32:.3f} s/frame; bf16 ({'+'.join(XMEM_BF16_PARTS)}): {b16:.3f} s/frame "
-          f"(medians of {args.pairs} alternating runs): {f32 / b16:.2f}×")
+    print("  " + ratio_line(f"per frame, bf16 = {'+'.join(XMEM_BF16_PARTS)}", runs, cpu,
+                            args.pairs) + " runs")
     print(f"  bf16 vs fp32: {fidelity(ref, got)}")
 
 
@@ -129,19 +151,19 @@ def bench_sam(args) -> None:
     image = imgs[0]
     print(f"\nSAM vit_b (random weights, seed 0), davis2016/{args.sequence} frame 0")
     times: dict[str, list[float]] = {"fp32": [], "bf16": []}
+    cpu: dict[str, list[float]] = {"fp32": [], "bf16": []}
     emb = {}
     for _ in range(args.sam_pairs):
         for p in ("fp32", "bf16"):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             emb[p] = segs[p].compute_embedding(image)
             times[p].append(time.perf_counter() - t0)
+            cpu[p].append(time.process_time() - c0)
     a, b = (torch.from_numpy(emb[p].features.astype(np.float32)).flatten() for p in ("fp32", "bf16"))
     cos = float(torch.nn.functional.cosine_similarity(a, b, 0))
     rel = float((a - b).norm() / a.norm())
-    f32, b16 = statistics.median(times["fp32"]), statistics.median(times["bf16"])
-    print(f"  image encoder: fp32 {f32:.2f} s, bf16 {b16:.2f} s per embedding "
-          f"(medians of {args.sam_pairs} alternating): {f32 / b16:.2f}×; "
-          f"embedding cosine {cos:.6f}, relative error {100 * rel:.2f}%")
+    print("  " + ratio_line("image encoder, per embedding", times, cpu, args.sam_pairs))
+    print(f"  embedding cosine {cos:.6f}, relative error {100 * rel:.2f}%")
     seg32, seg16 = segs["fp32"], segs["bf16"]
     seg32.set_embedding(emb["fp32"])
     seg16.set_embedding(emb["bf16"])
@@ -186,8 +208,8 @@ def main() -> None:
     ap.add_argument("--no-xmem", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    from annotator.engines import registry
-    from annotator.engines.devices import bf16_support
+    from annotator.engines import bf16_probe, registry
+    from annotator.engines.devices import BF16_PAYS, bf16_support
 
     registry.start("cpu", threads=args.threads)  # threads and allocator, as the app does
     native, why = bf16_support()
@@ -195,6 +217,9 @@ def main() -> None:
           f"{torch.get_num_threads()} threads, CPU capability "
           f"{torch.backends.cpu.get_cpu_capability()}; bf16 {'native' if native else 'NOT native'}"
           f" ({why}); load average {os.getloadavg()[0]:.1f}")
+    gain = bf16_probe.measure()
+    print(f"speed probe (measured now, not the cached figure): bf16 {gain:.2f}× fp32 -> auto "
+          f"{'bf16' if native and gain >= BF16_PAYS else 'fp32'} (needs native and {BF16_PAYS}×)")
     if not args.no_xmem:
         bench_xmem(args)
     if not args.no_sam:

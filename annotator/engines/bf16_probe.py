@@ -2,27 +2,33 @@
 
 A CPU's flags say whether it has bf16 instructions (``devices.bf16_support``), not whether they
 are faster than fp32: on some processors the bf16 dot product issues at half the rate of the
-fp32 FMA, so bf16 has the same peak as fp32 and the conversions make the models slower (this
-project's shared machine, 2026-12-02: 0.6× on SAM's and XMem's layers). ``auto`` uses bf16
-only where the flags say native *and* this probe measures it faster.
+fp32 FMA, so bf16 has the same peak as fp32 and the conversions make the models slower (an Intel
+Xeon VM with AVX512-BF16, 2026-12-02: 0.6× on SAM's and XMem's layers), on others it is twice
+as fast (an AMD EPYC VM with AVX512-BF16, 2026-12-02: 1.9×). ``auto`` uses bf16 only where the
+flags say native *and* this probe measures it faster.
 
 The probe times the two kinds of layer the models spend their time in — a 3×3 convolution in
 channels-last (XMem's encoders and decoder) and a linear layer (SAM's ViT) — in fp32 and under
-bf16 autocast, alternating, with torch's current thread count, about half a second in all. The
-result is kept in the user's cache folder, keyed by the CPU's model name, its flags and the torch
-version, so later processes read it instead of measuring.
+bf16 autocast, alternating, on one torch thread, and compares the *CPU time* of the calling
+thread, best of each: on a busy machine the wall clock counts the time other processes hold
+the core (on a 2-core machine at load 10 the wall-clock ratio of such a probe ranged 0.5–2.5
+from one run to the next), the thread's CPU time does not (1.87–2.03 there). About half a second
+of CPU. Where the thread clock is coarse (Windows: 15.6 ms) it falls back to the wall clock.
+The result is kept in the user's cache folder, keyed by the CPU's model name, its flags, the
+torch version and the probe's method, so later processes read it instead of measuring.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import statistics
 import time
 
 import torch
 
 from annotator import settings
+
+METHOD = "thread-cpu-min-v2"  # a new method measures again instead of reading old figures
 
 
 def _cpu_key(flags: set[str]) -> str:
@@ -33,29 +39,47 @@ def _cpu_key(flags: set[str]) -> str:
                           if ln.lower().startswith("model name")), "")
     except OSError:
         pass
-    raw = f"{model}|{' '.join(sorted(flags))}|{torch.__version__}|{torch.get_num_threads()}"
+    raw = f"{model}|{' '.join(sorted(flags))}|{torch.__version__}|{METHOD}"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def measure(repeats: int = 5) -> float:
-    """bf16 autocast speed-up over fp32 on the models' two kinds of layer (median ratio)."""
+def _clock():  # noqa: ANN202
+    """The calling thread's CPU-time clock where it is fine-grained, else the wall clock."""
+    try:
+        if time.get_clock_info("thread_time").resolution <= 1e-4:
+            return time.thread_time
+    except (AttributeError, ValueError, OSError):
+        pass
+    return time.perf_counter
+
+
+def measure(repeats: int = 7) -> float:
+    """bf16 autocast speed-up over fp32 on the models' two kinds of layer: the best fp32 time
+    over the best bf16 time of ``repeats`` alternating rounds, on one thread, in CPU time."""
     conv = torch.nn.Conv2d(128, 128, 3, padding=1).eval().to(memory_format=torch.channels_last)
     x = torch.randn(1, 128, 64, 96).contiguous(memory_format=torch.channels_last)
     lin = torch.nn.Linear(768, 768).eval()
     y = torch.randn(2048, 768)
+    clock = _clock()
 
     def run(bf16: bool) -> float:
-        t0 = time.perf_counter()
+        t0 = clock()
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             conv(x)
             lin(y)
-        return time.perf_counter() - t0
+        return clock() - t0
 
-    run(False), run(True)  # warm-up: oneDNN builds its kernels
-    ratios = []
-    for _ in range(repeats):
-        ratios.append(run(False) / run(True))
-    return float(statistics.median(ratios))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the work stays on this thread, whose CPU time the clock reads
+    try:
+        run(False), run(True)  # warm-up: oneDNN builds its kernels
+        best = {False: float("inf"), True: float("inf")}
+        for i in range(repeats):  # fp32 first, then bf16 first, …: drift hits both alike
+            for bf16 in (False, True) if i % 2 == 0 else (True, False):
+                best[bf16] = min(best[bf16], run(bf16))
+    finally:
+        torch.set_num_threads(threads)
+    return best[False] / max(best[True], 1e-9)
 
 
 def speedup(flags: set[str]) -> float:

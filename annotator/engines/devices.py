@@ -159,7 +159,7 @@ def _parse_bool(value: object, what: str) -> bool | None:
     raise UserError(f"{what} must be auto, true or false, not {value!r}")
 
 
-BF16_PAYS = 1.2  # see bf16_probe.PAYS
+BF16_PAYS = 1.2  # the speed-up bf16_probe must measure for auto to use bf16
 
 
 def bf16_speedup() -> float:

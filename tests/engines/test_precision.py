@@ -93,6 +93,49 @@ def test_the_speed_probe_measures_once_and_keeps_the_figure(tmp_path, monkeypatc
     assert bf16_probe.speedup(flags) == first and not calls
 
 
+def test_the_probe_measures_on_one_thread_and_gives_the_threads_back(monkeypatch):
+    """The probe runs its layers on one thread (it reads that thread's CPU time, which other
+    processes on a busy machine do not inflate) and leaves torch's thread count as it was."""
+    from annotator.engines import bf16_probe
+
+    seen = []
+    real = torch.nn.Linear.forward
+    monkeypatch.setattr(torch.nn.Linear, "forward",
+                        lambda self, x: seen.append(torch.get_num_threads()) or real(self, x))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        gain = bf16_probe.measure(repeats=2)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert 0.05 < gain < 20
+    assert seen and set(seen) == {1}
+    assert len(seen) == 2 + 2 * 2  # warm-up in both, then each round fp32 and bf16
+
+
+def test_a_figure_kept_by_another_probe_method_is_measured_again(tmp_path, monkeypatch):
+    """A figure measured the old way (wall clock, which a busy machine flips) is not reused."""
+    import json
+
+    from annotator.engines import bf16_probe
+
+    monkeypatch.setattr(devices.settings, "user_cache_dir", lambda: tmp_path / "cache")
+    flags = {"avx512f", "avx512_bf16"}
+    with pytest.MonkeyPatch.context() as old:
+        old.setattr(bf16_probe, "METHOD", "wall-median-v1")
+        old_key = bf16_probe._cpu_key(flags)
+    assert old_key != bf16_probe._cpu_key(flags)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "bf16-probe.json").write_text(json.dumps({old_key: 0.82}))
+    calls = []
+    monkeypatch.setattr(bf16_probe, "measure", lambda: calls.append(1) or 1.93)
+    bf16_probe._MEMO.clear()
+    assert bf16_probe.speedup(flags) == 1.93 and calls == [1]
+    kept = json.loads((tmp_path / "cache" / "bf16-probe.json").read_text())
+    assert kept[old_key] == 0.82 and kept[bf16_probe._cpu_key(flags)] == 1.93
+
+
 def test_the_flags_are_read_from_this_machine():
     """No patch: the detection reads /proc/cpuinfo (on Linux) and agrees with the file."""
     try:
