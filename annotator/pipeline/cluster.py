@@ -89,8 +89,13 @@ def connect(value: str = "ray", **init_kwargs) -> bool:
     try:
         ray.init(**kwargs)
     except ConnectionError as exc:
+        token = ("; a cluster with token authentication (the default of Ray 2.59 and later) "
+                 "also needs RAY_AUTH_MODE=token here, with its token in RAY_AUTH_TOKEN or "
+                 "~/.ray/auth_token (ray get-auth-token on the head)"
+                 if value.startswith("ray://") else "")
         raise ClusterUnavailable(f"--cluster {value}: no Ray cluster reached ({exc}); start "
-                                 "one with 'ray start --head' or use --cluster ray") from None
+                                 f"one with 'ray start --head' or use --cluster ray{token}"
+                                 ) from None
     return True
 
 
