@@ -57,10 +57,14 @@ def make(root: Path, n: int, frames: int) -> list[Path]:
     return dirs
 
 
-def timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+def timed(fn, repeat: int = 1) -> float:
+    """The shortest of ``repeat`` runs of ``fn`` (s)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def main() -> None:
@@ -78,13 +82,14 @@ def main() -> None:
     print(f"cluster_bench {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"ray {ray.__version__}; {args.projects} projects x {args.frames - 1} masks "
-          f"(DAVIS-2016), fallback engine (no XMem weights here), refine off")
+          f"(DAVIS-2016), fallback engine (no XMem weights here), refine off; load average "
+          f"{os.getloadavg()[0]:.1f} at the start")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         dirs = make(tmp / "local", args.projects, args.frames)
         wall = timed(lambda: propagate_projects(dirs, **OPTS))
-        noop = timed(lambda: propagate_projects(dirs, **OPTS))
+        noop = timed(lambda: propagate_projects(dirs, **OPTS), 3)
         rows.append(("local queue", None, None, wall, None, noop / args.projects))
         for n in args.workers:
             init = timed(lambda n=n: ray.init(num_cpus=n, include_dashboard=False,
@@ -93,8 +98,8 @@ def main() -> None:
             cold = timed(lambda d=cold_dirs: run_batch(d, **OPTS))
             warm_dirs = make(tmp / f"warm{n}", args.projects, args.frames)
             warm = timed(lambda d=warm_dirs: run_batch(d, **OPTS))
-            noop = timed(lambda d=warm_dirs: run_batch(d, **OPTS))
-            actor = timed(lambda: ray.get(Board.remote().flush.remote()))
+            noop = timed(lambda d=warm_dirs: run_batch(d, **OPTS), 3)
+            actor = timed(lambda: ray.get(Board.remote().flush.remote()), 3)
             ray.shutdown()
             rows.append((f"ray, {n} worker{'s' if n > 1 else ''}", init, cold, warm, actor,
                          (noop - actor) / args.projects))
@@ -103,10 +108,11 @@ def main() -> None:
     for name, init, cold, warm, actor, per in rows:
         print(f"{name:16s} {_s(init):>9s} {_s(cold):>11s} {_s(warm):>11s} "
               f"{masks / warm:8.1f} {_s(actor):>12s} {per * 1000:9.0f} ms")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
     print("(cold: the first batch on a fresh instance, worker processes started and imported; "
           "warm: the same workers again; masks/s from the warm batch; actor start: the "
           "batch's progress actor, once per batch; per project: the batch again on the "
-          "finished projects, less the actor start, per project)")
+          "finished projects, less the actor start, per project; shortest of 3)")
 
 
 def _s(v: float | None) -> str:
