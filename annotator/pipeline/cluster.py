@@ -10,8 +10,9 @@ queue, frame for frame. Projects live on storage every worker reaches (a shared 
   running cluster of this node (``ray start --head`` …); ``ray://HOST:PORT`` connects through
   the Ray Client. Ray is the optional ``cluster`` extra.
 * **Resources**: ``num_gpus=1`` per task when the device is CUDA (or ``auto`` on a cluster with
-  GPUs), ``num_cpus`` otherwise. Ray reuses a worker process for the next task, and the models
-  live in that process's engine registry, so they load once per worker.
+  GPUs), ``num_cpus`` otherwise. Ray reuses a worker process for the next task (``max_calls=0``:
+  GPU tasks too, which Ray would otherwise give a fresh process each), and the models live in
+  that process's engine registry, so they load once per worker.
 * **Faults**: a lost worker (SIGKILL, OOM, node) is retried by Ray up to ``max_retries`` times
   and resumes from the project's checkpoints; a project open elsewhere is ``skipped``, a bad
   input ``failed`` — reported once, never retried, and the batch goes on. ``retry_exceptions``
@@ -141,15 +142,17 @@ def run_batch(dirs: Iterable[str | Path], *, cluster: str = "ray", engine: str =
     started_here = connect(cluster)
     tally = Tally(dirs)
     report = BatchReport()
-    board = Board.remote()
-    options = {"engine": engine, "refine": refine, "device": device, "precision": precision,
-               "threads": max(1, int(cpus_per_project))}
-    task = propagate_task.options(max_retries=max_retries, retry_exceptions=transient_errors(),
-                                  **task_resources(device, cpus_per_project))
-    refs = {task.remote(d, options, board): d for d in dirs}
-    pending = list(refs)
-    told_cancel = False
+    pending: list = []
     try:
+        board = Board.remote()
+        options = {"engine": engine, "refine": refine, "device": device,
+                   "precision": precision, "threads": max(1, int(cpus_per_project))}
+        task = propagate_task.options(max_retries=max_retries,
+                                      retry_exceptions=transient_errors(),
+                                      **task_resources(device, cpus_per_project))
+        refs = {task.remote(d, options, board): d for d in dirs}
+        pending = list(refs)
+        told_cancel = False
         while pending:
             ready, pending = ray.wait(pending, num_returns=len(pending), timeout=POLL_S)
             for ev in ray.get(board.drain.remote()):

@@ -87,7 +87,7 @@ def _start_registry(options: dict) -> None:
                        threads=options.get("threads"), lazy=True)
 
 
-@ray.remote
+@ray.remote(max_calls=0)  # a worker runs any number of projects (GPU tasks too): models stay
 def propagate_task(project_dir: str, options: dict, board) -> dict:
     """Propagate every pass of one project; returns its final event (``done``, ``cancelled``,
     ``skipped`` or ``failed``)."""
