@@ -22,7 +22,7 @@ from pathlib import Path
 from annotator.core import masks as M
 from annotator.core.store import ANCHOR_SOURCES, Store
 
-ORDER = ("meta", "video", "categories", "objects", "segments", "ops", "mask_revs",
+ORDER = ("meta", "video", "categories", "objects", "segments", "proposals", "ops", "mask_revs",
          "row_changes", "prompts", "jobs")
 
 

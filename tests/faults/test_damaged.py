@@ -81,6 +81,8 @@ def test_salvage_of_a_file_cut_in_half_returns_every_surviving_mask(tmp_path):
     s.add_segment(dog, 0, N - 1)
     for i in range(N):
         s.put_mask(dog if i % 3 else cat, i, noise(i), source="propagated")
+    s.set_proposals([(2, 5, 1.5), (8, 9, 0.5)])  # a person's decision on one survives too
+    s.reject_proposal(s.proposals()[1].id)
     s.close()
     con = sqlite3.connect(db)
     rles = dict(con.execute("SELECT id, rle FROM mask_revs"))
@@ -114,6 +116,8 @@ def test_salvage_of_a_file_cut_in_half_returns_every_surviving_mask(tmp_path):
     for rid, m in got.items():
         assert m.rle["counts"] == rles[rid]
     assert check(tmp_path / "saved" / "project.avs") == []
+    assert [(q.start, q.end, q.state) for q in new.proposals()] == [(2, 5, "open"),
+                                                                   (8, 9, "rejected")]
     assert {o.name for o in new.objects()} <= {"dog", "cat"} | {f"recovered-{i}" for i in (1, 2)}
     new.close()
     assert run("info", tmp_path / "saved").returncode == 0
