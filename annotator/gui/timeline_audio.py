@@ -214,7 +214,7 @@ class AudioRows:
         self.paint_sound(p, label_w, width, sound)
         p.setPen(QColor("#bbbbbb"))
         for rect, text in ((wave, "waveform"), (spec, "spectrogram"), (sound, "sound")):
-            if rect.height() > 0:
+            if rect.height() >= 10:  # a short window's strip of waveform goes unnamed
                 p.drawText(QRectF(6, rect.top(), label_w - 8, rect.height()),
                            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
         color = next((QColor(o.color) for o in t.objects if o.id == t.current_object), None)
