@@ -13,7 +13,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from annotator.demo import FPS
 
@@ -234,3 +234,57 @@ def test_reopening_at_the_last_place_plays_no_snippet(ui, qtbot, demo_dir):
     ui.idle()
     qtbot.wait(300)
     assert win.playback.snippets == 1
+
+
+def _record_peak_hz(ui, press_play_for_ms: int) -> float:
+    """Play for a while from the current frame while PulseAudio's monitor of the default sink
+    is recorded (parec); the loudest frequency of what was heard."""
+    import os
+    import select
+    import signal
+    import subprocess
+    import time
+
+    rate = 44100
+    rec = subprocess.Popen(["parec", "--raw", "--format=float32le", "--channels=1",
+                            f"--rate={rate}", "--latency-msec=20", "-d", "@DEFAULT_MONITOR@"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    got = b""
+    try:
+        deadline = time.monotonic() + 5
+        while len(got) < 8192 and time.monotonic() < deadline:  # the recording has begun
+            if select.select([rec.stdout], [], [], 0.05)[0]:
+                got += os.read(rec.stdout.fileno(), 1 << 16)
+        assert got, "parec recorded nothing"
+        ui.key(Qt.Key.Key_Space)
+        ui.qtbot.wait(press_play_for_ms)
+        ui.key(Qt.Key.Key_Space)
+        ui.qtbot.wait(300)
+    finally:
+        rec.send_signal(signal.SIGINT)  # parec writes out what it holds and ends
+        got += rec.communicate(timeout=10)[0]
+    data = np.frombuffer(got[:len(got) // 4 * 4], np.float32)
+    loud = np.flatnonzero(np.abs(data) > 0.02)
+    assert len(loud) and loud[-1] - loud[0] > rate // 4, "hardly anything was heard"
+    x = data[loud[0]:loud[-1]][:16384]  # one stretch: cutting out the quiet samples of each
+    x = x * np.hanning(len(x))  # cycle would raise the pitch
+    return float(np.fft.rfftfreq(len(x), 1 / rate)[np.abs(np.fft.rfft(x)).argmax()])
+
+
+def test_the_sound_heard_is_the_track_and_its_pitch_follows_the_speed(ui, qtbot):
+    """Where PulseAudio answers: record its monitor while the demo's bell (880 Hz, alone from
+    0.4 s to 2.0 s) plays at 1× and at 2× (the sound is resampled: the pitch doubles)."""
+    import shutil
+
+    win = ui.win
+    if win.playback.out is None or shutil.which("parec") is None:
+        pytest.skip("no PulseAudio output to record here (.ci/run starts one with a null sink)")
+    at_bell = QPoint(round(win.timeline._x(15.5)), 8)  # frame 15, 0.6 s: the bell alone
+    qtbot.mouseClick(win.timeline, Qt.MouseButton.LeftButton, pos=at_bell)
+    ui.idle()
+    assert win.frame == 15
+    assert abs(_record_peak_hz(ui, 700) - 880) < 40
+    qtbot.mouseClick(win.timeline, Qt.MouseButton.LeftButton, pos=at_bell)
+    ui.idle()
+    ui.key(Qt.Key.Key_Period)
+    assert abs(_record_peak_hz(ui, 500) - 1760) < 80
