@@ -27,7 +27,8 @@ from annotator.pipeline.cluster_events import PROGRESS, RETRY, START
 
 CANCEL_POLL_S = 0.25
 PROGRESS_EVERY_S = 0.5
-LEASE_WAIT_S = 10.0  # before retrying a project whose lock a lost worker's host still holds
+LEASE_WAIT_S = 120.0  # for the lock of a lost worker's host to expire, before a Ray retry
+LEASE_POLL_S = 1.0
 
 
 class StaleLease(TimeoutError):
@@ -79,6 +80,32 @@ def _watch_cancel(board, cancel: threading.Event, stop: threading.Event) -> None
             return
 
 
+def _open(Project, ProjectLockedError, name: str, options: dict, board):
+    """``Project.open(name)``; when its lock is held by this batch's own lost worker (a lock
+    on a network filesystem outlives its dead host until the server's lease expires, ~90 s on
+    NFSv4), wait for the lease up to ``lease_wait_s`` (then :class:`StaleLease`, which Ray
+    retries). A lock held by anyone else raises ``ProjectLockedError`` at once."""
+    try:
+        return Project.open(name)
+    except ProjectLockedError as exc:
+        if not ray.get(board.held_by_us.remote(name, exc.pid)):
+            raise
+        lost = exc.pid
+    wait = options.get("lease_wait_s", LEASE_WAIT_S)
+    board.push.remote({"event": RETRY, "project": name, "message": f"the lock of lost worker "
+                       f"{lost} is still held (a network filesystem keeps it until its lease "
+                       f"expires): waiting up to {wait:.0f} s"})
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(LEASE_POLL_S)
+        try:
+            return Project.open(name)
+        except ProjectLockedError as exc:
+            if exc.pid != lost:  # someone else took it meanwhile: theirs now
+                raise
+    raise StaleLease(f"{name}: the lock of lost worker {lost} was not released in {wait:.0f} s")
+
+
 def _start_registry(options: dict) -> None:
     from annotator.engines import registry
 
@@ -103,18 +130,12 @@ def propagate_task(project_dir: str, options: dict, board) -> dict:
     t0 = time.monotonic()
     try:
         _start_registry(options)
-        project = Project.open(project_dir)
+        project = _open(Project, ProjectLockedError, name, options, board)
     except ProjectLockedError as exc:
-        if ray.get(board.held_by_us.remote(name, exc.pid)):
-            wait = options.get("lease_wait_s", LEASE_WAIT_S)
-            board.push.remote({"event": RETRY, "project": name, "message": f"the lock of "
-                               f"lost worker {exc.pid} is still held (a network filesystem "
-                               f"keeps it until its lease expires): trying again in {wait} s"})
-            time.sleep(wait)
-            raise StaleLease(f"{name}: the lock of lost worker {exc.pid} has not expired "
-                             "yet") from None
         return {"event": "skipped", "project": name, "message": f"already open by process "
                 f"{exc.pid}: close it there, then run the batch again for this project"}
+    except StaleLease:
+        raise  # transient: Ray runs the task again
     except Exception as exc:  # noqa: BLE001 - a bad input is reported, a bug raised
         user = explain(exc, Path(project_dir))
         if user is None:

@@ -131,12 +131,13 @@ def test_cancel_stops_after_the_frame_in_flight_and_a_rerun_completes(ray_local,
     assert masks_of(dirs) == local_masks(seqs, frames)
 
 
-def test_a_lock_still_held_by_a_lost_worker_of_the_batch_is_retried_not_skipped(ray_local,
-                                                                                 tmp_path):
+def test_a_lock_still_held_by_a_lost_worker_of_the_batch_is_waited_for_not_skipped(
+        ray_local, tmp_path):
     """On a shared filesystem a lost host's lock lives until its lease expires: when the
-    holder is the worker that ran the project's earlier attempt, the task raises a transient
-    error and Ray retries it. (The test process stands in for that lost worker: it holds the
-    lock, and the batch's progress actor recorded it as the project's last worker.)"""
+    holder is the worker that ran the project's earlier attempt, the task waits for the lease
+    and then opens the project; when the wait runs out, it raises a transient error that Ray
+    retries. (The test process stands in for that lost worker: it holds the lock, and the
+    batch's progress actor recorded it as the project's last worker.)"""
     ray = ray_local
     (d,) = make_projects(tmp_path, shared_path, ["boat"])
     board = Board.remote()
@@ -151,14 +152,26 @@ def test_a_lock_still_held_by_a_lost_worker_of_the_batch_is_retried_not_skipped(
         return any(e["event"] == "retry" for e in events)
 
     with Project.open(d):
-        ref = task.remote(str(d), OPTS | {"lease_wait_s": 2.0}, board)
+        ref = task.remote(str(d), OPTS | {"lease_wait_s": 60.0}, board)
         deadline = time.monotonic() + 60
         while not seen_retry() and time.monotonic() < deadline:
             time.sleep(0.1)  # until the first attempt met the lock
     (wait,) = [e for e in events if e["event"] == "retry"]
     assert f"lost worker {me} is still held" in wait["message"]
-    result = ray.get(ref, timeout=120)  # the lease "expired": the retry propagates
+    result = ray.get(ref, timeout=120)  # the lease "expired": the task opens it, propagates
     assert result["event"] == "done" and result["written"] == 19
     starts = [e for e in events + ray.get(board.drain.remote()) if e["event"] == "start"]
     assert starts[0]["holder"] == me and len(starts) == 2  # ours, then the retry's
     assert starts[1]["holder"] != me and starts[1]["done"] == 0
+
+    (d2,) = make_projects(tmp_path / "again", shared_path, ["bus"])
+    ray.get(board.push.remote({"event": "start", "project": str(d2), "holder": me}))
+    task = propagate_task.options(max_retries=1, retry_exceptions=transient_errors(),
+                                  num_cpus=1)
+    with Project.open(d2):  # never released: each attempt waits 1 s, then Ray retries once
+        with pytest.raises(ray.exceptions.RayTaskError) as caught:
+            ray.get(task.remote(str(d2), OPTS | {"lease_wait_s": 1.0}, board), timeout=120)
+    assert "was not released in 1 s" in str(caught.value)
+    waits = [e for e in ray.get(board.drain.remote())
+             if e["event"] == "retry" and e["project"] == str(d2)]
+    assert len(waits) == 2  # the first attempt and Ray's retry
