@@ -75,6 +75,12 @@ def render(analysis: Any, edges: np.ndarray, v0: int, v1: int, width: int, wave_
     return _qimage(wave), _qimage(spec_rgba)
 
 
+def _onset_bounds(analysis: Any, edges: np.ndarray) -> np.ndarray:
+    """The frame boundaries nearest the audio onsets (worker: reads the cache)."""
+    pos = np.interp(analysis.onsets(), edges, np.arange(len(edges)))
+    return np.unique(np.round(pos).astype(np.int64))
+
+
 def _qimage(rgba: np.ndarray) -> QImage:
     rgba = np.ascontiguousarray(rgba)
     h, w = rgba.shape[:2]
@@ -121,20 +127,22 @@ class AudioRows:
                                np.float64)
             edges = np.append(times, max(float(getattr(video, "duration", 0.0)),
                                          times[-1] + 1.0 / session.fps))
-            return AudioAnalysis(video, cache), edges
+            analysis = AudioAnalysis(video, cache)
+            ready = analysis.has_audio and analysis.ready  # reads the cache's description
+            return analysis, edges, _onset_bounds(analysis, edges) if ready else None
 
         session.run(open_analysis, self._opened, self._failed)
 
     def _opened(self, result: tuple) -> None:
         if self.session.closed:
             return
-        self.analysis, self._edges = result
+        self.analysis, self._edges, bounds = result
         if not self.analysis.has_audio:
             self.state, self.text = "none", "no audio track"
             self.t.update()
             return
-        if self.analysis.ready:
-            self._ready(True)
+        if bounds is not None:  # the cache was there already
+            self._ready(bounds)
             return
         self.state, self.text = "building", "analysing the sound…"
         session, cancel = self.session, self._cancel
@@ -144,9 +152,13 @@ class AudioRows:
             if getattr(session, "closed", True):
                 cancel.set()
 
+        analysis, edges = self.analysis, self._edges
+
+        def build() -> np.ndarray | None:
+            return _onset_bounds(analysis, edges) if analysis.build(progress, cancel) else None
+
         self._poll.start()
-        self._builder.submit(lambda: self.analysis.build(progress, cancel), self._ready,
-                             self._failed)
+        self._builder.submit(build, self._ready, self._failed)
         self.t.update()
 
     def _show_progress(self) -> None:
@@ -162,17 +174,16 @@ class AudioRows:
         self.session.message.emit(f"The sound cannot be shown: {exc}", True)
         self.t.update()
 
-    def _ready(self, built: bool) -> None:
+    def _ready(self, bounds: np.ndarray | None) -> None:
+        """The cache is built (``bounds``: the onsets' frame boundaries), or the build was
+        cancelled (None)."""
         if self.session.closed:  # the timeline is gone with it
             return
         self._poll.stop()
-        if not built:
+        if bounds is None:
             return
         self.state, self.text = "ready", ""
-        edges = self._edges
-        onsets = self.analysis.onsets()
-        pos = np.interp(onsets, edges, np.arange(len(edges)))
-        self.onset_bounds = np.unique(np.round(pos).astype(np.int64))
+        self.onset_bounds = bounds
         self.t.update()
         self.reload_proposals()
 
