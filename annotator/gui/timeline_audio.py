@@ -367,12 +367,17 @@ class AudioRows:
 
             return sound_activity.to_frames(sound_activity.detect(analysis), times)
 
-        def write(spans: list) -> int:
-            store.set_proposals(spans)
-            return len(store.proposals("open"))
+        def write(spans: list) -> tuple[int, Any]:
+            before = store.history(1)
+            store.set_proposals(spans)  # one undoable operation, none when nothing changed
+            after = store.history(1)
+            new = after[0] if after and (not before or after[0].id != before[0].id) else None
+            return len(store.proposals("open")), new
 
-        def stored(k: int) -> None:
-            session.history.sync()  # the new proposals are one undoable operation
+        def stored(result: tuple[int, Any]) -> None:
+            k, op = result
+            if op is not None:
+                session.history.record(op.id, op.label or "Propose segments from audio")
             session.message.emit(f"{k} open sound proposal{'s' if k != 1 else ''} on the "
                                  "sound row: A assigns one to the selected object, Shift+R "
                                  "rejects it.", False)
