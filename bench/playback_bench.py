@@ -5,7 +5,8 @@ every 20 ms for ``--seconds``, compares three frames: the one the sound clock sa
 own ``processedUSecs``, or the wall clock when playing silent), the window's current frame
 (timeline, HUD) and the frame painted on the canvas (decoded off the GUI thread). Prints the
 share of samples within one frame, the worst lag, and how many of the frames played were
-painted (the rest were dropped because decoding lagged).
+painted (the rest were dropped because decoding lagged), and the longest stall of the GUI
+event loop meanwhile (a 5 ms QTimer, as in bench/gui_bench.py).
 
     python bench/playback_bench.py                # 6 s at 1×, the sound card if there is one
     python bench/playback_bench.py --speed 2
@@ -68,6 +69,19 @@ def main() -> None:
         set_view(view)
 
     win.canvas.set_view = record
+    from PySide6.QtCore import QTimer
+
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def probe() -> None:  # a 5 ms timer on the GUI thread: a gap beyond 5 ms is a stall
+        now = time.perf_counter()
+        gaps.append((now - last[0]) * 1000 - 5)
+        last[0] = now
+
+    stall = QTimer()
+    stall.timeout.connect(probe)
+    stall.start(5)
     win.toggle_play()
     rows = []
     while wall.elapsed() < args.seconds * 1000 and pb.playing:
@@ -76,6 +90,7 @@ def main() -> None:
         clock = video.index_at(played * args.speed)
         rows.append((clock, win.frame, win.canvas.view.index))
     win.toggle_play()
+    stall.stop()
     moving = [r for r in rows if r[0] > 0]
     if not moving:
         print("the clock never moved")
@@ -91,6 +106,9 @@ def main() -> None:
           f"{100 * sum(d <= 1 for d in d_shown) / len(d_shown):.0f}% (worst {max(d_shown)})")
     print(f"frames painted: {len(painted)} of {played_frames} played "
           f"({played_frames - len(painted)} dropped)")
+    gaps.sort()
+    print(f"GUI event loop while playing: longest stall {gaps[-1]:.1f} ms, "
+          f"p99 {gaps[int(0.99 * (len(gaps) - 1))]:.1f} ms")
     win.close_project()
 
 
