@@ -395,7 +395,7 @@ class Playback(QObject):
             return
         self._snip_busy = False
         if (self._snip_want is None and not self.playing and not self.muted
-                and out is self.out and out.write(a)):
+                and self.session is not None and out is self.out and out.write(a)):
             self.snippets += 1
         if self._snip_want is not None and self.session is not None:
             self._decode_snippet()
