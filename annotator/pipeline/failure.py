@@ -321,16 +321,15 @@ class FailureModel:
 
 
 #: fitted by ``python bench/flags_bench.py --fit`` on the fourteen DAVIS-2016 sequences
-#: (the first four features chosen by ``--select``: greedy forward selection by
-#: leave-one-sequence-out log-loss; ``redetect`` added after it, measured by leave-one-out;
-#: coefficients never negative; threshold and extension: the largest recall whose precision
-#: on the sequences fitted is at least 0.65)
+#: (features chosen by ``--select``: greedy forward selection by leave-one-sequence-out
+#: log-loss; coefficients never negative; threshold and extension: the largest recall whose
+#: precision on the sequences fitted is at least 0.65)
 DEFAULT_MODEL = FailureModel(
-    signals=("shape_change_max", "weak_edges", "unlike", "weak_edges_ema", "redetect"),
-    coef=(9.235, 2.892, 10.105, 2.057, 3.896),
-    bias=-9.048,
-    threshold=0.175,
-    extend=1.0,
+    signals=("shape_change_max", "redetect", "unlike", "weak_edges"),
+    coef=(9.388, 4.022, 9.796, 4.327),
+    bias=-9.033,
+    threshold=0.325,
+    extend=0.5,
 )
 
 
