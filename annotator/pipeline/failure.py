@@ -55,7 +55,7 @@ fill, fragments, spread and aspect ratio against the anchor's, GrabCut's disagre
 chained over keypoint matches, a decaying maximum, smoothing P(fail), clips kept by their sum.
 
 Cost: the frame at half resolution, colours and edges in the object's box, ORB on the frame:
-about 11 CPU milliseconds per object-frame, a third of the weight-free engine's step (half of
+about 10 CPU milliseconds per object-frame, a third of the weight-free engine's step (half of
 it ``redetect``), well under 1 % of XMem's on the CPU (the bench measures it).
 """
 
