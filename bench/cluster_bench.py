@@ -11,11 +11,11 @@ off. For each way it prints the wall time and the masks per second of a batch of
   (N workers, one project task each at a time): ``ray.init`` alone, the first batch (*cold*:
   Ray starts the worker processes, which import the package and make their engine registry —
   where the models would load), a second batch of fresh projects (*warm*: the same workers,
-  models kept), and the batch again on the finished projects (nothing to write: Ray's
-  per-project overhead — scheduling the task, the progress actor, opening, planning and
-  closing the project — against the local queue's for the same no-op).
+  models kept), and batches of ``--idle`` projects with nothing to propagate (what Ray adds per
+  batch — the progress actor, the driver's polling — and per project — scheduling the task,
+  opening, planning and closing the project — against the local queue's for the same no-op).
 
-    python bench/cluster_bench.py [--projects 4] [--frames 40] [--workers 1 2]
+    python bench/cluster_bench.py [--projects 4] [--frames 40] [--workers 1 2] [--idle 16]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ SEQUENCES = ["boat", "bus", "car-turn", "kite-walk", "hockey", "tennis", "stroll
 OPTS = {"engine": "fallback", "refine": "off"}
 
 
-def make(root: Path, n: int, frames: int) -> list[Path]:
+def make(root: Path, n: int, frames: int, anchor: bool = True) -> list[Path]:
     dirs = []
     for i in range(n):
         seq = SEQUENCES[i % len(SEQUENCES)]
@@ -51,8 +51,9 @@ def make(root: Path, n: int, frames: int) -> list[Path]:
             st = project.store
             oid = st.add_object("x")
             st.add_segment(oid, 0, frames - 1)
-            gt = np.array(Image.open(folder / "Annotations" / "00000.png")) > 0
-            st.put_mask(oid, 0, gt, source="manual", op=st.new_op("bench", "anchor"))
+            if anchor:
+                gt = np.array(Image.open(folder / "Annotations" / "00000.png")) > 0
+                st.put_mask(oid, 0, gt, source="manual", op=st.new_op("bench", "anchor"))
         dirs.append(root / f"{i}-{seq}")
     return dirs
 
@@ -72,11 +73,12 @@ def main() -> None:
     ap.add_argument("--projects", type=int, default=4)
     ap.add_argument("--frames", type=int, default=40)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--idle", type=int, default=16,
+                    help="projects with nothing to propagate, for the overheads")
     args = ap.parse_args()
     import ray
 
     from annotator.pipeline.cluster import run_batch
-    from annotator.pipeline.cluster_worker import Board
 
     masks = args.projects * (args.frames - 1)
     print(f"cluster_bench {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, "
@@ -89,8 +91,9 @@ def main() -> None:
         tmp = Path(tmp)
         dirs = make(tmp / "local", args.projects, args.frames)
         wall = timed(lambda: propagate_projects(dirs, **OPTS))
-        noop = timed(lambda: propagate_projects(dirs, **OPTS), 3)
-        rows.append(("local queue", None, None, wall, None, noop / args.projects))
+        idle = make(tmp / "idle", args.idle, args.frames, anchor=False)  # nothing to propagate
+        rows.append(("local queue", None, None, wall,
+                     *_overhead(lambda d: propagate_projects(d, **OPTS), idle)))
         for n in args.workers:
             init = timed(lambda n=n: ray.init(num_cpus=n, include_dashboard=False,
                                               log_to_driver=False))
@@ -98,21 +101,26 @@ def main() -> None:
             cold = timed(lambda d=cold_dirs: run_batch(d, **OPTS))
             warm_dirs = make(tmp / f"warm{n}", args.projects, args.frames)
             warm = timed(lambda d=warm_dirs: run_batch(d, **OPTS))
-            noop = timed(lambda d=warm_dirs: run_batch(d, **OPTS), 3)
-            actor = timed(lambda: ray.get(Board.remote().flush.remote()), 3)
+            over = _overhead(lambda d: run_batch(d, **OPTS), idle)
             ray.shutdown()
-            rows.append((f"ray, {n} worker{'s' if n > 1 else ''}", init, cold, warm, actor,
-                         (noop - actor) / args.projects))
+            rows.append((f"ray, {n} worker{'s' if n > 1 else ''}", init, cold, warm, *over))
     print(f"{'way':16s} {'ray.init':>9s} {'cold batch':>11s} {'warm batch':>11s} "
-          f"{'masks/s':>8s} {'actor start':>12s} {'per project':>12s}")
-    for name, init, cold, warm, actor, per in rows:
+          f"{'masks/s':>8s} {'per batch':>10s} {'per project':>12s}")
+    for name, init, cold, warm, fixed, per in rows:
         print(f"{name:16s} {_s(init):>9s} {_s(cold):>11s} {_s(warm):>11s} "
-              f"{masks / warm:8.1f} {_s(actor):>12s} {per * 1000:9.0f} ms")
+              f"{masks / warm:8.1f} {fixed:8.2f} s {per * 1000:9.0f} ms")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     print("(cold: the first batch on a fresh instance, worker processes started and imported; "
-          "warm: the same workers again; masks/s from the warm batch; actor start: the "
-          "batch's progress actor, once per batch; per project: the batch again on the "
-          "finished projects, less the actor start, per project; shortest of 3)")
+          "warm: the same workers again; masks/s from the warm batch; per batch / per project: "
+          "a batch of --idle projects with nothing to propagate: T(1 project) - per project, "
+          "and (T(all) - T(1)) / (projects - 1), shortest of 3 each)")
+
+
+def _overhead(batch, dirs) -> tuple[float, float]:
+    """(fixed s per batch, s per project) of ``batch`` over finished projects."""
+    one = timed(lambda: batch(dirs[:1]), 3)
+    per = (timed(lambda: batch(dirs), 3) - one) / max(1, len(dirs) - 1)
+    return one - per, per
 
 
 def _s(v: float | None) -> str:
