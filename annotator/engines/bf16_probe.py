@@ -12,7 +12,7 @@ channels-last (XMem's encoders and decoder) and a linear layer (SAM's ViT) — i
 bf16 autocast, alternating, on one torch thread, and compares the *CPU time* of the calling
 thread, best of each: on a busy machine the wall clock counts the time other processes hold
 the core (on a 2-core machine at load 10 the wall-clock ratio of such a probe ranged 0.5–2.5
-from one run to the next), the thread's CPU time does not (1.87–2.03 there). About half a second
+from one run to the next), the thread's CPU time does not (1.87–2.03 there). About 0.6 s
 of CPU. Where the thread clock is coarse (Windows: 15.6 ms) it falls back to the wall clock.
 The result is kept in the user's cache folder, keyed by the CPU's model name, its flags, the
 torch version and the probe's method, so later processes read it instead of measuring.
