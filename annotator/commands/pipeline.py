@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import signal
 import sys
 import threading
 import time
@@ -93,6 +92,7 @@ def _describe(store, plan, result) -> str:
 
 
 def cmd_propagate(args: argparse.Namespace) -> int:
+    from annotator.commands.interrupt import stop_on_sigint
     from annotator.engines import models
     from annotator.pipeline.policy import RefinePolicy
     from annotator.pipeline.queue import choose_engine, make_refiner
@@ -121,18 +121,19 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     print(f"devices: {_devices_line()}")
     cancel = threading.Event()
     bar = _Bar()
+    with stop_on_sigint(cancel, "after the frame in flight"):
+        cancelled, failed = _propagate_all(args, engine, refining, policy, refiner, bar, cancel)
+    if failed:
+        print(f"annotator: {len(failed)} of {len(args.projects)} projects failed: "
+              f"{', '.join(failed)}", file=sys.stderr)
+        return 2
+    return 130 if cancelled or cancel.is_set() else 0
 
-    def on_sigint(signum, frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        sys.stderr.write("\nannotator: stopping after the frame in flight (Ctrl-C again to "
-                         "abort)\n")
 
-    old = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is \
-        threading.main_thread() else None
-    cancelled = False
-    failed: list[str] = []
+def _propagate_all(args, engine, refining, policy, refiner, bar, cancel) -> tuple[bool, list]:
+    """The local queue: each project in turn; a project's bad input is reported and the batch
+    goes on (with one project, it is the command's error). Returns (cancelled, failed)."""
+    cancelled, failed = False, []
     try:
         for d in args.projects:
             if cancel.is_set():
@@ -148,13 +149,7 @@ def cmd_propagate(args: argparse.Namespace) -> int:
                 print(f"annotator: {exc}", file=sys.stderr)  # the batch goes on
     finally:
         bar.end()
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
-    if failed:
-        print(f"annotator: {len(failed)} of {len(args.projects)} projects failed: "
-              f"{', '.join(failed)}", file=sys.stderr)
-        return 2
-    return 130 if cancelled or cancel.is_set() else 0
+    return cancelled, failed
 
 
 def _devices_line() -> str:

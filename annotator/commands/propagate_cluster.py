@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 import time
@@ -63,6 +62,7 @@ class _Live:
 
 
 def run(args: argparse.Namespace) -> int:
+    from annotator.commands.interrupt import stop_on_sigint
     from annotator.pipeline.cluster import parse_cluster, require_ray, run_batch
 
     if args.segment:
@@ -84,22 +84,10 @@ def run(args: argparse.Namespace) -> int:
             print(describe(ev), flush=True)
         live.draw(force=live.tty and ev["event"] not in (PROGRESS, "batch"))
 
-    def on_sigint(signum, frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        sys.stderr.write("\nannotator: stopping every project after the frame in flight "
-                         "(Ctrl-C again to abort)\n")
-
-    old = signal.signal(signal.SIGINT, on_sigint) if threading.current_thread() is \
-        threading.main_thread() else None
-    try:
+    with stop_on_sigint(cancel, "every project after the frame in flight"):
         report = run_batch(args.projects, cluster=args.cluster, engine=args.engine,
                            refine=args.refine, device=args.device, precision=args.precision,
                            max_retries=max(0, args.retries), on_event=on_event, cancel=cancel)
-    finally:
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
     if not args.json:
         live.clear()
     bad = report.by_state("failed") + report.by_state("skipped")

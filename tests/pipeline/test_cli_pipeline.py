@@ -135,3 +135,32 @@ def test_auto_refinement_is_off_with_sam_on_the_cpu_and_says_why(shared, tmp_pat
     assert "refine off (auto: SAM would run on the CPU" in r.stdout + r.stderr
     with Store(proj / "project.avs", readonly=True) as store:
         assert {m.source for m in store.iter_masks()} == {"imported", "propagated"}  # none refined
+
+
+def test_ctrl_c_stops_after_the_frame_in_flight_and_a_rerun_completes(shared, tmp_path):
+    """SIGINT to the command's process group, as Ctrl-C in a terminal, once masks are being
+    written: exit 130 with the line that says so, the store consistent, every mask written
+    kept; the same command again finishes the segment."""
+    import os
+
+    seq = shared("data", "davis2016", "stroller")
+    proj = new_vos_project(seq, tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "annotator.cli", "propagate", str(proj),
+                             "--engine", "fallback", "--refine", "off"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    db = proj / "project.avs"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(masks(db)) < 6:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "stopping after the frame in flight (Ctrl-C again to abort)" in err
+    with Store(db, readonly=True) as store:
+        assert store.integrity_check() == "ok"
+        kept = len(list(store.iter_masks()))
+    assert 6 <= kept < 91, kept
+    again = run("propagate", proj, "--engine", "fallback", "--refine", "off")
+    assert again.returncode == 0, again.stderr
+    assert len(masks(db)) == 91
