@@ -22,7 +22,8 @@ inside a clip the check view lists. Printed:
 * the default feature set without each of its features, and each signal alone (leave-one-out,
   the same procedure): what each adds; ``--select`` reruns the greedy forward selection (by
   leave-one-out log-loss) that chose the default set;
-* the signals' cost: their CPU time per object-frame against the engine's step;
+* the signals' cost: their CPU time per object-frame (``redetect``'s part timed inside the
+  same run) against the engine's step;
 * that the P(fail) the pipeline's commit thread stored equals the one recomputed here (a
   fresh cache only).
 * ``--fit``: the coefficients fitted on all fourteen, to paste into ``failure.py``.
@@ -53,11 +54,13 @@ from annotator.pipeline.anchor_match import AnchorKeypoints  # noqa: E402
 from annotator.pipeline.flags import clips_of  # noqa: E402
 from annotator.pipeline.queue import choose_engine, propagate_project  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from flags_quality import EXTEND, calibration, ceiling, counts, flagged_by_clips, ratio  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data" / "davis2016"
 CACHE = Path("/tmp/flags_bench_cache")
 FAIL_J = 0.5
 MIN_PRECISION = 0.65  # on the training sequences: a margin over the goal's 0.6
-EXTEND = (1.0, 0.75, 0.5)
 ENGINE_FRAMES = 20  # frames per sequence the engine is timed on
 L2 = 10.0  # ridge penalty of the logistic regression (on standardised features)
 
@@ -86,7 +89,8 @@ def propagate(seq: Path, truths: list[np.ndarray], cache: Path, fresh: bool) -> 
         store.put_mask(oid, 0, truths[0], source="manual")
         propagate_project(project, engine=choose_engine("fallback"), refine="off")
         recs = {r.frame: r for r in store.masks_of(oid)}
-        masks = np.stack([recs[f].decode() for f in range(n)])
+        # row-major, as the engine gives them to the commit thread (decoded RLE is column-major)
+        masks = np.ascontiguousarray(np.stack([recs[f].decode() for f in range(n)]))
         quality = [recs[f].quality or {} for f in range(n)]
         conf = np.array([q.get("confidence", 1.0) for q in quality])
         stored_p = np.array([q.get("p_fail", np.nan) for q in quality])
@@ -108,14 +112,26 @@ def engine_cost(images: list[np.ndarray], truths: list[np.ndarray]) -> tuple[flo
     return time.process_time() - t0, n
 
 
-def redetect_cost(images: list[np.ndarray], masks: np.ndarray) -> float:
-    """CPU seconds of the ``redetect`` signal alone over a run (part of the signals' time)."""
-    small = [F._down(im, m) for im, m in zip(images, masks)]
-    t0 = time.process_time()
-    keypoints = AnchorKeypoints(*small[0])
-    for im, m in small[1:]:
-        keypoints.disagreement(im, m)
-    return time.process_time() - t0
+def timed_signals(images: list[np.ndarray], masks: np.ndarray) -> tuple[dict, float, float]:
+    """A run's features (:func:`failure.track_signals`), its CPU seconds, and the part of them
+    spent in the ``redetect`` signal's keypoint matching (on the frames it is measured)."""
+    spent = [0.0]
+    measure = AnchorKeypoints.disagreement
+
+    def timed(self, image, mask):  # noqa: ANN001, ANN202
+        t = time.process_time()
+        try:
+            return measure(self, image, mask)
+        finally:
+            spent[0] += time.process_time() - t
+
+    AnchorKeypoints.disagreement = timed
+    try:
+        t0 = time.process_time()
+        feats = F.track_signals(images, masks)
+        return feats, time.process_time() - t0, spent[0]
+    finally:
+        AnchorKeypoints.disagreement = measure
 
 
 def baseline_flags(masks: np.ndarray, conf: np.ndarray) -> list[tuple[str, ...]]:
@@ -125,23 +141,6 @@ def baseline_flags(masks: np.ndarray, conf: np.ndarray) -> list[tuple[str, ...]]
     for f in range(1, len(masks)):
         out.append(tuple(Q.frame_flags(masks[f], masks[f - 1], float(conf[f]), ref)))
     return out
-
-
-def flagged_by_clips(clips, n: int) -> np.ndarray:
-    flagged = np.zeros(n, bool)
-    for c in clips:
-        flagged[c.start:c.end + 1] = True
-    return flagged
-
-
-def counts(flagged: np.ndarray, failed: np.ndarray) -> tuple[int, int, int]:
-    """(failed frames, failed inside flagged clips, flagged frames) over frames 1…n-1."""
-    fl, fa = flagged[1:], failed[1:]
-    return int(fa.sum()), int((fl & fa).sum()), int(fl.sum())
-
-
-def ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
 
 
 def print_table(title: str, rows: dict[str, tuple[int, int, int]]) -> tuple[float, float]:
@@ -186,10 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         images, truths = load(args.data / name)
         run = propagate(args.data / name, truths, args.cache, args.fresh)
         j = np.array([Q.region_similarity(m, t) for m, t in zip(run["masks"], truths)])
-        t0 = time.process_time()
-        feats = F.track_signals(images, run["masks"])
-        sig_cpu = time.process_time() - t0
-        redetect_cpu = redetect_cost(images, run["masks"])
+        feats, sig_cpu, redetect_cpu = timed_signals(images, run["masks"])
         eng_cpu, eng_frames = engine_cost(images, truths)
         seqs[name] = dict(run, failed=j < FAIL_J, j=j, feats=feats, sig_cpu=sig_cpu,
                           redetect_cpu=redetect_cpu, eng_cpu=eng_cpu, eng_frames=eng_frames)
@@ -273,44 +269,6 @@ def report(seqs: dict, args) -> None:  # noqa: ANN001
                                              "threshold": model.threshold,
                                              "extend": model.extend,
                                              "signals": list(model.signals)}))
-
-
-def ceiling(seqs: dict, loo_p: dict[str, np.ndarray], goal: float = 0.6) -> None:
-    """What the clips could reach with these leave-one-out P(fail) at best: the largest pooled
-    recall at precision >= ``goal`` over every threshold and extension (chosen on the test
-    sequences themselves: an upper bound, not a figure), and each sequence's median P(fail) on
-    its failed frames (a sequence whose failures score low caps the recall whatever the clips)."""
-    best = (0.0, float("nan"), 0.0, 1.0)
-    for extend in EXTEND + (0.35, 0.25):
-        for thr in np.arange(0.025, 0.95, 0.025):
-            trial = F.FailureModel(("x",), (0.0,), 0.0, float(thr), extend)
-            tot = np.zeros(3, int)
-            for name, s in seqs.items():
-                clips = F.clips_from_probability(loo_p[name], 1, trial)
-                tot += counts(flagged_by_clips(clips, len(loo_p[name])), s["failed"])
-            rec, prec = ratio(tot[1], tot[0]), ratio(tot[1], tot[2])
-            if prec >= goal and rec > best[0]:
-                best = (rec, prec, float(thr), extend)
-    print(f"ceiling: the best any one threshold/extension gives these P(fail) (chosen on the "
-          f"test sequences): recall {best[0]:.3f} at precision {best[1]:.3f} (threshold "
-          f"{best[2]:.3f}, extension {best[3]})")
-    med = {n: float(np.median(loo_p[n][s["failed"]])) for n, s in seqs.items() if s["failed"].any()}
-    print("median leave-one-out P(fail) on the failed frames: " + ", ".join(
-        f"{n} {v:.2f}" for n, v in sorted(med.items(), key=lambda kv: kv[1])))
-
-
-def calibration(seqs: dict, loo_p: dict[str, np.ndarray]) -> None:
-    """Is P(fail) a probability? Leave-one-out P(fail) in bins against the share that failed."""
-    p = np.concatenate([loo_p[n][1:] for n in seqs])
-    y = np.concatenate([s["failed"][1:] for s in seqs.values()])
-    cells = []
-    for lo, hi in zip((0, .05, .1, .2, .4, .6, .8), (.05, .1, .2, .4, .6, .8, 1.01)):
-        b = (p >= lo) & (p < hi)
-        if b.any():
-            cells.append(f"{lo:.2f}-{min(hi, 1):.2f}: {p[b].mean():.2f} vs {y[b].mean():.2f} "
-                         f"({int(b.sum())})")
-    print(f"calibration (leave-one-out P(fail) bin: mean P vs share failed (frames)); expected "
-          f"failed frames {p.sum():.0f}, failed {int(y.sum())}\n  " + "; ".join(cells))
 
 
 def loo_summary(seqs: dict, keep: list[str], l2: float = 10.0

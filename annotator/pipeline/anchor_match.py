@@ -10,7 +10,8 @@ propagator was. Where too few of the features are found (the object turned, defo
 hidden, or has no texture) there is no answer: the signal is then 0, no evidence either way.
 
 All from OpenCV (``ORB``, ``BFMatcher``, ``estimateAffinePartial2D``), on the frame at the
-failure signals' working resolution; about 4 CPU milliseconds per object-frame.
+failure signals' working resolution; about 4 CPU milliseconds per frame measured (the failure
+score measures it on every third frame: :data:`annotator.pipeline.failure.REDETECT_EVERY`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ __all__ = ["AnchorKeypoints", "MIN_INLIERS"]
 
 MIN_INLIERS = 12  # matches that agree with the fitted transform; fewer: no answer
 ANCHOR_FEATURES = 300  # keypoints kept inside the anchor's mask
-FRAME_FEATURES = 500  # keypoints looked for in each later frame (the whole frame)
+#: keypoints looked for in each later frame (the whole frame): 300 gives the bench's figures of
+#: 500 for less (200 with a 4-level pyramid: recall down to 0.85)
+FRAME_FEATURES = 300
 RATIO = 0.8  # Lowe's ratio test
 RANSAC_PX = 4.0  # reprojection error (working-resolution pixels) of an agreeing match
 

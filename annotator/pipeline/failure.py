@@ -54,9 +54,10 @@ colour mix per quadrant, gradient-orientation histograms, blur, solidity, compac
 fill, fragments, spread and aspect ratio against the anchor's, GrabCut's disagreement, a scale
 chained over keypoint matches, a decaying maximum, smoothing P(fail), clips kept by their sum.
 
-Cost: the frame at half resolution, colours and edges in the object's box, ORB on the frame:
-about 10 CPU milliseconds per object-frame, a third of the weight-free engine's step (half of
-it ``redetect``), well under 1 % of XMem's on the CPU (the bench measures it).
+Cost: the frame at half resolution, colours and edges in the object's box, ORB on the frame on
+every third frame (:data:`REDETECT_EVERY`): about 4 CPU milliseconds per object-frame, an
+eighth of the weight-free engine's step (a third of it ``redetect``), well under 1 % of XMem's
+on the CPU (``bench/flags_bench.py`` measures it).
 """
 
 from __future__ import annotations
@@ -123,6 +124,10 @@ SIGNAL_INFO: dict[str, tuple[str, str]] = {
 }
 
 _SCALE = 2  # signals are measured at 1/_SCALE of the frame's size
+#: ``redetect`` (the dearest signal) is measured on the first frame after the anchor and every
+#: REDETECT_EVERY-th after it, its value carried over the frames between: a third of its cost
+#: for the same leave-one-out recall in ``bench/flags_bench.py`` (precision 0.642 -> 0.638)
+REDETECT_EVERY = 3
 
 
 def _down(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,11 +155,14 @@ def _band(mask: np.ndarray) -> np.ndarray:
 
 
 def _area_centre(mask: np.ndarray) -> tuple[float, tuple[float, float]]:
-    """Area and (x, y) centre of a boolean mask (image moments: no coordinate arrays)."""
-    m = cv2.moments(np.ascontiguousarray(mask).view(np.uint8), binaryImage=True)
-    if m["m00"] == 0:
+    """Area and (x, y) centre of a boolean mask (image moments: no coordinate arrays), of its
+    bounding box only (a 0/1 image: its moments are the binary ones, without the threshold)."""
+    m8 = np.ascontiguousarray(mask).view(np.uint8)
+    x, y, w, h = cv2.boundingRect(m8)
+    if w == 0:
         return 0.0, (0.0, 0.0)
-    return m["m00"], (m["m10"] / m["m00"], m["m01"] / m["m00"])
+    m = cv2.moments(m8[y:y + h, x:x + w])
+    return m["m00"], (x + m["m10"] / m["m00"], y + m["m01"] / m["m00"])
 
 
 def _canonical(mask: np.ndarray, size: int = 48) -> np.ndarray:
@@ -195,9 +203,11 @@ class Anchor:
 
 
 def frame_signals(anchor: Anchor, image: np.ndarray, mask: np.ndarray,
-                  prev: np.ndarray | None = None, distance: int = 1) -> dict[str, float]:
-    """Every signal of :data:`SIGNALS` for one propagated ``mask`` on ``image`` (RGB)."""
-    mask = np.asarray(mask, bool)
+                  prev: np.ndarray | None = None, distance: int = 1,
+                  redetect: float | None = None) -> dict[str, float]:
+    """Every signal of :data:`SIGNALS` for one propagated ``mask`` on ``image`` (RGB);
+    ``redetect``: that signal's value carried from an earlier frame (not measured here)."""
+    mask = np.ascontiguousarray(mask, dtype=bool)  # one copy of a decoded (column-major) mask
     full_area = float(np.count_nonzero(mask))
     out = dict.fromkeys(SIGNALS, 0.0)
     out["distance"] = math.log1p(max(0, distance))
@@ -230,7 +240,8 @@ def frame_signals(anchor: Anchor, image: np.ndarray, mask: np.ndarray,
         out["missed_colour"] = max(0.0, float((ratio[band] > 0).mean()) - anchor.missed0)
     out["unlike"] = 1.0 - anchor.colour.likeness(index, mc)
     out["shape_change"] = 1.0 - _shape_iou(anchor.shape, _canonical(m))
-    out["redetect"] = anchor.keypoints.disagreement(small, m)
+    out["redetect"] = (anchor.keypoints.disagreement(small, m) if redetect is None
+                       else redetect)
     outline = _outline(mc)
     if outline.any() and anchor.edge0 > 0:
         edge = float(_edges(crop)[outline].mean())
@@ -253,6 +264,7 @@ class SignalTracker:
         self._distance: dict[int, int] = {}
         self._ema: dict[int, dict[str, float]] = {}
         self._max: dict[int, dict[str, float]] = {}
+        self._redetect: dict[int, float] = {}  # the last measured ``redetect``, carried
 
     def anchor(self, object_id: int, image: np.ndarray, mask: np.ndarray) -> None:
         """``mask`` (a person's) is the object's anchor from this frame on."""
@@ -260,13 +272,14 @@ class SignalTracker:
         self._distance[object_id] = 0
         self._ema[object_id] = dict.fromkeys(SIGNALS, 0.0)
         self._max[object_id] = dict.fromkeys(SIGNALS, 0.0)
+        self._redetect[object_id] = 0.0
 
     def knows(self, object_id: int) -> bool:
         """Whether the object's anchor was seen (else its masks cannot be measured)."""
         return object_id in self._anchors
 
     def forget(self, object_id: int) -> None:
-        for book in (self._anchors, self._distance, self._ema, self._max):
+        for book in (self._anchors, self._distance, self._ema, self._max, self._redetect):
             book.pop(object_id, None)
 
     def measure(self, object_id: int, image: np.ndarray, mask: np.ndarray,
@@ -274,8 +287,11 @@ class SignalTracker:
         """Every feature of :data:`FEATURES` for the object's propagated ``mask`` (RGB
         ``image``; ``prev``: its mask on the sweep's previous frame, for the jumps)."""
         self._distance[object_id] += 1
-        out = frame_signals(self._anchors[object_id], image, mask, prev,
-                            self._distance[object_id])
+        distance = self._distance[object_id]
+        due = (distance - 1) % REDETECT_EVERY == 0  # the first frame after the anchor, …
+        out = frame_signals(self._anchors[object_id], image, mask, prev, distance,
+                            None if due else self._redetect[object_id])
+        self._redetect[object_id] = out["redetect"]
         ema, top = self._ema[object_id], self._max[object_id]
         for n in SIGNALS:
             ema[n] = EMA * out[n] + (1 - EMA) * ema[n]
@@ -326,8 +342,8 @@ class FailureModel:
 #: precision on the sequences fitted is at least 0.65)
 DEFAULT_MODEL = FailureModel(
     signals=("shape_change_max", "redetect", "unlike", "weak_edges"),
-    coef=(9.388, 4.022, 9.796, 4.327),
-    bias=-9.033,
+    coef=(9.349, 3.895, 9.821, 4.436),
+    bias=-9.017,
     threshold=0.325,
     extend=0.5,
 )

@@ -68,7 +68,8 @@ def test_the_similarity_found_is_the_one_applied(shared):
     m = cv2.resize(mask.astype(np.uint8), (427, 240), interpolation=cv2.INTER_NEAREST) > 0
     keys = AnchorKeypoints(small, m)
     same = keys.transform(small)
-    assert same is not None and np.allclose(same, [[1, 0, 0], [0, 1, 0]], atol=0.02)
+    assert same is not None and np.allclose(same, [[1, 0, 0], [0, 1, 0]],
+                                            atol=[[0.02, 0.02, 0.5]] * 2)  # shift: under 1 px
     zoom = cv2.getRotationMatrix2D((213.5, 120.0), 0.0, 1.25)
     zoomed = keys.transform(cv2.warpAffine(small, zoom, (427, 240)))
     assert zoomed is not None and np.allclose(zoomed, zoom, atol=[[0.03, 0.03, 3]] * 2)
@@ -107,11 +108,12 @@ def test_a_leak_into_the_reflection_is_flagged(shared):
 def test_a_swap_between_two_judo_players_is_flagged(shared):
     """Judo: the standing player of frame 8 (object 3) is the anchor. His own mask on frames
     9–11 agrees with where his keypoints are found; the kneeling player's mask (object 4,
-    frame 13, the same white judogi) in its place does not, and the score flags the swap."""
+    frame 13, the same white judogi) in its place for four frames does not, and the score flags
+    the swap."""
     image8, player3 = _judo(shared, 8, 3)
     image13, player4 = _judo(shared, 13, 4)
     right = _run(image8, player3, [(_judo(shared, f), player3) for f in (9, 10, 11)])
-    swapped = _run(image8, player3, [(image13, player4)] * 3)
+    swapped = _run(image8, player3, [(image13, player4)] * 4)  # the score builds up over frames
     assert right["redetect"] < 0.1 and swapped["redetect"] > 0.9
     model = F.DEFAULT_MODEL
     assert model.probability(right) < 0.01 <= model.threshold
@@ -128,3 +130,22 @@ def test_no_features_no_answer():
     keys = AnchorKeypoints(flat, mask)
     assert keys.transform(flat) is None
     assert keys.disagreement(flat, np.roll(mask, 100, axis=1)) == 0.0
+
+
+def test_measured_every_few_frames_and_carried_between(shared):
+    """boat, the reflection leak starting on frame 2: ``redetect`` (measured on the first frame
+    after the anchor and every ``REDETECT_EVERY``-th after it, to keep its cost down) carries
+    frame 1's quiet value until its next measurement, which finds the leak, and carries that."""
+    k = F.REDETECT_EVERY
+    assert k > 1
+    image0, gt0 = _davis(shared, "boat", 0)
+    tracker = F.SignalTracker()
+    tracker.anchor(1, image0, gt0)
+    prev, seen = gt0, {}
+    for f in range(1, 2 * k + 1):
+        image, gt = _davis(shared, "boat", f)
+        mask = gt if f < 2 else _with_reflection(gt)
+        seen[f] = tracker.measure(1, image, mask, prev)["redetect"]
+        prev = mask
+    assert seen[1] < 0.15 and all(seen[f] == seen[1] for f in range(2, k + 1))
+    assert seen[k + 1] > 0.4 and all(seen[f] == seen[k + 1] for f in range(k + 2, 2 * k + 1))

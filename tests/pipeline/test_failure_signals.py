@@ -79,12 +79,12 @@ def test_a_mask_moved_onto_the_neighbouring_region_fires_and_the_right_one_stays
 def test_a_mask_swapped_between_two_judo_players(shared):
     """Judo (Cutie's example): the standing player of frame 8 (object 3) is the anchor. His own
     mask on the next frames is quiet; the kneeling player's mask (object 4, frame 13: the same
-    white judogi) in its place raises the shape and missed-colour signals (and ``redetect``,
-    see test_anchor_match.py), and the score flags it."""
+    white judogi) in its place for four frames raises the shape and missed-colour signals (and
+    ``redetect``, see test_anchor_match.py), and the score flags it."""
     image8, player3 = _judo(shared, 8, 3)
     image13, player4 = _judo(shared, 13, 4)
     right = _run(image8, player3, [(_judo(shared, f), player3) for f in (9, 10, 11)])
-    swapped = _run(image8, player3, [(image13, player4)] * 3)
+    swapped = _run(image8, player3, [(image13, player4)] * 4)  # the score builds up over frames
     assert right["shape_change"] < 0.05 and right["missed_colour"] < 0.05
     assert swapped["shape_change"] > 0.3 and swapped["missed_colour"] > 0.15
     p_right, p_swapped = (F.DEFAULT_MODEL.probability(v) for v in (right, swapped))
