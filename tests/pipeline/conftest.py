@@ -14,6 +14,26 @@ def gt_mask(folder, frame: int) -> np.ndarray:
     return np.array(Image.open(folder / "Annotations" / f"{frame:05d}.png")) > 0
 
 
+def davis_frame(shared, seq: str, frame: int) -> tuple[np.ndarray, np.ndarray]:
+    """A DAVIS-2016 frame (RGB) and its ground-truth mask."""
+    root = shared("data", "davis2016", seq)
+    image = np.array(Image.open(root / "JPEGImages" / f"{frame:05d}.jpg").convert("RGB"))
+    return image, gt_mask(root, frame)
+
+
+def judo_frame(shared, frame: int, object_id: int | None = None):
+    """A judo frame (RGB); with ``object_id`` also that player's mask (on the frames that have
+    one; one of the masks is 853 px wide: padded to the frame)."""
+    root = shared("data", "multi", "judo")
+    image = np.array(Image.open(root / "JPEGImages" / f"{frame:05d}.jpg").convert("RGB"))
+    if object_id is None:
+        return image
+    ann = np.array(Image.open(root / "Annotations" / f"{frame:05d}.png"))
+    mask = np.zeros(image.shape[:2], bool)
+    mask[:, :ann.shape[1]] = ann == object_id
+    return image, mask
+
+
 def all_masks(store: Store) -> dict[tuple[int, int], str]:
     """Every current mask as (object, frame) -> RLE counts (for exact comparisons)."""
     return {(m.object_id, m.frame): m.rle["counts"] for m in store.iter_masks()}

@@ -11,27 +11,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
 
 from annotator.pipeline import failure as F
 from annotator.pipeline.anchor_match import AnchorKeypoints
-
-
-def _davis(shared, seq: str, frame: int) -> tuple[np.ndarray, np.ndarray]:
-    root = shared("data", "davis2016", seq)
-    image = np.array(Image.open(root / "JPEGImages" / f"{frame:05d}.jpg").convert("RGB"))
-    return image, np.array(Image.open(root / "Annotations" / f"{frame:05d}.png")) > 0
-
-
-def _judo(shared, frame: int, object_id: int | None = None):
-    root = shared("data", "multi", "judo")
-    image = np.array(Image.open(root / "JPEGImages" / f"{frame:05d}.jpg").convert("RGB"))
-    if object_id is None:
-        return image
-    ann = np.array(Image.open(root / "Annotations" / f"{frame:05d}.png"))
-    mask = np.zeros(image.shape[:2], bool)
-    mask[:, :ann.shape[1]] = ann == object_id  # one of the masks is 853 px wide
-    return image, mask
+from tests.pipeline.conftest import davis_frame, judo_frame
 
 
 def _shifted(mask: np.ndarray, dx: int) -> np.ndarray:
@@ -63,7 +46,7 @@ def _run(anchor_image, anchor_mask, frames) -> dict[str, float]:
 def test_the_similarity_found_is_the_one_applied(shared):
     """bus, frame 0 against itself and against itself zoomed by 1.25 about its centre: the
     transform found is the identity, then the zoom (scale, and the shift that goes with it)."""
-    image, mask = _davis(shared, "bus", 0)
+    image, mask = davis_frame(shared, "bus", 0)
     small = cv2.resize(image, (427, 240), interpolation=cv2.INTER_AREA)
     m = cv2.resize(mask.astype(np.uint8), (427, 240), interpolation=cv2.INTER_NEAREST) > 0
     keys = AnchorKeypoints(small, m)
@@ -80,12 +63,12 @@ def test_a_mask_moved_off_the_object_disagrees_and_the_right_one_agrees(shared, 
     """Frames 1–8, anchored on frame 0's ground truth: the ground truth is where the anchor's
     keypoints put the object (1 − IoU under 0.15); the same masks moved sideways by the
     object's width are not (over 0.9)."""
-    image0, gt0 = _davis(shared, seq, 0)
+    image0, gt0 = davis_frame(shared, seq, 0)
     anchor = F.Anchor(image0, gt0)
     xs = np.nonzero(gt0)[1]
     width = int(xs.max() - xs.min())
     for f in range(1, 9):
-        image, gt = _davis(shared, seq, f)
+        image, gt = davis_frame(shared, seq, f)
         assert F.frame_signals(anchor, image, gt)["redetect"] < 0.15, f
         assert F.frame_signals(anchor, image, _shifted(gt, -width))["redetect"] > 0.9, f
 
@@ -94,8 +77,8 @@ def test_a_leak_into_the_reflection_is_flagged(shared):
     """boat (the leak the other signals miss): frames 1–8 with the ground truth and its mirror
     image below it. The re-found anchor disagrees, the score flags it and names the signal;
     the right masks stay quiet."""
-    image0, gt0 = _davis(shared, "boat", 0)
-    frames = [_davis(shared, "boat", f) for f in range(1, 9)]
+    image0, gt0 = davis_frame(shared, "boat", 0)
+    frames = [davis_frame(shared, "boat", f) for f in range(1, 9)]
     right = _run(image0, gt0, frames)
     leak = _run(image0, gt0, [(image, _with_reflection(gt)) for image, gt in frames])
     assert right["redetect"] < 0.15 and leak["redetect"] > 0.4
@@ -110,9 +93,9 @@ def test_a_swap_between_two_judo_players_is_flagged(shared):
     9–11 agrees with where his keypoints are found; the kneeling player's mask (object 4,
     frame 13, the same white judogi) in its place for four frames does not, and the score flags
     the swap."""
-    image8, player3 = _judo(shared, 8, 3)
-    image13, player4 = _judo(shared, 13, 4)
-    right = _run(image8, player3, [(_judo(shared, f), player3) for f in (9, 10, 11)])
+    image8, player3 = judo_frame(shared, 8, 3)
+    image13, player4 = judo_frame(shared, 13, 4)
+    right = _run(image8, player3, [(judo_frame(shared, f), player3) for f in (9, 10, 11)])
     swapped = _run(image8, player3, [(image13, player4)] * 4)  # the score builds up over frames
     assert right["redetect"] < 0.1 and swapped["redetect"] > 0.9
     model = F.DEFAULT_MODEL
@@ -138,12 +121,12 @@ def test_measured_every_few_frames_and_carried_between(shared):
     frame 1's quiet value until its next measurement, which finds the leak, and carries that."""
     k = F.REDETECT_EVERY
     assert k > 1
-    image0, gt0 = _davis(shared, "boat", 0)
+    image0, gt0 = davis_frame(shared, "boat", 0)
     tracker = F.SignalTracker()
     tracker.anchor(1, image0, gt0)
     prev, seen = gt0, {}
     for f in range(1, 2 * k + 1):
-        image, gt = _davis(shared, "boat", f)
+        image, gt = davis_frame(shared, "boat", f)
         mask = gt if f < 2 else _with_reflection(gt)
         seen[f] = tracker.measure(1, image, mask, prev)["redetect"]
         prev = mask

@@ -13,23 +13,7 @@ import pytest
 from PIL import Image
 
 from annotator.pipeline import failure as F
-
-
-def _davis(shared, seq: str, frame: int) -> tuple[np.ndarray, np.ndarray]:
-    root = shared("data", "davis2016", seq)
-    image = np.array(Image.open(root / "JPEGImages" / f"{frame:05d}.jpg").convert("RGB"))
-    return image, np.array(Image.open(root / "Annotations" / f"{frame:05d}.png")) > 0
-
-
-def _judo(shared, frame: int, object_id: int | None = None):
-    root = shared("data", "multi", "judo")
-    image = np.array(Image.open(root / "JPEGImages" / f"{frame:05d}.jpg").convert("RGB"))
-    if object_id is None:
-        return image
-    ann = np.array(Image.open(root / "Annotations" / f"{frame:05d}.png"))
-    mask = np.zeros(image.shape[:2], bool)
-    mask[:, :ann.shape[1]] = ann == object_id  # one of the masks is 853 px wide
-    return image, mask
+from tests.pipeline.conftest import davis_frame, judo_frame
 
 
 def _shifted(mask: np.ndarray, dx: int) -> np.ndarray:
@@ -62,10 +46,10 @@ def test_a_mask_moved_onto_the_neighbouring_region_fires_and_the_right_one_stays
     quiet (P(fail) below the flag bar, no signal raised); the same masks moved sideways by the
     object's width onto the neighbouring region raise the outline-on-edges and colour-mix
     signals and the score flags them."""
-    image0, gt0 = _davis(shared, seq, 0)
+    image0, gt0 = davis_frame(shared, seq, 0)
     xs = np.nonzero(gt0)[1]
     width = int(xs.max() - xs.min())
-    frames = [_davis(shared, seq, f) for f in range(1, 9)]
+    frames = [davis_frame(shared, seq, f) for f in range(1, 9)]
     right = _run(image0, gt0, frames)
     moved = _run(image0, gt0, [(im, _shifted(gt, -width)) for im, gt in frames])
     assert F.DEFAULT_MODEL.probability(right) < LOW
@@ -81,9 +65,9 @@ def test_a_mask_swapped_between_two_judo_players(shared):
     mask on the next frames is quiet; the kneeling player's mask (object 4, frame 13: the same
     white judogi) in its place for four frames raises the shape and missed-colour signals (and
     ``redetect``, see test_anchor_match.py), and the score flags it."""
-    image8, player3 = _judo(shared, 8, 3)
-    image13, player4 = _judo(shared, 13, 4)
-    right = _run(image8, player3, [(_judo(shared, f), player3) for f in (9, 10, 11)])
+    image8, player3 = judo_frame(shared, 8, 3)
+    image13, player4 = judo_frame(shared, 13, 4)
+    right = _run(image8, player3, [(judo_frame(shared, f), player3) for f in (9, 10, 11)])
     swapped = _run(image8, player3, [(image13, player4)] * 4)  # the score builds up over frames
     assert right["shape_change"] < 0.05 and right["missed_colour"] < 0.05
     assert swapped["shape_change"] > 0.3 and swapped["missed_colour"] > 0.15
@@ -97,8 +81,8 @@ def test_a_leak_and_a_lost_half_change_size_and_shape(shared):
     half also the colour left just outside it); the right mask does not."""
     import cv2
 
-    image0, gt0 = _davis(shared, "bus", 0)
-    image, gt = _davis(shared, "bus", 5)
+    image0, gt0 = davis_frame(shared, "bus", 0)
+    image, gt = davis_frame(shared, "bus", 5)
     ys = np.nonzero(gt)[0]
     half = gt.copy()
     half[(ys.min() + ys.max()) // 2:] = False
@@ -171,8 +155,8 @@ def test_a_refinement_that_disagrees_still_flags_the_frame(shared):
     propagated mask flags the frame whatever the signals say (the refiner's "flag" verdict)."""
     from annotator.pipeline.flags import assess
 
-    image0, gt0 = _davis(shared, "bus", 0)
-    image, gt = _davis(shared, "bus", 1)
+    image0, gt0 = davis_frame(shared, "bus", 0)
+    image, gt = davis_frame(shared, "bus", 1)
     tracker = F.SignalTracker()
     tracker.anchor(1, image0, gt0)
     values = tracker.measure(1, image, gt, gt0)
