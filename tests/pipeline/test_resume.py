@@ -188,6 +188,39 @@ def test_xmem_state_round_trips_through_a_checkpoint_file(tmp_path, shared):
         other.set_state(FallbackPropagator().get_state())
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_xmem_resumed_in_a_new_process_gives_the_same_masks(tmp_path, shared, precision):
+    """A resume runs in a new process: a network whose derived weights (folded BatchNorm,
+    split convolutions) are built at its first step, in that step's input layout. Here a second
+    network with the same weights stands in for the new process. The checkpoint keeps the
+    hidden state's layout, so the resumed masks are the uninterrupted run's, bit for bit (in
+    bf16 a contiguous hidden state took other kernels: ~100 pixels a frame differed)."""
+    torch = pytest.importorskip("torch")
+    xmem = pytest.importorskip("xmem")
+    from PIL import Image
+
+    from annotator.engines.xmem_propagator import XMemPropagator
+
+    seq = shared("data", "davis2016", "stroller")
+    frames = [np.array(Image.open(seq / "JPEGImages" / f"{i:05d}.jpg")) for i in range(9)]
+    torch.manual_seed(0)
+    net = xmem.XMem().eval()
+    fresh = xmem.XMem().eval()
+    fresh.load_state_dict(net.state_dict())
+    config = {"mem_every": 2}
+    a = XMemPropagator(net, size=160, config=config, precision=precision)
+    a.step(frames[0], given={1: gt_mask(seq, 0)})
+    for f in frames[1:5]:
+        a.step(f)
+    ck.write(tmp_path / "x.ckpt", {}, a.get_state())
+    _, state = ck.read(tmp_path / "x.ckpt")
+    b = XMemPropagator(fresh, size=160, config=config, precision=precision)
+    b.set_state(state)
+    for f in frames[5:]:
+        ra, rb = a.step(f), b.step(f)
+        assert np.array_equal(ra.probs[1], rb.probs[1])
+
+
 def test_a_checkpoint_of_this_job_that_the_engine_refuses_is_ignored(make_project, expected):
     """A well-formed checkpoint of this very job (same fingerprint) whose engine state is not
     the fallback's: the engine refuses it, the job says so and replays from the anchor."""

@@ -29,6 +29,11 @@ def _copy(t: torch.Tensor | None) -> torch.Tensor | None:
     return None if t is None else t.detach().clone()
 
 
+def _channels_last(t: torch.Tensor | None) -> bool:
+    return t is not None and t.dim() == 4 and not t.is_contiguous() \
+        and t.is_contiguous(memory_format=torch.channels_last)
+
+
 def _store_state(store: MemoryStore) -> dict[str, Any]:
     return {
         "count_usage": store.count_usage,
@@ -52,6 +57,10 @@ def core_state(core: InferenceCore) -> dict[str, Any]:
             **{k: int(getattr(mm, k)) for k in _MEMORY},
             "reset_config": bool(mm._reset_config),
             "hidden": _copy(mm.hidden),
+            # the layout too: the first step after a restore builds the network's derived
+            # weights in its input's layout (``modules._fmt``), and another layout takes other
+            # kernels, whose float rounding differs (seen in bf16: ~100 pixels a frame)
+            "hidden_channels_last": _channels_last(mm.hidden),
             "work": _store_state(mm.work),
             "long": _store_state(mm.long),
         },
@@ -89,6 +98,8 @@ def restore_core(core: InferenceCore, state: dict[str, Any]) -> None:
         setattr(mm, k, int(mem[k]))
     mm._reset_config = bool(mem["reset_config"])
     mm.hidden = _tensor(mem["hidden"], device)
+    if mm.hidden is not None and mem.get("hidden_channels_last"):
+        mm.hidden = mm.hidden.contiguous(memory_format=torch.channels_last)
     mm.work = _restore_store(mem["work"], device)
     mm.long = _restore_store(mem["long"], device)
     mm.in_place = core.network.decoder.fast
