@@ -9,11 +9,12 @@ flags say native *and* this probe measures it faster.
 
 The probe times the two kinds of layer the models spend their time in — a 3×3 convolution in
 channels-last (XMem's encoders and decoder) and a linear layer (SAM's ViT) — in fp32 and under
-bf16 autocast, alternating, on one torch thread, and compares the *CPU time* of the calling
-thread, best of each: on a busy machine the wall clock counts the time other processes hold
+bf16 autocast, alternating, in a child process on one torch thread (so this process's thread
+count, a start-up setting, is never touched, whichever thread asks), and compares the *CPU
+time* of that thread, best of each: on a busy machine the wall clock counts the time other processes hold
 the core (on a 2-core machine at load 10 the wall-clock ratio of such a probe ranged 0.5–2.5
 from one run to the next), the thread's CPU time does not (1.87–2.03 there). About 0.6 s
-of CPU. Where the thread clock is coarse (Windows: 15.6 ms) it falls back to the wall clock.
+of CPU, plus the child's start (importing torch, once per machine). Where the thread clock is coarse (Windows: 15.6 ms) it falls back to the wall clock.
 The result is kept in the user's cache folder, keyed by the CPU's model name, its flags, the
 torch version and the probe's method, so later processes read it instead of measuring.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 
 import torch
@@ -53,14 +55,17 @@ def _clock():  # noqa: ANN202
     return time.perf_counter
 
 
-def measure(repeats: int = 7) -> float:
-    """bf16 autocast speed-up over fp32 on the models' two kinds of layer: the best fp32 time
-    over the best bf16 time of ``repeats`` alternating rounds, on one thread, in CPU time."""
+def rounds(repeats: int = 7, clock=None) -> float:  # noqa: ANN001
+    """bf16 autocast speed-up over fp32 on the models' two kinds of layer, here, with torch's
+    current threads: the best fp32 time over the best bf16 time of ``repeats`` alternating
+    rounds (``clock``: the thread's CPU time when torch runs on one thread, else the wall
+    clock)."""
     conv = torch.nn.Conv2d(128, 128, 3, padding=1).eval().to(memory_format=torch.channels_last)
     x = torch.randn(1, 128, 64, 96).contiguous(memory_format=torch.channels_last)
     lin = torch.nn.Linear(768, 768).eval()
     y = torch.randn(2048, 768)
-    clock = _clock()
+    if clock is None:
+        clock = _clock() if torch.get_num_threads() == 1 else time.perf_counter
 
     def run(bf16: bool) -> float:
         t0 = clock()
@@ -69,17 +74,38 @@ def measure(repeats: int = 7) -> float:
             lin(y)
         return clock() - t0
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the work stays on this thread, whose CPU time the clock reads
-    try:
-        run(False), run(True)  # warm-up: oneDNN builds its kernels
-        best = {False: float("inf"), True: float("inf")}
-        for i in range(repeats):  # fp32 first, then bf16 first, …: drift hits both alike
-            for bf16 in (False, True) if i % 2 == 0 else (True, False):
-                best[bf16] = min(best[bf16], run(bf16))
-    finally:
-        torch.set_num_threads(threads)
+    run(False), run(True)  # warm-up: oneDNN builds its kernels
+    best = {False: float("inf"), True: float("inf")}
+    for i in range(repeats):  # fp32 first, then bf16 first, …: drift hits both alike
+        for bf16 in (False, True) if i % 2 == 0 else (True, False):
+            best[bf16] = min(best[bf16], run(bf16))
     return best[False] / max(best[True], 1e-9)
+
+
+_CHILD = ("import sys, torch\n"
+          "torch.set_num_threads(1)\n"
+          "from annotator.engines.bf16_probe import rounds\n"
+          "print(repr(rounds(int(sys.argv[1]))))\n")
+
+
+def measure(repeats: int = 7, timeout_s: float = 120.0) -> float:
+    """The speed-up measured in a child process on one thread, in that thread's CPU time
+    (other processes on a busy machine do not inflate it), so this process's thread count — a
+    process-wide setting that belongs to start-up — is never touched; where no child can be
+    started (a frozen bundle, a failure) here, with the current threads, best of the rounds."""
+    import subprocess
+    import sys
+
+    if not getattr(sys, "frozen", False):
+        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        try:
+            out = subprocess.run([sys.executable, "-c", _CHILD, str(int(repeats))], env=env,
+                                 capture_output=True, text=True, timeout=timeout_s)
+            if out.returncode == 0:
+                return float(out.stdout.strip().splitlines()[-1])
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            pass
+    return rounds(repeats)
 
 
 def speedup(flags: set[str]) -> float:

@@ -93,25 +93,34 @@ def test_the_speed_probe_measures_once_and_keeps_the_figure(tmp_path, monkeypatc
     assert bf16_probe.speedup(flags) == first and not calls
 
 
-def test_the_probe_measures_on_one_thread_and_gives_the_threads_back(monkeypatch):
-    """The probe runs its layers on one thread (it reads that thread's CPU time, which other
-    processes on a busy machine do not inflate) and leaves torch's thread count as it was."""
+def test_the_probe_measures_in_a_child_and_leaves_this_process_alone(monkeypatch):
+    """The probe times its layers in a child process on one thread (that thread's CPU time,
+    which other processes on a busy machine do not inflate); this process's thread count, a
+    process-wide setting, is never set (the probe may run on a worker thread)."""
     from annotator.engines import bf16_probe
 
-    seen = []
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
+    gain = bf16_probe.measure(repeats=2)
+    assert 0.05 < gain < 20 and calls == []
+
+
+def test_without_a_child_the_probe_measures_here_with_the_current_threads(monkeypatch):
+    """A frozen bundle cannot start ``python -c``: the rounds run here, threads untouched."""
+    import sys
+
+    from annotator.engines import bf16_probe
+
+    seen, calls = [], []
     real = torch.nn.Linear.forward
     monkeypatch.setattr(torch.nn.Linear, "forward",
                         lambda self, x: seen.append(torch.get_num_threads()) or real(self, x))
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        gain = bf16_probe.measure(repeats=2)
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
-    assert 0.05 < gain < 20
-    assert seen and set(seen) == {1}
-    assert len(seen) == 2 + 2 * 2  # warm-up in both, then each round fp32 and bf16
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
+    gain = bf16_probe.measure(repeats=2)
+    assert 0.05 < gain < 20 and calls == []
+    assert set(seen) == {threads} and len(seen) == 2 + 2 * 2  # warm-up, then fp32 and bf16
 
 
 def test_a_figure_kept_by_another_probe_method_is_measured_again(tmp_path, monkeypatch):

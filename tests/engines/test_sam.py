@@ -92,7 +92,11 @@ def test_segmenter_satisfies_the_protocol(embedded):
     seg, _ = embedded
     assert isinstance(seg, Segmenter)
     assert seg.is_fallback is False
-    assert seg.name == "SAM vit_b (cpu, fp32)"
+    from annotator.engines import registry
+
+    # auto precision: bf16 where this CPU's probe says it pays (its encoder only), else fp32
+    bf16 = registry.get().choice.precision == "bf16"
+    assert seg.name == ("SAM vit_b (cpu, bf16 encoder)" if bf16 else "SAM vit_b (cpu, fp32)")
 
 
 def test_precomputed_embedding_is_on_disk_and_clicks_skip_the_encoder(embedded):

@@ -14,7 +14,6 @@ propagator's ``step`` holds the first job on its tenth frame until the person's 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +21,9 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-SEQ = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "davis2016" / "bmx-bumps"
+from tests.conftest import SHARED
+
+SEQ = SHARED / "data" / "davis2016" / "bmx-bumps"
 LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 

@@ -12,13 +12,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 
 from annotator.gui.dialogs.new_project_dialog import NewProjectDialog
+from tests.conftest import SHARED
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "videos"
+VIDEOS = SHARED / "data" / "videos"
 LEFT = Qt.MouseButton.LeftButton
 
 
 def _bikes() -> Path:
-    video = SHARED / "bikes.mp4"
+    video = VIDEOS / "bikes.mp4"
     if not video.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{video} is missing: CI always has ../shared")
