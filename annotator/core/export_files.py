@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -149,7 +150,10 @@ def atomic_dir(target: Path, store: Store, overwrite: bool, fill: Callable[[Path
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _clear_orphans(target)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        # the pid is in the name, so a kill between creating the folder and writing into it
+        # still leaves a folder the next export can tell is an orphan
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-",
+                                    dir=target.parent))
         (tmp / PID).write_text(str(os.getpid()), encoding="ascii")
     except OSError as exc:
         raise ExportError(f"{target}: cannot create the export ({exc.strerror or exc})") from None
@@ -169,15 +173,23 @@ def atomic_dir(target: Path, store: Store, overwrite: bool, fill: Callable[[Path
 def _clear_orphans(target: Path) -> None:
     """Remove what killed exports to ``target`` left (their process is gone)."""
     for tmp in target.parent.glob(f".{target.name}.tmp-*"):
+        named = re.match(r"(\d+)-", tmp.name[len(f".{target.name}.tmp-"):])
         try:
-            pid = int((tmp / PID).read_text(encoding="ascii"))
-            os.kill(pid, 0)
-            continue  # another export to the same target is running
-        except ProcessLookupError:
-            pass
+            pid = int(named.group(1)) if named else int((tmp / PID).read_text(encoding="ascii"))
         except (OSError, ValueError):
-            continue  # not ours to judge (no pid file, or no permission to ask)
-        shutil.rmtree(tmp, ignore_errors=True)
+            continue  # not ours to judge (no pid in its name or file)
+        if not _alive(pid):  # (alive: another export to the same target is running)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # not ours to ask: leave it
+    return True
 
 
 def _swap(tmp: Path, target: Path) -> None:
@@ -201,7 +213,12 @@ def _swap(tmp: Path, target: Path) -> None:
 def atomic_file(path: Path, write: Callable[[Path], None]) -> None:
     """Write ``path`` through a temporary file beside it, then one rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    for orphan in path.parent.glob(f".{path.name}.*.tmp"):  # what killed writers left
+        named = re.match(r"(\d+)-", orphan.name[len(f".{path.name}."):])
+        if named and not _alive(int(named.group(1))):
+            orphan.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp",
+                               dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))

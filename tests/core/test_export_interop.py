@@ -251,3 +251,23 @@ def test_killed_export_leaves_no_target(bmx, tmp_path):
     assert r.returncode == 0, r.stderr
     assert len(list(out.glob("*.png"))) == 90
     assert list(tmp_path.glob(".davis.*")) == []  # the killed export's leftovers are gone
+
+
+def test_what_a_writer_killed_before_its_first_byte_left_is_cleared(bmx, tmp_path):
+    """A kill can land between creating the temporary folder (or file) and writing anything
+    into it: its name carries the writer's pid, so the next export still knows it for an
+    orphan. A temporary of a writer still alive is left alone."""
+    project, _root = bmx
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # a pid now unused
+    empty_dir = tmp_path / f".davis.tmp-{gone}-abc123"
+    empty_dir.mkdir()
+    dead_file = tmp_path / f".coco.json.{gone}-xyz.tmp"
+    live_file = tmp_path / f".coco.json.{os.getpid()}-xyz.tmp"
+    dead_file.write_text("")
+    live_file.write_text("")
+    export_davis(project.store, tmp_path / "davis")
+    export_coco(project.store, tmp_path / "coco.json")
+    assert not empty_dir.exists() and not dead_file.exists()
+    assert live_file.exists()
+    assert len(list((tmp_path / "davis").glob("*.png"))) == 90
