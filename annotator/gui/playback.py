@@ -19,6 +19,7 @@ or for a video without audio, the same playback runs silent on a wall clock and 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ SNIPPET_S = 0.08  # sound played where the playhead lands while paused
 TICK_MS = 10
 AHEAD_S = 0.5  # a loop's next turn starts decoding this long before it is needed
 SEEK_MS = 60  # a playhead dragged while playing plays on once it rests this long
+STALL_S = 2.5  # a sound card holding sound that plays none this long: go on silent
 
 
 @dataclass
@@ -77,6 +79,7 @@ class Playback(QObject):
         self._next_feed: AudioFeed | None = None
         self._left = 0  # samples of the current turn not yet handed to the card
         self._pending = np.zeros(0, np.float32)
+        self._stall = (0.0, 0.0)  # (the card's played position, when it last moved)
         self._said: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -240,6 +243,7 @@ class Playback(QObject):
             at = out.written_s()
             self._feed = AudioFeed(self.session.video, t, self._decode_rate())
             self._left = self._samples(end_t - t)
+            self._stall = (out.played_s(), time.monotonic())
         else:
             self._wall.start()
             at = self._wall.played_s()
@@ -267,6 +271,11 @@ class Playback(QObject):
         a = self._current(now)
         if a is None or math.isinf(a.at):  # none yet, or held where the person put it
             return
+        if self._audio and self._stalled(now):  # a card that takes sound but plays none
+            self._say_once("stalled", "the audio output does not play: playing silent")
+            self._audio = False
+            self._start(self.session.video.index_at(a.media(now)))
+            return
         if not self._audio and self.loop:
             while now >= a.stop_at():
                 a = _Anchor(a.stop_at(), self._span()[0], self.speed, a.end)
@@ -280,6 +289,14 @@ class Playback(QObject):
         frame = min(last, max(first, self.session.video.index_at(a.media(now))))
         if frame != self.w.frame:
             self.w.go_to(frame, playing=True)
+
+    def _stalled(self, played: float) -> bool:
+        """The card has held sound for :data:`STALL_S` without playing any of it (a sound
+        server that hangs): the frames must not wait for it."""
+        if played != self._stall[0] or self.out.buffered() <= 0:
+            self._stall = (played, time.monotonic())
+            return False
+        return time.monotonic() - self._stall[1] > STALL_S
 
     def _fill(self) -> None:
         """Hand the card what it takes now, without waiting for the decoder."""

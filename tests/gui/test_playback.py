@@ -288,3 +288,22 @@ def test_the_sound_heard_is_the_track_and_its_pitch_follows_the_speed(ui, qtbot)
     ui.idle()
     ui.key(Qt.Key.Key_Period)
     assert abs(_record_peak_hz(ui, 500) - 1760) < 80
+
+
+def test_a_sound_card_that_plays_nothing_does_not_hold_the_frames(ui, qtbot, monkeypatch):
+    """FAKE stall: where a sink exists, its played position is frozen (a sound server that
+    hangs: it takes sound and plays none). After a couple of seconds playback goes on silent
+    on the wall clock and says so once; the frames advance."""
+    win = ui.win
+    out = win.playback.out
+    if out is None:
+        pytest.skip(f"no audio output here ({win.playback.out_reason}); .ci/run starts "
+                    "PulseAudio with a null sink")
+    frozen = out.played_s()
+    monkeypatch.setattr(out, "played_s", lambda: frozen)
+    start = win.frame
+    ui.key(Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: "does not play: playing silent" in win.status.currentMessage(),
+                    timeout=10000)
+    qtbot.waitUntil(lambda: win.frame >= start + 10, timeout=15000)
+    ui.key(Qt.Key.Key_Space)
