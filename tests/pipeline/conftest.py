@@ -34,6 +34,20 @@ def judo_frame(shared, frame: int, object_id: int | None = None):
     return image, mask
 
 
+def run_tracker(anchor_image, anchor_mask, frames) -> dict[str, float]:
+    """The failure signals' tracker features after measuring ``frames`` ((image, mask) in
+    order) against one anchor."""
+    from annotator.pipeline.failure import SignalTracker
+
+    tracker = SignalTracker()
+    tracker.anchor(1, anchor_image, anchor_mask)
+    prev, values = anchor_mask, {}
+    for image, mask in frames:
+        values = tracker.measure(1, image, mask, prev)
+        prev = mask
+    return values
+
+
 def all_masks(store: Store) -> dict[tuple[int, int], str]:
     """Every current mask as (object, frame) -> RLE counts (for exact comparisons)."""
     return {(m.object_id, m.frame): m.rle["counts"] for m in store.iter_masks()}

@@ -14,7 +14,7 @@ import pytest
 
 from annotator.pipeline import failure as F
 from annotator.pipeline.anchor_match import AnchorKeypoints
-from tests.pipeline.conftest import davis_frame, judo_frame
+from tests.pipeline.conftest import davis_frame, judo_frame, run_tracker
 
 
 def _shifted(mask: np.ndarray, dx: int) -> np.ndarray:
@@ -31,16 +31,6 @@ def _with_reflection(mask: np.ndarray) -> np.ndarray:
     end = min(mask.shape[0], 2 * bottom - top + 2)
     out[bottom + 1:end] |= mask[top:bottom + 1][::-1][:end - bottom - 1]
     return out
-
-
-def _run(anchor_image, anchor_mask, frames) -> dict[str, float]:
-    tracker = F.SignalTracker()
-    tracker.anchor(1, anchor_image, anchor_mask)
-    prev, values = anchor_mask, {}
-    for image, mask in frames:
-        values = tracker.measure(1, image, mask, prev)
-        prev = mask
-    return values
 
 
 def test_the_similarity_found_is_the_one_applied(shared):
@@ -79,8 +69,8 @@ def test_a_leak_into_the_reflection_is_flagged(shared):
     the right masks stay quiet."""
     image0, gt0 = davis_frame(shared, "boat", 0)
     frames = [davis_frame(shared, "boat", f) for f in range(1, 9)]
-    right = _run(image0, gt0, frames)
-    leak = _run(image0, gt0, [(image, _with_reflection(gt)) for image, gt in frames])
+    right = run_tracker(image0, gt0, frames)
+    leak = run_tracker(image0, gt0, [(image, _with_reflection(gt)) for image, gt in frames])
     assert right["redetect"] < 0.15 and leak["redetect"] > 0.4
     model = F.DEFAULT_MODEL
     assert model.probability(right) < model.threshold * model.extend
@@ -95,8 +85,8 @@ def test_a_swap_between_two_judo_players_is_flagged(shared):
     the swap."""
     image8, player3 = judo_frame(shared, 8, 3)
     image13, player4 = judo_frame(shared, 13, 4)
-    right = _run(image8, player3, [(judo_frame(shared, f), player3) for f in (9, 10, 11)])
-    swapped = _run(image8, player3, [(image13, player4)] * 4)  # the score builds up over frames
+    right = run_tracker(image8, player3, [(judo_frame(shared, f), player3) for f in (9, 10, 11)])
+    swapped = run_tracker(image8, player3, [(image13, player4)] * 4)  # the score builds up over frames
     assert right["redetect"] < 0.1 and swapped["redetect"] > 0.9
     model = F.DEFAULT_MODEL
     assert model.probability(right) < 0.01 <= model.threshold

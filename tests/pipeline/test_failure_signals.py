@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from annotator.pipeline import failure as F
-from tests.pipeline.conftest import davis_frame, judo_frame
+from tests.pipeline.conftest import davis_frame, judo_frame, run_tracker
 
 
 def _shifted(mask: np.ndarray, dx: int) -> np.ndarray:
@@ -23,17 +23,6 @@ def _shifted(mask: np.ndarray, dx: int) -> np.ndarray:
     else:
         out[:, :dx] = mask[:, -dx:]
     return out
-
-
-def _run(anchor_image, anchor_mask, frames) -> dict[str, float]:
-    """The tracker's features after measuring ``frames`` ((image, mask) in order)."""
-    tracker = F.SignalTracker()
-    tracker.anchor(1, anchor_image, anchor_mask)
-    prev, values = anchor_mask, {}
-    for image, mask in frames:
-        values = tracker.measure(1, image, mask, prev)
-        prev = mask
-    return values
 
 
 LOW = F.DEFAULT_MODEL.threshold * F.DEFAULT_MODEL.extend
@@ -50,8 +39,8 @@ def test_a_mask_moved_onto_the_neighbouring_region_fires_and_the_right_one_stays
     xs = np.nonzero(gt0)[1]
     width = int(xs.max() - xs.min())
     frames = [davis_frame(shared, seq, f) for f in range(1, 9)]
-    right = _run(image0, gt0, frames)
-    moved = _run(image0, gt0, [(im, _shifted(gt, -width)) for im, gt in frames])
+    right = run_tracker(image0, gt0, frames)
+    moved = run_tracker(image0, gt0, [(im, _shifted(gt, -width)) for im, gt in frames])
     assert F.DEFAULT_MODEL.probability(right) < LOW
     assert right["weak_edges"] < 0.15 and right["unlike"] < 0.05
     assert moved["weak_edges"] > 0.4 and moved["unlike"] > 0.25
@@ -67,8 +56,8 @@ def test_a_mask_swapped_between_two_judo_players(shared):
     ``redetect``, see test_anchor_match.py), and the score flags it."""
     image8, player3 = judo_frame(shared, 8, 3)
     image13, player4 = judo_frame(shared, 13, 4)
-    right = _run(image8, player3, [(judo_frame(shared, f), player3) for f in (9, 10, 11)])
-    swapped = _run(image8, player3, [(image13, player4)] * 4)  # the score builds up over frames
+    right = run_tracker(image8, player3, [(judo_frame(shared, f), player3) for f in (9, 10, 11)])
+    swapped = run_tracker(image8, player3, [(image13, player4)] * 4)  # the score builds up over frames
     assert right["shape_change"] < 0.05 and right["missed_colour"] < 0.05
     assert swapped["shape_change"] > 0.3 and swapped["missed_colour"] > 0.15
     p_right, p_swapped = (F.DEFAULT_MODEL.probability(v) for v in (right, swapped))
