@@ -89,15 +89,8 @@ def child(track: Path, cache: Path) -> None:
         "zoomed_view_s": zoom_s, "cache_mb": size / 1e6}))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, nargs="+", default=[10.0, 60.0])
-    ap.add_argument("--child", nargs=2, type=Path, metavar=("TRACK", "CACHE"),
-                    help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.child:
-        child(*args.child)
-        return 0
+def machine_line() -> str:
+    """``machine: <CPU model>, N CPUs, python X, <date>`` for a bench's first line."""
     import os
     import platform
 
@@ -107,8 +100,20 @@ def main() -> int:
                    if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    print(f"machine: {cpu}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d %H:%M %Z')}")
+    return (f"machine: {cpu}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
+            f"{time.strftime('%Y-%m-%d %H:%M %Z')}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, nargs="+", default=[10.0, 60.0])
+    ap.add_argument("--child", nargs=2, type=Path, metavar=("TRACK", "CACHE"),
+                    help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+    print(machine_line())
     print(f"{'minutes':>7} {'encode s':>8} {'build s':>8} {'x realtime':>10} "
           f"{'RSS before':>10} {'RSS build':>9} {'RSS detect':>10} {'detect s':>8} "
           f"{'spans':>5} {'view ms':>7} {'zoom ms':>7} {'cache MB':>8}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -39,14 +38,7 @@ def main() -> int:
     from annotator.core.audio import AudioAnalysis
     from annotator.gui.timeline_audio import render
 
-    cpu = platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    print(f"machine: {cpu}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d %H:%M %Z')}")
+    print(audio_bench.machine_line())
     with tempfile.TemporaryDirectory() as tmp:
         track = Path(tmp) / "track.mka"
         audio_bench.write_track(track, args.minutes)
