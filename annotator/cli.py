@@ -128,5 +128,17 @@ def _subject(args: argparse.Namespace, exc: BaseException) -> Path | None:
     return None
 
 
+def run() -> None:
+    """The ``annotator`` program: :func:`main`, then exit. Once torch is imported, Python's
+    last collection at shutdown walks every object for about half a second; the process is
+    ending anyway, so they are frozen first (``gc.freeze``: the shutdown skips them; exit
+    handlers and files close as before). Not in :func:`main`, which tests call in-process."""
+    status = main()
+    import gc
+
+    gc.freeze()
+    sys.exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

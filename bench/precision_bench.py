@@ -9,11 +9,12 @@ shared and its load moves) with medians:
   click benchmark's weight-free prompts (``bench/click_bench.next_click``, three clicks) with
   the fp32 and the bf16 embedding — IoU over pixels where the fp32 mask logit is farther than
   ``--logit-margin`` from 0, and over all pixels; the same with the mask decoder in bf16 too.
-* XMem, random weights (seed 0) of the real architecture, a DAVIS sequence at 854×480, two
+* XMem on the shared golden scenarios A and B (golden weights; the gates bind there), then
+  with random weights (seed 0) of the real architecture on a DAVIS sequence at 854×480, two
   objects (the ground-truth object and a background box), eval.py defaults: seconds per frame
   (frames after the first), max |Δp| over every frame, argmax agreement where the fp32 top-2
-  margin > 0.05. ``--parts`` first runs each part alone in bf16 (key, readout, decoder, value)
-  to show what each does.
+  margin > 0.05, and by how much the nearest of those pixels kept its label. ``--parts`` also
+  runs each part alone in bf16 (``xmem.inference_core.BF16_PARTS``) to show what each does.
 
 Every time is given twice: wall-clock seconds, and the process's CPU seconds (all threads). On
 a busy machine the wall clock counts the time other processes hold the cores; with
@@ -22,8 +23,8 @@ with the speed probe's (``annotator.engines.bf16_probe``, measured afresh at the
 CPU time on one thread: its verdict decides ``auto``). With 2 threads the CPU seconds include
 the time a thread spins waiting for its preempted partner.
 
-    python bench/precision_bench.py [--frames 12] [--pairs 2] [--parts] [--no-sam] [--no-xmem]
-                                    [--threads 2]
+    python bench/precision_bench.py [--frames 12] [--pairs 2] [--parts] [--compile] [--no-sam]
+                                    [--no-xmem] [--threads 2]
 """
 
 from __future__ import annotations
@@ -91,16 +92,71 @@ def ratio_line(what: str, wall: dict[str, list[float]], cpu: dict[str, list[floa
 
 
 def fidelity(ref: list[np.ndarray], got: list[np.ndarray], margin: float = 0.05) -> str:
+    """The gates' figures, and how near the nearest confident pixel came to changing label:
+    its bf16 probability for the fp32 label minus the best other one (negative: it flipped)."""
     dp = [float(np.abs(a - b).max()) for a, b in zip(ref, got)]
     agree = sure = 0
+    closest = np.inf
     for a, b in zip(ref, got):
         top2 = np.sort(a, 0)[-2:]
         ok = (top2[1] - top2[0]) > margin
         sure += int(ok.sum())
-        agree += int((a.argmax(0) == b.argmax(0))[ok].sum())
+        label = a.argmax(0)[None]
+        agree += int((label[0] == b.argmax(0))[ok].sum())
+        other = b.copy()
+        np.put_along_axis(other, label, -np.inf, 0)
+        lead = np.take_along_axis(b, label, 0)[0] - other.max(0)
+        if ok.any():
+            closest = min(closest, float(lead[ok].min()))
     pct = 100.0 * agree / max(sure, 1)
     return (f"max|Δp| {max(dp):.4f} (worst frame), median over frames {statistics.median(dp):.4f}; "
-            f"argmax equal on {pct:.3f}% of the {sure} pixel-frames with top-2 margin > {margin}")
+            f"argmax equal on {pct:.3f}% of the {sure} pixel-frames with top-2 margin > {margin} "
+            f"(nearest keeps its label by {closest:.4f})")
+
+
+def golden_run(net, golden, parts) -> list[np.ndarray]:
+    """A golden scenario replayed as the shared README says, with ``parts`` in bf16."""
+    import json
+
+    from xmem import InferenceCore, to_tensor
+
+    core = InferenceCore(net, json.loads(str(golden["config_json"])), bf16_parts=parts)
+    n, probs = len(golden["frames"]), []
+    for t in range(n):
+        rgb = to_tensor(golden["frames"][t])
+        if t == 0:
+            core.set_all_labels(golden["init_all_labels_000"].tolist())
+            p = core.step(rgb, torch.from_numpy(golden["init_mask_000"]),
+                          golden["init_valid_labels_000"].tolist(), end=n == 1)
+        else:
+            p = core.step(rgb, end=t == n - 1)
+        probs.append(p.numpy())
+    return probs
+
+
+def bench_goldens(args) -> None:
+    """The gates on the shared golden scenarios (golden weights, harsher than random ones):
+    the chosen parts, and with --parts each part alone."""
+    import xmem
+
+    from annotator.engines.devices import XMEM_BF16_PARTS
+
+    spec = importlib.util.spec_from_file_location("fill", SHARED / "xmem" / "fill_weights.py")
+    fill = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(fill)  # type: ignore[union-attr]
+    net = xmem.XMem().eval()
+    net.load_state_dict(fill.fill_from_keys([(k, tuple(v.shape))
+                                             for k, v in net.state_dict().items()]))
+    sets = [tuple(XMEM_BF16_PARTS)]
+    if args.parts:
+        sets += [(part,) for part in xmem.inference_core.BF16_PARTS]
+    for scenario in ("A", "B"):
+        golden = np.load(SHARED / "xmem" / f"golden_{scenario}.npz")
+        ref = list(golden["probs"])
+        print(f"\nXMem golden scenario {scenario} ({len(ref)} frames, golden weights) against "
+              "its fp32 probabilities")
+        for parts in sets:
+            print(f"  bf16 {'+'.join(parts):<18} {fidelity(ref, golden_run(net, golden, parts))}")
 
 
 def bench_xmem(args) -> None:
@@ -130,6 +186,38 @@ def bench_xmem(args) -> None:
     print("  " + ratio_line(f"per frame, bf16 = {'+'.join(XMEM_BF16_PARTS)}", runs, cpu,
                             args.pairs) + " runs")
     print(f"  bf16 vs fp32: {fidelity(ref, got)}")
+
+
+def bench_compile(args) -> None:
+    """XMem's key encoder (ResNet-50 to stride 16, 854×480 padded to 864×480) eager against
+    ``torch.compile`` (inductor), fp32 and bf16: best of 4 calls each, the compile time, and
+    the largest difference of the stride-16 features (the issue keeps compiling only if it
+    gives ≥ 15% with equal outputs)."""
+    import xmem
+
+    torch.manual_seed(0)
+    net = xmem.XMem().eval().to(memory_format=torch.channels_last)
+    x = torch.randn(1, 3, 480, 864).contiguous(memory_format=torch.channels_last)
+    print("\nXMem key encoder, eager vs torch.compile (random weights, 864×480)")
+
+    def best(fn, bf16: bool) -> tuple[float, torch.Tensor]:
+        times, out = [], None
+        for _ in range(4):
+            t0 = time.perf_counter()
+            with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+                out = fn(x)[0].float()
+            times.append(time.perf_counter() - t0)
+        return min(times), out
+
+    for bf16 in (False, True):
+        eager, ref = best(net.key_encoder, bf16)
+        compiled = torch.compile(net.key_encoder)
+        t0 = time.perf_counter()
+        best(compiled, bf16)  # the first call compiles
+        took = time.perf_counter() - t0
+        fast, out = best(compiled, bf16)
+        print(f"  {'bf16' if bf16 else 'fp32'}: eager {eager:.3f} s, compiled {fast:.3f} s "
+              f"({eager / fast:.2f}×), compiling {took:.0f} s, max |Δ| {float((out - ref).abs().max()):.2e}")
 
 
 def bench_sam(args) -> None:
@@ -204,6 +292,7 @@ def main() -> None:
     ap.add_argument("--sam-pairs", type=int, default=2)
     ap.add_argument("--logit-margin", type=float, default=0.01)
     ap.add_argument("--parts", action="store_true")
+    ap.add_argument("--compile", action="store_true", help="also torch.compile the key encoder")
     ap.add_argument("--no-sam", action="store_true")
     ap.add_argument("--no-xmem", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
@@ -221,7 +310,10 @@ def main() -> None:
     print(f"speed probe (measured now, not the cached figure): bf16 {gain:.2f}× fp32 -> auto "
           f"{'bf16' if native and gain >= BF16_PAYS else 'fp32'} (needs native and {BF16_PAYS}×)")
     if not args.no_xmem:
+        bench_goldens(args)
         bench_xmem(args)
+        if args.compile:
+            bench_compile(args)
     if not args.no_sam:
         bench_sam(args)
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}")

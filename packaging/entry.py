@@ -1,10 +1,9 @@
 """Entry point of the PyInstaller bundle: the ``annotator`` command (the window by default)."""
 
 import multiprocessing
-import sys
 
-from annotator.cli import main
+from annotator.cli import run
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # a frozen child process must not start the CLI again
-    sys.exit(main())
+    run()

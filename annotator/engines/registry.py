@@ -267,7 +267,7 @@ class EngineRegistry:
         return out
 
     def precisions(self) -> dict[str, str]:
-        """``{"SAM": "bf16 encoder", "XMem": "bf16 value+decoder"}`` for the models
+        """``{"SAM": "bf16 encoder", "XMem": "bf16 key+decoder+value"}`` for the models
         loaded now: what they really run in (SAM asked of itself; XMem's propagators take
         the registry's choice)."""
         from annotator.engines.devices import XMEM_BF16_PARTS

@@ -103,8 +103,11 @@ class XMemPropagator:
 
     @property
     def precision(self) -> str:
-        """What the network really runs in: ``fp32`` or ``bf16 value+decoder`` (its bf16 parts)."""
-        parts = [p for p in ("key", "readout", "value", "decoder") if p in self.core.bf16_parts]
+        """What the network really runs in: ``fp32`` or ``bf16 key+decoder+value`` (its bf16
+        parts, in ``xmem.inference_core.BF16_PARTS`` order)."""
+        from xmem.inference_core import BF16_PARTS
+
+        parts = [p for p in BF16_PARTS if p in self.core.bf16_parts]
         return "bf16 " + "+".join(parts) if parts else "fp32"
 
     # -- protocol --------------------------------------------------------------------------

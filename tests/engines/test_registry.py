@@ -105,7 +105,7 @@ def test_models_load_once_and_each_caller_gets_its_own_state(files, monkeypatch)
 
     monkeypatch.setattr(sam_mod, "load_sam", lambda path, arch=None, device="cpu":
                         (_small_sam(), "vit_b"))
-    # fp32: on a CPU where the bf16 probe pays, auto would name "bf16 value+decoder" too
+    # fp32: on a CPU where the bf16 probe pays, auto would name "bf16 key+decoder+value" too
     reg = registry.start("cpu", keep_freed_memory=False, precision="fp32")
     a, b = reg.propagator("xmem", size=64), reg.propagator("xmem", size=64)
     assert a is not b and a.core is not b.core  # each run its own memory …

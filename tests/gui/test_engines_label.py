@@ -23,7 +23,9 @@ def test_status_bar_device_is_asked_of_the_loaded_models(tmp_path, monkeypatch):
         assert device_label() == "cpu (no model loaded)"
         monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
         reg.propagator("xmem", size=64)
-        assert reg.precisions()["XMem"] in ("fp32", "bf16 value+decoder")  # issue 18
+        from annotator.engines.devices import XMEM_BF16_PARTS
+
+        assert reg.precisions()["XMem"] in ("fp32", "bf16 " + "+".join(XMEM_BF16_PARTS))
         assert device_label() == f"cpu · {reg.precisions()['XMem'].split()[0]}"
         short, full = summary(None)
         assert "XMem cpu" in full

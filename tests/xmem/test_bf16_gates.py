@@ -100,6 +100,41 @@ def test_davis_frames_in_bf16_keep_the_gates(shared):
         check_gates(ref, got, f"bmx-bumps frame {t}")
 
 
+def test_each_part_runs_in_the_precision_it_is_given():
+    """Under XMEM_BF16_PARTS the key encoder's and the decoder's convolutions compute in bf16;
+    the key projection, the decoder's last convolution (to the logits) and the probabilities
+    stay float32 — the parts the gates found rounding-sensitive."""
+    from xmem import InferenceCore, XMem
+
+    torch.manual_seed(0)
+    net = XMem().eval()
+    seen: dict[str, tuple[torch.dtype, torch.dtype]] = {}
+
+    def watch(name, module):
+        def hook(m, i, o):
+            seen[name] = (i[0].dtype, (o[0] if isinstance(o, tuple) else o).dtype)
+
+        module.register_forward_hook(hook)
+
+    watch("key encoder", net.key_encoder.layer3)
+    watch("key projection", net.key_proj)
+    watch("decoder body", net.decoder.up_8_4)
+    watch("decoder head", net.decoder.pred)
+    core = InferenceCore(net, None, bf16_parts=XMEM_BF16_PARTS)
+    core.set_all_labels([1])
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (64, 96, 3), dtype=np.uint8) for _ in range(2)]
+    mask = np.zeros((1, 64, 96), np.float32)
+    mask[0, 16:48, 24:72] = 1
+    core.step(frames[0], mask)
+    prob = core.step(frames[1])
+    assert seen["key encoder"][1] == torch.bfloat16
+    assert seen["decoder body"][1] == torch.bfloat16
+    assert seen["key projection"] == (torch.float32, torch.float32)
+    assert seen["decoder head"] == (torch.float32, torch.float32)
+    assert prob.dtype == torch.float32
+
+
 def test_unknown_parts_are_named():
     from xmem import InferenceCore, XMem
 

@@ -14,10 +14,12 @@ Usage::
 array. Frames are padded to multiples of 16 and the output is cropped back. Everything runs
 under ``torch.inference_mode`` on the network's device (CPU, CUDA or MPS); with
 ``config.half`` on CUDA under fp16 autocast. ``bf16_parts`` (a subset of :data:`BF16_PARTS`:
-``key`` = the key encoder and projection, ``readout`` = the memory read-out with its top-k,
-``decoder``, ``value`` = the value encoder) run under bf16 autocast on the CPU or CUDA; each
-part's outputs are turned back to float32 at its end, so memory, hidden state and the other
-parts stay fp32 (per-part fidelity: the annotator's bench/precision_bench.py). On the CPU the core asks the C library to keep
+``key`` = the key encoder (ResNet-50 to stride 16), ``key_proj`` = the key projection (key,
+shrinkage, selection), ``readout`` = the memory read-out with its top-k, ``decoder``, ``value`` =
+the value encoder) run under bf16 autocast on the CPU or CUDA; each part's outputs are turned
+back to float32 at its end, so memory, hidden state and the other parts stay fp32, and the
+decoder's last convolution (to the logits) stays fp32 inside a bf16 decoder (per-part
+fidelity: the annotator's bench/precision_bench.py). On the CPU the core asks the C library to keep
 freed tensor memory for reuse (``allocator.py``; ``keep_freed_memory=False`` leaves it alone).
 """
 
@@ -38,7 +40,7 @@ from .network import XMem, aggregate
 from .preprocess import pad, pad_amounts, to_tensor, unpad
 from .vote import STRIDE, MemoryVote, build_vote
 
-BF16_PARTS = ("key", "readout", "decoder", "value")
+BF16_PARTS = ("key", "key_proj", "readout", "decoder", "value")
 
 
 def _as_float(out: Any) -> Any:
@@ -201,8 +203,9 @@ class InferenceCore:
         ) and not end
         is_normal_update = (not sync or not is_deep_update) and not end
 
-        key, shrinkage, selection, f16, f8, f4 = self._part(
-            "key", net.encode_key, img, need_sk=is_mem_frame, need_ek=cfg.enable_long_term or need_segment
+        f16, f8, f4 = self._part("key", net.key_encoder, img)
+        key, shrinkage, selection = self._part(
+            "key_proj", net.key_proj, f16, is_mem_frame, cfg.enable_long_term or need_segment
         )
 
         prob = None
@@ -213,7 +216,8 @@ class InferenceCore:
             if self.channels_last:
                 readout = readout.contiguous(memory_format=torch.channels_last)
             hidden, _, prob = self._part("decoder", net.segment, f16, f8, f4, readout, mm.hidden,
-                                         h_out=is_normal_update)
+                                         h_out=is_normal_update,
+                                         fp32_head="decoder" in self.bf16_parts)
             if is_normal_update and hidden is not None:
                 mm.hidden = hidden
             if want_vote:

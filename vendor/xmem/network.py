@@ -70,7 +70,9 @@ class XMem(nn.Module):
         readout: torch.Tensor,
         hidden: torch.Tensor | None,
         h_out: bool = True,
+        fp32_head: bool = False,
     ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
-        """readout N×C_v×h×w → (new hidden or None, logits N×H'×W', probs (N+1)×H'×W')."""
-        new_hidden, logits = self.decoder(f16, f8, f4, hidden, readout, h_out)
+        """readout N×C_v×h×w → (new hidden or None, logits N×H'×W', probs (N+1)×H'×W').
+        ``fp32_head``: the decoder's last convolution in float32 under an autocast."""
+        new_hidden, logits = self.decoder(f16, f8, f4, hidden, readout, h_out, fp32_head)
         return new_hidden, logits, aggregate(torch.sigmoid(logits))
