@@ -108,10 +108,9 @@ def fidelity(ref: list[np.ndarray], got: list[np.ndarray], margin: float = 0.05)
         lead = np.take_along_axis(b, label, 0)[0] - other.max(0)
         if ok.any():
             closest = min(closest, float(lead[ok].min()))
-    pct = 100.0 * agree / max(sure, 1)
     return (f"max|Δp| {max(dp):.4f} (worst frame), median over frames {statistics.median(dp):.4f}; "
-            f"argmax equal on {pct:.3f}% of the {sure} pixel-frames with top-2 margin > {margin} "
-            f"(nearest keeps its label by {closest:.4f})")
+            f"{sure - agree} of the {sure} pixel-frames with top-2 margin > {margin} changed "
+            f"label (the nearest kept it by {closest:.4f})")
 
 
 def golden_run(net, golden, parts) -> list[np.ndarray]:

@@ -101,9 +101,10 @@ def test_davis_frames_in_bf16_keep_the_gates(shared):
 
 
 def test_each_part_runs_in_the_precision_it_is_given():
-    """Under XMEM_BF16_PARTS the key encoder's and the decoder's convolutions compute in bf16;
-    the key projection, the decoder's last convolution (to the logits) and the probabilities
-    stay float32 — the parts the gates found rounding-sensitive."""
+    """Under XMEM_BF16_PARTS the key encoder's and the decoder's convolutions compute in bf16
+    while their residual streams (what the blocks add up) stay float32; the key projection,
+    the decoder's last convolution (to the logits) and the probabilities stay float32 — the
+    roundings the gates found sensitive."""
     from xmem import InferenceCore, XMem
 
     torch.manual_seed(0)
@@ -116,9 +117,11 @@ def test_each_part_runs_in_the_precision_it_is_given():
 
         module.register_forward_hook(hook)
 
-    watch("key encoder", net.key_encoder.layer3)
+    watch("key encoder stem", net.key_encoder.maxpool)  # pools the first convolution's output
+    watch("key encoder block", net.key_encoder.layer3[0])
     watch("key projection", net.key_proj)
-    watch("decoder body", net.decoder.up_8_4)
+    watch("decoder conv", net.decoder.up_8_4.skip_conv)
+    watch("decoder block", net.decoder.up_8_4.out_conv)
     watch("decoder head", net.decoder.pred)
     core = InferenceCore(net, None, bf16_parts=XMEM_BF16_PARTS)
     core.set_all_labels([1])
@@ -128,8 +131,10 @@ def test_each_part_runs_in_the_precision_it_is_given():
     mask[0, 16:48, 24:72] = 1
     core.step(frames[0], mask)
     prob = core.step(frames[1])
-    assert seen["key encoder"][1] == torch.bfloat16
-    assert seen["decoder body"][1] == torch.bfloat16
+    assert seen["key encoder stem"] == (torch.bfloat16, torch.bfloat16)
+    assert seen["decoder conv"][1] == torch.bfloat16
+    assert seen["key encoder block"][1] == torch.float32
+    assert seen["decoder block"][1] == torch.float32
     assert seen["key projection"] == (torch.float32, torch.float32)
     assert seen["decoder head"] == (torch.float32, torch.float32)
     assert prob.dtype == torch.float32

@@ -51,7 +51,7 @@ class GroupResBlock(nn.Module):
 
     def forward(self, g: torch.Tensor) -> torch.Tensor:
         y = self.conv2(self.conv1(F.relu(g)).relu_())
-        return y.add_(g if self.downsample is None else self.downsample(g))
+        return y.float().add_(g if self.downsample is None else self.downsample(g))
 
     def split_forward(self, shared: torch.Tensor, g: torch.Tensor, g_nonneg: bool) -> torch.Tensor:
         """The block on ``cat[shared (1×Cs), g (N×Cg)]`` with ``shared ≥ 0``; ``shared`` is
@@ -77,7 +77,7 @@ class GroupResBlock(nn.Module):
             wd = _weight_cache(self, "ds_group", lambda: self.downsample.weight[:, cs:].contiguous(memory_format=_fmt(g)))
             a = F.conv2d(F.relu(g), w1, padding=1) + s[:, :cout]
             d = F.conv2d(g, wd, padding=1) + s[:, cout:]
-        return self.conv2(F.relu(a)).add_(d)
+        return self.conv2(F.relu(a)).float().add_(d)
 
 
 def _fmt(x: torch.Tensor) -> torch.memory_format:

@@ -65,7 +65,7 @@ class BasicBlock(nn.Module):
         y = conv_bn(self.conv1, self.bn1, x, f).relu_()
         y = conv_bn(self.conv2, self.bn2, y, f)
         shortcut = x if self.downsample is None else conv_bn(self.downsample[0], self.downsample[1], x, f)
-        return y.add_(shortcut).relu_()
+        return y.float().add_(shortcut).relu_()
 
 
 class Bottleneck(nn.Module):
@@ -92,7 +92,7 @@ class Bottleneck(nn.Module):
         y = conv_bn(self.conv2, self.bn2, y, f).relu_()
         y = conv_bn(self.conv3, self.bn3, y, f)
         shortcut = x if self.downsample is None else conv_bn(self.downsample[0], self.downsample[1], x, f)
-        return y.add_(shortcut).relu_()
+        return y.float().add_(shortcut).relu_()
 
 
 def make_stage(block: type[nn.Module], cin: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
