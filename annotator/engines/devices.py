@@ -39,15 +39,15 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # bench/precision_bench.py; a part left out stays fp32 because bf16 broke a gate there or
 # bought nothing). SAM: the image encoder (the 13 s); its prompt encoder and mask decoder cost
 # milliseconds and stay fp32. XMem (xmem.InferenceCore's ``bf16_parts``, in its order): the key
-# encoder (ResNet-50), the decoder (its last convolution, to the logits, stays fp32: it is the
-# rounding closest to the probabilities and costs nothing) and the value encoder. The key
-# projection and the memory read-out with its top-k stay fp32: they decide which memory a
-# pixel reads, and the read-out in bf16 flipped 2 confident pixels of golden scenario B. With
-# the decoder's head in bf16 too, the key encoder flipped 4 (max |Δp| 0.032); with the head in
-# fp32 none, on goldens A and B and on DAVIS frames (tests/xmem/test_bf16_gates.py). The
-# gate is tight on golden B (the closest confident pixel keeps its label by 0.004, which the
-# bench prints): at max |Δp| ≈ 0.03 a margin of 0.05 is within reach of rounding, and the
-# golden weights are harsher than real ones (on DAVIS frames max |Δp| is 0.0006).
+# encoder (ResNet-50), the decoder and the value encoder, whose convolutions compute in bf16
+# while what stays float32 inside them is what the gates found sensitive: the residual streams
+# (each block's sum) and the decoder's last convolution, to the logits (it costs nothing). The
+# key projection and the memory read-out with its top-k stay fp32: they decide which memory a
+# pixel reads. On golden B (golden weights, harsher than real ones), 2026-12-02: in bf16 alone
+# the read-out changes 1 confident pixel (max |Δp| 0.035), so it stays fp32; with bf16 sums
+# the key encoder alone changed 3 (0.028), with float32 sums none (0.021, the nearest keeps its
+# label by 0.013); the chosen three together: none (0.022; golden A 0.027; DAVIS frames with
+# random weights 0.0004). bench/precision_bench.py --parts; tests/xmem/test_bf16_gates.py.
 SAM_BF16_PARTS: tuple[str, ...] = ("image_encoder",)
 XMEM_BF16_PARTS: tuple[str, ...] = ("key", "decoder", "value")
 

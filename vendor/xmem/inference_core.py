@@ -17,9 +17,10 @@ under ``torch.inference_mode`` on the network's device (CPU, CUDA or MPS); with
 ``key`` = the key encoder (ResNet-50 to stride 16), ``key_proj`` = the key projection (key,
 shrinkage, selection), ``readout`` = the memory read-out with its top-k, ``decoder``, ``value`` =
 the value encoder) run under bf16 autocast on the CPU or CUDA; each part's outputs are turned
-back to float32 at its end, so memory, hidden state and the other parts stay fp32, and the
-decoder's last convolution (to the logits) stays fp32 inside a bf16 decoder (per-part
-fidelity: the annotator's bench/precision_bench.py). On the CPU the core asks the C library to keep
+back to float32 at its end, so memory, hidden state and the other parts stay fp32; inside a
+part the residual blocks add in float32 (bf16 convolutions, float32 sums) and the decoder's
+last convolution (to the logits) stays fp32 (per-part fidelity: the annotator's
+bench/precision_bench.py). On the CPU the core asks the C library to keep
 freed tensor memory for reuse (``allocator.py``; ``keep_freed_memory=False`` leaves it alone).
 """
 
