@@ -35,6 +35,24 @@ def cli(*args, env) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
+def davis_project(seq: Path, frames: int, tmp: Path, env: dict) -> Path:
+    """``tmp/base``: a project of the first ``frames`` frames of a DAVIS-2016 sequence (copied
+    to ``tmp``), with frame 0's ground truth imported as the anchor of one object."""
+    folder, first = tmp / "frames", tmp / "first"
+    folder.mkdir()
+    first.mkdir()
+    for f in range(frames):
+        shutil.copy(seq / "JPEGImages" / f"{f:05d}.jpg", folder / f"{f:05d}.jpg")
+    shutil.copy(seq / "Annotations" / "00000.png", first / "00000.png")
+    base = tmp / "base"
+    for step in (("new", folder, "--project", base),
+                 ("import", base, "--masks", first, "--object", "object")):
+        r = cli(*step, env=env)
+        if r.returncode:
+            sys.exit(r.stderr)
+    return base
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default="cuda")
@@ -57,18 +75,7 @@ def main() -> int:
         torch.save(xmem.XMem().state_dict(), models / "XMem.pth")
         torch.save(sam_model_registry["vit_b"]().state_dict(), models / "sam_vit_b_01ec64.pth")
         env = dict(os.environ, AVS_ANNOTATOR_MODELS_DIR=str(models))
-        frames = tmp / "frames"
-        (tmp / "first").mkdir()
-        frames.mkdir()
-        for f in range(args.frames):
-            shutil.copy(seq / "JPEGImages" / f"{f:05d}.jpg", frames / f"{f:05d}.jpg")
-        shutil.copy(seq / "Annotations" / "00000.png", tmp / "first" / "00000.png")
-        base = tmp / "base"
-        for step in (("new", frames, "--project", base),
-                     ("import", base, "--masks", tmp / "first", "--object", "object")):
-            r = cli(*step, env=env)
-            if r.returncode:
-                sys.exit(r.stderr)
+        base = davis_project(seq, args.frames, tmp, env)
         print(f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}, "
               f"{platform.node()}, torch {torch.__version__}, "
               f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA'}")

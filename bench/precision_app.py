@@ -20,19 +20,12 @@ import platform
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("AVS_SHARED_DIR", ROOT.parent / "shared")) / "data" / "davis2016"
-
-
-def cli(*args, env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "annotator.cli", *map(str, args)], env=env,
-                          capture_output=True, text=True)
+from cuda_propagate import DATA, cli, davis_project  # this folder is the script's path[0]
 
 
 def children_cpu() -> float:
@@ -69,18 +62,7 @@ def main() -> int:
         torch.manual_seed(0)
         torch.save(xmem.XMem().state_dict(), models / "XMem.pth")
         env = dict(os.environ, AVS_ANNOTATOR_MODELS_DIR=str(models))
-        frames, first = tmp / "frames", tmp / "first"
-        frames.mkdir()
-        first.mkdir()
-        for f in range(args.frames):
-            shutil.copy(seq / "JPEGImages" / f"{f:05d}.jpg", frames / f"{f:05d}.jpg")
-        shutil.copy(seq / "Annotations" / "00000.png", first / "00000.png")
-        base = tmp / "base"
-        for step in (("new", frames, "--project", base),
-                     ("import", base, "--masks", first, "--object", "object")):
-            r = cli(*step, env=env)
-            if r.returncode:
-                sys.exit(r.stderr)
+        base = davis_project(seq, args.frames, tmp, env)
         print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; {cpu_model()}, "
               f"{os.cpu_count()} CPUs; torch {torch.__version__}; "
               f"$AVS_ANNOTATOR_THREADS={os.environ.get('AVS_ANNOTATOR_THREADS', '(unset)')}; "
