@@ -116,3 +116,29 @@ def test_unwritable_video_folder_puts_the_project_in_the_data_folder(ui, qtbot, 
     # dropping the same video again finds that project instead of making another
     folder, why = P.suggested_project_dir(video)
     assert folder == expected and "already has a project" in why
+
+
+def test_a_refused_folder_is_said_whole(ui, qtbot, monkeypatch):
+    """The reason a folder is refused wraps onto a second line: the dialog grows to show all
+    of it (it was cut in half), and the "Suggested" note goes once the person typed their own
+    folder. The operating system's "cannot be written to" is faked as above (root)."""
+    import annotator.core.project as P
+    import annotator.gui.dialogs.new_project_dialog as D
+
+    video = _bikes()
+    real = P.folder_is_writable
+    monkeypatch.setattr(D, "folder_is_writable",
+                        lambda folder: Path(folder) != video.parent and real(folder))
+    dlg = _dialog(qtbot, ui.win)
+    _type(qtbot, dlg.video, str(video))
+    assert dlg.note.text().startswith("Suggested")
+    _type(qtbot, dlg.location, str(video.parent / "mine" / "bikes.avsproj"))
+    assert dlg.note.text() == ""  # no longer the suggestion
+    _ok(qtbot, dlg)
+    assert dlg.isVisible() and "cannot be written to" in dlg.problem.text()
+    label = dlg.problem
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()), timeout=3000)
+    assert label.heightForWidth(label.width()) > label.fontMetrics().height()  # two lines
+    bottom = label.mapTo(dlg, label.rect().bottomLeft()).y()
+    assert bottom <= dlg.buttons.geometry().top()  # not under the buttons either
+    dlg.reject()

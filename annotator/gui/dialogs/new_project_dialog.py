@@ -60,6 +60,7 @@ class NewProjectDialog(QDialog):
         form.addRow(self.buttons)
         self._suggested = ""
         self.video.textChanged.connect(self._suggest)
+        self.location.textChanged.connect(self._note_follows)
         self._suggest()
 
     def _suggest(self) -> None:
@@ -73,6 +74,11 @@ class NewProjectDialog(QDialog):
             self.location.setText(str(folder))
             self._suggested = str(folder)
             self.note.setText(f"Suggested: {why}.")
+
+    def _note_follows(self, text: str) -> None:
+        """The note speaks of the suggestion only while the location is the suggestion."""
+        if self._suggested and text.strip() != self._suggested:
+            self.note.setText("")
 
     def _browse_video(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "New project from video",
@@ -93,8 +99,18 @@ class NewProjectDialog(QDialog):
         if problem:
             self.problem.setText(problem)
             self.problem.show()
+            self._fit_height()
             return
         self.accept()
+
+    def _fit_height(self) -> None:
+        """Grow to show a wrapped reason whole (a window does not follow its layout's
+        height-for-width by itself, so a second line was cut)."""
+        lay = self.layout()
+        lay.activate()
+        need = lay.totalHeightForWidth(self.width())
+        if need > self.height():
+            self.resize(self.width(), need)
 
     def check(self) -> str:
         """What is wrong with the values ('' when they can be used)."""
