@@ -154,6 +154,7 @@ def atomic_dir(target: Path, store: Store, overwrite: bool, fill: Callable[[Path
         # still leaves a folder the next export can tell is an orphan
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-",
                                     dir=target.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700: others could not read it
         (tmp / PID).write_text(str(os.getpid()), encoding="ascii")
     except OSError as exc:
         raise ExportError(f"{target}: cannot create the export ({exc.strerror or exc})") from None
@@ -222,7 +223,21 @@ def atomic_file(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600: others could not read it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask: an export gets the modes any other file written here gets."""
+    try:  # Linux says it without changing it (os.umask would, for every thread, a moment)
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

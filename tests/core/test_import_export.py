@@ -128,3 +128,27 @@ def test_bad_segments_reported_line_by_line_nothing_imported(tmp_path):
                          "line 5: a 5–20 overlaps line 2", "line 6: start is not a number"):
             assert expected in msg
         assert project.store.segments() == [] and project.store.objects() == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_exports_get_the_modes_of_any_other_file(shared, tmp_path, umask):
+    """A teammate (or the evaluation server's user) can read an export: it has the modes the
+    umask gives any new file, not the private 0600 / 0700 of a temporary file."""
+    import os
+    import stat
+
+    from annotator.core.export_vos import export_davis
+
+    root = shared("data", "davis2016", "dog-agility")
+    old = os.umask(umask)
+    try:
+        with Project.create(tmp_path / "p", root / "JPEGImages") as project:
+            import_png_masks(project.store, root / "Annotations", object_name="dog")
+            export_coco(project.store, tmp_path / "out.coco.json")
+            export_davis(project.store, tmp_path / "davis")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out.coco.json").stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "davis").stat().st_mode) == 0o777 & ~umask
+    png = next((tmp_path / "davis").rglob("*.png"))
+    assert stat.S_IMODE(png.stat().st_mode) == 0o666 & ~umask
