@@ -30,6 +30,10 @@ class ExportError(UserError):
     """The export could not be written or did not verify."""
 
 
+class TargetTaken(ExportError):
+    """The target holds something else than an earlier export of this project."""
+
+
 def project_key(store: Store) -> str:
     """What identifies the project in its exports: its database's absolute path."""
     return str(Path(store.path).resolve())
@@ -139,7 +143,7 @@ def check_target(target: Path, store: Store, overwrite: bool) -> None:
     if overwrite or _owner(target) == project_key(store):
         return
     what = "folder" if target.is_dir() else "file"
-    raise ExportError(f"{target}: this {what} exists and is not an earlier export of this "
+    raise TargetTaken(f"{target}: this {what} exists and is not an earlier export of this "
                       "project; choose a new name, or pass --overwrite to replace it")
 
 

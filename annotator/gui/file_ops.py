@@ -97,12 +97,18 @@ class FileOps:
                 self, "Export PNG masks (DAVIS layout) into an empty folder")
             if not path:
                 return
+        from annotator.core.export_files import TargetTaken
         from annotator.core.export_vos import export_davis
 
         store = self.session.store
 
         def run(ctx: Any) -> dict:
-            r = export_davis(store, Path(path), progress=lambda d, t: ctx.progress(d, t))
+            try:
+                r = export_davis(store, Path(path), progress=lambda d, t: ctx.progress(d, t))
+            except TargetTaken:  # the window has no --overwrite: say what to do here
+                raise TargetTaken(f"{path}: this folder holds other files, not an earlier "
+                                  "export of this project; choose an empty or a new folder "
+                                  "(New Folder in the dialog)") from None
             return {"message": f"Exported {r['frames']} PNG masks of {r['objects']} objects "
                                f"(DAVIS layout, ids 1–{r['objects']}) to {r['path']}"}
 
