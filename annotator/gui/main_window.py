@@ -303,11 +303,23 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         session = self.session
         if session is None or session.job is None:
             return True
-        answer = QMessageBox.question(
-            self, "A job is running",
+        yes = QMessageBox.StandardButton.Yes
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "A job is running",
             f"“{session.job.title}” is still running. Stop it and close the project? "
-            "Frames already done are kept and the job can be run again later.")
-        return answer == QMessageBox.StandardButton.Yes
+            "Frames already done are kept and the job can be run again later.",
+            yes | QMessageBox.StandardButton.No, self)
+        # a job that ends while the person reads the question leaves nothing to stop: the
+        # box closes itself and the project closes, as asked (it stayed, asking about a job
+        # long done)
+        ended = session.job_finished.connect(lambda _result: box.done(yes))
+        self.dialog = box
+        try:
+            return box.exec() == yes
+        finally:
+            session.job_finished.disconnect(ended)
+            if self.dialog is box:
+                self.dialog = None
 
     def close_project(self, ask: bool = True) -> bool:
         """Close the project (its work is already in the store). False if the user declines."""
