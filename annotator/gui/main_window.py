@@ -144,11 +144,13 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         dlg.deleteLater()
 
     def _create(self, video: Path, location: Path) -> None:
-        self._open_with(lambda _p: ProjectSession.create_project(video, location), location)
+        self._open_with(lambda _p: ProjectSession.create_project(video, location), location,
+                        f"Could not create a project from {video.name}")
 
-    def _open_with(self, fn: Any, path: Path) -> None:
+    def _open_with(self, fn: Any, path: Path, what: str = "") -> None:
         """Open in the background; only once that worked is the current project closed, so a
-        failed open or create leaves it open."""
+        failed open or create leaves it open. ``what`` heads an error (default: "Could not
+        open PATH")."""
         if self._opening:
             return
         current = self.session
@@ -176,7 +178,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
             self.canvas.set_notice("")
             from annotator.core.project import is_project
 
-            self.show_error(exc, context=f"Could not open {path}"
+            self.show_error(exc, context=(what or f"Could not open {path}")
                             + (f"; {current.project.dir.name} stays open" if current else ""),
                             project_dir=path if is_project(path) else None)
 

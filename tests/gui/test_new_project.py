@@ -58,6 +58,8 @@ def test_a_bad_file_leaves_the_open_project_open(ui, qtbot, tmp_path):
     box = next(w for w in QApplication.topLevelWidgets()
                if isinstance(w, QMessageBox) and w.isVisible())
     assert "broken.mp4" in box.text()
+    # headed by what the person did, not by a project folder that was never made
+    assert box.text().startswith("Could not create a project from broken.mp4")
     box.close()
     # the demo is still open and still shows its frame
     assert win.session is not None and win.session.project.dir == before
