@@ -14,6 +14,7 @@ command runs, so a device the machine does not have is refused in one line, exit
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -41,9 +42,26 @@ def _has_gui() -> bool:
     return "gui" in commands.MODULES and commands.available("gui")
 
 
+def _path_means_open(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``annotator VIDEO`` or ``annotator PROJECT`` — what a person types first, and what a
+    file manager runs — is ``annotator open PATH``: a first word that is no command but names
+    a path (one that exists, or has a folder or an extension in it) is opened. A mistyped
+    command (no such path) still gets argparse's list of commands."""
+    if not argv or argv[0].startswith("-") or not _has_gui():
+        return argv
+    commands = next(a.choices for a in parser._actions
+                    if isinstance(a, argparse._SubParsersAction))
+    word = argv[0]
+    if word in commands:
+        return argv
+    if Path(word).exists() or "/" in word or os.sep in word or Path(word).suffix:
+        return ["open", *argv]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_path_means_open(parser, sys.argv[1:] if argv is None else argv))
     if args.command is None and argv is None and _has_gui():
         args = parser.parse_args(["gui"])  # no sub-command: the desktop window
     if not getattr(args, "func", None):

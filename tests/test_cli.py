@@ -63,3 +63,25 @@ def test_non_video_file(tmp_path):
     bad.write_text("hello")
     r = run("new", bad, "--project", tmp_path / "p")
     assert r.returncode == 2 and "notes.txt" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_path_in_the_command_place_opens_it(shared, tmp_path, monkeypatch, capsys):
+    """``annotator VIDEO`` is ``annotator open VIDEO`` (a new user types the first). The window
+    itself is a FAKE here (``run_app`` records what it was asked to open): this test is about
+    the command line; the window's own opening is tested in tests/gui."""
+    pytest.importorskip("PySide6")
+    from annotator import cli
+    from annotator.gui import app
+
+    opened = []
+    monkeypatch.setattr(app, "run_app", lambda **kw: opened.append(kw) or 0)
+    video = shared("data", "videos")
+    video = next(p for p in sorted(video.iterdir()) if p.suffix == ".mp4")
+    assert cli.main([str(video)]) == 0
+    assert opened == [{"video": video, "device": None}]
+    assert cli.main([str(tmp_path / "missing.mp4")]) == 2
+    assert "missing.mp4: no such video or project folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # a mistyped command still lists the commands
+        cli.main(["propogate"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'propogate'" in capsys.readouterr().err

@@ -10,6 +10,7 @@ next export to the same target removes it.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -161,7 +162,7 @@ def atomic_dir(target: Path, store: Store, overwrite: bool, fill: Callable[[Path
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700: others could not read it
         (tmp / PID).write_text(str(os.getpid()), encoding="ascii")
     except OSError as exc:
-        raise ExportError(f"{target}: cannot create the export ({exc.strerror or exc})") from None
+        raise _cannot(target, "create", exc) from None
     try:
         fill(tmp)
         (tmp / PID).unlink()
@@ -169,7 +170,7 @@ def atomic_dir(target: Path, store: Store, overwrite: bool, fill: Callable[[Path
                                   encoding="utf-8")
         _swap(tmp, target)
     except OSError as exc:
-        raise ExportError(f"{target}: cannot write the export ({exc.strerror or exc})") from None
+        raise _cannot(target, "write", exc) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -232,6 +233,16 @@ def atomic_file(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _cannot(target: Path, verb: str, exc: OSError) -> ExportError:
+    """The export could not be made, in one line with what to do about it."""
+    what = {errno.ENOSPC: "free some space or choose another disk",
+            errno.EACCES: "choose a folder you can write to",
+            errno.EPERM: "choose a folder you can write to",
+            errno.EROFS: "choose a folder on a writable disk"}.get(exc.errno or 0)
+    return ExportError(f"{target}: cannot {verb} the export ({exc.strerror or exc})"
+                       + (f"; {what}" if what else ""))
 
 
 def _umask() -> int:

@@ -109,8 +109,9 @@ class FileOps:
                 raise TargetTaken(f"{path}: this folder holds other files, not an earlier "
                                   "export of this project; choose an empty or a new folder "
                                   "(New Folder in the dialog)") from None
-            return {"message": f"Exported {r['frames']} PNG masks of {r['objects']} objects "
-                               f"(DAVIS layout, ids 1–{r['objects']}) to {r['path']}"}
+            n = r["objects"]
+            return {"message": f"Exported {r['frames']} PNG masks of {n} object"
+                               f"{'' if n == 1 else 's'} (DAVIS layout, ids 1–{n}) to {r['path']}"}
 
         self.session.start_job("Export PNG masks", run)
 

@@ -64,6 +64,8 @@ def test_read_only_media_readers_work_writers_are_refused(mount_point, frames, m
     one_line_exit_2(run("relink", project, frames), refused)
     one_line_exit_2(run("new", frames, "--project", disk / "other"), "read-only")
     one_line_exit_2(run("export", project, "-o", disk / "x.json"), "read-only")
+    one_line_exit_2(run("export", project, "--format", "png", "-o", disk / "png"),
+                    str(disk / "png"), "choose a folder on a writable disk")
 
 
 def test_unclean_wal_on_read_only_media_still_reads(mount_point, project):
