@@ -154,6 +154,7 @@ class Store(HistoryMixin, ProposalsMixin):
     def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = False):
         self.path = Path(path)
         self.readonly = readonly
+        self.held_by: str | None = None  # read-only because this process is editing it (lock.py)
         self._create = create
         if not create and not self.path.exists():
             raise StoreError(f"{self.path}: no project database here")
@@ -229,6 +230,10 @@ class Store(HistoryMixin, ProposalsMixin):
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic transaction (nested calls join the outer one)."""
         with self._lock:
+            if self.readonly and self.held_by:
+                raise StoreError(f"{self.path} is open for editing in process {self.held_by}, "
+                                 "so it is view only here; close it there, then open it again "
+                                 "here to change it")
             if self.readonly:
                 raise StoreError(f"{self.path} is open read-only (view only); to change "
                                  "it, copy the project to a writable folder and open it there")

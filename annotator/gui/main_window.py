@@ -230,7 +230,9 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         session.history.indexChanged.connect(self._update_enabled)
         session.objects_changed.connect(self._objects_changed)
         session.embedding_status.connect(self.status.set_embedding)
-        view_only = " (view only: read-only)" if session.store.readonly else ""
+        held_by = session.store.held_by
+        view_only = ("" if not session.store.readonly else " (view only: read-only)"
+                     if not held_by else f" (view only: open in process {held_by})")
         self.setWindowTitle(f"{session.name}{view_only} — AVS Annotator")
         self._show_engines()
         S.add_recent(project.dir)
@@ -242,7 +244,12 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         self._precompute_embeddings()
         session.write(session.segmenter, lambda seg: self._segmenter_ready())
         note = "; ".join(getattr(video, "notes", []) or [])
-        self.status.say(f"Opened {project.dir}" + (f" — note: {note}" if note else ""))
+        if held_by:
+            self.status.say(f"{project.dir} is open for editing in process {held_by}: shown "
+                            "view only here; close it there, then open it again here to edit",
+                            msecs=20000)
+        else:
+            self.status.say(f"Opened {project.dir}" + (f" — note: {note}" if note else ""))
 
     # -- where the person was: view state, per person, so QSettings keyed by the project path
     # (the project file holds annotations and may be shared or read-only; nothing is written

@@ -63,13 +63,16 @@ class ProjectSession(QObject):
     @staticmethod
     def open_project(directory: str | Path) -> tuple[Any, Any]:
         """Open the project and its video (slow: call it from a worker)."""
-        from annotator.core.lock import ProjectReadOnlyError
+        from annotator.core.lock import ProjectLockedError, ProjectReadOnlyError
         from annotator.core.project import Project
 
         try:
             project = Project.open(directory)
         except ProjectReadOnlyError:  # read-only media or no write permission: view only
             project = Project.open(directory, readonly=True)
+        except ProjectLockedError as exc:  # being edited by another window or command: view it
+            project = Project.open(directory, readonly=True)
+            project.store.held_by = exc.pid
         return _with_video(project)
 
     @staticmethod

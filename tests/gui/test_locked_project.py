@@ -1,0 +1,56 @@
+"""A project that another process is editing (another window, a running ``annotator
+propagate``) opens in the window view only, saying which process has it, instead of an error
+box about command-line tools; a change is refused in those words and nothing is written."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+from PySide6.QtWidgets import QFileDialog
+
+from tests.gui.conftest import _demo_master, demo_dir  # noqa: F401 (the demo project)
+
+HOLD = ("import sys\nfrom annotator.core.project import Project\n"
+        "p = Project.open(sys.argv[1])\nprint('holding', flush=True)\nsys.stdin.read()\n")
+
+
+def test_a_project_open_elsewhere_opens_view_only_and_says_who_has_it(
+        qtbot, demo_dir, tmp_path, monkeypatch):  # noqa: F811
+    from annotator.gui.app import application
+    from annotator.gui.main_window import MainWindow
+
+    project = tmp_path / demo_dir.name
+    shutil.copytree(demo_dir, project)
+    other = subprocess.Popen([sys.executable, "-c", HOLD, str(project)], text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert other.stdout.readline().strip() == "holding"
+        application()
+        win = MainWindow()
+        qtbot.addWidget(win)
+        win.resize(1280, 800)
+        win.show()
+        monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(project))
+        win.actions_["open"].trigger()  # File ▸ Open project… (Ctrl+O)
+        qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
+                        timeout=30000)
+        try:
+            assert f"view only: open in process {other.pid}" in win.windowTitle()
+            assert f"open for editing in process {other.pid}" in win.status.currentMessage()
+            assert win.last_error in (None, "")  # no error box
+            before = len(win.session.store.objects())
+            segs = tmp_path / "segs.csv"
+            segs.write_text("object,category,start_s,end_s\nflute,flute,1.0,2.0\n")
+            monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(segs), ""))
+            win.actions_["import_segments"].trigger()  # File ▸ Import segments…
+            qtbot.waitUntil(lambda: "open for editing in process" in (win.last_error or ""),
+                            timeout=30000)
+            assert "close it there, then open it again here" in win.last_error
+            assert len(win.session.store.objects()) == before
+        finally:
+            win.close_project()
+    finally:
+        other.stdin.close()
+        other.wait(timeout=30)
