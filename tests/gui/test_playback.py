@@ -256,10 +256,15 @@ def _record_peak_hz(ui, press_play_for_ms: int) -> float:
             if select.select([rec.stdout], [], [], 0.05)[0]:
                 got += os.read(rec.stdout.fileno(), 1 << 16)
         assert got, "parec recorded nothing"
+        out = ui.win.playback.out
+        start = out.played_s()
         ui.key(Qt.Key.Key_Space)
-        ui.qtbot.wait(press_play_for_ms)
+        # the sink's own count of what it played, not a fixed wait: a sink that the sound
+        # server suspended when idle may take a while to start on a busy machine
+        ui.qtbot.waitUntil(lambda: out.played_s() - start >= press_play_for_ms / 1000,
+                           timeout=15000)
         ui.key(Qt.Key.Key_Space)
-        ui.qtbot.wait(300)
+        ui.qtbot.wait(500)
     finally:
         rec.send_signal(signal.SIGINT)  # parec writes out what it holds and ends
         got += rec.communicate(timeout=10)[0]
