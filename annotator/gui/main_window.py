@@ -364,6 +364,7 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.close_project():
             self.save_layout()
+            self.playback.shut()
             event.accept()
         else:
             event.ignore()

@@ -110,6 +110,15 @@ class Playback(QObject):
         self.session = None
         self._snip_want = None
 
+    def shut(self) -> None:
+        """The window closes: give the sound card's stream back (a sound server mixes every
+        open stream, playing or not) and open none again."""
+        self.detach()
+        self._out_tried = True
+        if self.out is not None:
+            self.out.close()
+            self.out = None
+
     def output(self) -> AudioOutput | None:
         """The sound card, opened the first time it is needed (None: there is none)."""
         if not self._out_tried:

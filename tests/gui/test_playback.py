@@ -312,3 +312,37 @@ def test_a_sound_card_that_plays_nothing_does_not_hold_the_frames(ui, qtbot, mon
                     timeout=10000)
     qtbot.waitUntil(lambda: win.frame >= start + 10, timeout=15000)
     ui.key(Qt.Key.Key_Space)
+
+
+def test_closing_the_window_gives_the_sound_stream_back(qtbot, demo_dir):
+    """Where PulseAudio answers: the window's stream is on the server while the window is open
+    and gone once the window is closed (the sound server mixes every open stream, playing or
+    not: closed windows that kept theirs left later ones silent, seen in the full suite)."""
+    import shutil
+    import subprocess
+
+    from annotator.gui.app import application
+    from annotator.gui.main_window import MainWindow
+
+    if shutil.which("pactl") is None:
+        pytest.skip("no pactl here (.ci/run starts PulseAudio with a null sink)")
+
+    def streams() -> int:
+        r = subprocess.run(["pactl", "list", "short", "sink-inputs"], capture_output=True,
+                           text=True, timeout=10)
+        return len(r.stdout.splitlines()) if r.returncode == 0 else -1
+
+    application()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    before = streams()
+    win.open_path(demo_dir)
+    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
+                    timeout=30000)
+    if win.playback.out is None or before < 0:
+        pytest.skip(f"no audio output here ({win.playback.out_reason})")
+    qtbot.waitUntil(lambda: streams() == before + 1, timeout=10000)
+    win.close()  # what the window's close button does
+    qtbot.waitUntil(lambda: streams() == before, timeout=10000)
+    assert win.playback.out is None
