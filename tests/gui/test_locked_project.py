@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from tests.gui.conftest import _demo_master, demo_dir  # noqa: F401 (the demo project)
@@ -33,7 +34,9 @@ def test_a_project_open_elsewhere_opens_view_only_and_says_who_has_it(
         win.resize(1280, 800)
         win.show()
         monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(project))
-        win.actions_["open"].trigger()  # File ▸ Open project… (Ctrl+O)
+        win.activateWindow()
+        qtbot.waitUntil(win.isActiveWindow, timeout=5000)
+        qtbot.keyClick(win.canvas, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)  # Ctrl+O
         qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
                         timeout=30000)
         try:

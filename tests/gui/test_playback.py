@@ -343,6 +343,6 @@ def test_closing_the_window_gives_the_sound_stream_back(qtbot, demo_dir):
     if win.playback.out is None or before < 0:
         pytest.skip(f"no audio output here ({win.playback.out_reason})")
     qtbot.waitUntil(lambda: streams() == before + 1, timeout=10000)
-    win.close()  # what the window's close button does
+    qtbot.keyClick(win.canvas, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Q
     qtbot.waitUntil(lambda: streams() == before, timeout=10000)
     assert win.playback.out is None
