@@ -35,6 +35,23 @@ def cli(*args, env) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
+def random_models(tmp: Path, *, sam: bool) -> dict:
+    """Random weights (seed 0) of XMem (and SAM vit_b) saved in ``tmp/models`` as a user's
+    checkpoints are; the environment whose model registry finds them there."""
+    import torch
+    import xmem
+
+    models = tmp / "models"
+    models.mkdir()
+    torch.manual_seed(0)
+    torch.save(xmem.XMem().state_dict(), models / "XMem.pth")
+    if sam:
+        from segment_anything import sam_model_registry
+
+        torch.save(sam_model_registry["vit_b"]().state_dict(), models / "sam_vit_b_01ec64.pth")
+    return dict(os.environ, AVS_ANNOTATOR_MODELS_DIR=str(models))
+
+
 def davis_project(seq: Path, frames: int, tmp: Path, env: dict) -> Path:
     """``tmp/base``: a project of the first ``frames`` frames of a DAVIS-2016 sequence (copied
     to ``tmp``), with frame 0's ground truth imported as the anchor of one object."""
@@ -61,20 +78,13 @@ def main() -> int:
     ap.add_argument("--precision", default="auto")
     args = ap.parse_args()
     import torch
-    import xmem
-    from segment_anything import sam_model_registry
 
     seq = DATA / args.sequence
     if not seq.is_dir():
         sys.exit(f"cuda_propagate: {seq} not found: the shared DAVIS data is needed")
     with tempfile.TemporaryDirectory(prefix="cuda-propagate-") as tmp:
         tmp = Path(tmp)
-        models = tmp / "models"
-        models.mkdir()
-        torch.manual_seed(0)
-        torch.save(xmem.XMem().state_dict(), models / "XMem.pth")
-        torch.save(sam_model_registry["vit_b"]().state_dict(), models / "sam_vit_b_01ec64.pth")
-        env = dict(os.environ, AVS_ANNOTATOR_MODELS_DIR=str(models))
+        env = random_models(tmp, sam=True)
         base = davis_project(seq, args.frames, tmp, env)
         print(f"date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}, "
               f"{platform.node()}, torch {torch.__version__}, "

@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from cuda_propagate import DATA, cli, davis_project  # this folder is the script's path[0]
+# this folder is the script's path[0]
+from cuda_propagate import DATA, cli, davis_project, random_models
 
 
 def children_cpu() -> float:
@@ -50,18 +51,13 @@ def main() -> int:
     ap.add_argument("--pairs", type=int, default=3)
     args = ap.parse_args()
     import torch
-    import xmem
 
     seq = DATA / args.sequence
     if not seq.is_dir():
         sys.exit(f"precision_app: {seq} not found: the shared DAVIS data is needed")
     with tempfile.TemporaryDirectory(prefix="precision-app-") as tmp:
         tmp = Path(tmp)
-        models = tmp / "models"
-        models.mkdir()
-        torch.manual_seed(0)
-        torch.save(xmem.XMem().state_dict(), models / "XMem.pth")
-        env = dict(os.environ, AVS_ANNOTATOR_MODELS_DIR=str(models))
+        env = random_models(tmp, sam=False)
         base = davis_project(seq, args.frames, tmp, env)
         print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; {cpu_model()}, "
               f"{os.cpu_count()} CPUs; torch {torch.__version__}; "

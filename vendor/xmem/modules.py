@@ -346,7 +346,8 @@ class Decoder(nn.Module):
 
         ``fp32_head``: under an autocast, the last convolution (to the logits) and their
         upsampling run in float32 all the same — a tenth of a percent of the decoder's work,
-        and the rounding closest to the probabilities (the annotator's bf16 decoder).
+        and the rounding closest to the probabilities (the annotator's bf16 decoder). ``g4``
+        is float32 already: the residual blocks sum in float32.
         """
         g = readout if self.hidden_update is None else torch.cat([readout, hidden], 1)
         g16 = self.fuser(f16, g)
@@ -357,13 +358,13 @@ class Decoder(nn.Module):
         head = _float32(g4) if fp32_head else contextlib.nullcontext()
         if not self.fast:  # as the reference: ReLU into a new tensor, pool after
             with head:
-                logits4 = self.pred(F.relu(g4).float() if fp32_head else F.relu(g4))
+                logits4 = self.pred(F.relu(g4))
             if update:
                 new_hidden = self.hidden_update(g16, g8, (g4, logits4), hidden)
         else:  # the updater needs g4 before the ReLU: pool it first, then ReLU in place
             g4_pooled = F.interpolate(g4, scale_factor=0.25, mode="area") if update else None
             with head:
-                logits4 = self.pred(g4.relu_().float() if fp32_head else g4.relu_())
+                logits4 = self.pred(g4.relu_())
             if update:
                 pooled = (g4_pooled, F.interpolate(logits4, scale_factor=0.25, mode="area"))
                 new_hidden = self.hidden_update(g16, g8, pooled, hidden, pooled=True)
