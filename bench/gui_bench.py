@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     def idle() -> bool:
         s = win.session
         return (s is not None and s.serial.pending == 0 and s.tasks.pending == 0
-                and s.job is None and not win._loading)
+                and s.job is None and not win.feed.loading)
 
     win.open_path(project_dir)
     spin(lambda: win.session is not None and win.canvas.view is not None)
@@ -178,13 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     timer.timeout.connect(tick)
     done = []
     session.job_finished.connect(lambda r: done.append(r))
-    win.go_to(clicks and 12 or 0)
+    win.state.set_frame(clicks and 12 or 0)
     spin(idle)
     clock.start()
     last[0] = 0.0
     timer.start(interval)
     t0 = time.monotonic()
-    win.propagate_all()
+    win.propagation.propagate_all()
     spin(lambda: bool(done), timeout=3600)
     wall = time.monotonic() - t0
     timer.stop()
@@ -206,15 +206,15 @@ def main(argv: list[str] | None = None) -> int:
     done.clear()
     first = session.store.objects()[0].id
     seg0 = session.store.segments(first)[0]
-    win.objects_panel.select(first)
-    win.go_to(seg0.start + 1)
+    win.state.object_id = first
+    win.state.set_frame(seg0.start + 1)
     spin(idle)
     while session.history.undoText().startswith("Propagate"):  # undo the passes of part 1
         session.history.undo()
         spin(idle)
     lock_waits.clear()
     reads.clear()
-    win.propagate_all()
+    win.propagation.propagate_all()
     spin(lambda: session.job is not None, timeout=60)
     n_clicks = 0
     while not done:
@@ -243,8 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     # -- 3. click → repainted mask, embedding cached --------------------------------------------
     bell_or_first = session.store.objects()[0].id
     seg = session.store.segments(bell_or_first)[0]
-    win.objects_panel.select(bell_or_first)
-    win.go_to(seg.start + (2 if seg.length > 3 else 0))
+    win.state.object_id = bell_or_first
+    win.state.set_frame(seg.start + (2 if seg.length > 3 else 0))
     spin(lambda: idle() and win.prompt.embedding == "ready")
     painted: list[float] = []
     canvas = win.canvas
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     waits: list[float] = []
     for k in range(args.clicks):
         x, y = clicks[k % len(clicks)]
-        before = session.store.mask(bell_or_first, win.frame)
+        before = session.store.mask(bell_or_first, win.state.frame)
         before_id = before.rev_id if before else None
         pos = canvas.to_widget(x, y).toPoint()
         painted.clear()
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         latencies.append((shown_at[0] - t0) * 1000)
         waits.append((starts[-1] - t0) * 1000)
         spin(lambda before_id=before_id: idle() and getattr(
-            session.store.mask(bell_or_first, win.frame), "rev_id", None) != before_id)
+            session.store.mask(bell_or_first, win.state.frame), "rev_id", None) != before_id)
         del model[n_model + 1:]  # one predict per click
         if k % 6 == 5:  # start over now and then, as an annotator moving to a new object would
             win.prompt.delete_mask()

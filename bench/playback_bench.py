@@ -82,14 +82,14 @@ def main() -> None:
     stall = QTimer()
     stall.timeout.connect(probe)
     stall.start(5)
-    win.toggle_play()
+    win.playback.toggle()
     rows = []
     while wall.elapsed() < args.seconds * 1000 and pb.playing:
         wait(20)
         played = (out.sink.processedUSecs() - p0) / 1e6 if out else wall.elapsed() / 1000
         clock = video.index_at(played * args.speed)
-        rows.append((clock, win.frame, win.canvas.view.index))
-    win.toggle_play()
+        rows.append((clock, win.state.frame, win.canvas.view.index))
+    win.playback.toggle()
     stall.stop()
     moving = [r for r in rows if r[0] > 0]
     if not moving:

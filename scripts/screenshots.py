@@ -94,7 +94,7 @@ def _render(app, size: tuple[int, int], out: Path, tmp: Path, prefix: str,
             app.processEvents()
             s = win.session
             idle = s is None or (s.serial.pending == 0 and s.tasks.pending == 0 and s.job is None
-                                 and not win._loading)
+                                 and not win.feed.loading)
             if idle and cond():
                 for _ in range(5):
                     app.processEvents()
@@ -122,7 +122,7 @@ def _render(app, size: tuple[int, int], out: Path, tmp: Path, prefix: str,
     drum = store.object_by_name("drum").id
     # stage 1: the bell's first segment, a positive click on it, a negative one beside it
     seg = store.segments(bell)[0]
-    win.go_to_segment(seg.id)
+    win.segments_panel.segment_activated.emit(seg.id)
     spin()
     x, y = _bell_center(seg.start / FPS)
     win.prompt.click(float(x), float(y), True)
@@ -130,33 +130,33 @@ def _render(app, size: tuple[int, int], out: Path, tmp: Path, prefix: str,
     win.prompt.click(float(x) - 120, float(y) + 60, False)
     spin()
     shot("02-prompt-clicks")
-    win.accept()
+    win.review.accept()
     spin()
     # the drum: first frame of its segment, two clicks, accept
     dseg = store.segments(drum)[0]
-    win.go_to_segment(dseg.id)
+    win.segments_panel.segment_activated.emit(dseg.id)
     spin()
     win.prompt.click(512.0, 259.0, True)
     spin()
     win.prompt.click(430.0, 200.0, False)
     spin()
-    win.accept()
+    win.review.accept()
     spin()
     # the bell's second segment, from one click and one negative click
     seg2 = store.segments(bell)[1]
-    win.go_to_segment(seg2.id)
+    win.segments_panel.segment_activated.emit(seg2.id)
     spin()
     x2, y2 = _bell_center(seg2.start / FPS)
     win.prompt.click(float(x2), float(y2), True)
     spin()
     win.prompt.click(float(x2) + 110, float(y2) + 90, False)
     spin()
-    win.accept()
+    win.review.accept()
     spin()
     # stage 2: propagate everything; capture while it runs
-    win.go_to(seg.start + 20)
+    win.state.set_frame(seg.start + 20)
     spin()
-    win.propagate_all()
+    win.propagation.propagate_all()
     t0 = time.monotonic()  # the segments are triaged on a worker first, then the job starts
     while win.session.job is None and time.monotonic() - t0 < 30:
         app.processEvents()
@@ -168,7 +168,7 @@ def _render(app, size: tuple[int, int], out: Path, tmp: Path, prefix: str,
         time.sleep(0.01)
     shot("03-propagating")
     spin()
-    win.go_to(60)
+    win.state.set_frame(60)
     spin()
     shot("04-propagated")
     # stage 3: the check view at the worst flagged clip. The demo propagates cleanly, so when
@@ -179,22 +179,22 @@ def _render(app, size: tuple[int, int], out: Path, tmp: Path, prefix: str,
         win.open_path(project_dir)
         spin(lambda: win.session is not None and win.session.project.dir == project_dir
              and win.canvas.view is not None)
-        win.propagate_all()
+        win.propagation.propagate_all()
         spin()
-    win.show_check_view()
+    win.review.show_check_view()
     spin()
-    if win.check_view.clips:
-        clip = win.check_view.clips[0]
-        win._goto_flag(clip.object_id, clip.worst_frame)
+    if win.session.checks.clips:
+        clip = win.session.checks.clips[0]
+        win.state.go(clip.object_id, clip.worst_frame)
         spin()
     shot("05-check-view")
-    win.set_tool("brush")
+    win.edit.set_tool("brush")
     win.canvas.set_brush_radius(18)
     cx, cy = win.canvas.width() // 2, win.canvas.height() // 2
     win.canvas._mouse = QPointF(cx, cy)
     win.canvas.update()
     shot("06-brush", win.canvas)
-    win.set_tool("points")
+    win.edit.set_tool("points")
     if dialogs:
         from annotator.gui.dialogs.models_dialog import ModelsDialog
         from annotator.gui.dialogs.preferences import PreferencesDialog

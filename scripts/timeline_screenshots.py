@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             app.processEvents()
             s = win.session
             idle = s is None or (s.serial.pending == 0 and s.tasks.pending == 0
-                                 and not win._loading)
+                                 and not win.feed.loading)
             if idle and cond():
                 for _ in range(5):
                     app.processEvents()

@@ -158,8 +158,9 @@ def test_layers_point_one_way():
 
 
 def test_main_window_only_assembles():
-    from annotator.gui.main_window import MainWindow
     from PySide6.QtWidgets import QMainWindow
+
+    from annotator.gui.main_window import MainWindow
 
     assert MainWindow.__bases__ == (QMainWindow,)
     lines = len((PACKAGE / "gui" / "main_window.py").read_text(encoding="utf-8").splitlines())

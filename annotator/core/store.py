@@ -226,17 +226,23 @@ class Store(HistoryMixin, ProposalsMixin):
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def readonly_reason(self) -> str | None:
+        """Why nothing can be written here, in words for a person (None when it can)."""
+        if self.readonly and self.held_by:
+            return (f"{self.path} is open for editing in process {self.held_by}, so it is view "
+                    "only here; close it there, then open it again here to change it")
+        if self.readonly:
+            return (f"{self.path} is open read-only (view only); to change it, copy the "
+                    "project to a writable folder and open it there")
+        return None
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic transaction (nested calls join the outer one)."""
         with self._lock:
-            if self.readonly and self.held_by:
-                raise StoreError(f"{self.path} is open for editing in process {self.held_by}, "
-                                 "so it is view only here; close it there, then open it again "
-                                 "here to change it")
             if self.readonly:
-                raise StoreError(f"{self.path} is open read-only (view only); to change "
-                                 "it, copy the project to a writable folder and open it there")
+                raise StoreError(self.readonly_reason)
             outer = self._depth == 0
             if outer:
                 self._db.execute("BEGIN IMMEDIATE")

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from annotator.pipeline.cluster_events import PROGRESS, Tally, describe
+from annotator.pipeline.outcome import JobOutcome
 
 
-def batch_on_ray(folders: list[str | Path], cluster: str, ctx: Any, **options: Any) -> dict:
+def batch_on_ray(folders: list[str | Path], cluster: str, ctx: Any,
+                 **options: Any) -> JobOutcome:
     from annotator.pipeline.cluster import run_batch
 
     tally = Tally(str(Path(f).resolve()) for f in folders)
@@ -32,6 +34,5 @@ def batch_on_ray(folders: list[str | Path], cluster: str, ctx: Any, **options: A
                        **options)
     lines = [tally.projects[p].line() for p in tally.projects]
     summary = describe(report.summary) or ""
-    return {"message": f"Batch on Ray ({cluster}): {summary}: " + "; ".join(lines),
-            "frames": report.summary.get("written", 0), "cancelled": report.cancelled,
-            "label": "Batch"}
+    return JobOutcome("Batch", message=f"Batch on Ray ({cluster}): {summary}: " + "; ".join(lines),
+                      frames=report.summary.get("written", 0), cancelled=report.cancelled)

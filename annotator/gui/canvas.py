@@ -50,6 +50,7 @@ class Canvas(QWidget):
         self.notice = ""
         self.hud = ""
         self.tool = "points"
+        self.overlay, self.opacity = "filled", 110 / 255
         self.brush_radius = 12
         self.active_color = QColor("#ffffff")
         self.scale = 1.0
@@ -85,6 +86,11 @@ class Canvas(QWidget):
         ``hides`` is the object whose own layer it replaces while shown."""
         self.preview = layer
         self.preview_hides = hides
+        self.update()
+
+    def set_overlay(self, overlay: str, opacity: float) -> None:
+        """Masks drawn ``filled`` (at ``opacity``, with their outline) or as ``outline`` only."""
+        self.overlay, self.opacity = overlay, float(opacity)
         self.update()
 
     def set_notice(self, text: str) -> None:
@@ -231,12 +237,17 @@ class Canvas(QWidget):
         p.setTransform(self.transform())
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale < 1.0)
         p.drawImage(QPointF(0, 0), self.view.image)
-        for oid, layer in self.view.layers.items():
-            if oid in self.hidden or (self.preview is not None and oid == self.preview_hides):
-                continue
-            p.drawImage(QPointF(layer.x, layer.y), layer.image)
+        layers = [layer for oid, layer in self.view.layers.items() if oid not in self.hidden
+                  and not (self.preview is not None and oid == self.preview_hides)]
         if self.preview is not None:
-            p.drawImage(QPointF(self.preview.x, self.preview.y), self.preview.image)
+            layers.append(self.preview)
+        for layer in layers:
+            at = QPointF(layer.x, layer.y)
+            if self.overlay == "filled" and self.opacity > 0:
+                p.setOpacity(self.opacity)
+                p.drawImage(at, layer.fill)
+                p.setOpacity(1.0)
+            p.drawImage(at, layer.outline)
         if self._stroke:
             self._draw_stroke(p)
         p.restore()

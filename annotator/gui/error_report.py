@@ -8,21 +8,31 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from annotator import logs
 from annotator.core.project import VideoMissingError
 from annotator.errors import UserError, explain
+from annotator.gui.status_bar import StatusBar
 
 
-class ErrorReport:
-    """Mixed into :class:`~annotator.gui.main_window.MainWindow`."""
+class ErrorReporter(QObject):
+    """Every failure of the window goes through :meth:`show_error`."""
 
-    # -- errors --------------------------------------------------------------------------------
+    def __init__(self, status: StatusBar, parent: QWidget, show_models: Callable[[], None],
+                 relink: Callable[[Path], None]) -> None:
+        super().__init__(parent)
+        self.status = status
+        self.parent_widget = parent
+        self.show_models = show_models
+        self.relink = relink  # ask for the moved video of a project, then open it
+        self.last_error: str | None = None
+
     def show_error(self, exc: BaseException, context: str = "",
                    project_dir: Path | None = None) -> None:
         """Tell the person what happened and what to do; never leave a dead window.
@@ -52,7 +62,7 @@ class ErrorReport:
                               f"{context + ': ' if context else ''}{text}\n\nOpen the Models "
                               "dialog to find, verify or download the model files.",
                               QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Close,
-                              self)
+                              self.parent_widget)
             box.button(QMessageBox.StandardButton.Open).clicked.connect(self.show_models)
             box.open()
         elif isinstance(exc, VideoMissingError) and project_dir is not None:
@@ -60,17 +70,17 @@ class ErrorReport:
                               f"{context}.\n\n{text}\n\nLocate the video to go on: the project "
                               "checks that it is the same video.",
                               QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Close,
-                              self)
+                              self.parent_widget)
             box.button(QMessageBox.StandardButton.Open).setText("Locate video…")
             box.button(QMessageBox.StandardButton.Open).clicked.connect(
-                lambda: self.relink_and_open(project_dir))
+                lambda: self.relink(project_dir))
             box.open()
         elif is_user and not context:
             self.status.say(text, True, 12000)
         elif is_user:
             box = QMessageBox(QMessageBox.Icon.Warning, "AVS Annotator",
                               f"{context}.\n\n{text}\n\n(Details in the log file {log_path}.)",
-                              QMessageBox.StandardButton.Ok, self)
+                              QMessageBox.StandardButton.Ok, self.parent_widget)
             box.open()
         else:
             box = QMessageBox(QMessageBox.Icon.Critical, "Something went wrong",
@@ -78,7 +88,7 @@ class ErrorReport:
                               "far is saved in the project. This is a bug: please report it "
                               "with the details below and the log file "
                               f"{log_path} (Help > Open log folder).",
-                              QMessageBox.StandardButton.Ok, self)
+                              QMessageBox.StandardButton.Ok, self.parent_widget)
             box.setDetailedText(detail)
             box.open()
         self.status.say(text, True, 12000)
@@ -88,21 +98,3 @@ class ErrorReport:
         folder = logs.setup().parent
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
-
-    def relink_and_open(self, project_dir: Path, video: str | Path | None = None) -> None:
-        """Point the project at its moved video (same content only), then open it."""
-        if video is None:
-            video, _ = QFileDialog.getOpenFileName(
-                self, "Locate the project's video", "",
-                "Videos (*.mp4 *.mkv *.avi *.mov *.webm *.m4v);;All files (*)")
-            if not video:
-                return
-        from annotator.core.project import Project
-        from annotator.gui.session import ProjectSession
-
-        def work() -> tuple:
-            with Project.open(project_dir) as project:
-                project.relink(video)
-            return ProjectSession.open_project(project_dir)
-
-        self._open_with(lambda _path: work(), Path(project_dir))

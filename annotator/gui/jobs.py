@@ -4,7 +4,8 @@ The pipeline does the work (passes of overlapping objects, refinement, flags, re
 operation per job, every frame its own transaction). These wrappers run on a
 :class:`~annotator.gui.workers.JobWorker` thread: they translate the pipeline's progress
 callback into the worker's signals (progress, and the (object, frame) keys that just landed so
-the canvas repaints them) and its results into one summary for the status bar.
+the canvas repaints them) and its results into one
+:class:`~annotator.pipeline.outcome.JobOutcome` for the status bar.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from annotator.gui.settings import app_settings
+from annotator.pipeline.outcome import JobOutcome, plural, summarize
 
 REFINE_CHOICES = ("auto", "uncertain", "every", "k=10", "off")
 
@@ -50,41 +52,7 @@ class _Relay:
         self.ctx.frames([(o, pr.frame) for o in self.objects])
 
 
-def summarize(results: list[Any], label: str, store: Any = None) -> dict:
-    """One summary of pipeline ``JobResult``s for the window."""
-    out: dict[str, Any] = {"label": label, "frames": 0, "flagged": 0, "cancelled": False,
-                           "kept": 0, "already": 0, "skipped": [], "rebuild_history": True,
-                           "states": []}
-    for r in results:
-        out["frames"] += r.written
-        out["flagged"] += sum(r.flagged.values())
-        out["kept"] += getattr(r, "kept_human", 0)
-        out["cancelled"] = out["cancelled"] or r.state == "cancelled"
-        out["states"].append(r.state)
-        if r.state == "skipped":
-            out["already"] += 1
-        if r.state == "no_anchor":
-            out["skipped"].append(_no_anchor(r, store))
-    return out
-
-
-def _no_anchor(r: Any, store: Any) -> str:
-    """What a pass without an anchor needs, naming its object and real frames."""
-    names = ", ".join(store.object(o).name for o in r.objects) if store is not None else ""
-    spans = []
-    if store is not None:
-        for sid in r.segments:
-            seg = store.segment(sid)
-            spans.append((seg.start, seg.end))
-    if spans:
-        start, end = min(s for s, _ in spans), max(e for _, e in spans)
-    else:
-        start, end = r.frames
-    return (f"{names + ' ' if names else ''}frames {start}–{end}: no accepted mask yet — click "
-            f"the object on frame {start} and press Enter first")
-
-
-def propagate_segments(project: Any, segment_ids: list[int] | None, ctx: Any) -> dict:
+def propagate_segments(project: Any, segment_ids: list[int] | None, ctx: Any) -> JobOutcome:
     """Propagate the given segments (None: all) from their anchors."""
     from annotator.pipeline.queue import propagate_project
 
@@ -94,14 +62,14 @@ def propagate_segments(project: Any, segment_ids: list[int] | None, ctx: Any) ->
                                 on_message=relay.on_message, **options())
     label = "Propagate all segments" if segment_ids is None else "Propagate segment"
     out = summarize(results, label, project.store)
-    out["skipped"] = relay.notes + out["skipped"]
+    out.skipped = relay.notes + out.skipped
     if not results:
-        out["skipped"].append("Nothing to propagate: no segment has an accepted mask yet")
+        out.skipped.append("Nothing to propagate: no segment has an accepted mask yet")
     return out
 
 
 def repropagate(project: Any, object_id: int, frame: int, ctx: Any,
-                directions: tuple[str, ...] = ("forward", "backward")) -> dict:
+                directions: tuple[str, ...] = ("forward", "backward")) -> JobOutcome:
     """From the anchor on ``frame`` up to the neighbouring anchors (``directions``)."""
     from annotator.pipeline.queue import repropagate as run
 
@@ -112,11 +80,11 @@ def repropagate(project: Any, object_id: int, frame: int, ctx: Any,
                  on_message=relay.on_message, **options())
     word = {("forward",): "forward", ("backward",): "backward"}.get(directions, "around")
     out = summarize([result], f"Re-propagate {word} from frame {frame}", project.store)
-    out["skipped"] = relay.notes + out["skipped"]
+    out.skipped = relay.notes + out.skipped
     return out
 
 
-def batch(folders: list[str | Path], ctx: Any) -> dict:
+def batch(folders: list[str | Path], ctx: Any) -> JobOutcome:
     """Propagate every segment of several projects, one after the other (or on Ray, one
     task per project, when the batch dialog chose a cluster: :mod:`gui.batch_ray`)."""
     from annotator.pipeline.queue import propagate_projects
@@ -133,7 +101,7 @@ def batch(folders: list[str | Path], ctx: Any) -> dict:
     lines, frames = [], 0
     for path, results in by_project.items():
         s = summarize(results, path.name)
-        frames += s["frames"]
-        lines.append(f"{path.name}: {s['frames']} masks, {s['flagged']} flagged")
-    return {"message": "Batch: " + ("; ".join(lines) or "nothing to do"), "frames": frames,
-            "cancelled": ctx.cancelled(), "label": "Batch"}
+        frames += s.frames
+        lines.append(f"{path.name}: {plural(s.frames, 'mask')}, {s.flagged} flagged")
+    return JobOutcome("Batch", message="Batch: " + ("; ".join(lines) or "nothing to do"),
+                      frames=frames, cancelled=ctx.cancelled())

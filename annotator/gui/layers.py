@@ -1,7 +1,8 @@
 """Pixels for the canvas, made off the GUI thread: the frame and one overlay per mask.
 
-A mask overlay is a translucent fill with an opaque outline in the object's colour, cropped to
-the mask's bounding box (a small image plus its offset), so big frames stay cheap to paint.
+A mask overlay is a fill and an outline in the object's colour, two images cropped to the mask's
+bounding box (plus their offset), so big frames stay cheap to paint. The canvas draws the fill
+at the opacity the person chose (or not at all: outlines only) and the outline opaque.
 ``QImage`` (unlike ``QPixmap``) may be built on any thread.
 """
 
@@ -13,14 +14,13 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QImage
 
-FILL_ALPHA = 110  # of 255
-
 
 @dataclass
 class Layer:
-    """An overlay image and where its top-left corner goes on the frame."""
+    """A mask's fill and outline images and where their top-left corner goes on the frame."""
 
-    image: QImage
+    fill: QImage
+    outline: QImage
     x: int
     y: int
 
@@ -51,8 +51,7 @@ def frame_image(rgb: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def mask_layer(mask: np.ndarray, color: str, *, fill_alpha: int = FILL_ALPHA,
-               dashed: bool = False) -> Layer | None:
+def mask_layer(mask: np.ndarray, color: str, *, dashed: bool = False) -> Layer | None:
     """Overlay for one bool mask (None when the mask is empty)."""
     ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
     if len(ys) == 0:
@@ -61,9 +60,6 @@ def mask_layer(mask: np.ndarray, color: str, *, fill_alpha: int = FILL_ALPHA,
     x0, x1 = max(0, xs[0] - 2), min(mask.shape[1], xs[-1] + 3)
     crop = np.ascontiguousarray(mask[y0:y1, x0:x1]).astype(np.uint8)
     r, g, b = hex_rgb(color)
-    rgba = np.zeros(crop.shape + (4,), np.uint8)
-    inside = crop.astype(bool)
-    rgba[inside] = (r, g, b, fill_alpha)
     k = np.ones((3, 3), np.uint8)
     edge = cv2.morphologyEx(crop, cv2.MORPH_GRADIENT, k).astype(bool)
     if dashed:
@@ -71,7 +67,11 @@ def mask_layer(mask: np.ndarray, color: str, *, fill_alpha: int = FILL_ALPHA,
         keep = ((xx + yy) // 6) % 2 == 0
         edge = np.zeros_like(edge)
         edge[yy[keep], xx[keep]] = True
-    rgba[edge] = (r, g, b, 255)
-    h, w = crop.shape
-    img = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-    return Layer(img, int(x0), int(y0))
+    return Layer(_rgba(crop.astype(bool), (r, g, b)), _rgba(edge, (r, g, b)), int(x0), int(y0))
+
+
+def _rgba(on: np.ndarray, rgb: tuple[int, int, int]) -> QImage:
+    rgba = np.zeros(on.shape + (4,), np.uint8)
+    rgba[on] = (*rgb, 255)
+    h, w = on.shape
+    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()

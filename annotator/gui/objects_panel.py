@@ -1,12 +1,13 @@
 """Objects panel: name, category, colour, visibility; add, rename, recolour, delete.
 
-Reads the objects from the store (off the GUI thread) whenever they change; every edit is one
-undoable store operation. Visibility is a view setting, not annotation.
+Lists the session's objects (kept in memory by the session, refreshed when they change); the
+current object and the hidden ones are the window's view state. Every edit is one undoable
+store operation through the session.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QColorDialog,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 from annotator.gui.ask import ask
 from annotator.gui.dialogs.object_dialog import ObjectDialog
 from annotator.gui.session import ProjectSession
+from annotator.gui.view_state import ViewState
 
 
 def swatch(color: str, size: int = 14) -> QIcon:
@@ -33,16 +35,12 @@ def swatch(color: str, size: int = 14) -> QIcon:
 class ObjectsPanel(QWidget):
     """The list of sounding objects."""
 
-    object_selected = Signal(int)
-    hidden_changed = Signal(set)
-
-    def __init__(self, session: ProjectSession, parent: QWidget | None = None) -> None:
+    def __init__(self, session: ProjectSession, state: ViewState,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("objects_panel")
         self.session = session
-        self.objects: list = []
-        self.hidden: set[int] = set()
-        self._current: int | None = None
+        self.state = state
         self._select_name: str | None = None
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Object", "Category", "Key"])
@@ -73,16 +71,18 @@ class ObjectsPanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.tree)
         lay.addLayout(row)
-        session.objects_changed.connect(self.reload)
-        self.reload()
+        session.objects_changed.connect(self._fill)
+        state.object_changed.connect(self._show_current)
+        state.hidden_changed.connect(self._fill)
+        self._fill()
 
-    # -- reading -------------------------------------------------------------------------------
-    def reload(self) -> None:
-        store = self.session.store
-        self.session.run(store.objects, self._fill)
+    # -- showing -------------------------------------------------------------------------------
+    @property
+    def objects(self) -> tuple:
+        return self.session.objects
 
-    def _fill(self, objects: list) -> None:
-        self.objects = objects
+    def _fill(self, *_changed) -> None:
+        objects, state = self.objects, self.state
         self.tree.blockSignals(True)
         self.tree.clear()
         for i, o in enumerate(objects):
@@ -90,59 +90,46 @@ class ObjectsPanel(QWidget):
             it.setData(0, Qt.ItemDataRole.UserRole, o.id)
             it.setIcon(0, swatch(o.color))
             it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            it.setCheckState(0, Qt.CheckState.Unchecked if o.id in self.hidden
+            it.setCheckState(0, Qt.CheckState.Unchecked if o.id in state.hidden
                              else Qt.CheckState.Checked)
             it.setToolTip(0, f"{o.name} (id {o.id}): untick to hide its masks")
             self.tree.addTopLevelItem(it)
-            if o.id == self._current:
+            if o.id == state.object_id:
                 self.tree.setCurrentItem(it)
         self.tree.blockSignals(False)
+        ids = [o.id for o in objects]
         added = next((o for o in objects if o.name == self._select_name), None)
-        if added is not None:
+        if added is not None:  # an object the person just added becomes the current one
             self._select_name = None
-            self.select(added.id)
-        if self._current is None and objects:
-            self.select(objects[0].id)
+            state.object_id = added.id
+        elif state.object_id not in ids:  # deleted (or none yet): the first one, if any
+            state.object_id = ids[0] if ids else None
+
+    def _show_current(self, oid: int | None) -> None:
+        self.tree.blockSignals(True)
+        for i in range(self.tree.topLevelItemCount()):
+            it = self.tree.topLevelItem(i)
+            if it.data(0, Qt.ItemDataRole.UserRole) == oid:
+                self.tree.setCurrentItem(it)
+        self.tree.blockSignals(False)
 
     def current(self) -> int | None:
-        return self._current
+        return self.state.object_id
 
     def object_at_key(self, n: int) -> int | None:
         return self.objects[n - 1].id if 0 < n <= len(self.objects) else None
 
-    def select(self, oid: int | None) -> None:
-        if oid is None:
-            return
-        self._current = oid
-        for i in range(self.tree.topLevelItemCount()):
-            it = self.tree.topLevelItem(i)
-            if it.data(0, Qt.ItemDataRole.UserRole) == oid:
-                self.tree.blockSignals(True)
-                self.tree.setCurrentItem(it)
-                self.tree.blockSignals(False)
-        self.object_selected.emit(oid)
-
     def _current_changed(self, item: QTreeWidgetItem | None, _prev=None) -> None:
         if item is not None:
-            self._current = item.data(0, Qt.ItemDataRole.UserRole)
-            self.object_selected.emit(self._current)
+            self.state.object_id = item.data(0, Qt.ItemDataRole.UserRole)
 
     def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
-        oid = item.data(0, Qt.ItemDataRole.UserRole)
-        if item.checkState(0) == Qt.CheckState.Checked:
-            self.hidden.discard(oid)
-        else:
-            self.hidden.add(oid)
-        self.hidden_changed.emit(set(self.hidden))
-
-    def toggle_visibility(self, oid: int) -> None:
-        self.hidden ^= {oid}
-        self._fill(self.objects)
-        self.hidden_changed.emit(set(self.hidden))
+        self.state.set_visible(item.data(0, Qt.ItemDataRole.UserRole),
+                               item.checkState(0) == Qt.CheckState.Checked)
 
     # -- editing -------------------------------------------------------------------------------
     def _obj(self):
-        return next((o for o in self.objects if o.id == self._current), None)
+        return self.session.object(self.state.object_id)
 
     def _show(self, dlg: QDialog, on_accept) -> None:
         """Open ``dlg`` window-modal without blocking the event loop; ``on_accept`` runs on OK."""
@@ -177,7 +164,7 @@ class ObjectsPanel(QWidget):
     def rename(self) -> None:
         o = self._obj()
         if o is None:
-            self.session.message.emit("Select an object to rename first.", True)
+            self.session.say("Select an object to rename first.", True)
             return
         dlg = ObjectDialog(self, title=f"Rename {o.name}", name=o.name, category=o.category,
                            categories=self._categories(), taken={x.name for x in self.objects})
@@ -195,7 +182,7 @@ class ObjectsPanel(QWidget):
     def recolor(self) -> None:
         o = self._obj()
         if o is None:
-            self.session.message.emit("Select an object to recolour first.", True)
+            self.session.say("Select an object to recolour first.", True)
             return
         dlg = QColorDialog(QColor(o.color), self)
         dlg.setWindowTitle(f"Colour of {o.name}")
@@ -216,7 +203,7 @@ class ObjectsPanel(QWidget):
         """Ask first, saying what goes with the object; then delete it (one undo step)."""
         o = self._obj()
         if o is None:
-            self.session.message.emit("Select an object to delete first.", True)
+            self.session.say("Select an object to delete first.", True)
             return
         store, oid = self.session.store, o.id
 
@@ -231,8 +218,6 @@ class ObjectsPanel(QWidget):
         store, oid = self.session.store, o.id
 
         def delete() -> None:
-            if self._current == oid:
-                self._current = None
             self.session.apply(f"Delete object {o.name}",
                                lambda op: store.delete_object(oid, op=op),
                                "delete_object", structure=True)

@@ -3,8 +3,8 @@
 A worker thread decodes the sound ahead (:class:`~annotator.gui.audio_feed.AudioFeed`, a few
 short chunks at most) and the GUI thread hands it to the sound card every few milliseconds
 (:class:`~annotator.gui.audio_output.AudioOutput`, never blocking). What the card has played
-is the clock: the frame shown is ``video.index_at(t0 + played_s * speed)``, asked for through
-the window's ``go_to`` (frames decode off the GUI thread; while one is loading only the newest
+is the clock: the frame shown is ``video.index_at(t0 + played_s * speed)``, set on the view
+state as a playing frame (frames decode off the GUI thread; while one is loading only the newest
 wanted frame waits, so frames are dropped, never queued).
 
 Speeds 0.5×, 1× and 2× resample the sound to ``rate / speed`` and play it at ``rate``, as a
@@ -30,6 +30,8 @@ from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer
 
 from annotator.gui.audio_feed import AudioFeed
 from annotator.gui.audio_output import AudioOutput, WallClock, open_output
+from annotator.gui.status_bar import StatusBar
+from annotator.gui.view_state import ViewState, current_segment
 from annotator.gui.workers import TaskRunner
 
 SPEEDS = (0.5, 1.0, 2.0)
@@ -59,9 +61,10 @@ class _Anchor:
 class Playback(QObject):
     """Play / pause, speed, loop and mute for one window (see the module docstring)."""
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.w = window
+    def __init__(self, state: ViewState, status: StatusBar, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.status = status
         self.session: Any = None
         self.speed = 1.0
         self.loop = False
@@ -96,8 +99,7 @@ class Playback(QObject):
         self._snip_want: float | None = None
         self._snip_busy = False
         self._quiet = False
-        for name in ("loop", "mute"):
-            window.actions_[name].setCheckable(True)
+        state.frame_changed.connect(self._state_moved)
 
     # -- the project ---------------------------------------------------------------------------
     def attach(self, session: Any) -> None:
@@ -150,22 +152,22 @@ class Playback(QObject):
             self._say_once("nodevice", f"no audio output: playing silent ({self.out_reason})")
         self._audio = out is not None
         self.playing = True
-        self.w.canvas.set_points([])  # a frame's clicked points do not ride along
-        self._start(self.w.frame, restart_at_end=True)
+        self._start(self.state.frame, restart_at_end=True)
         self._timer.start()
 
     def pause(self) -> None:
         if not self.playing:
             return
         self._halt()
-        self.w.go_to(self.w.frame)  # the paused frame becomes the one to click on
+        with self.quiet():
+            self.state.settle()  # the paused frame becomes the one to click on
 
     def set_speed(self, speed: float) -> None:
         self.speed = float(speed)
-        self.w.status.say(f"Playback speed {self.speed:g}×"
+        self.status.say(f"Playback speed {self.speed:g}×"
                           + (" (the pitch follows the speed)" if self.speed != 1 else ""))
         if self.playing:
-            self._start(self.w.frame)
+            self._start(self.state.frame)
 
     def change_speed(self, step: int) -> None:
         k = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed))
@@ -175,19 +177,23 @@ class Playback(QObject):
         self.loop = bool(on)
         first, last = self._play_range()
         if not self.loop:
-            self.w.status.say("Loop off")
+            self.status.say("Loop off")
         elif (first, last) == (0, self.session.frame_count - 1 if self.session else 0):
-            self.w.status.say("Loop: the whole video (no audible segment here)")
+            self.status.say("Loop: the whole video (no audible segment here)")
         else:
-            self.w.status.say(f"Loop: frames {first}–{last}")
+            self.status.say(f"Loop: frames {first}–{last}")
         if self.playing:
-            self._start(self.w.frame)
+            self._start(self.state.frame)
 
     def set_muted(self, on: bool) -> None:
         self.muted = bool(on)
         if self.out is not None:
             self.out.set_volume(0.0 if self.muted else 1.0)
-        self.w.status.say("Sound muted" if self.muted else "Sound on")
+        self.status.say("Sound muted" if self.muted else "Sound on")
+
+    def _state_moved(self, frame: int, playing: bool) -> None:
+        if not playing and self.session is not None:
+            self.moved(frame, True)
 
     def moved(self, frame: int, changed: bool) -> None:
         """The person moved the playhead: playing on from there, or a snippet of its sound."""
@@ -231,7 +237,7 @@ class Playback(QObject):
 
     def _play_range(self) -> tuple[int, int]:
         n = self.session.frame_count if self.session is not None else 1
-        seg = self.w.current_segment() if self.loop else None
+        seg = current_segment(self.session, self.state) if self.loop else None
         return (seg.start, seg.end) if seg is not None else (0, n - 1)
 
     def _span(self) -> tuple[float, float]:
@@ -293,11 +299,12 @@ class Playback(QObject):
         if a.media(now) >= a.end and not self.loop:
             self._halt()
             with self.quiet():  # the end of the range: no snippet there
-                self.w.go_to(last)
+                self.state.set_frame(last, playing=True)
+                self.state.settle()
             return
         frame = min(last, max(first, self.session.video.index_at(a.media(now))))
-        if frame != self.w.frame:
-            self.w.go_to(frame, playing=True)
+        if frame != self.state.frame:
+            self.state.set_frame(frame, playing=True)
 
     def _stalled(self, played: float) -> bool:
         """The card has held sound for :data:`STALL_S` without playing any of it (a sound
@@ -370,7 +377,7 @@ class Playback(QObject):
     def _say_once(self, key: str, text: str) -> None:
         if key not in self._said:
             self._said.add(key)
-            self.w.status.say(text)
+            self.status.say(text)
 
     # -- scrubbing -----------------------------------------------------------------------------
     def _snippet(self, frame: int) -> None:

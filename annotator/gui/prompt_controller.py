@@ -8,7 +8,9 @@ is a cache of the segmenter's last results (for SAM's low-resolution logits and 
 candidates), which may be lost at any time.
 
 While the frame's image embedding is being computed the clicks are queued (the serial thread
-runs them in order once it is ready) and shown as dotted points.
+runs them in order once it is ready) and shown as dotted points. The controller follows the
+view state's frame and object; it writes through :meth:`ProjectSession.apply`, which runs the
+model outside the write transaction, records the operation for undo and tells the views.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from typing import Any
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
 
+from annotator import settings
 from annotator.errors import UserError
+from annotator.gui.ask import ask
 from annotator.gui.session import ProjectSession
+from annotator.gui.view_state import ViewState
 
 CACHE = 16
 
@@ -47,14 +53,17 @@ class PromptController(QObject):
     """Turns clicks and strokes on the current (object, frame) into store operations."""
 
     points_changed = Signal(list, list)  # points of the current mask, queued clicks
-    view_ready = Signal(object)  # a FrameView rebuilt right after a change (fast repaint)
+    view_ready = Signal(object)  # a FrameView with the new mask, before it is written
     embedding_changed = Signal(str)  # "idle", "computing", "ready"
     candidate_changed = Signal(int, int)  # index, count
+    accepted = Signal(int, int)  # object, frame: the mask on screen became an anchor
     early = Signal(int, int, list, object)  # object, frame, points, FrameView before the write
 
-    def __init__(self, session: ProjectSession, parent: QObject | None = None) -> None:
+    def __init__(self, session: ProjectSession, state: ViewState, parent: QWidget) -> None:
         super().__init__(parent)
         self.session = session
+        self.state = state
+        self.parent_widget = parent  # questions (an odd anchor) are asked over it
         self.store = session.store
         self.object_id: int | None = None
         self.frame: int | None = None
@@ -67,8 +76,20 @@ class PromptController(QObject):
         self._key_prefix = (rec.fingerprint or "video")[:16] if rec else "video"
         session.masks_changed.connect(self._on_masks_changed)
         self.early.connect(self._early)
+        state.frame_changed.connect(self._follow)
+        state.object_changed.connect(self._follow_object)
+        self._follow(state.frame, False)
 
     # -- target ----------------------------------------------------------------------------
+    def _follow(self, frame: int, playing: bool) -> None:
+        """The view state moved: the clicks are about its frame and object from now on
+        (while playback moves the frame, nothing is embedded)."""
+        if not playing:
+            self.set_target(self.state.object_id, frame)
+
+    def _follow_object(self, _oid: int | None) -> None:
+        self._follow(self.state.frame, self.state.playing)
+
     def set_target(self, object_id: int | None, frame: int | None) -> None:
         changed = (object_id, frame) != (self.object_id, self.frame)
         self.object_id, self.frame = object_id, frame
@@ -139,15 +160,18 @@ class PromptController(QObject):
 
     # -- checks ----------------------------------------------------------------------------
     def _target(self) -> tuple[int, int] | None:
+        if self.session.readonly:
+            self.session.say(self.store.readonly_reason, True)
+            return None
         if self.object_id is None:
-            self.session.message.emit("Choose an object first: press 1–9 or click it in the "
-                                      "Objects panel.", True)
+            self.session.say("Choose an object first: press 1–9 or click it in the Objects "
+                             "panel.", True)
             return None
         if self.frame is None:
             return None
-        if not any(self.frame in s for s in self.store.segments(self.object_id)):
-            name = self.store.object(self.object_id).name
-            self.session.message.emit(
+        if self.session.segment_at(self.object_id, self.frame) is None:
+            name = getattr(self.session.object(self.object_id), "name", "this object")
+            self.session.say(
                 f"Frame {self.frame} is outside every audible segment of {name}: masks exist "
                 "only where the object sounds. Jump to a segment (double-click it in the "
                 "Segments panel) or add one.", True)
@@ -167,41 +191,35 @@ class PromptController(QObject):
             self._results.popitem(last=False)
 
     # -- actions ---------------------------------------------------------------------------
-    def _submit(self, label: str, kind: str, fn, pending: tuple | None = None) -> None:
+    def _submit(self, label: str, kind: str, fn, pending: tuple | None = None,
+                on_done: Any = None) -> None:
         """Run ``fn(oid, frame) -> (points, write)`` on the serial thread, then ``write(op)``
-        in one short transaction. ``fn`` reads and runs the model *outside* the transaction,
-        so nobody (the GUI thread reading, a job committing) waits on a model call."""
+        in one short transaction (:meth:`ProjectSession.apply`): ``fn`` reads and runs the
+        model *outside* the transaction, so nobody (the GUI thread reading, a job
+        committing) waits on a model call."""
         target = self._target()
         if target is None:
             return
         oid, frame = target
-        store, session = self.store, self.session
         if pending:
             self.pending.append(pending)
             self.points_changed.emit(self.points, list(self.pending))
 
-        def work() -> tuple:
-            pts, write = fn(oid, frame)
-            with store.transaction():
-                op = store.new_op(kind, label)
-                write(op)
-            view = session.frame_view(frame)
-            return op, pts, oid, frame, view
+        def write(op: int, prepared: tuple) -> list:
+            prepared[1](op)
+            return [(oid, frame)]
 
-        def done(result: tuple) -> None:
-            op, pts, oid_, frame_, view = result
+        def done(_op: int, prepared: tuple) -> None:
             if pending and pending in self.pending:
                 self.pending.remove(pending)
-            session.history.record(op, label)
-            if (oid_, frame_) == (self.object_id, self.frame):
-                self.points = list(pts or [])
+            if (oid, frame) == (self.object_id, self.frame):
+                self.points = list(prepared[0] or [])
                 self.points_changed.emit(self.points, list(self.pending))
-                self.view_ready.emit(view)
-            session.masks_changed.emit([(oid_, frame_)])
-            if kind == "accept":
-                session.segments_changed.emit()  # a to-do segment became annotated
+            if on_done is not None:
+                on_done()
 
-        session.write(work, done, self._failed)
+        self.session.apply(label, write, kind, prepare=lambda: fn(oid, frame),
+                           structure=kind == "accept", on_done=done, on_error=self._failed)
 
     def _predict(self, oid: int, frame: int, pts: list, box: list | None,
                  rec: Any, use_logits: bool) -> tuple[Any, int]:
@@ -307,11 +325,42 @@ class PromptController(QObject):
 
         self._submit("Erase stroke" if erase else "Brush stroke", "brush", fn)
 
-    def accept(self, after: Any = None) -> None:
-        """Make the current mask an anchor (Enter); a to-do segment becomes annotated."""
+    def accept(self) -> None:
+        """Enter: the mask on screen becomes this frame's anchor; a to-do segment becomes
+        annotated. A mask that looks wrong for an anchor (empty, or far larger or smaller than
+        its neighbours) is questioned first, on the serial thread, so a click still being
+        computed is part of what is checked."""
+        oid, frame = self.object_id, self.frame
+        if oid is None or frame is None or self._target() is None:
+            return
+        from annotator.core.guards import anchor_concern
+
+        factor = float(settings.get("guards.area_factor", 3.0))  # MERGE: default from the file
+        store = self.store
+        self.session.write(lambda: anchor_concern(store, oid, frame, factor),
+                           lambda concern: self._accept_checked(oid, frame, concern))
+
+    def _accept_checked(self, oid: int, frame: int, concern: str | None) -> None:
+        if (oid, frame) != (self.object_id, self.frame):
+            return  # the person moved on meanwhile: nothing to accept here any more
+        if concern is None:
+            self.accept_now()
+            return
+
+        def anyway() -> None:
+            if (oid, frame) == (self.object_id, self.frame):
+                self.accept_now()
+
+        ask(self.parent_widget, "Accept this mask as an anchor?", concern,
+            "Propagation starts from anchors and never changes them. Fix the mask first "
+            "(clicks, brush) or accept it anyway.", "Accept anyway", anyway)
+
+    def accept_now(self, rev_id: int | None = None) -> None:
+        """Make the current mask — or the revision ``rev_id`` of it (a version shown for
+        comparison) — the frame's anchor, without questions."""
         def fn(oid: int, frame: int) -> tuple[list, Any]:
-            rec = self.store.mask(oid, frame)
-            if rec is None:
+            rec = self.store.mask(oid, frame) if rev_id is None else self.store.revision(rev_id)
+            if rec is None or rec.rle is None:
                 raise UserError(f"Nothing to accept on frame {frame}: click the object first")
             prompt = prompt_of(self.store, rec)
             pts = [tuple(p) for p in prompt["points"]] if prompt else []
@@ -328,10 +377,9 @@ class PromptController(QObject):
 
             return pts, write
 
-        self._submit("Accept mask (anchor)", "accept", fn)
-        if after is not None:
-            # runs after the accept on the serial thread's order, then on the GUI thread
-            self.session.write(lambda: None, lambda _r: after())
+        oid, frame = self.object_id, self.frame
+        label = "Accept mask (anchor)" if rev_id is None else "Use the other mask version as anchor"
+        self._submit(label, "accept", fn, on_done=lambda: self.accepted.emit(oid, frame))
 
     def delete_mask(self) -> None:
         def fn(oid: int, frame: int) -> tuple[list, Any]:

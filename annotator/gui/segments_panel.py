@@ -1,7 +1,9 @@
 """Audible-segment table: object, start–end (time and frames), status; filter and sort.
 
-Double-click (or Enter) jumps to the segment's first frame for prompting. Status changes and
-deletions are undoable store operations.
+Lists the session's segments (kept in memory by the session). Double-click (or Enter) goes to
+the segment's first frame with its object selected, ready for clicks. Adding, status changes
+and deletions are undoable store operations through the session; the store refuses a segment
+that breaks the segment rule, and the Add dialog says so before it is asked.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from annotator.gui.ask import ask
 from annotator.gui.session import ProjectSession
+from annotator.gui.view_state import ViewState
 
 STATUS_LABELS = {"todo": "to do", "annotated": "annotated", "propagated": "propagated",
                  "review": "needs review", "done": "done", "failed": "failed"}
@@ -116,10 +119,12 @@ class SegmentsPanel(QWidget):
 
     segment_activated = Signal(int)
 
-    def __init__(self, session: ProjectSession, parent: QWidget | None = None) -> None:
+    def __init__(self, session: ProjectSession, state: ViewState,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("segments_panel")
         self.session = session
+        self.state = state
         self.model = SegmentsModel(session)
         self.proxy = StatusFilter()
         self.proxy.setSourceModel(self.model)
@@ -170,9 +175,11 @@ class SegmentsPanel(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.table)
         lay.addLayout(bottom)
-        session.segments_changed.connect(self.reload)
-        session.objects_changed.connect(self.reload)
-        self.reload()
+        session.segments_changed.connect(self._fill)
+        self.segment_activated.connect(self._go)
+        self.table.selectionModel().currentChanged.connect(
+            lambda *_: setattr(self.state, "selected_segment", self.selected_id()))
+        self._fill()
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
         if (obj is self.table and isinstance(event, QKeyEvent)
@@ -182,16 +189,17 @@ class SegmentsPanel(QWidget):
             return True
         return super().eventFilter(obj, event)
 
-    def reload(self) -> None:
-        store = self.session.store
-        self.session.run(lambda: (store.segments(), store.objects()),
-                         lambda r: self._fill(*r))
-
-    def _fill(self, rows: list, objects: list) -> None:
+    def _fill(self) -> None:
         selected = self.selected_id()
-        self.model.set_rows(rows, objects)
+        self.model.set_rows(list(self.session.segments), self.session.objects)
         if selected is not None:
             self.select(selected)
+
+    def _go(self, segment_id: int) -> None:
+        """Stage 1: the segment's first frame, its object selected, ready for clicks."""
+        seg = self.session.segment(segment_id)
+        if seg is not None:
+            self.state.go(seg.object_id, seg.start)
 
     def _filter(self) -> None:
         self.proxy.status = self.status_filter.currentData()
@@ -216,15 +224,12 @@ class SegmentsPanel(QWidget):
     def set_status(self, status: str, segment_id: int | None = None) -> None:
         sid = segment_id if segment_id is not None else self.selected_id()
         if sid is None:
-            self.session.message.emit("Select a segment first.", True)
+            self.session.say("Select a segment first.", True)
             return
         store = self.session.store
         self.session.apply(f"Mark segment {STATUS_LABELS[status]}",
                            lambda op: store.update_segment(sid, status=status, op=op),
                            "edit_segment", structure=True)
-
-    #: set by the window: () -> (current object id, current frame)
-    where = staticmethod(lambda: (None, 0))
 
     #: the dialog the panel has open (a person fills it; tests find it here), if any
     dialog: QDialog | None = None
@@ -237,16 +242,16 @@ class SegmentsPanel(QWidget):
             from annotator.gui.dialogs.segment_dialog import SegmentDialog
 
             if not self.model.objects:
-                self.session.message.emit(
+                self.session.say(
                     "No objects yet: a segment says when an object makes sound, so add the "
                     "object first (Objects panel, Add…), then add its segments here.", True)
                 return
-            oid, frame = self.where()
-            dlg = SegmentDialog(self, self.model.objects, oid, frame, self.session.frame_count,
+            dlg = SegmentDialog(self, self.model.objects, self.state.object_id,
+                                self.state.frame, self.session.frame_count,
                                 self.session.time_of)
             self._open(dlg, lambda: self.add(*dlg.values()))
             return
-        name = self.model.names.get(object_id) or store.object(object_id).name
+        name = self.model.names.get(object_id, f"object {object_id}")
         self.session.apply(f"Add segment {name} {start}–{end}",
                            lambda op: store.add_segment(object_id, start, end, op=op) and [],
                            "add_segment", structure=True)
@@ -270,7 +275,7 @@ class SegmentsPanel(QWidget):
         """Ask first, saying how many masks lie inside the segment; then delete it (undoable)."""
         sid = segment_id if segment_id is not None else self.selected_id()
         if sid is None:
-            self.session.message.emit("Select a segment first.", True)
+            self.session.say("Select a segment first.", True)
             return
         store = self.session.store
 

@@ -1,24 +1,44 @@
-"""The open project as seen by the window: the store, the video, workers and change signals.
+"""The open project as the window sees it: the one writer, the one emitter of change signals.
 
-A :class:`ProjectSession` holds no annotation state: objects, segments, masks, prompts and
-history are read from the store whenever a view needs them. It owns the threads that touch
-slow things — a pool for decoding and queries, one *serial* thread for the segmenter and every
-store write (so writes keep their order), and at most one long job (propagation, export) — and
-emits signals when the store changed so that views repaint.
+A :class:`ProjectSession` owns the threads that touch slow things — a pool for decoding and
+reads, one *serial* thread for the segmenter and every store write (so writes keep their
+order), and at most one long job (propagation, export) — and keeps in memory what the views
+list: the objects, the audible segments, the sound proposals and the check list (flagged clips,
+failed segments).
+Those are read on the serial thread right after every write that changes them (or on the pool
+after a job or an undo) and replaced whole, then the session says so with its signals, so the
+GUI thread reads memory, never SQL. Masks are not kept: views read the frames they show off
+the GUI thread when ``masks_changed`` names them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from annotator.gui import layers as L
 from annotator.gui.undo import HistoryStack
 from annotator.gui.workers import JobContext, JobWorker, TaskRunner
+from annotator.pipeline.check_list import CheckList, check_list
+from annotator.pipeline.outcome import JobOutcome
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The objects, audible segments and sound proposals of the project, as one snapshot."""
+
+    objects: tuple = ()
+    segments: tuple = ()
+    proposals: tuple = ()
+
+
+def read_structure(store: Any) -> Structure:
+    return Structure(tuple(store.objects()), tuple(store.segments()), tuple(store.proposals()))
 
 
 class ProjectSession(QObject):
@@ -28,17 +48,20 @@ class ProjectSession(QObject):
     masks_changed = Signal(object)
     objects_changed = Signal()
     segments_changed = Signal()
+    proposals_changed = Signal()
+    flags_changed = Signal()
     #: a message for the person (what happened and what to do), and whether it is an error.
     message = Signal(str, bool)
     #: a failure with its exception (the window decides between status bar and dialog).
     failed = Signal(object)
     job_started = Signal(object)
     job_progress = Signal(int, int, str)
-    job_finished = Signal(object)
+    job_finished = Signal(object)  # JobOutcome
     embedding_status = Signal(str)
     busy_changed = Signal(bool)
 
-    def __init__(self, project: Any, video: Any, parent: QObject | None = None) -> None:
+    def __init__(self, project: Any, video: Any, structure: Structure | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project = project
         self.store = project.store
@@ -46,53 +69,35 @@ class ProjectSession(QObject):
         self.frame_count = len(video)
         self.fps = float(video.fps) or 25.0
         self.width, self.height = video.size
+        self.readonly = bool(self.store.readonly)
+        self.held_by = self.store.held_by  # another process editing it (view only here)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
         self._serial_pool = QThreadPool(self)
         self._serial_pool.setMaxThreadCount(1)
         self.tasks = TaskRunner(self._pool, self)
         self.serial = TaskRunner(self._serial_pool, self)
+        self.structure = structure or read_structure(self.store)
+        self.checks = CheckList()
+        self._checks_due = QTimer(self)  # a burst of edits reads the check list once
+        self._checks_due.setSingleShot(True)
+        self._checks_due.setInterval(250)
+        self._checks_due.timeout.connect(self.refresh_checks)
         self.history = HistoryStack(self)
         self.history.rebuild()
         self.job: JobWorker | None = None
         self._segmenter: Any = None
         self._precompute: Any = None
+        self._cursor_frame: int | None = None
         self.closed = False
-
-    # -- opening ----------------------------------------------------------------------------
-    @staticmethod
-    def open_project(directory: str | Path) -> tuple[Any, Any]:
-        """Open the project and its video (slow: call it from a worker)."""
-        from annotator.core.lock import ProjectLockedError, ProjectReadOnlyError
-        from annotator.core.project import Project
-
-        try:
-            project = Project.open(directory)
-        except ProjectReadOnlyError:  # read-only media or no write permission: view only
-            project = Project.open(directory, readonly=True)
-        except ProjectLockedError as exc:  # being edited by another window or command: view it
-            project = Project.open(directory, readonly=True)
-            project.store.held_by = exc.pid
-        return _with_video(project)
-
-    @staticmethod
-    def create_project(video_path: str | Path, directory: str | Path | None = None) -> tuple[Any, Any]:
-        """Create a project in ``directory`` (default: beside the video, ``VIDEO.avsproj``, or
-        the per-user projects folder when the video's folder cannot be written to) and open
-        it; an existing project there is opened instead (slow: call it from a worker)."""
-        from annotator.core.project import Project, is_project, suggested_project_dir
-
-        video_path = Path(video_path)
-        directory = Path(directory) if directory else suggested_project_dir(video_path)[0]
-        if is_project(directory):
-            return ProjectSession.open_project(directory)
-        return _with_video(Project.create(directory, video_path))
+        self.refresh_checks()
 
     def close(self) -> None:
         """Stop the job (keeping what it wrote), finish pending writes, close the files."""
         if self.closed:
             return
         self.closed = True
+        self._checks_due.stop()
         self.history.blockSignals(True)
         if self._precompute is not None:
             self._precompute.cancel()
@@ -116,7 +121,75 @@ class ProjectSession(QObject):
     def time_of(self, frame: int) -> float:
         return float(self.video.time_of(frame))
 
-    # -- engines ----------------------------------------------------------------------------
+    def say(self, text: str, error: bool = False) -> None:
+        """A message for the person: what happened and what to do (the status bar shows it)."""
+        self.message.emit(text, bool(error))
+
+    # -- what the views list (memory) ----------------------------------------------------------
+    @property
+    def objects(self) -> tuple:
+        return self.structure.objects
+
+    @property
+    def segments(self) -> tuple:
+        return self.structure.segments
+
+    @property
+    def proposals(self) -> tuple:
+        return self.structure.proposals
+
+    def object(self, object_id: int | None) -> Any:
+        """The object record, None when there is no such (live) object."""
+        return next((o for o in self.structure.objects if o.id == object_id), None)
+
+    def segments_of(self, object_id: int | None) -> list:
+        return [s for s in self.structure.segments if s.object_id == object_id]
+
+    def segment(self, segment_id: int | None) -> Any:
+        return next((s for s in self.structure.segments if s.id == segment_id), None)
+
+    def segment_at(self, object_id: int | None, frame: int) -> Any:
+        """The object's audible segment holding ``frame``, if any."""
+        return next((s for s in self.segments_of(object_id) if frame in s), None)
+
+    def _set_structure(self, structure: Structure | None) -> None:
+        if structure is None or self.closed:
+            return
+        old, self.structure = self.structure, structure
+        if structure.objects != old.objects:
+            self.objects_changed.emit()
+        if structure.segments != old.segments or structure.objects != old.objects:
+            self.segments_changed.emit()
+        if structure.proposals != old.proposals:
+            self.proposals_changed.emit()
+
+    def refresh(self) -> None:
+        """Read the objects and segments again (after work that wrote them behind our back)."""
+        store = self.store
+        self.run(lambda: read_structure(store), self._set_structure)
+        self.refresh_checks()
+
+    def refresh_checks(self) -> None:
+        """Read the check list again (on the pool)."""
+        if self.closed:
+            return
+        store = self.store
+
+        def done(checks: CheckList) -> None:
+            if not self.closed:
+                self.checks = checks
+                self.flags_changed.emit()
+
+        self.run(lambda: check_list(store), done)
+
+    def _changed(self, keys: list | None, structure: Structure | None) -> None:
+        """The store changed (``keys`` of masks, None for anything): say it to the views."""
+        self._set_structure(structure)
+        self.masks_changed.emit(keys)
+        if self.job is None:
+            self._checks_due.start()
+
+    # -- engines -------------------------------------------------------------------------------
     def segmenter(self) -> Any:
         """The point-prompt segmenter (created on first use; call only on the serial thread):
         the process's one loaded SAM (:mod:`annotator.engines.registry`) with this project's
@@ -127,11 +200,19 @@ class ProjectSession(QObject):
             self._segmenter = make_segmenter(self.project, on_error=self.failed.emit)
         return self._segmenter
 
-    def start_precompute(self, frames: list[int]) -> None:
-        """Embed ``frames`` (the segments' first frames) in the background (SAM only: the
-        fallback needs nothing), at the lowest priority, then the flagged frames worst first;
-        the frame under the cursor (:meth:`precompute_now`) goes before all of them. Progress
-        goes to ``embedding_status``. Call on the serial thread."""
+    @property
+    def loaded_segmenter(self) -> Any:
+        """The segmenter if it was created already (None before first use)."""
+        return self._segmenter
+
+    def start_precompute(self) -> None:
+        """Embed every segment's first frame in the background (SAM only: the fallback needs
+        nothing), at the lowest priority, then the flagged frames worst first; the frame under
+        the cursor (:meth:`precompute_now`) goes before all of them."""
+        starts = sorted({s.start for s in self.segments})
+        self.write(lambda: self._precompute_plan(starts), None, lambda exc: None)
+
+    def _precompute_plan(self, starts: list[int]) -> None:
         seg = self.segmenter()
         if getattr(seg, "is_fallback", False) or self.closed:
             return
@@ -147,10 +228,9 @@ class ProjectSession(QObject):
             # a finished propagation brings new flags: queue their frames too
             self.job_finished.connect(lambda _r: self.write(self._queue_flagged, None,
                                                             lambda exc: None))
-            cursor = getattr(self, "_cursor_frame", None)
-            if cursor is not None:
-                self._precompute.now(cursor)
-        self._precompute.schedule_plan(frames, self._flagged_frames())
+            if self._cursor_frame is not None:
+                self._precompute.now(self._cursor_frame)
+        self._precompute.schedule_plan(starts, self._flagged_frames())
 
     def _flagged_frames(self) -> list[int]:
         """The worst frame of every flagged clip, worst clip first (a store read)."""
@@ -162,6 +242,11 @@ class ProjectSession(QObject):
         if self._precompute is not None and not self.closed:
             self._precompute.schedule_plan((), self._flagged_frames())
 
+    def follow(self, frame: int, playing: bool) -> None:
+        """The view state moved to ``frame``: unless playback moves it, embed it first."""
+        if not playing:
+            self.precompute_now(frame)
+
     def precompute_now(self, frame: int) -> None:
         """The person is on ``frame``: embed it before anything else queued. Safe on the GUI
         thread (it only queues; before the queue exists it is remembered for it)."""
@@ -169,12 +254,7 @@ class ProjectSession(QObject):
         if self._precompute is not None and not self.closed:
             self._precompute.now(frame)
 
-    @property
-    def loaded_segmenter(self) -> Any:
-        """The segmenter if it was created already (None before first use)."""
-        return self._segmenter
-
-    # -- work off the GUI thread ------------------------------------------------------------
+    # -- work off the GUI thread ---------------------------------------------------------------
     def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None) -> None:
         """Run a read-only ``fn`` on the pool."""
@@ -187,6 +267,7 @@ class ProjectSession(QObject):
         """Run ``fn`` (segmenter calls, store writes) on the serial thread, in order."""
         if self.closed:
             return
+
         def done(result: Any) -> None:
             self.busy_changed.emit(self.busy)
             if on_done:
@@ -204,75 +285,101 @@ class ProjectSession(QObject):
         """True while writes are queued or a job runs (undo waits then)."""
         return self.serial.pending > 0 or self.job is not None
 
-    def apply(self, label: str, fn: Callable[[int], Iterable[tuple[int, int]] | None],
-              kind: str = "edit", *, structure: bool = False,
-              on_done: Callable[[int], None] | None = None) -> None:
-        """One undoable user action: ``fn(op_id)`` writes to the store on the serial thread
-        and returns the (object, frame) keys it touched; then the history records it."""
+    def apply(self, label: str, write: Callable[..., Iterable[tuple[int, int]] | None],
+              kind: str = "edit", *, prepare: Callable[[], Any] | None = None,
+              structure: bool = False, on_done: Callable[..., None] | None = None,
+              on_error: Callable[[BaseException], None] | None = None) -> None:
+        """One undoable action, on the serial thread: ``prepare()`` first, outside any
+        transaction (a model call: nobody waits on it), then ``write(op)`` — or
+        ``write(op, prepared)`` with a ``prepare`` — in one transaction, returning the
+        (object, frame) keys it touched. Then the history records it, the objects and
+        segments are read again when ``structure``, the views are told, and
+        ``on_done(op)`` (``on_done(op, prepared)``) runs on the GUI thread."""
         store = self.store
 
-        def work() -> tuple[int, list]:
+        def work() -> tuple:
+            prepared = prepare() if prepare is not None else None
             with store.transaction():
                 op = store.new_op(kind, label)
-                keys = list(fn(op) or [])
-            return op, keys
+                keys = list((write(op, prepared) if prepare is not None else write(op)) or [])
+            return op, keys, read_structure(store) if structure else None, prepared
 
-        def done(result: tuple[int, list]) -> None:
-            op, keys = result
+        def done(result: tuple) -> None:
+            op, keys, snapshot, prepared = result
             self.history.record(op, label)
-            self._announce(keys, structure)
+            self._changed(keys, snapshot)
             if on_done:
-                on_done(op)
+                on_done(op, prepared) if prepare is not None else on_done(op)
+
+        self.write(work, done, on_error)
+
+    def apply_report(self, label: str, fn: Callable[[], Any],
+                     on_done: Callable[[Any], None] | None = None) -> None:
+        """Work that writes its own store operation (an import: ``fn()`` returns a report
+        with ``op_id``): recorded on the undo stack, then everything is read again."""
+        store = self.store
+
+        def work() -> tuple:
+            report = fn()
+            return report, read_structure(store)
+
+        def done(result: tuple) -> None:
+            report, snapshot = result
+            self.history.record(getattr(report, "op_id", None), label)
+            self._changed(None, snapshot)
+            if on_done:
+                on_done(report)
 
         self.write(work, done)
-
-    def _announce(self, keys: list | None, structure: bool) -> None:
-        if structure:
-            self.objects_changed.emit()
-            self.segments_changed.emit()
-        self.masks_changed.emit(keys)
 
     def store_history(self, direction: str, op_id: int) -> None:
         """Called by the undo stack: undo or redo ``op_id`` in the store (serial thread)."""
         store = self.store
 
-        def work() -> tuple[Any, list]:
+        def work() -> tuple:
             op = store.undo() if direction == "undo" else store.redo()
             keys = store.op_frames(op.id) if op else []
-            return op, keys
+            return op, keys, read_structure(store)
 
-        def done(result: tuple[Any, list]) -> None:
-            op, keys = result
+        def done(result: tuple) -> None:
+            op, keys, snapshot = result
             if op is None or op.id != op_id:
                 self.history.rebuild()
-                self.message.emit("The undo history was out of step with the project and has "
+                self.say("The undo history was out of step with the project and has "
                                   "been reloaded from it.", False)
             verb = "Undid" if direction == "undo" else "Redid"
             if op is not None:
-                self.message.emit(f"{verb}: {op.label or op.kind}", False)
-            self._announce(keys or None, True)
+                self.say(f"{verb}: {op.label or op.kind}", False)
+            self._changed(keys or None, snapshot)
 
         self.write(work, done)
 
-    # -- frames -----------------------------------------------------------------------------
+    def undo(self, direction: str = "undo") -> None:
+        """Edit ▸ Undo / Redo: waits for nothing — while work is running it says so instead."""
+        if self.busy:
+            self.say("Wait for the running work to finish (or cancel it) before "
+                              f"{direction}ing.", True)
+            return
+        (self.history.undo if direction == "undo" else self.history.redo)()
+
+    # -- frames --------------------------------------------------------------------------------
     def frame_view(self, index: int, override: dict[int, np.ndarray] | None = None) -> L.FrameView:
         """Decode frame ``index`` and build its mask overlays (call on a worker thread).
         ``override`` shows given masks instead of the stored ones (a result about to be
         written, so the canvas need not wait for the disk)."""
         rgb = self.video[index]
-        objects = {o.id: o for o in self.store.objects()}
+        colors = {o.id: o.color for o in self.structure.objects}
         view = L.FrameView(index, L.frame_image(rgb))
         override = override or {}
         for oid, mask in override.items():
-            if oid in objects:
-                layer = L.mask_layer(mask, objects[oid].color)
+            if oid in colors:
+                layer = L.mask_layer(mask, colors[oid])
                 if layer is not None:
                     view.layers[oid] = layer
         for oid, rec in self.store.frame_masks(index).items():
-            obj = objects.get(oid)
-            if obj is None or rec.rle is None or oid in override:
+            if oid not in colors or rec.rle is None or oid in override:
                 continue
-            layer = L.mask_layer(rec.decode(), obj.color)
+            layer = L.mask_layer(rec.decode(), colors[oid])
             view.sources[oid] = rec.source
             view.flags[oid] = rec.flags
             if rec.anchor:
@@ -281,12 +388,11 @@ class ProjectSession(QObject):
                 view.layers[oid] = layer
         return view
 
-    # -- long jobs --------------------------------------------------------------------------
-    def start_job(self, title: str, fn: Callable[[JobContext], Any],
-                  on_done: Callable[[Any], None] | None = None) -> JobWorker | None:
+    # -- long jobs -----------------------------------------------------------------------------
+    def start_job(self, title: str, fn: Callable[[JobContext], JobOutcome]) -> JobWorker | None:
         """Run one long job; returns None (and says why) when one is already running."""
         if self.job is not None:
-            self.message.emit(f"“{self.job.title}” is still running: wait for it or cancel it "
+            self.say(f"“{self.job.title}” is still running: wait for it or cancel it "
                               "(Esc) first.", True)
             return None
         job = JobWorker(title, fn, self)
@@ -294,34 +400,27 @@ class ProjectSession(QObject):
         job.progress.connect(self.job_progress)
         job.frames.connect(lambda keys: self.masks_changed.emit(keys))
 
-        def finished(result: Any) -> None:
+        def ended(outcome: JobOutcome, error: BaseException | None = None) -> None:
             self.job = None
             job.wait()
             if self.closed:
                 return
             self.busy_changed.emit(self.busy)
-            if isinstance(result, dict) and result.get("op_id") is not None:
-                self.history.record(result["op_id"], result.get("label") or title)
-            elif isinstance(result, dict) and result.get("rebuild_history"):
+            if error is not None:
+                self.history.rebuild()
+            elif outcome.op_id is not None:
+                self.history.record(outcome.op_id, outcome.label or title)
+            elif outcome.sync_history:
                 self.history.sync()  # the pipeline wrote its operations itself
-            self._announce(None, True)
-            self.job_finished.emit(result)
-            if on_done:
-                on_done(result)
+            self.masks_changed.emit(None)
+            self.refresh()
+            self.job_finished.emit(outcome)
+            if error is not None:
+                self.failed.emit(error)
 
-        def failed(exc: BaseException) -> None:
-            self.job = None
-            job.wait()
-            if self.closed:
-                return
-            self.busy_changed.emit(self.busy)
-            self.history.rebuild()
-            self._announce(None, True)
-            self.job_finished.emit({"failed": True, "error": str(exc)})
-            self.failed.emit(exc)
-
-        job.finished_job.connect(finished)
-        job.failed.connect(failed)
+        job.finished_job.connect(lambda outcome: ended(_outcome(outcome, title)))
+        job.failed.connect(lambda exc: ended(JobOutcome(title, failed=True, error=str(exc)),
+                                             exc))
         self.job_started.emit(job)
         self.busy_changed.emit(True)
         job.start()
@@ -331,21 +430,55 @@ class ProjectSession(QObject):
         if self.job is None:
             return False
         self.job.cancel()
-        self.message.emit(f"Cancelling “{self.job.title}”… frames already done are kept.", False)
+        self.say(f"Cancelling “{self.job.title}”… frames already done are kept.", False)
         return True
 
 
-def _with_video(project: Any) -> tuple[Any, Any]:
-    """``(project, its open video)``; the project is closed again if the video cannot open."""
+def _outcome(result: Any, title: str) -> JobOutcome:
+    if isinstance(result, JobOutcome):
+        return result
+    return JobOutcome(title, cancelled=True) if result is None else JobOutcome(title)
+
+
+# -- opening (on a worker thread: fingerprints, indexes, the first read) ------------------------
+def open_project(directory: str | Path) -> tuple[Any, Any, Structure]:
+    """Open the project, its video and its objects and segments. A project on read-only media
+    or one another process is editing opens view only."""
+    from annotator.core.lock import ProjectLockedError, ProjectReadOnlyError
+    from annotator.core.project import Project
+
     try:
-        return project, project.open_video(**_video_options(project))
+        project = Project.open(directory)
+    except ProjectReadOnlyError:  # read-only media or no write permission: view only
+        project = Project.open(directory, readonly=True)
+    except ProjectLockedError as exc:  # being edited by another window or command: view it
+        project = Project.open(directory, readonly=True)
+        project.store.held_by = exc.pid
+    return _with_video(project)
+
+
+def create_project(video_path: str | Path,
+                   directory: str | Path | None = None) -> tuple[Any, Any, Structure]:
+    """Create a project in ``directory`` (default: beside the video, ``VIDEO.avsproj``, or
+    the per-user projects folder when the video's folder cannot be written to) and open it;
+    an existing project there is opened instead."""
+    from annotator.core.project import Project, is_project, suggested_project_dir
+
+    video_path = Path(video_path)
+    directory = Path(directory) if directory else suggested_project_dir(video_path)[0]
+    if is_project(directory):
+        return open_project(directory)
+    return _with_video(Project.create(directory, video_path))
+
+
+def _with_video(project: Any) -> tuple[Any, Any, Structure]:
+    """``(project, its open video, its structure)``; the project is closed again if the video
+    cannot open."""
+    from annotator import settings
+
+    try:
+        mb = int(settings.get("cache.frames_mb", 512))  # MERGE: the default comes from the settings file
+        return project, project.open_video(cache_bytes=mb << 20), read_structure(project.store)
     except BaseException:
         project.close()
         raise
-
-
-def _video_options(project: Any) -> dict:
-    """The frame-cache size from the preferences, for ``Project.open_video``."""
-    from annotator.gui.settings import app_settings
-
-    return {"cache_bytes": int(app_settings().value("cache/frames_mb", 512)) << 20}

@@ -6,8 +6,10 @@ draw, move or resize a segment (:mod:`annotator.gui.timeline_edit`), click to se
 to delete it; wheel to zoom, Shift+wheel to scroll. The sound rows live in
 :mod:`annotator.gui.timeline_audio`.
 
-Per-frame states come from the store on a worker thread and are kept as NumPy arrays (one byte
-per frame and object), drawn per pixel column, so hour-long videos stay cheap to paint.
+Objects and segments are the session's (in memory); per-frame states come from the store on a
+worker thread and are kept as NumPy arrays (one byte per frame and object), drawn per pixel
+column, so hour-long videos stay cheap to paint. The playhead and the current object's row
+follow the view state; clicking or dragging sets its frame.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from annotator.gui.segments_panel import STATUS_COLORS
 from annotator.gui.session import ProjectSession
 from annotator.gui.timeline_audio import SOUND_H, AudioRows
 from annotator.gui.timeline_edit import SegmentEditor
+from annotator.gui.view_state import ViewState
+from annotator.pipeline.check_list import ANCHOR, FLAGGED, PROPAGATED, frame_states, mask_state
 
 LABEL_W = 96
 RULER_H = 16
@@ -39,36 +43,24 @@ WAVE_H, SPEC_H = 36, 40  # the waveform and spectrogram rows when there is room;
 WAVE_MIN = 8  # window the waveform shrinks to a strip and the spectrogram goes
 ROW_H = 20
 FLAG_H = 10
-NONE, PROPAGATED, FLAGGED, ANCHOR = 0, 1, 2, 3
-
-
-def frame_states(store: Any, oid: int, n: int) -> np.ndarray:
-    """One byte per frame: none / propagated / flagged / anchor (worker thread)."""
-    out = np.zeros(n, np.uint8)
-    for m in store.masks_of(oid):
-        out[m.frame] = ANCHOR if m.anchor else (FLAGGED if m.flags else PROPAGATED)
-    return out
 
 
 class Timeline(QWidget):
     """The bottom strip of the window."""
 
-    frame_requested = Signal(int)
     #: Delete on a selected segment: the window asks, like the segments panel does
     delete_requested = Signal(int)
 
     #: the question the timeline has open (tests find it here), if any
     dialog: QDialog | None = None
 
-    def __init__(self, session: ProjectSession, parent: QWidget | None = None) -> None:
+    def __init__(self, session: ProjectSession, state: ViewState,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("timeline")
         self.session = session
+        self.state = state
         self.n = session.frame_count
-        self.frame = 0
-        self.current_object: int | None = None
-        self.objects: list = []
-        self.segments: list = []
         self.states: dict[int, np.ndarray] = {}
         self.v0, self.v1 = 0, self.n  # visible frame range [v0, v1)
         self.setMinimumHeight(self._height(2))
@@ -84,9 +76,11 @@ class Timeline(QWidget):
         self._debounce.setInterval(250)
         self._debounce.timeout.connect(self._flush)
         session.objects_changed.connect(self.reload)
-        session.segments_changed.connect(self.reload_segments)
-        session.segments_changed.connect(self.audio.reload_proposals)
+        session.segments_changed.connect(self._segments_changed)
+        session.proposals_changed.connect(self.audio.proposals_changed)
         session.masks_changed.connect(self._masks_changed)
+        state.frame_changed.connect(self.set_frame)
+        state.object_changed.connect(self.update)
         self.reload()
         self.audio.start()
 
@@ -101,30 +95,36 @@ class Timeline(QWidget):
         return QSize(400, self._height(len(self.objects), compact=False) + 4)
 
     # -- data ----------------------------------------------------------------------------------
+    @property
+    def objects(self) -> tuple:
+        return self.session.objects
+
+    @property
+    def segments(self) -> tuple:
+        return self.session.segments
+
+    @property
+    def frame(self) -> int:
+        return self.state.frame
+
+    @property
+    def current_object(self) -> int | None:
+        return self.state.object_id
+
     def reload(self) -> None:
-        store, n = self.session.store, self.n
+        """Every object's per-frame states, read again (on the pool)."""
+        store, n, ids = self.session.store, self.n, [o.id for o in self.objects]
+        self.setMinimumHeight(self._height(len(ids)))
+        self.updateGeometry()
+        self.session.run(lambda: {oid: frame_states(store, oid, n) for oid in ids}, self._fill)
 
-        def work() -> tuple:
-            objs = store.objects()
-            return objs, store.segments(), {o.id: frame_states(store, o.id, n) for o in objs}
-
-        self.session.run(work, self._fill)
-
-    def reload_segments(self) -> None:
-        self.session.run(self.session.store.segments, self._set_segments)
-
-    def _set_segments(self, segs: list) -> None:
-        self.segments = segs
-        if self.editor.selected not in {sg.id for sg in segs}:
+    def _segments_changed(self) -> None:
+        if self.editor.selected not in {sg.id for sg in self.segments}:
             self.editor.selected = None
         self.update()
 
-    def _fill(self, result: tuple) -> None:
-        self.objects, self.segments, self.states = result
-        if self.editor.selected not in {sg.id for sg in self.segments}:
-            self.editor.selected = None
-        self.setMinimumHeight(self._height(len(self.objects)))
-        self.updateGeometry()
+    def _fill(self, states: dict) -> None:
+        self.states = states
         self.update()
 
     def _masks_changed(self, keys: Any) -> None:
@@ -145,12 +145,7 @@ class Timeline(QWidget):
         store = self.session.store
 
         def work() -> list:
-            out = []
-            for oid, f in keys:
-                m = store.mask(oid, f)
-                s = NONE if m is None else ANCHOR if m.anchor else FLAGGED if m.flags else PROPAGATED
-                out.append((oid, f, s))
-            return out
+            return [(oid, f, mask_state(store.mask(oid, f))) for oid, f in keys]
 
         def done(rows: list) -> None:
             for oid, f, s in rows:
@@ -169,16 +164,12 @@ class Timeline(QWidget):
         return out
 
     # -- view ----------------------------------------------------------------------------------
-    def set_frame(self, frame: int) -> None:
-        self.frame = frame
+    def set_frame(self, frame: int, _playing: bool = False) -> None:
+        """Keep the playhead in view."""
         if not self.v0 <= frame < self.v1:
             span = self.v1 - self.v0
             self.v0 = max(0, min(self.n - span, frame - span // 2))
             self.v1 = self.v0 + span
-        self.update()
-
-    def set_current_object(self, oid: int | None) -> None:
-        self.current_object = oid
         self.update()
 
     # geometry: frame f spans [_x(f), _x(f + 1)); rows from the top: ruler, waveform,
@@ -227,7 +218,7 @@ class Timeline(QWidget):
 
     # -- proposals (the window's keys and menu actions) --------------------------------------
     def assign_proposal(self) -> None:
-        self.audio.assign(self.current_object)
+        self.audio.assign(self.state.object_id)
 
     def reject_proposal(self) -> None:
         self.audio.reject()
@@ -246,14 +237,14 @@ class Timeline(QWidget):
             hit = self.audio.proposal_at(self.frame_at(x))
             self.audio.selected = hit.id if hit is not None else None
         self._dragging = True
-        self.frame_requested.emit(self.frame_at(x))
+        self.state.set_frame(self.frame_at(x))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         x, y = event.position().x(), event.position().y()
         if self.editor.drag is not None:
             self.editor.move(x)
         elif self._dragging:
-            self.frame_requested.emit(self.frame_at(x))
+            self.state.set_frame(self.frame_at(x))
         else:
             self.setCursor(self.editor.cursor(x, y))
 

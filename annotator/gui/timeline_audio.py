@@ -100,7 +100,6 @@ class AudioRows:
         self.images: tuple[tuple, QImage, QImage] | None = None  # (key, wave, spectrogram)
         self._want: tuple | None = None
         self._rendering = False
-        self.proposals: list[Any] = []
         self.selected: int | None = None  # proposal id
         self.onset_bounds = np.zeros(0, np.int64)
         self._edges: np.ndarray | None = None
@@ -171,7 +170,7 @@ class AudioRows:
             return
         self._poll.stop()
         self.state, self.text = "failed", f"sound not shown: {exc}"
-        self.session.message.emit(f"The sound cannot be shown: {exc}", True)
+        self.session.say(f"The sound cannot be shown: {exc}", True)
         self.t.update()
 
     def _ready(self, bounds: np.ndarray | None) -> None:
@@ -185,7 +184,6 @@ class AudioRows:
         self.state, self.text = "ready", ""
         self.onset_bounds = bounds
         self.t.update()
-        self.reload_proposals()
 
     # -- images ----------------------------------------------------------------------------------
     def request(self, v0: int, v1: int, width: int, wave_h: int, spec_h: int) -> None:
@@ -266,15 +264,14 @@ class AudioRows:
         p.restore()
 
     # -- proposals -------------------------------------------------------------------------------
-    def reload_proposals(self) -> None:
-        if self.state != "ready":
-            return
-        self.session.run(self.session.store.proposals, self._set_proposals)
+    @property
+    def proposals(self) -> tuple:
+        """The session's sound proposals, once the sound rows are shown."""
+        return self.session.proposals if self.state == "ready" else ()
 
-    def _set_proposals(self, rows: list) -> None:
-        self.proposals = rows
+    def proposals_changed(self) -> None:
         if self.selected is not None and not any(r.id == self.selected and r.state == "open"
-                                                 for r in rows):
+                                                 for r in self.proposals):
             self.selected = None
         self.t.update()
 
@@ -318,16 +315,16 @@ class AudioRows:
 
         r, session = self.current(), self.session
         if r is None:
-            session.message.emit("No open sound proposal here: click one on the sound row, "
+            session.say("No open sound proposal here: click one on the sound row, "
                                  "or move the playhead onto one.", True)
             return
         if object_id is None:
-            session.message.emit("Select the object that makes this sound first (Objects "
+            session.say("Select the object that makes this sound first (Objects "
                                  "panel, or keys 1–9).", True)
             return
         problem = span_problem(self.t.segments, object_id, r.start, r.end, self.t.n)
         if problem:
-            session.message.emit(f"Proposal not assigned: {problem}.", True)
+            session.say(f"Proposal not assigned: {problem}.", True)
             return
         store = session.store
         name = next((o.name for o in self.t.objects if o.id == object_id), "?")
@@ -339,7 +336,7 @@ class AudioRows:
         """The current proposal is not a sound of interest (one undoable step)."""
         r, session = self.current(), self.session
         if r is None:
-            session.message.emit("No open sound proposal here: click one on the sound row, "
+            session.say("No open sound proposal here: click one on the sound row, "
                                  "or move the playhead onto one.", True)
             return
         store = session.store
@@ -351,13 +348,13 @@ class AudioRows:
         """Run the sound-activity detector in the background and store its proposals."""
         session = self.session
         if self.state != "ready":
-            session.message.emit({"none": "This video has no audio track to propose from.",
+            session.say({"none": "This video has no audio track to propose from.",
                                   "failed": self.text}.get(
                 self.state, "The sound is still being analysed: propose again when the sound "
                 "rows show it."), True)
             return
         if session.store.readonly:
-            session.message.emit("The project is open view-only: proposals cannot be stored.",
+            session.say("The project is open view-only: proposals cannot be stored.",
                                  True)
             return
         analysis, store, times = self.analysis, session.store, self._edges[:-1]
@@ -367,21 +364,21 @@ class AudioRows:
 
             return sound_activity.to_frames(sound_activity.detect(analysis), times)
 
-        def write(spans: list) -> tuple[int, Any]:
+        def write(spans: list) -> Any:
+            from types import SimpleNamespace
+
             before = store.history(1)
             store.set_proposals(spans)  # one undoable operation, none when nothing changed
             after = store.history(1)
             new = after[0] if after and (not before or after[0].id != before[0].id) else None
-            return len(store.proposals("open")), new
+            return SimpleNamespace(op_id=new.id if new else None,
+                                   open=len(store.proposals("open")))
 
-        def stored(result: tuple[int, Any]) -> None:
-            k, op = result
-            if op is not None:
-                session.history.record(op.id, op.label or "Propose segments from audio")
-            session.message.emit(f"{k} open sound proposal{'s' if k != 1 else ''} on the "
-                                 "sound row: A assigns one to the selected object, Shift+R "
-                                 "rejects it.", False)
-            self.reload_proposals()
+        def stored(report: Any) -> None:
+            k = report.open
+            session.say(f"{k} open sound proposal{'s' if k != 1 else ''} on the sound row: A "
+                        "assigns one to the selected object, Shift+R rejects it.")
 
-        session.message.emit("Finding the sounds…", False)
-        session.run(detect, lambda spans: session.write(lambda: write(spans), stored))
+        session.say("Finding the sounds…", False)
+        session.run(detect, lambda spans: session.apply_report(
+            "Propose segments from audio", lambda: write(spans), stored))

@@ -164,7 +164,7 @@ class SegmentEditor:
         d, self.drag = self.drag, None
         if not d.moved:  # a click: select what is under it, move the playhead
             self.selected = d.seg.id if d.seg is not None else None
-            self.t.frame_requested.emit(self.t.frame_at(x))
+            self.t.state.set_frame(self.t.frame_at(x))
             self.t.update()
             return
         self.t.update()
@@ -194,12 +194,12 @@ class SegmentEditor:
         session = self.session
         what = "Segment not added" if seg is None else "Segment not changed"
         if session.store.readonly:
-            session.message.emit(f"{what}: the project is open view-only.", True)
+            session.say(f"{what}: the project is open view-only.", True)
             return
         problem = span_problem(self.t.segments, object_id, start, end, self.t.n,
                                seg.id if seg is not None else None)
         if problem:
-            session.message.emit(f"{what}: {problem}.", True)
+            session.say(f"{what}: {problem}.", True)
             return
         if seg is None:
             self._add(object_id, start, end)

@@ -19,13 +19,16 @@ docks kept the window from being narrower than 1027 px and left the frame ~320 p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDockWidget, QTableView, QTreeView
-
-if TYPE_CHECKING:  # pragma: no cover
-    from annotator.gui.main_window import MainWindow
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QTableView,
+    QToolBar,
+    QTreeView,
+)
 
 WIDE = 1500
 ICON_ONLY_FIRST = ("undo", "redo", "tool_points", "tool_brush", "tool_eraser")
@@ -35,18 +38,22 @@ Area = Qt.DockWidgetArea
 class WindowLayout(QObject):
     """Keeps the window's docks and toolbar fitted to its width (an event filter on it)."""
 
-    def __init__(self, win: MainWindow) -> None:
+    def __init__(self, win: QMainWindow, docks: dict[str, QDockWidget], toolbar: QToolBar,
+                 actions: dict[str, QAction]) -> None:
         super().__init__(win)
         self.win = win
+        self.docks = docks
+        self.toolbar = toolbar
+        self.actions = actions
         self._busy = False
         self._first_show = True
-        for dock in win.docks.values():  # a new project's panels arrive as the docks' children
+        for dock in docks.values():  # a new project's panels arrive as the docks' children
             dock.installEventFilter(self)  # a new project's timeline asks for its height
         win.installEventFilter(self)
         # F / Shift+F / X work on the check view: bring it to the front when it is a tab
         for name in ("next_flag", "prev_flag", "compare", "check_view"):
-            win.actions_[name].triggered.connect(self._raise_check)
-        for dock in win.docks.values():  # View > a dock: shown in front, even as a tab
+            actions[name].triggered.connect(self._raise_check)
+        for dock in docks.values():  # View > a dock: shown in front, even as a tab
             dock.toggleViewAction().triggered.connect(
                 lambda on, d=dock: on and QTimer.singleShot(0, d.raise_))
 
@@ -61,7 +68,7 @@ class WindowLayout(QObject):
 
             if app_settings().value("window/state") is None:  # no layout of the person's own
                 QTimer.singleShot(0, self._share_heights)
-        elif obj is self.win.docks["timeline"] and event.type() == QEvent.Type.LayoutRequest:
+        elif obj is self.docks["timeline"] and event.type() == QEvent.Type.LayoutRequest:
             # a short window fits the timeline to its rows; a tall one only lets it grow to them
             short = self.win.height() < 800
             QTimer.singleShot(0, lambda: self._fit_timeline(short))
@@ -71,7 +78,7 @@ class WindowLayout(QObject):
 
     def shown(self, key: str) -> bool:
         """Is the dock on screen? (A dock on a tab behind another one is "visible" to Qt.)"""
-        dock = self.win.docks[key]
+        dock = self.docks[key]
         return dock.isVisible() and not dock.visibleRegion().isEmpty()
 
     def _watch_tables(self, dock: QDockWidget) -> None:
@@ -96,14 +103,14 @@ class WindowLayout(QObject):
             w.resizeDocks([dock], [want], Qt.Orientation.Horizontal)
 
     def _raise_check(self) -> None:
-        chk = self.win.docks["check"]
-        if self.win.check_view is not None and chk.isVisible() and self.win.tabifiedDockWidgets(chk):
+        chk = self.docks["check"]
+        if chk.widget() is not None and chk.isVisible() and self.win.tabifiedDockWidgets(chk):
             chk.raise_()
 
     # -- what the window looks like now ------------------------------------------------------
     def arrangement(self) -> str:
         """``"tabbed"``, ``"columns"`` (the two this module makes) or ``"custom"``."""
-        w, seg, chk = self.win, self.win.docks["segments"], self.win.docks["check"]
+        w, seg, chk = self.win, self.docks["segments"], self.docks["check"]
         if chk.isFloating() or seg.isFloating():
             return "custom"
         if chk in w.tabifiedDockWidgets(seg) and w.dockWidgetArea(seg) == Area.LeftDockWidgetArea \
@@ -129,7 +136,7 @@ class WindowLayout(QObject):
             self._busy = False
 
     def fit_toolbar(self, width: int) -> None:
-        tb, actions = self.win.toolbar, self.win.actions_
+        tb, actions = self.toolbar, self.actions
         buttons = [tb.widgetForAction(actions[n]) for n in ICON_ONLY_FIRST]
         for b in buttons:
             if b is not None:
@@ -141,7 +148,7 @@ class WindowLayout(QObject):
                 b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
 
     def _tab(self) -> None:
-        w, d = self.win, self.win.docks
+        w, d = self.win, self.docks
         chk, seg = d["check"], d["segments"]
         was_closed = chk.isHidden()
         focus = QApplication.focusWidget()
@@ -152,7 +159,7 @@ class WindowLayout(QObject):
         QTimer.singleShot(0, self._share_heights)
 
     def _columns(self) -> None:
-        w, d = self.win, self.win.docks
+        w, d = self.win, self.docks
         chk = d["check"]
         was_closed = chk.isHidden() and not chk.toggleViewAction().isChecked()
         w.addDockWidget(Area.RightDockWidgetArea, chk)
@@ -164,14 +171,14 @@ class WindowLayout(QObject):
     def _share_heights(self) -> None:
         """Objects get a quarter of the left column (a list of a few names), segments the
         rest; once the main window has laid out the new arrangement."""
-        w, d = self.win, self.win.docks
+        w, d = self.win, self.docks
         h = max(200, d["objects"].height() + d["segments"].height())
         w.resizeDocks([d["objects"], d["segments"]], [max(120, h // 4), h - max(120, h // 4)],
                       Qt.Orientation.Vertical)
         self._fit_timeline()
 
     def _fit_timeline(self, shrink: bool = True) -> None:
-        dock = self.win.docks["timeline"]
+        dock = self.docks["timeline"]
         inner = dock.widget()
         if inner is not None and not dock.isFloating() and dock.isVisible():
             # below 720 px the timeline's compact rows (its minimum: the waveform a strip, no

@@ -145,7 +145,9 @@ class JobWorker(QThread):
         try:
             result = self.fn(self.ctx)
         except Cancelled:
-            self.finished_job.emit({"cancelled": True})
+            from annotator.pipeline.outcome import JobOutcome
+
+            self.finished_job.emit(JobOutcome(self.title, cancelled=True))
         except BaseException as exc:
             exc.__gui_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
             self.failed.emit(exc)

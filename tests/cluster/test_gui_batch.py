@@ -84,7 +84,7 @@ def test_the_window_runs_the_batch_on_ray(qtbot, window, ray_local, local_masks,
     QTimer.singleShot(300, in_dialog)
     with qtbot.waitSignal(window.session.job_finished, timeout=120000) as blocker:
         window.actions_["batch"].trigger()  # Propagate ▸ Batch over several projects…
-    message = blocker.args[0]["message"]
+    message = blocker.args[0].message
     assert message.startswith("Batch on Ray (ray): batch: 2/2 projects done")
     assert "boat: done, 19 masks written" in message and "bus: done" in message
     assert any("started on worker" in m and "total:" in m for m in statuses)

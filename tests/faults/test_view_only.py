@@ -1,18 +1,18 @@
 """A project on read-only media opens in the window view-only (said in the title bar): its
-masks are shown, and a write (a click that would make a mask) is refused in words."""
+masks are shown, the commands that would change it are off, and a click that would make a mask
+is refused in words."""
 
 from __future__ import annotations
 
 import shutil
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import Qt
 
 from tests.faults.conftest import remount_ro
 from tests.gui.conftest import _demo_master, demo_dir  # noqa: F401 (the demo project)
 
 
-def test_read_only_project_opens_view_only(qtbot, mount_point, demo_dir, tmp_path,  # noqa: F811
-                                           monkeypatch):
+def test_read_only_project_opens_view_only(qtbot, mount_point, demo_dir):  # noqa: F811
     from annotator.gui.app import application
     from annotator.gui.main_window import MainWindow
 
@@ -33,13 +33,12 @@ def test_read_only_project_opens_view_only(qtbot, mount_point, demo_dir, tmp_pat
         assert "view only" in win.windowTitle() and demo_dir.name in win.windowTitle()
         assert win.session.store.readonly
         assert len(win.session.store.objects()) == 2
-        segs = tmp_path / "segs.csv"
-        segs.write_text("object,category,start_s,end_s\nflute,flute,1.0,2.0\n")
-        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(segs), ""))
-        win.actions_["import_segments"].trigger()  # File ▸ Import segments…
-        qtbot.waitUntil(lambda: "read-only" in (getattr(win, "last_error", "") or ""),
-                        timeout=30000)
-        assert str(project / "project.avs") in win.last_error
-        assert len(win.session.store.objects()) == 2
+        assert not win.actions_["import_segments"].isEnabled()  # File ▸ Import is off
+        assert win.actions_["export_coco"].isEnabled()  # an export goes elsewhere
+        qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton,
+                         pos=win.canvas.to_widget(100.0, 100.0).toPoint())
+        qtbot.waitUntil(lambda: "read-only" in win.status.currentMessage(), timeout=30000)
+        assert str(project / "project.avs") in win.status.currentMessage()
+        assert len(win.session.store.objects()) == 2 and win.session.store.mask_count() == 0
     finally:
         win.close_project()

@@ -75,7 +75,7 @@ class _UI:
         """Wait (processing events) until no write, job or frame load is pending."""
         s = self.win.session
         self.qtbot.waitUntil(lambda: s.serial.pending == 0 and s.job is None
-                             and s.tasks.pending == 0 and not self.win._loading,
+                             and s.tasks.pending == 0 and not self.win.feed.loading,
                              timeout=timeout)
 
     def click(self, x: float, y: float, positive: bool = True) -> None:
@@ -92,6 +92,50 @@ class _UI:
 
     def trigger(self, name: str) -> None:
         self.win.actions_[name].trigger()
+
+    def menu_action(self, *path: str):
+        """The action at ``path`` in the menu bar: menu titles, then the entry's text (each
+        matched without its ``&`` and from its start), e.g. ``("File", "Export", "COCO")``."""
+        def plain(text: str) -> str:
+            return text.replace("&", "")
+
+        actions = self.win.menuBar().actions()
+        for i, name in enumerate(path):
+            act = next((a for a in actions if plain(a.text()).startswith(name)), None)
+            assert act is not None, f"no {name!r} in {[plain(a.text()) for a in actions]}"
+            if i == len(path) - 1:
+                return act
+            actions = act.menu().actions()
+        raise AssertionError(path)
+
+    def go_to_segment(self, segment_id: int, wait: bool = True) -> None:
+        """Double-click the segment's row in the Segments panel (its first frame, its object
+        selected, the canvas focused for clicks)."""
+        from PySide6.QtCore import Qt
+
+        panel = self.win.segments_panel
+        panel.select(segment_id)
+        table = panel.table
+        rect = table.visualRect(table.currentIndex())
+        # a double click is a press, a release, then the second press (Qt wants the first)
+        self.qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        self.qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        if wait:
+            self.idle()
+
+    def select_object(self, object_id: int) -> None:
+        """Click the object's row in the Objects panel."""
+        from PySide6.QtCore import Qt
+
+        tree = self.win.objects_panel.tree
+        for i in range(tree.topLevelItemCount()):
+            item = tree.topLevelItem(i)
+            if item.data(0, Qt.ItemDataRole.UserRole) == object_id:
+                rect = tree.visualItemRect(item)
+                self.qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
+                                      pos=rect.center())
+                return
+        raise AssertionError(f"object {object_id} is not listed")
 
     def bell(self):
         """(object id, first segment) of the demo's bell."""

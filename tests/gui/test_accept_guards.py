@@ -38,7 +38,7 @@ def test_tiny_and_empty_masks_ask_before_becoming_anchors(ui, qtbot):
     for _ in range(4):
         ui.key(Qt.Key.Key_Right)
     ui.idle()
-    assert ui.win.frame == f
+    assert ui.win.state.frame == f
     ui.key(Qt.Key.Key_B)
     ui.win.canvas.set_brush_radius(2)
     _stroke(ui, qtbot, 100, 104, 300)

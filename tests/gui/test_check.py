@@ -46,7 +46,7 @@ def _click_row(qtbot, cv, row: int) -> None:
 
 def test_check_view_lists_worst_first_and_steps_through_flags_in_that_order(ui, qtbot):
     bell, drum = _seed_flags(ui)
-    ui.win.go_to(0)
+    ui.win.state.set_frame(0)
     ui.key(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # the check view
     ui.idle()
     cv = ui.win.check_view
@@ -56,24 +56,24 @@ def test_check_view_lists_worst_first_and_steps_through_flags_in_that_order(ui, 
     for _ in range(6):
         ui.key(Qt.Key.Key_F)
         ui.idle()
-        seen.append((ui.win.frame, ui.win.object_id))
+        seen.append((ui.win.state.frame, ui.win.state.object_id))
     # the list's order, worst first (not frame order), then round again
     assert seen == [(60, bell), (61, bell), (40, bell), (100, drum), (12, bell), (60, bell)]
     for want in ((12, bell), (100, drum), (40, bell)):
         ui.key(Qt.Key.Key_F, Qt.KeyboardModifier.ShiftModifier)
         ui.idle()
-        assert (ui.win.frame, ui.win.object_id) == want
+        assert (ui.win.state.frame, ui.win.state.object_id) == want
     assert cv.tree.currentItem() is cv.tree.topLevelItem(1)  # the row of frame 40
     # clicking a clip jumps to its worst frame, and F goes on from there in the list's order
     _click_row(qtbot, cv, 2)
     ui.idle()
-    assert (ui.win.frame, ui.win.object_id) == (100, drum)
+    assert (ui.win.state.frame, ui.win.state.object_id) == (100, drum)
     ui.key(Qt.Key.Key_F)
     ui.idle()
-    assert (ui.win.frame, ui.win.object_id) == (12, bell)
+    assert (ui.win.state.frame, ui.win.state.object_id) == (12, bell)
     qtbot.mouseClick(cv.prev_btn, Qt.MouseButton.LeftButton)
     ui.idle()
-    assert (ui.win.frame, ui.win.object_id) == (100, drum)
+    assert (ui.win.state.frame, ui.win.state.object_id) == (100, drum)
 
 
 @pytest.mark.parametrize("size", [(1024, 640), (1366, 768), (1920, 1080)])
@@ -144,17 +144,17 @@ def test_real_flags_of_a_davis_sequence_read_as_words(qtbot, tmp_path, shared):
         for col in range(cv.tree.columnCount()):
             assert header.sectionSize(col) >= cv.tree.sizeHintForColumn(col), col
         assert cv.tree.horizontalScrollBar().maximum() == 0
-        worst = cv.clips[0]
+        worst = win.session.checks.clips[0]
         qtbot.keyClick(win.canvas, Qt.Key.Key_F)
-        first = [f for f, o in cv.frames if o == worst.object_id and worst.start <= f]
-        qtbot.waitUntil(lambda: win.frame == first[0])
+        first = [f for f, o in win.session.checks.frames if o == worst.object_id and worst.start <= f]
+        qtbot.waitUntil(lambda: win.state.frame == first[0])
     finally:
         win.close_project()
 
 
 def test_a_segment_marked_failed_is_listed_and_says_why(ui, qtbot):
     bell, seg = ui.bell()
-    ui.win.go_to_segment(seg.id)
+    ui.go_to_segment(seg.id)
     ui.key(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     ui.idle()
     cv = ui.win.check_view
@@ -165,11 +165,11 @@ def test_a_segment_marked_failed_is_listed_and_says_why(ui, qtbot):
     assert _rows(cv) == [("bell", f"{seg.start}–{seg.end}", "marked failed")]
     assert "You marked this segment failed" in cv.tree.topLevelItem(0).toolTip(2)
     assert "1 segment marked failed" in cv.summary.text()
-    ui.win.go_to(150)
+    ui.win.state.set_frame(150)
     ui.idle()
     _click_row(qtbot, cv, 0)
     ui.idle()
-    assert (ui.win.frame, ui.win.object_id) == (seg.start, bell)
+    assert (ui.win.state.frame, ui.win.state.object_id) == (seg.start, bell)
     qtbot.mouseClick(cv.done_btn, Qt.MouseButton.LeftButton)
     ui.idle()
     qtbot.waitUntil(lambda: cv.tree.topLevelItemCount() == 0)
@@ -181,8 +181,8 @@ def test_toggle_xmem_and_refined_then_use_shown(ui):
     raw = _disk(st, 30, 30)
     st.put_mask(bell, 30, raw, source="propagated", flags=["disagreement"])
     st.put_mask(bell, 30, _disk(st, 30, 45), source="refined")
-    ui.win.objects_panel.select(bell)
-    ui.win.go_to(30)
+    ui.select_object(bell)
+    ui.win.state.set_frame(30)
     ui.trigger("check_view")
     ui.idle()
     ui.key(Qt.Key.Key_X)
@@ -208,8 +208,8 @@ def test_fix_repropagates_only_between_anchors(ui, qtbot):
         st.put_mask(bell, f, _disk(st, f), source="manual", op=op)
     ui.win.session.history.rebuild()
     ui.win.docks["check"].hide()
-    ui.win.objects_panel.select(bell)
-    ui.win.go_to(seg.start)
+    ui.select_object(bell)
+    ui.win.state.set_frame(seg.start)
     ui.idle()
     with qtbot.waitSignal(ui.win.session.job_finished, timeout=120000):
         ui.trigger("propagate")
@@ -217,7 +217,7 @@ def test_fix_repropagates_only_between_anchors(ui, qtbot):
     assert sorted(before) == list(range(seg.start, seg.end + 1))
     # fix frame 20 in the check view: brush the mask, Enter → anchor + re-propagation
     ui.trigger("check_view")
-    ui.win.go_to(20)
+    ui.win.state.set_frame(20)
     ui.idle()
     ui.key(Qt.Key.Key_B)
     ui.win.canvas.set_brush_radius(30)
@@ -243,7 +243,7 @@ def test_fix_repropagates_only_between_anchors(ui, qtbot):
 
 def test_mark_segment_done_and_failed(ui):
     bell, seg = ui.bell()
-    ui.win.go_to_segment(seg.id)
+    ui.go_to_segment(seg.id)
     ui.trigger("check_view")
     ui.idle()
     ui.win.check_view.done_btn.click()
@@ -284,8 +284,8 @@ def test_a_stale_compare_result_is_dropped_and_never_written_onto_another_frame(
         return out
 
     monkeypatch.setattr(type(st), "revisions", slowed)
-    ui.win.objects_panel.select(bell)
-    ui.win.go_to(30)
+    ui.select_object(bell)
+    ui.win.state.set_frame(30)
     ui.key(Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     ui.idle()
     ui.key(Qt.Key.Key_X)  # frame 30's other version: slow
@@ -294,7 +294,7 @@ def test_a_stale_compare_result_is_dropped_and_never_written_onto_another_frame(
     qtbot.waitUntil(lambda: "propagated version" in ui.win.check_view.compare_label.text())
     qtbot.waitUntil(slow_done.is_set, timeout=10000)
     ui.idle()
-    assert ui.win.frame == 31
+    assert ui.win.state.frame == 31
     ui.key(Qt.Key.Key_Return)
     ui.idle()
     rec = st.mask(bell, 31)
@@ -314,8 +314,8 @@ def test_fix_in_a_reviewed_segment_asks_before_replacing_its_masks(ui, qtbot):
     op = st.new_op("test", "anchor")
     st.put_mask(bell, seg.start, _disk(st, seg.start), source="manual", op=op)
     ui.win.session.history.rebuild()
-    ui.win.objects_panel.select(bell)
-    ui.win.go_to(seg.start)
+    ui.select_object(bell)
+    ui.win.state.set_frame(seg.start)
     ui.idle()
     with qtbot.waitSignal(ui.win.session.job_finished, timeout=120000):
         ui.trigger("propagate")
@@ -324,7 +324,7 @@ def test_fix_in_a_reviewed_segment_asks_before_replacing_its_masks(ui, qtbot):
     ui.idle()
     assert st.segment(seg.id).status == "done"
     ui.trigger("check_view")
-    ui.win.go_to(seg.start + 30)
+    ui.win.state.set_frame(seg.start + 30)
     ui.idle()
     before = {m.frame: m.rev_id for m in st.masks_of(bell, seg.start, seg.end)}
     x, y = _bell_center((seg.start + 30) / FPS)

@@ -47,7 +47,7 @@ def test_broken_model_file_leads_to_the_models_dialog(qtbot, tmp_path, demo_dir)
     qtbot.addWidget(win)
     win.show()
     win.open_path(demo_dir)
-    qtbot.waitUntil(lambda: win.last_error is not None, timeout=60000)
+    qtbot.waitUntil(lambda: win.errors.last_error is not None, timeout=60000)
     box = next(w for w in QApplication.topLevelWidgets()
                if isinstance(w, QMessageBox) and w.isVisible())
     assert "sam_vit_b_01ec64.pth" in box.text() and "Models dialog" in box.text()
@@ -131,7 +131,7 @@ def test_clicks_queue_while_the_embedding_is_computed(ui, monkeypatch):
 
     monkeypatch.setattr(seg_engine, "embed", slow_embed)
     oid, seg = ui.bell()
-    ui.win.go_to_segment(seg.id)
+    ui.go_to_segment(seg.id, wait=False)
     ui.qtbot.waitUntil(lambda: ui.win.prompt.embedding == "computing")
     assert "clicks are queued" in ui.win.canvas.notice
     x, y = _bell_center(seg.start / FPS)

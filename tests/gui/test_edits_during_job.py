@@ -54,7 +54,7 @@ def test_anchor_and_stroke_during_a_job_survive_and_undo_takes_the_job_first(ui,
     ui.key(Qt.Key.Key_Home)
     _go_forward(ui, seg.start)
     ui.idle()
-    assert ui.win.frame == seg.start and ui.win.object_id == oid
+    assert ui.win.state.frame == seg.start and ui.win.state.object_id == oid
     qtbot.mouseClick(ui.win.canvas, Qt.MouseButton.LeftButton, pos=_bell_point(ui, seg.start))
     ui.idle()
     ui.key(Qt.Key.Key_Return)
@@ -67,7 +67,7 @@ def test_anchor_and_stroke_during_a_job_survive_and_undo_takes_the_job_first(ui,
     # while the job waits on its sixth frame: an accepted click on a frame ahead of it …
     fa = seg.start + 30
     _go_forward(ui, 30)
-    qtbot.waitUntil(lambda: not ui.win._loading and ui.win.canvas.view.index == fa)
+    qtbot.waitUntil(lambda: not ui.win.feed.loading and ui.win.canvas.view.index == fa)
     qtbot.mouseClick(ui.win.canvas, Qt.MouseButton.LeftButton, pos=_bell_point(ui, fa))
     _wait_written(ui, lambda: store.mask(oid, fa) is not None)
     ui.key(Qt.Key.Key_Return)
@@ -75,7 +75,7 @@ def test_anchor_and_stroke_during_a_job_survive_and_undo_takes_the_job_first(ui,
     # … and a brush stroke (B, a drag across the bell) a few frames further
     fb = fa + 5
     _go_forward(ui, 5)
-    qtbot.waitUntil(lambda: not ui.win._loading and ui.win.canvas.view.index == fb)
+    qtbot.waitUntil(lambda: not ui.win.feed.loading and ui.win.canvas.view.index == fb)
     ui.key(Qt.Key.Key_B)
     p = _bell_point(ui, fb)
     qtbot.mousePress(ui.win.canvas, Qt.MouseButton.LeftButton, pos=p)
@@ -144,7 +144,7 @@ def test_a_job_resumed_after_an_edit_goes_above_it_on_the_undo_stack(ui, qtbot, 
     with qtbot.waitSignal(session.job_finished, timeout=60000) as blocker:
         qtbot.mouseClick(ui.win.status.cancel_btn, Qt.MouseButton.LeftButton)
         go.set()
-    assert blocker.args[0]["cancelled"]
+    assert blocker.args[0].cancelled
     ui.idle()
     job_op = store.jobs()[-1]["params"]["op"]
     assert session.history.command(session.history.count() - 1).op_id == job_op
@@ -165,7 +165,7 @@ def test_a_job_resumed_after_an_edit_goes_above_it_on_the_undo_stack(ui, qtbot, 
 
     with qtbot.waitSignal(session.job_finished, timeout=120000) as blocker:
         ui.key(Qt.Key.Key_P)
-    assert not blocker.args[0]["cancelled"]
+    assert not blocker.args[0].cancelled
     ui.idle()
     assert store.jobs()[-1]["params"]["op"] == job_op  # resumed, not started over
     assert store.mask(oid, fb).source == "brush"

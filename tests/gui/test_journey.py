@@ -62,7 +62,7 @@ class Person:
     def idle(self, timeout: int = 60000) -> None:
         s = self.win.session
         self.qtbot.waitUntil(lambda: s.serial.pending == 0 and s.job is None
-                             and s.tasks.pending == 0 and not self.win._loading,
+                             and s.tasks.pending == 0 and not self.win.feed.loading,
                              timeout=timeout)
 
     def key(self, key, mod=Qt.KeyboardModifier.NoModifier) -> None:
@@ -100,7 +100,7 @@ class Person:
             self.key(Qt.Key.Key_Right, SHIFT)
         for _ in range(frame % 10):
             self.key(Qt.Key.Key_Right)
-        self.qtbot.waitUntil(lambda: self.win.frame == frame, timeout=10000)
+        self.qtbot.waitUntil(lambda: self.win.state.frame == frame, timeout=10000)
 
 
 def test_first_hour_in_the_window(qtbot, tmp_path, monkeypatch, gate):
@@ -148,7 +148,7 @@ def test_first_hour_in_the_window(qtbot, tmp_path, monkeypatch, gate):
     qtbot.mouseClick(od.findChild(type(dlg.buttons)).button(dlg.buttons.StandardButton.Ok), LEFT)
     me.idle()
     rider = me.store.object_by_name("rider").id
-    qtbot.waitUntil(lambda: win.object_id == rider, timeout=5000)
+    qtbot.waitUntil(lambda: win.state.object_id == rider, timeout=5000)
     qtbot.mouseClick(win.segments_panel.add_btn, LEFT)
     qtbot.waitUntil(lambda: isinstance(win.segments_panel.dialog, SegmentDialog), timeout=5000)
     sd = win.segments_panel.dialog
@@ -176,7 +176,7 @@ def test_first_hour_in_the_window(qtbot, tmp_path, monkeypatch, gate):
         me.press("propagate")
     assert reached.wait(60), "the job never reached its tenth frame"
     me.go_to(85)
-    qtbot.waitUntil(lambda: not win._loading, timeout=10000)
+    qtbot.waitUntil(lambda: not win.feed.loading, timeout=10000)
     gt85 = _gt(85)
     me.key(Qt.Key.Key_B)
     win.canvas.set_brush_radius(40)
@@ -195,15 +195,15 @@ def test_first_hour_in_the_window(qtbot, tmp_path, monkeypatch, gate):
     assert all(m.source == "propagated" for m in me.store.masks_of(rider, 1, 84))
     assert len(me.store.masks_of(rider)) == 90
     assert win.session.history.undoText().startswith("Propagate rider")
-    assert "1 frame a person edited while it ran kept as they were" in \
+    assert "1 frame a person edited while it ran kept as it was" in \
         win.status.currentMessage()
 
     # -- stage 3: the check view, F to the worst flag, a fix, Enter --------------------------------
     win.docks["check"].raise_()
     qtbot.waitUntil(lambda: win.check_view.tree.topLevelItemCount() > 0, timeout=30000)
     me.key(Qt.Key.Key_F)
-    qtbot.waitUntil(lambda: win.frame not in (85,) and not win._loading, timeout=10000)
-    bad = win.frame
+    qtbot.waitUntil(lambda: win.state.frame not in (85,) and not win.feed.loading, timeout=10000)
+    bad = win.state.frame
     gt_bad = _gt(bad)
     assert me.store.mask(rider, bad).flags
     if gt_bad.any():  # the rider is there: click it
@@ -245,7 +245,7 @@ def test_first_hour_in_the_window(qtbot, tmp_path, monkeypatch, gate):
     # -- close, File ▸ Recent: the same state, frame, object and undo history -----------------------
     state = {(m.frame, m.rev_id, m.anchor) for m in me.store.masks_of(rider)}
     history = [win.session.history.text(i) for i in range(win.session.history.count())]
-    frame = win.frame
+    frame = win.state.frame
     me.key(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: win.session is None, timeout=30000)
     (recent,) = [a for a in win.recent_menu.actions() if a.text() == str(where)]
@@ -253,7 +253,7 @@ def test_first_hour_in_the_window(qtbot, tmp_path, monkeypatch, gate):
     qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
                     timeout=60000)
     me.idle()
-    qtbot.waitUntil(lambda: (win.frame, win.object_id) == (frame, rider), timeout=10000)
+    qtbot.waitUntil(lambda: (win.state.frame, win.state.object_id) == (frame, rider), timeout=10000)
     assert {(m.frame, m.rev_id, m.anchor) for m in me.store.masks_of(rider)} == state
     assert [win.session.history.text(i)
             for i in range(win.session.history.count())] == history

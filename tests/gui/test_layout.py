@@ -141,7 +141,7 @@ def test_stale_status_messages_go_away(ui, qtbot):
     for _ in range(seg.start % 10):
         ui.key(Qt.Key.Key_Right)
     ui.idle()
-    assert (win.frame, win.object_id) == (seg.start, bell)
+    assert (win.state.frame, win.state.object_id) == (seg.start, bell)
     from annotator.demo import FPS, _bell_center
 
     x, y = _bell_center(seg.start / FPS)
@@ -152,7 +152,7 @@ def test_stale_status_messages_go_away(ui, qtbot):
     qtbot.waitUntil(lambda: "Candidate" in win.status.currentMessage(), timeout=5000)
     ui.key(Qt.Key.Key_Right)
     ui.idle()
-    assert win.frame == seg.start + 1
+    assert win.state.frame == seg.start + 1
     assert "Candidate" not in win.status.currentMessage()
     assert win.status.frame_label.text() == f"frame {seg.start + 1}"
     qtbot.waitUntil(lambda: win.status.embedding_label.text() != "", timeout=5000)

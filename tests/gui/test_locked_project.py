@@ -1,6 +1,7 @@
 """A project that another process is editing (another window, a running ``annotator
 propagate``) opens in the window view only, saying which process has it, instead of an error
-box about command-line tools; a change is refused in those words and nothing is written."""
+box about command-line tools; the commands that would change it are off, and a click on the
+frame is refused in those words; nothing is written."""
 
 from __future__ import annotations
 
@@ -42,16 +43,24 @@ def test_a_project_open_elsewhere_opens_view_only_and_says_who_has_it(
         try:
             assert f"view only: open in process {other.pid}" in win.windowTitle()
             assert f"open for editing in process {other.pid}" in win.status.currentMessage()
-            assert win.last_error in (None, "")  # no error box
-            before = len(win.session.store.objects())
-            segs = tmp_path / "segs.csv"
-            segs.write_text("object,category,start_s,end_s\nflute,flute,1.0,2.0\n")
-            monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(segs), ""))
-            win.actions_["import_segments"].trigger()  # File ▸ Import segments…
-            qtbot.waitUntil(lambda: "open for editing in process" in (win.last_error or ""),
-                            timeout=30000)
-            assert "close it there, then open it again here" in win.last_error
-            assert len(win.session.store.objects()) == before
+            assert win.errors.last_error in (None, "")  # no error box
+            # every command that would change the project is off; looking and exporting stay
+            acts = win.actions_
+            assert not any(acts[n].isEnabled() for n in (
+                "import_segments", "import_masks", "propagate", "propagate_all", "accept",
+                "undo", "tool_brush", "mark_done", "propose"))
+            assert all(acts[n].isEnabled() for n in ("export_coco", "next_frame", "play",
+                                                     "check_view", "close"))
+            qtbot.keyClick(win.canvas, Qt.Key.Key_P)  # P does nothing, and says nothing false
+            assert "Done" not in win.status.currentMessage()
+            # a click on the frame would make a mask: refused in words naming the process
+            before = win.session.store.mask_count()
+            qtbot.mouseClick(win.canvas, Qt.MouseButton.LeftButton,
+                             pos=win.canvas.to_widget(100.0, 100.0).toPoint())
+            qtbot.waitUntil(lambda: "open for editing in process" in
+                            win.status.currentMessage(), timeout=30000)
+            assert "close it there, then open it again here" in win.status.currentMessage()
+            assert win.session.store.mask_count() == before
         finally:
             win.close_project()
     finally:

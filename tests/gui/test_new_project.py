@@ -54,7 +54,7 @@ def test_a_bad_file_leaves_the_open_project_open(ui, qtbot, tmp_path):
     assert dlg.location.text() == str(tmp_path / "broken.mp4.avsproj")
     assert "beside the video" in dlg.note.text()
     _ok(qtbot, dlg)
-    qtbot.waitUntil(lambda: win.last_error is not None, timeout=30000)
+    qtbot.waitUntil(lambda: win.errors.last_error is not None, timeout=30000)
     box = next(w for w in QApplication.topLevelWidgets()
                if isinstance(w, QMessageBox) and w.isVisible())
     assert "broken.mp4" in box.text()

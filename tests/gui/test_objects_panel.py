@@ -43,7 +43,7 @@ def test_add_rename_recolour_delete_through_the_buttons(ui, qtbot):
     singer = ui.store.object_by_name("singer")
     assert singer is not None and singer.category == "person"
     qtbot.waitUntil(lambda: _names(panel) == ["bell", "drum", "singer"], timeout=5000)
-    assert panel.current() == singer.id and ui.win.object_id == singer.id  # ready for clicks
+    assert panel.current() == singer.id and ui.win.state.object_id == singer.id  # ready for clicks
 
     # a second object with the same name is refused inside the dialog, which stays open
     qtbot.mouseClick(panel.add_btn, LEFT)

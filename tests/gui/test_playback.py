@@ -29,8 +29,8 @@ def _frames_seen(qtbot, win, until, timeout=15000):
     seen: list[int] = []
 
     def check() -> None:
-        if not seen or seen[-1] != win.frame:
-            seen.append(win.frame)
+        if not seen or seen[-1] != win.state.frame:
+            seen.append(win.state.frame)
         assert until(seen)
 
     qtbot.waitUntil(check, timeout=timeout)
@@ -40,12 +40,12 @@ def _frames_seen(qtbot, win, until, timeout=15000):
 def _played_for(ui, ms: int) -> int:
     """Frames advanced by playing ``ms`` from the first frame (Home, Space, wait, Space)."""
     ui.key(Qt.Key.Key_Home)
-    assert ui.win.frame == 0
+    assert ui.win.state.frame == 0
     ui.key(Qt.Key.Key_Space)
     ui.qtbot.wait(ms)
     ui.key(Qt.Key.Key_Space)
     assert not ui.win.playback.playing
-    return ui.win.frame
+    return ui.win.state.frame
 
 
 def test_playback_without_a_sound_device_runs_silent(silent, ui, qtbot):
@@ -54,20 +54,20 @@ def test_playback_without_a_sound_device_runs_silent(silent, ui, qtbot):
     ui.key(Qt.Key.Key_Space)
     assert win.playback.playing
     assert "no audio output: playing silent" in win.status.currentMessage()
-    qtbot.waitUntil(lambda: win.frame >= 10, timeout=10000)  # the frames advance
+    qtbot.waitUntil(lambda: win.state.frame >= 10, timeout=10000)  # the frames advance
     qtbot.waitUntil(lambda: win.canvas.view.index >= 10, timeout=10000)  # and are shown
     ui.key(Qt.Key.Key_Space)  # pause
     assert not win.playback.playing
-    stopped = win.frame
+    stopped = win.state.frame
     qtbot.wait(400)
-    assert win.frame == stopped
+    assert win.state.frame == stopped
     ui.idle()
     assert win.canvas.view.index == stopped
     # said once: playing again does not say it again
     win.status.clearMessage()
     ui.key(Qt.Key.Key_Space)
     assert "playing silent" not in win.status.currentMessage()
-    qtbot.waitUntil(lambda: win.frame > stopped, timeout=10000)
+    qtbot.waitUntil(lambda: win.state.frame > stopped, timeout=10000)
     ui.key(Qt.Key.Key_Space)
 
 
@@ -78,17 +78,17 @@ def test_playback_stops_at_the_last_frame(silent, ui, qtbot):
         ui.key(Qt.Key.Key_Left)
     ui.key(Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: not win.playback.playing, timeout=10000)
-    assert win.frame == win.session.frame_count - 1
+    assert win.state.frame == win.session.frame_count - 1
     ui.key(Qt.Key.Key_Space)  # at the end, Space plays from the start again
     assert win.playback.playing
-    qtbot.waitUntil(lambda: 0 < win.frame < 20, timeout=10000)
+    qtbot.waitUntil(lambda: 0 < win.state.frame < 20, timeout=10000)
     ui.key(Qt.Key.Key_Space)
 
 
 def test_moving_the_playhead_while_playing_plays_on_from_there(silent, ui, qtbot):
     win = ui.win
     ui.key(Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: win.frame >= 40, timeout=10000)
+    qtbot.waitUntil(lambda: win.state.frame >= 40, timeout=10000)
     ui.key(Qt.Key.Key_Home)
     seen = _frames_seen(qtbot, win, lambda s: s[-1] >= 8 and min(s) <= 2)
     assert win.playback.playing and min(seen) <= 2 and seen[-1] < 40
@@ -116,7 +116,7 @@ def test_loop_wraps_to_the_segment_start(silent, ui, qtbot):
     win.segments_panel.select(seg.id)
     qtbot.mouseClick(win.segments_panel.go_btn, Qt.MouseButton.LeftButton)
     ui.idle()
-    assert win.frame == seg.start
+    assert win.state.frame == seg.start
     ui.key(Qt.Key.Key_L)
     assert win.actions_["loop"].isChecked()
     ui.key(Qt.Key.Key_Period)  # 2×: a turn of the bell's segment in about a second
@@ -149,7 +149,7 @@ def test_a_video_without_audio_plays_silent(ui, qtbot, tmp_path):
     ui.idle()
     ui.key(Qt.Key.Key_Space)
     assert "no audio track: playing silent" in win.status.currentMessage()
-    qtbot.waitUntil(lambda: win.frame >= 5, timeout=10000)
+    qtbot.waitUntil(lambda: win.state.frame >= 5, timeout=10000)
     ui.key(Qt.Key.Key_Space)
 
 
@@ -170,9 +170,9 @@ def test_the_sound_card_is_the_clock(ui, qtbot):
         qtbot.wait(150)
         played = (out.sink.processedUSecs() - p0) / 1e6  # Qt's own count of what it played
         expected = video.index_at(played)
-        assert abs(win.frame - expected) <= 1, (win.frame, expected, played)
+        assert abs(win.state.frame - expected) <= 1, (win.state.frame, expected, played)
         shown_off.append(expected - win.canvas.view.index)
-        moved = max(moved, win.frame)
+        moved = max(moved, win.state.frame)
     ui.key(Qt.Key.Key_Space)
     assert moved >= 10
     # the picture itself is decoded off the GUI thread (frames are dropped when it lags): never
@@ -229,7 +229,7 @@ def test_reopening_at_the_last_place_plays_no_snippet(ui, qtbot, demo_dir):
     ui.key(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)  # close the project
     assert win.session is None
     win.open_path(demo_dir)
-    qtbot.waitUntil(lambda: win.session is not None and win.frame == win.session.frame_count - 1,
+    qtbot.waitUntil(lambda: win.session is not None and win.state.frame == win.session.frame_count - 1,
                     timeout=30000)
     ui.idle()
     qtbot.wait(300)
@@ -287,7 +287,7 @@ def test_the_sound_heard_is_the_track_and_its_pitch_follows_the_speed(ui, qtbot)
     at_bell = QPoint(round(win.timeline._x(15.5)), 8)  # frame 15, 0.6 s: the bell alone
     qtbot.mouseClick(win.timeline, Qt.MouseButton.LeftButton, pos=at_bell)
     ui.idle()
-    assert win.frame == 15
+    assert win.state.frame == 15
     assert abs(_record_peak_hz(ui, 700) - 880) < 40
     qtbot.mouseClick(win.timeline, Qt.MouseButton.LeftButton, pos=at_bell)
     ui.idle()
@@ -306,11 +306,11 @@ def test_a_sound_card_that_plays_nothing_does_not_hold_the_frames(ui, qtbot, mon
                     "PulseAudio with a null sink")
     frozen = out.played_s()
     monkeypatch.setattr(out, "played_s", lambda: frozen)
-    start = win.frame
+    start = win.state.frame
     ui.key(Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: "does not play: playing silent" in win.status.currentMessage(),
                     timeout=10000)
-    qtbot.waitUntil(lambda: win.frame >= start + 10, timeout=15000)
+    qtbot.waitUntil(lambda: win.state.frame >= start + 10, timeout=15000)
     ui.key(Qt.Key.Key_Space)
 
 

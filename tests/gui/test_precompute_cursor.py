@@ -57,7 +57,7 @@ def test_stepping_to_a_frame_embeds_it_first(recorder, qtbot, demo_dir):
     win.canvas.setFocus()
     for _ in range(target):
         qtbot.keyClick(win.canvas, Qt.Key.Key_Right)
-    assert win.frame == target
+    assert win.state.frame == target
     try:
         qtbot.waitUntil(lambda: key in recorder.frames, timeout=30000)
         before = recorder.frames[:recorder.frames.index(key)]

@@ -21,28 +21,23 @@ def test_export_coco_from_menu_reads_back(ui, qtbot, tmp_path, monkeypatch):
     oid, seg = _anchor(ui)
     out = tmp_path / "export.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "json"))
-    menu = next(a.menu() for a in ui.win.menuBar().actions() if a.text() == "&File")
-    export = next(a for a in menu.actions() if a.text().startswith("Export &COCO"))
     with qtbot.waitSignal(ui.win.session.job_finished, timeout=60000):
-        export.trigger()
+        ui.menu_action("File", "Export", "COCO RLE (JSON)").trigger()
     coco = COCO(str(out))
     anns = coco.loadAnns(coco.getAnnIds())
     assert len(anns) == ui.store.mask_count() == 1
     decoded = mask_utils.decode(anns[0]["segmentation"]).astype(bool)
     assert np.array_equal(decoded, ui.store.mask(oid, seg.start).decode())
-    assert "Exported 1 masks" in ui.win.status.currentMessage()
+    assert f"wrote {out}: 1 mask on 1 frame" in ui.win.status.currentMessage()
 
 
 def test_export_png_and_import_segments(ui, qtbot, tmp_path, monkeypatch):
     _anchor(ui)
     oid, seg = ui.bell()
-    out = tmp_path / "png"
-    out.mkdir()
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
-    menu = next(a.menu() for a in ui.win.menuBar().actions() if a.text() == "&File")
-    export = next(a for a in menu.actions() if a.text().startswith("Export &PNG"))
+    out = tmp_path / "png"  # a new folder, typed into the save dialog: the export makes it
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     with qtbot.waitSignal(ui.win.session.job_finished, timeout=60000):
-        export.trigger()
+        ui.menu_action("File", "Export", "DAVIS PNG").trigger()
     # the DAVIS layout: every frame, ids 1..N in creation order (the bell is 1)
     pngs = sorted(out.glob("*.png"))
     assert len(pngs) == ui.win.session.frame_count
@@ -54,7 +49,7 @@ def test_export_png_and_import_segments(ui, qtbot, tmp_path, monkeypatch):
     assert (out / "objects.json").exists()
     csv = tmp_path / "segs.csv"
     csv.write_text("object,category,start_s,end_s\nflute,flute,1.0,2.0\n")
-    ui.win.import_segments(csv)
+    ui.win.files.import_segments(csv)
     ui.idle()
     flute = ui.store.object_by_name("flute")
     assert flute is not None and len(ui.store.segments(flute.id)) == 1
@@ -83,7 +78,7 @@ def test_reopening_shows_the_same_state(ui, qtbot, demo_dir):
     assert {m.frame: m.rev_id for m in win.session.store.masks_of(oid)} == masks
     assert [s.status for s in win.session.store.segments()] == statuses
     assert win.session.history.undoText() == undo_text
-    win.go_to_segment(seg.id)
+    ui.go_to_segment(seg.id)
     ui.idle()
     assert win.canvas.points == points and len(points) == 1
     assert oid in win.canvas.view.anchors
@@ -144,7 +139,7 @@ def test_unreadable_video_names_the_file_and_why(qtbot, tmp_path):
     qtbot.addWidget(win)
     win.show()
     win.open_path(bad)
-    qtbot.waitUntil(lambda: win.last_error is not None, timeout=30000)
+    qtbot.waitUntil(lambda: win.errors.last_error is not None, timeout=30000)
     box = next(w for w in QApplication.topLevelWidgets()
                if isinstance(w, QMessageBox) and w.isVisible())
     assert "broken.mp4" in box.text()
@@ -192,13 +187,13 @@ def test_moved_video_can_be_located(qtbot, tmp_path, demo_dir):
     qtbot.addWidget(win)
     win.show()
     win.open_path(demo_dir)
-    qtbot.waitUntil(lambda: win.last_error is not None, timeout=30000)
+    qtbot.waitUntil(lambda: win.errors.last_error is not None, timeout=30000)
     box = next(w for w in QApplication.topLevelWidgets()
                if isinstance(w, QMessageBox) and w.isVisible())
     assert "relink" in box.text() and "demo.mp4" in box.text()
     assert box.button(QMessageBox.StandardButton.Open).text() == "Locate video…"
     box.close()
-    win.relink_and_open(demo_dir, moved)
+    win.projects.relink_and_open(demo_dir, moved)
     qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
                     timeout=30000)
     assert win.session.project.video_path() == moved.resolve()
@@ -212,13 +207,11 @@ def test_export_cvat_from_menu(ui, qtbot, tmp_path, monkeypatch):
     oid, seg = _anchor(ui)
     out = tmp_path / "tracks.xml"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "xml"))
-    menu = next(a.menu() for a in ui.win.menuBar().actions() if a.text() == "&File")
-    export = next(a for a in menu.actions() if a.text().startswith("Export CVAT"))
     with qtbot.waitSignal(ui.win.session.job_finished, timeout=60000):
-        export.trigger()
+        ui.menu_action("File", "Export", "CVAT for video").trigger()
     root = ET.parse(out).getroot()
     tracks = root.findall("track")
     assert [t.get("label") for t in tracks] == ["bell"]
     masks = [m for m in tracks[0].findall("mask") if m.get("outside") == "0"]
     assert [int(m.get("frame")) for m in masks] == [seg.start]
-    assert "Exported CVAT" in ui.win.status.currentMessage()
+    assert "Exported CVAT for video 1.1" in ui.win.status.currentMessage()

@@ -15,9 +15,9 @@ def _center(frame: int) -> tuple[float, float]:
 
 def _goto_bell(ui):
     oid, seg = ui.bell()
-    ui.win.go_to_segment(seg.id)
+    ui.go_to_segment(seg.id)
     ui.idle()
-    assert ui.win.frame == seg.start and ui.win.object_id == oid
+    assert ui.win.state.frame == seg.start and ui.win.state.object_id == oid
     return oid, seg.start
 
 
@@ -122,7 +122,7 @@ def test_brush_and_eraser_strokes_are_undoable(ui, qtbot):
 
 def test_click_outside_segments_explains(ui):
     oid, seg = ui.bell()
-    ui.win.go_to(0)  # before the bell sounds
+    ui.win.state.set_frame(0)  # before the bell sounds
     ui.idle()
     ui.click(*_center(0))
     ui.idle()
@@ -131,7 +131,7 @@ def test_click_outside_segments_explains(ui):
 
 
 def test_keyboard_navigation(ui):
-    ui.win.go_to(50)
+    ui.win.state.set_frame(50)
     ui.idle()
     for key, mod, expect in ((Qt.Key.Key_Right, None, 51), (Qt.Key.Key_Left, None, 50),
                              (Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier, 60),
@@ -139,8 +139,8 @@ def test_keyboard_navigation(ui):
                              (Qt.Key.Key_End, None, ui.win.session.frame_count - 1),
                              (Qt.Key.Key_Home, None, 0)):
         ui.key(key, mod)
-        assert ui.win.frame == expect
+        assert ui.win.state.frame == expect
     ui.idle()
     assert ui.win.canvas.view.index == 0
     ui.key(Qt.Key.Key_2)
-    assert ui.win.object_id == ui.store.object_by_name("drum").id
+    assert ui.win.state.object_id == ui.store.object_by_name("drum").id

@@ -10,7 +10,7 @@ from annotator.demo import FPS, _bell_center
 
 def _anchor_bell(ui):
     oid, seg = ui.bell()
-    ui.win.go_to_segment(seg.id)
+    ui.go_to_segment(seg.id)
     ui.idle()
     # paint the bell with the brush (independent of the segmenter's quality), then accept
     x, y = _bell_center(seg.start / FPS)
@@ -67,12 +67,12 @@ def test_cancel_keeps_frames_done(ui, qtbot):
 
     def cancel_soon(done, total, _msg):
         if done >= 2:
-            ui.win.cancel_job()
+            ui.win.propagation.cancel_job()
 
     session.job_progress.connect(cancel_soon)
     with qtbot.waitSignal(session.job_finished, timeout=120000) as blocker:
         ui.trigger("propagate")
-    assert blocker.args[0]["cancelled"]
+    assert blocker.args[0].cancelled
     kept = ui.store.masks_of(oid, seg.start, seg.end)
     assert 2 < len(kept) < seg.length  # the anchor and the frames done before cancel
     frames = [m.frame for m in kept]
@@ -87,7 +87,7 @@ def test_cancel_keeps_frames_done(ui, qtbot):
 
 def test_propagate_without_anchor_says_what_to_do(ui):
     oid, seg = ui.bell()
-    ui.win.go_to_segment(seg.id)
+    ui.go_to_segment(seg.id)
     ui.idle()
     ui.trigger("propagate")
     ui.idle()
@@ -115,8 +115,8 @@ def test_batch_over_other_projects(ui, qtbot, tmp_path, _demo_master):
         x, y = _bell_center(seg.start / FPS)
         st.put_mask(oid, seg.start, (xx - x) ** 2 + (yy - y) ** 2 <= 40 ** 2, source="manual")
     with qtbot.waitSignal(ui.win.session.job_finished, timeout=120000) as blocker:
-        ui.win.batch_projects([str(other / "demo.avsproj")])
-    assert "demo.avsproj: 55 masks" in blocker.args[0]["message"]
+        ui.win.files.batch_projects([str(other / "demo.avsproj")])
+    assert "demo.avsproj: 55 masks" in blocker.args[0].message
     with Project.open(other / "demo.avsproj", readonly=True) as project:
         assert len(project.store.masks_of(oid, seg.start, seg.end)) == seg.length
     assert ui.store.mask_count() == 0  # the open project is untouched

@@ -48,7 +48,7 @@ def test_p_on_a_segment_without_anchor_names_its_frames_and_what_to_do(ui, qtbot
     bell = ui.store.object_by_name("bell").id
     late = ui.store.segments(bell)[1]  # 120–180: nothing accepted there
     _open_segment(ui, qtbot, late.id)
-    assert (ui.win.frame, ui.win.object_id) == (late.start, bell)
+    assert (ui.win.state.frame, ui.win.state.object_id) == (late.start, bell)
     ui.key(Qt.Key.Key_P)
     qtbot.waitUntil(lambda: "no accepted mask" in _message(ui))
     text = _message(ui)

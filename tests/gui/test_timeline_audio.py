@@ -97,10 +97,10 @@ def test_a_assigns_the_proposal_to_the_object_and_shift_r_rejects_one(proposals,
     qtbot.waitUntil(lambda: len(tl.audio.proposals) == 2, timeout=10000)
     ui.key(Qt.Key.Key_1)  # the bell
     bell = ui.store.object_by_name("bell").id
-    assert ui.win.object_id == bell
+    assert ui.win.state.object_id == bell
     # click the proposal on the sound row: it is selected and the playhead goes there
     qtbot.mouseClick(tl, LEFT, pos=QPoint(round(tl._x(190.5)), _sound_row(tl)))
-    assert ui.win.frame == 190 and tl.audio.selected is not None
+    assert ui.win.state.frame == 190 and tl.audio.selected is not None
     ui.key(Qt.Key.Key_A)
     ui.idle()
     assert [(s.start, s.end) for s in ui.store.segments(bell)] == [(10, 65), (120, 180),
@@ -111,7 +111,7 @@ def test_a_assigns_the_proposal_to_the_object_and_shift_r_rejects_one(proposals,
     assert [(s.start, s.end) for s in ui.store.segments(bell)] == [(10, 65), (120, 180)]
     assert _states(ui.store)[(185, 195)] == "open"
     # the other one, under the playhead (no click on it): rejected, then undone
-    ui.win.go_to(85)
+    ui.win.state.set_frame(85)
     ui.key(Qt.Key.Key_R, Qt.KeyboardModifier.ShiftModifier)
     ui.idle()
     assert _states(ui.store) == {(70, 100): "rejected", (185, 195): "open"}
@@ -127,7 +127,7 @@ def test_assigning_over_an_objects_segment_says_why_and_changes_nothing(proposal
     tl = _ready(ui, qtbot)
     qtbot.waitUntil(lambda: len(tl.audio.proposals) == 2, timeout=10000)
     ui.key(Qt.Key.Key_2)  # the drum: 50–140 lies over the proposal 70–100
-    ui.win.go_to(80)
+    ui.win.state.set_frame(80)
     steps = ui.win.session.history.count()
     ui.key(Qt.Key.Key_A)
     ui.idle()
@@ -150,7 +150,7 @@ def test_propose_from_audio_fills_the_sound_row_and_undo_empties_it(ui, qtbot):
     ui.key(Qt.Key.Key_Z, CTRL)
     ui.idle()
     assert ui.store.proposals("open") == []
-    qtbot.waitUntil(lambda: tl.audio.proposals == [], timeout=5000)
+    qtbot.waitUntil(lambda: not tl.audio.proposals, timeout=5000)
 
 
 def _mute_video(path):
@@ -260,6 +260,6 @@ def test_an_unreadable_audio_track_says_so_in_the_rows_and_the_window_goes_on(ui
     assert tl.audio.text.startswith("sound not shown:") and "garbled.mp4" in tl.audio.text
     assert "cannot be shown" in win.status.currentMessage()
     tl.grab()
-    ui.win.go_to(30)
+    ui.win.state.set_frame(30)
     ui.idle()
     assert win.canvas.view.index == 30  # the frames still show

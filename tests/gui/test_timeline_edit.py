@@ -143,7 +143,7 @@ def test_click_selects_a_segment_and_delete_asks_then_deletes_it(ui, qtbot):
     tl = _ready(ui, qtbot)
     y = _y(tl, "drum")
     qtbot.mouseClick(tl, LEFT, pos=QPoint(round(tl._x(95.5)), y))
-    assert abs(ui.win.frame - 95) <= 1  # a click still moves the playhead
+    assert abs(ui.win.state.frame - 95) <= 1  # a click still moves the playhead
     assert tl.editor.selected == ui.store.segments(ui.store.object_by_name("drum").id)[0].id
     qtbot.keyClick(tl, Qt.Key.Key_Delete)
     panel = ui.win.segments_panel

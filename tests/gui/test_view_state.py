@@ -27,13 +27,13 @@ def test_reopen_restores_the_last_frame_and_object(ui, qtbot, demo_dir):
     for _ in range(3):
         ui.key(Qt.Key.Key_Right)
     ui.idle()
-    assert (win.frame, win.object_id) == (73, drum)
+    assert (win.state.frame, win.state.object_id) == (73, drum)
     _reopen_from_recent(ui, qtbot, demo_dir)
-    qtbot.waitUntil(lambda: (win.frame, win.object_id) == (73, drum), timeout=10000)
+    qtbot.waitUntil(lambda: (win.state.frame, win.state.object_id) == (73, drum), timeout=10000)
     assert win.canvas.view.index == 73
     assert win.objects_panel.current() == drum
     assert "frame 73" in win.status.frame_label.text()
 
 
 def test_first_open_starts_at_frame_0(window):
-    assert window.frame == 0
+    assert window.state.frame == 0

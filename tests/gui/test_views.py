@@ -41,12 +41,12 @@ def test_timeline_click_and_drag_scrub(ui, qtbot):
     tl = ui.win.timeline
     x = tl._x(120)
     qtbot.mousePress(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(x) + 1, 30))
-    assert abs(ui.win.frame - 120) <= 1
+    assert abs(ui.win.state.frame - 120) <= 1
     qtbot.mouseMove(tl, QPoint(int(tl._x(40)) + 1, 30))
     qtbot.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl._x(40)) + 1, 30))
-    assert abs(ui.win.frame - 40) <= 1
+    assert abs(ui.win.state.frame - 40) <= 1
     ui.idle()
-    assert ui.win.canvas.view.index == ui.win.frame
+    assert ui.win.canvas.view.index == ui.win.state.frame
     assert [o.name for o in tl.objects] == ["bell", "drum"]
 
 
@@ -65,19 +65,19 @@ def test_segments_filter_sort_and_jump(ui):
     assert panel.proxy.index(0, 3).data() == "120–180"
     panel.table.doubleClicked.emit(first)
     bell = ui.store.object_by_name("bell").id
-    assert ui.win.frame == 120 and ui.win.object_id == bell
+    assert ui.win.state.frame == 120 and ui.win.state.object_id == bell
 
 
 def test_space_plays_and_pauses(ui, qtbot):
-    ui.win.go_to(5)
+    ui.win.state.set_frame(5)
     ui.idle()
     ui.key(Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: ui.win.frame >= 8, timeout=10000)
+    qtbot.waitUntil(lambda: ui.win.state.frame >= 8, timeout=10000)
     ui.key(Qt.Key.Key_Space)
-    stopped = ui.win.frame
+    stopped = ui.win.state.frame
     ui.idle()
     qtbot.wait(200)
-    assert ui.win.frame == stopped
+    assert ui.win.state.frame == stopped
 
 
 def test_add_and_delete_segment_through_the_panel_and_undo(ui, qtbot):
@@ -90,8 +90,8 @@ def test_add_and_delete_segment_through_the_panel_and_undo(ui, qtbot):
     left = Qt.MouseButton.LeftButton
     panel = ui.win.segments_panel
     drum = ui.store.object_by_name("drum").id
-    ui.win.objects_panel.select(drum)
-    ui.win.go_to(150)
+    ui.select_object(drum)
+    ui.win.state.set_frame(150)
     ui.idle()
     qtbot.mouseClick(panel.add_btn, left)
     qtbot.waitUntil(lambda: isinstance(panel.dialog, SegmentDialog), timeout=5000)

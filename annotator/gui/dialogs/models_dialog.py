@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from annotator.gui.workers import JobWorker
+from annotator.pipeline.outcome import JobOutcome
 
 
 def _mb(n: int | None) -> str:
@@ -126,16 +127,17 @@ class ModelsDialog(QDialog):
         self._run(f"Verify {name}", lambda ctx: self._verify(models, name, ctx))
 
     @staticmethod
-    def _verify(models: Any, name: str, ctx: Any) -> dict:
+    def _verify(models: Any, name: str, ctx: Any) -> JobOutcome:
         r = models.locate(name)
         if not r.exists:
-            return {"message": f"{name}: no file at {r.path}; download it or find it on disk"}
+            return JobOutcome(f"Verify {name}", message=f"{name}: no file at {r.path}; download "
+                              "it or find it on disk")
 
         def progress(done: int, total: int | None = None) -> None:
             ctx.check()
             ctx.progress(done, total or 0)
 
-        return {"message": models.verify(r.path, r.model, progress).line()}
+        return JobOutcome(f"Verify {name}", message=models.verify(r.path, r.model, progress).line())
 
     def download(self) -> None:
         name = self._selected()
@@ -143,13 +145,14 @@ class ModelsDialog(QDialog):
             return
         from annotator.engines import models
 
-        def run(ctx: Any) -> dict:
+        def run(ctx: Any) -> JobOutcome:
             def progress(done: int, total: int | None = None) -> None:
                 ctx.check()
                 ctx.progress(done, total or 0)
 
             path = models.download(name, progress=progress)
-            return {"message": f"{name}: downloaded and verified: {path}"}
+            return JobOutcome(f"Download {name}",
+                              message=f"{name}: downloaded and verified: {path}")
 
         self._run(f"Download {name}", run)
 
@@ -160,7 +163,7 @@ class ModelsDialog(QDialog):
         self.job = JobWorker(title, fn, self)
         self.job.progress.connect(self._progress)
         self.job.finished_job.connect(self._finished)
-        self.job.failed.connect(lambda exc: self._finished({"message": str(exc)}))
+        self.job.failed.connect(lambda exc: self._finished(JobOutcome(title, message=str(exc))))
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_btn.show()
@@ -183,8 +186,7 @@ class ModelsDialog(QDialog):
         self.job = None
         self.progress.hide()
         self.cancel_btn.hide()
-        if isinstance(result, dict):
-            self.info.setText("Cancelled." if result.get("cancelled") else result.get("message", ""))
+        self.info.setText("Cancelled." if result.cancelled else result.message)
         self.reload()
 
     def reject(self) -> None:

@@ -1,0 +1,79 @@
+"""What the check view lists and what the timeline draws, read from the store (Qt-free).
+
+:func:`check_list` gathers, on a worker thread, the flagged clips worst first (the ranking
+``annotator review`` prints), the flagged (frame, object) pairs and the segments a person marked
+failed; :func:`walk_order` is the order F / Shift+F visit them in; :func:`frame_states` is one
+byte per frame of an object for the timeline's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+NONE, PROPAGATED, FLAGGED, ANCHOR = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class CheckList:
+    """The check view's rows: failed segments first, then clips worst first."""
+
+    clips: tuple = ()
+    frames: tuple[tuple[int, int], ...] = ()  # flagged (frame, object), in frame order
+    failed: tuple = ()  # segments marked failed
+    order: tuple[tuple[int, int, int], ...] = field(default=())  # (frame, object, row) F visits
+
+    @property
+    def empty(self) -> bool:
+        return not (self.clips or self.failed)
+
+
+def check_list(store: Any) -> CheckList:
+    """Read the check view's rows from ``store`` (worker thread)."""
+    from annotator.pipeline.flags import review_clips
+
+    frames = sorted((m.frame, o.id) for o in store.objects() for m in store.masks_of(o.id)
+                    if m.flags and not m.anchor)
+    failed = [s for s in store.segments() if s.status == "failed"]
+    clips = review_clips(store)
+    return CheckList(tuple(clips), tuple(frames), tuple(failed),
+                     tuple(walk_order(clips, frames, failed)))
+
+
+def walk_order(clips: Iterable[Any], frames: list[tuple[int, int]],
+               failed: Iterable[Any]) -> list[tuple[int, int, int]]:
+    """What F visits, in the list's order: ``(frame, object, row)`` — a failed segment's first
+    frame (those rows come first), then each clip's flagged frames in frame order."""
+    out: list[tuple[int, int, int]] = []
+    seen: set[tuple[int, int]] = set()
+    row = 0
+    for seg in failed:
+        out.append((seg.start, seg.object_id, row))
+        seen.add((seg.start, seg.object_id))
+        row += 1
+    for c in clips:
+        for f, oid in frames:
+            if oid == c.object_id and c.start <= f <= c.end and (f, oid) not in seen:
+                out.append((f, oid, row))
+                seen.add((f, oid))
+        row += 1
+    return out
+
+
+def frame_states(store: Any, oid: int, n: int) -> np.ndarray:
+    """One byte per frame of ``oid``: none / propagated / flagged / anchor (worker thread)."""
+    out = np.zeros(n, np.uint8)
+    for m in store.masks_of(oid):
+        if 0 <= m.frame < n:
+            out[m.frame] = mask_state(m)
+    return out
+
+
+def mask_state(m: Any) -> int:
+    """The timeline's state of one mask record (None: no mask)."""
+    if m is None:
+        return NONE
+    return ANCHOR if m.anchor else FLAGGED if m.flags else PROPAGATED

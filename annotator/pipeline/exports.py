@@ -1,0 +1,113 @@
+"""Every export by name: what it writes, where, and the sentence that says what was written.
+
+The command line (``annotator export --format …``) and the window (File ▸ Export) both call
+:func:`run_export`, so a format, its checks and its words exist once. The formats themselves
+live in :mod:`annotator.core.export` (COCO), :mod:`annotator.core.export_vos` (DAVIS,
+YouTube-VOS) and :mod:`annotator.core.cvat` (CVAT); each verifies what it wrote and writes
+atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from annotator.errors import UserError
+from annotator.pipeline.outcome import plural
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    key: str  # the command line's --format (and --with-frames / --layout, folded in)
+    title: str  # the window's menu entry
+    target: str  # "file" or "folder"
+    suffix: str = ""  # a file's suffix
+    note: str = ""  # what it is for (the menu's status tip)
+
+
+FORMATS: tuple[ExportFormat, ...] = (
+    ExportFormat("coco", "COCO RLE (JSON)", "file", ".json",
+                 "COCO JSON with RLE masks and the audible segments (pycocotools reads it)"),
+    ExportFormat("coco-frames", "COCO RLE with the frames", "folder", "",
+                 "annotations.json and every annotated frame as an image, in one folder"),
+    ExportFormat("datumaro", "COCO in the Datumaro layout", "folder", "",
+                 "annotations/instances_default.json + images/default/ (Datumaro, CVAT import)"),
+    ExportFormat("davis", "DAVIS PNG masks", "folder", "",
+                 "an indexed PNG for every frame, ids 1..N (a DAVIS evaluator reads it)"),
+    ExportFormat("youtube-vos", "YouTube-VOS", "folder", "",
+                 "Annotations/<video>/ and meta.json (VOS trainers read it)"),
+    ExportFormat("youtube-vos-frames", "YouTube-VOS with the frames", "folder", "",
+                 "YouTube-VOS plus JPEGImages/<video>/"),
+    ExportFormat("cvat", "CVAT for video 1.1 (XML)", "file", ".xml",
+                 "one track per object, to review or fix tracks in CVAT"),
+    ExportFormat("cvat-images", "CVAT for images 1.1 (XML)", "file", ".xml",
+                 "a mask per object per frame (Datumaro reads it)"),
+)
+BY_KEY = {f.key: f for f in FORMATS}
+
+
+def resolve(fmt: str, *, with_frames: bool = False, layout: str = "coco") -> ExportFormat:
+    """The format the command line's ``--format``, ``--with-frames`` and ``--layout`` name."""
+    if fmt == "png":
+        fmt = "davis"
+    if layout != "coco" and fmt != "coco":
+        raise UserError(f"--layout {layout} is a COCO layout; use it with --format coco")
+    if with_frames and fmt not in ("coco", "youtube-vos"):
+        raise UserError(f"--with-frames goes with --format coco or youtube-vos, not {fmt}")
+    if fmt == "coco" and layout == "datumaro":
+        fmt = "datumaro"
+    elif with_frames:
+        fmt += "-frames"
+    if fmt not in BY_KEY:
+        raise UserError(f"unknown export format {fmt!r}: one of "
+                        + ", ".join(f.key for f in FORMATS))
+    return BY_KEY[fmt]
+
+
+def run_export(project: Any, fmt: str | ExportFormat, out: str | Path, *,
+               overwrite: bool = False,
+               progress: Callable[[int, int], None] | None = None) -> tuple[dict, str]:
+    """Write ``project`` as ``fmt`` to ``out``; returns the export's summary and one sentence
+    saying what was written where. Exports that hold the frames read them from a video of
+    their own (the project's, opened here and closed after)."""
+    from annotator.core import export, export_vos
+    from annotator.core.cvat import export_cvat
+
+    f = fmt if isinstance(fmt, ExportFormat) else BY_KEY[fmt]
+    store, out = project.store, Path(out)
+    frames = f.key in ("coco-frames", "datumaro", "youtube-vos-frames")
+    video = project.open_video() if frames and not store.video().is_folder else None
+    try:
+        if f.key in ("coco", "coco-frames", "datumaro"):
+            res = export.export_coco(store, out, with_frames=f.key == "coco-frames",
+                                     layout="datumaro" if f.key == "datumaro" else "coco",
+                                     overwrite=overwrite, video=video, progress=progress)
+            extra = (f", {plural(res['frames_written'], 'frame image')} beside it"
+                     if res["frames_written"] else "")
+            return res, (f"wrote {res.get('json', res['path'])}: "
+                         f"{plural(res['annotations'], 'mask')} on "
+                         f"{plural(res['images'], 'frame')}, "
+                         f"{plural(res['audible_segments'], 'audible segment')} "
+                         f"(verified with pycocotools){extra}")
+        if f.key == "davis":
+            res = export_vos.export_davis(store, out, overwrite=overwrite, progress=progress)
+            n = res["objects"]
+            return res, (f"wrote {plural(res['frames'], 'indexed PNG mask')} of "
+                         f"{plural(n, 'object')} (DAVIS layout, ids 1–{n}, objects.json) to "
+                         f"{res['path']}")
+        if f.key.startswith("youtube-vos"):
+            res = export_vos.export_youtube_vos(store, out, with_frames=frames,
+                                                overwrite=overwrite, video=video,
+                                                progress=progress)
+            return res, (f"wrote YouTube-VOS {res['path']}: Annotations/{res['video']} "
+                         f"({plural(res['frames'], 'frame')}, {plural(res['objects'], 'object')})"
+                         " and meta.json")
+        images = f.key == "cvat-images"
+        res = export_cvat(store, out, overwrite=overwrite, images=images)
+        return res, (f"wrote CVAT for {'images' if images else 'video'} 1.1 {res['path']}: "
+                     f"{plural(res['tracks'], 'track')}, {plural(res['masks'], 'mask')}")
+    finally:
+        if video is not None:
+            video.close()
