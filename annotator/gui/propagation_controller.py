@@ -153,12 +153,13 @@ class PropagationController(QObject):
         if outcome.failed:
             return
         for line in outcome.skipped:
-            self.status.say(line, True, 12000)
+            self.status.say(line, msecs=12000, warning=True)
         text = outcome.text()
         if text:
             self.status.say(text)
         if note:  # what the propagation left out, after what it did
-            self.status.say(f"{self.status.currentMessage().rstrip('.')}; {note}.", True, 15000)
+            self.status.say(f"{self.status.currentMessage().rstrip('.')}; {note}.", msecs=15000,
+                            warning=True)
 
     def may_close(self) -> bool:
         """Ask before closing a project whose job is still running (False: the person said

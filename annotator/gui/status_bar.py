@@ -1,15 +1,17 @@
 """Status bar: active engines and device, embedding status, frame, job progress with cancel.
 
 Nothing here is clipped: the message and the labels elide (``…``) when the window is narrow
-and then carry their whole text in a tooltip. Messages time out; a message about the current
-frame or object (``context=True``) is cleared as soon as either changes, and :meth:`reset`
+and then carry their whole text in a tooltip. A message is news (the default colour), a warning
+(amber: done, but something was left out) or an error (red: nothing was done); only the message
+takes the colour. Messages time out; a message about the current frame or object
+(``context=True``) is cleared as soon as either changes or a job starts, and :meth:`reset`
 clears everything when the project closes.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
@@ -53,6 +55,9 @@ class ElidedLabel(QLabel):
         p.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
 
 
+ERROR, WARNING = QColor("#ff6b6b"), QColor("#ffb74d")
+
+
 class StatusBar(QStatusBar):
     cancel_requested = Signal()
 
@@ -72,24 +77,24 @@ class StatusBar(QStatusBar):
         for w in (self.frame_label, self.embedding_label, self.engines_label, self.job_label,
                   self.progress, self.cancel_btn):
             self.addPermanentWidget(w)
-        self.show_job(None)
-        self._error_style = False
+        self._color: QColor | None = None  # the message's colour (None: the palette's)
+        self.level = "info"  # of the message shown: "info", "warning" or "error"
         self._context: tuple | None = None
         self._context_message = ""
-        self._clear = QTimer(self)
-        self._clear.setSingleShot(True)
-        self._clear.timeout.connect(self._reset_style)
+        self.show_job(None)
         self.messageChanged.connect(self._message_changed)
 
     # -- messages --------------------------------------------------------------------------
     def say(self, text: str, error: bool = False, msecs: int = 8000,
-            context: bool = False) -> None:
-        """Show ``text`` for ``msecs``; ``context``: it is about the current frame and object
-        and goes away as soon as either changes."""
-        self.setStyleSheet("QStatusBar { color: #ff6b6b; }" if error else "")
+            context: bool = False, warning: bool = False) -> None:
+        """Show ``text`` for ``msecs`` — in red when it is an ``error``, amber when a
+        ``warning``; ``context``: it is about the current frame and object and goes away as
+        soon as either changes."""
+        self._color = ERROR if error else WARNING if warning else None
+        self.level = "error" if error else "warning" if warning else "info"
         self.showMessage(text, msecs)
         self._context_message = text if context else ""
-        self._clear.start(msecs)
+        self.update()
 
     def set_context(self, frame: int | None, object_id: int | None = None) -> None:
         """The window moved to ``frame`` / ``object_id``: drop messages about the old ones."""
@@ -103,7 +108,6 @@ class StatusBar(QStatusBar):
     def reset(self) -> None:
         """No project: no engines, embedding, frame, job or message left from the last one."""
         self.clearMessage()
-        self._reset_style()
         self.set_engines("no project")
         self.set_embedding("idle")
         self.set_context(None)
@@ -113,11 +117,9 @@ class StatusBar(QStatusBar):
     def _message_changed(self, text: str) -> None:
         if not text:
             self._context_message = ""
+            self._color, self.level = None, "info"
             self.setToolTip("")
         self.update()
-
-    def _reset_style(self) -> None:
-        self.setStyleSheet("")
 
     def _message_rect(self) -> QRect:
         right = self.width() - 12
@@ -142,7 +144,7 @@ class StatusBar(QStatusBar):
         rect = self._message_rect()
         shown = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
         self.setToolTip(text if shown != text else "")
-        p.setPen(self.palette().windowText().color())
+        p.setPen(self._color or self.palette().windowText().color())
         p.drawText(rect, int(Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter
                              | Qt.TextFlag.TextSingleLine), shown)
 
@@ -166,6 +168,8 @@ class StatusBar(QStatusBar):
 
     def show_job(self, title: str | None) -> None:
         on = title is not None
+        if on and self._context_message and self.currentMessage() == self._context_message:
+            self.clearMessage()  # "Candidate 1 of 3" is about a moment before the job
         self.job_label.setText(title or "")
         self.progress.setVisible(on)
         self.cancel_btn.setVisible(on)

@@ -132,7 +132,8 @@ def test_check_view_is_a_tab_on_small_screens_and_a_column_on_large(window, qtbo
 
 
 def test_stale_status_messages_go_away(ui, qtbot):
-    """"Candidate 2 of 3" goes when the frame changes; nothing of a closed project stays."""
+    """"Candidate 2 of 3" goes when the frame changes or a job starts; a success is not red;
+    nothing of a closed project stays."""
     win = ui.win
     bell, seg = ui.bell()
     ui.key(Qt.Key.Key_1)  # the bell
@@ -155,6 +156,19 @@ def test_stale_status_messages_go_away(ui, qtbot):
     assert win.state.frame == seg.start + 1
     assert "Candidate" not in win.status.currentMessage()
     assert win.status.frame_label.text() == f"frame {seg.start + 1}"
+    ui.key(Qt.Key.Key_Left)  # back on the clicked frame: Tab, accept it, then propagate
+    ui.idle()
+    ui.key(Qt.Key.Key_Tab)
+    qtbot.waitUntil(lambda: "Candidate" in win.status.currentMessage(), timeout=5000)
+    assert win.status.level == "info"
+    ui.key(Qt.Key.Key_Return)
+    ui.idle()
+    assert "Candidate" in win.status.currentMessage()
+    with qtbot.waitSignal(win.session.job_started, timeout=10000):
+        ui.key(Qt.Key.Key_P)
+    assert "Candidate" not in win.status.currentMessage()  # it was about the moment before
+    ui.idle(timeout=120000)
+    assert win.status.currentMessage().startswith("Done: ") and win.status.level == "info"
     qtbot.waitUntil(lambda: win.status.embedding_label.text() != "", timeout=5000)
     # close the project (Ctrl+W): no frame, embedding, engines or message of it is left
     ui.key(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)

@@ -55,6 +55,7 @@ def test_p_on_a_segment_without_anchor_names_its_frames_and_what_to_do(ui, qtbot
     assert f"bell {late.start}–{late.end}" in text
     assert f"click the object on frame {late.start} and press Enter" in text
     assert "0–0" not in text
+    assert ui.win.status.level == "error"  # nothing was done
     ui.idle()
     assert ui.store.masks_of(bell, late.start, late.end) == []
 
@@ -85,6 +86,7 @@ def test_propagate_all_skips_what_is_done_and_names_what_it_cannot_start(ui, qtb
         in text
     assert f"no accepted mask yet: bell {late.start}–{late.end}" in text
     assert f"frame {late.start} and press Enter" in text
+    assert ui.win.status.level == "warning"  # done, with something left out: not an error
     # again: nothing left to do, and no job starts
     ui.key(Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: "Nothing to propagate" in _message(ui))
