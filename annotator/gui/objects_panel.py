@@ -73,7 +73,7 @@ class ObjectsPanel(QWidget):
         lay.addLayout(row)
         session.objects_changed.connect(self._fill)
         state.object_changed.connect(self._show_current)
-        state.hidden_changed.connect(self._fill)
+        state.hidden_changed.connect(self._show_hidden)
         self._fill()
 
     # -- showing -------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ class ObjectsPanel(QWidget):
     def objects(self) -> tuple:
         return self.session.objects
 
-    def _fill(self, *_changed) -> None:
+    def _fill(self) -> None:
         objects, state = self.objects, self.state
         self.tree.blockSignals(True)
         self.tree.clear()
@@ -104,6 +104,17 @@ class ObjectsPanel(QWidget):
             state.object_id = added.id
         elif state.object_id not in ids:  # deleted (or none yet): the first one, if any
             state.object_id = ids[0] if ids else None
+
+    def _show_hidden(self, hidden: frozenset) -> None:
+        """Tick the rows in place (a row's own tick may be what changed: it must not be
+        rebuilt under it)."""
+        self.tree.blockSignals(True)
+        for i in range(self.tree.topLevelItemCount()):
+            it = self.tree.topLevelItem(i)
+            it.setCheckState(0, Qt.CheckState.Unchecked
+                             if it.data(0, Qt.ItemDataRole.UserRole) in hidden
+                             else Qt.CheckState.Checked)
+        self.tree.blockSignals(False)
 
     def _show_current(self, oid: int | None) -> None:
         self.tree.blockSignals(True)
