@@ -152,8 +152,8 @@ class CheckView(QWidget):
             parts.append(f"{plural(len(checks.failed), 'segment')} marked failed (listed first "
                          "until fixed)")
         if checks.clips:
-            parts.append(f"{plural(len(checks.clips), 'flagged clip')}, "
-                         f"{plural(len(checks.frames), 'flagged frame')}")
+            parts.append(f"{plural(len(checks.clips), 'flagged clip')} over "
+                         f"{plural(checks.clip_frames, 'frame')}")
         self.summary.setText("; ".join(parts) + " — worst first. F / Shift+F step through them."
                              if parts else
                              "No flagged frames. Propagate segments, or mark them done.")

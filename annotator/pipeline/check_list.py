@@ -1,9 +1,12 @@
 """What the check view lists and what the timeline draws, read from the store (Qt-free).
 
 :func:`check_list` gathers, on a worker thread, the flagged clips worst first (the ranking
-``annotator review`` prints), the flagged (frame, object) pairs and the segments a person marked
-failed; :func:`walk_order` is the order F / Shift+F visit them in; :func:`frame_states` is one
-byte per frame of an object for the timeline's rows.
+``annotator review`` prints), the flagged (frame, object) pairs inside them and the segments a
+person marked failed; :func:`walk_order` is the order F / Shift+F visit them in;
+:func:`frame_states` is one byte per frame of an object for the timeline's rows. One rule for
+all of them: a frame is *flagged* when it lies in a clip — what the list counts, F visits and
+the timeline marks are the same frames (a frame whose failure score only came near the bar, in
+no clip, is not flagged anywhere).
 """
 
 from __future__ import annotations
@@ -30,15 +33,33 @@ class CheckList:
     def empty(self) -> bool:
         return not (self.clips or self.failed)
 
+    @property
+    def clip_frames(self) -> int:
+        """How many frames the clips span."""
+        return sum(c.end - c.start + 1 for c in self.clips)
+
+    def flagged(self, n: int, object_id: int | None = None) -> np.ndarray:
+        """Bool per frame (``n`` frames): inside a clip (of ``object_id``, or of any object)."""
+        out = np.zeros(n, bool)
+        for c in self.clips:
+            if object_id is None or c.object_id == object_id:
+                out[max(0, c.start):min(n, c.end + 1)] = True
+        return out
+
 
 def check_list(store: Any) -> CheckList:
     """Read the check view's rows from ``store`` (worker thread)."""
-    from annotator.pipeline.flags import review_clips
+    from annotator.pipeline.clips import review_clips
 
-    frames = sorted((m.frame, o.id) for o in store.objects() for m in store.masks_of(o.id)
-                    if m.flags and not m.anchor)
-    failed = [s for s in store.segments() if s.status == "failed"]
     clips = review_clips(store)
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for c in clips:
+        spans.setdefault(c.object_id, []).append((c.start, c.end))
+    frames = sorted((m.frame, oid) for oid, runs in spans.items() for m in store.masks_of(oid)
+                    if m.flags and not m.anchor and any(a <= m.frame <= b for a, b in runs))
+    frames = sorted(set(frames) | {(c.worst_frame, c.object_id) for c in clips
+                                   if c.worst_frame >= 0})
+    failed = [s for s in store.segments() if s.status == "failed"]
     return CheckList(tuple(clips), tuple(frames), tuple(failed),
                      tuple(walk_order(clips, frames, failed)))
 

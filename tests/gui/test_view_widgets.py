@@ -118,7 +118,7 @@ def test_check_view_lists_the_check_list_and_steps_the_state(qtbot, parts):
     qtbot.waitUntil(lambda: view.tree.topLevelItemCount() == 1, timeout=10000)
     row = _rows(view.tree)[0]
     assert (row.text(0), row.text(1)) == ("bell", "30–31")
-    assert view.summary.text().startswith("1 flagged clip, 2 flagged frames")
+    assert view.summary.text().startswith("1 flagged clip over 2 frames")
     qtbot.mouseClick(view.next_btn, LEFT)
     assert (state.object_id, state.frame) == (bell, 30)
     qtbot.mouseClick(view.next_btn, LEFT)
