@@ -38,7 +38,7 @@ FAILED_HELP = ("You marked this segment failed. It stays in this list until it i
 def flagged_clips(store: Any) -> tuple[list[Any], list[tuple[int, int]], list[Any]]:
     """Clips worst first (the pipeline's ranking, as ``annotator review`` prints it), every
     flagged (frame, object) in frame order, and the segments marked failed (worker thread)."""
-    from annotator.pipeline.flags import review_clips
+    from annotator.pipeline.clips import review_clips
 
     frames = sorted((m.frame, o.id) for o in store.objects() for m in store.masks_of(o.id)
                     if m.flags and not m.anchor)
