@@ -18,14 +18,14 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv(models.MODELS_DIR_ENV, str(tmp_path / "models"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv(models.BASE_URL_ENV, raising=False)
-    for m in models.MODEL_FILES.values():
+    for m in models.REGISTRY.values():
         monkeypatch.delenv(m.env_var, raising=False)
 
 
 def test_list_shows_every_model_and_where(capsys, tmp_path):
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
-    for m in models.MODEL_FILES.values():
+    for m in models.REGISTRY.values():
         assert m.name in out and m.filename in out
     assert str(tmp_path / "models") in out
 
@@ -77,7 +77,7 @@ def test_verify_an_unregistered_checkpoint_says_what_it_is(capsys, tmp_path):
     assert hashlib.sha256(path.read_bytes()).hexdigest() in out
 
 
-def test_verify_a_damaged_catalogue_file_exits_2(capsys, tmp_path):
+def test_verify_a_damaged_registry_file_exits_2(capsys, tmp_path):
     f = tmp_path / "models" / "sam_vit_h_4b8939.pth"
     f.parent.mkdir()
     f.write_bytes(b"x" * 10)

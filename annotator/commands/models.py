@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=cmd_list)
 
     dl = msub.add_parser("download", help="download a model file (resumes a partial download)")
-    dl.add_argument("name", help="model name, e.g. sam_vit_b (see `annotator models list`)")
+    dl.add_argument("name", help="registry name, e.g. sam_vit_b (see `annotator models list`)")
     dl.add_argument("--dir", type=Path, default=None, help="target folder (default: models folder)")
     dl.add_argument("--base-url", default=None,
                     help="mirror or offline source: a base URL or folder holding the files "
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     vf = msub.add_parser("verify", help="check size and SHA-256 of model files")
     vf.add_argument("target", nargs="?", default=None,
-                    help="a model name or a file path (default: every file present)")
+                    help="a registry name or a file path (default: every file present)")
     vf.set_defaults(func=cmd_verify)
 
     pa = msub.add_parser("path", help="print where a model file is (exit 2 when missing)")
@@ -83,13 +83,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 targets.append((r.path, r.model))
         if not targets:
             raise UserError("no model files are present: run `annotator models download sam_vit_b`")
-    elif args.target in models.MODEL_FILES:
-        m = models.MODEL_FILES[args.target]
+    elif args.target in models.REGISTRY:
+        m = models.REGISTRY[args.target]
         targets.append((models.resolve(m), m))
     else:
         path = Path(args.target)
         if not path.exists():
-            known = ", ".join(models.MODEL_FILES)
+            known = ", ".join(models.REGISTRY)
             raise UserError(f"{path} does not exist (and is not a model name: {known})")
         targets.append((path, None))
     for path, m in targets:

@@ -1,7 +1,6 @@
-"""Model files: the catalogue of known checkpoints (:data:`MODEL_FILES`), where to find them,
-download and verify.
+"""Model files: the registry of known checkpoints, where to find them, download and verify.
 
-Look-up order for a catalogue entry (``resolve``): an explicit path → its environment variable
+Look-up order for a registry entry (``resolve``): an explicit path → its environment variable
 (``AVS_ANNOTATOR_SAM_VIT_B`` …) → the ``models.paths.<name>`` setting → the models folder
 (``$AVS_ANNOTATOR_MODELS_DIR``, else the ``models.dir`` setting, else ``<user data>/models``).
 The first of these that is *configured* decides: a configured path that does not exist is an
@@ -43,12 +42,12 @@ class ModelFileError(UserError):
 
 
 class ChecksumError(ModelFileError):
-    """A model file's SHA-256 differs from the catalogue's."""
+    """A model file's SHA-256 differs from the registry's."""
 
 
 @dataclass(frozen=True)
 class ModelFile:
-    name: str  # catalogue name, e.g. "sam_vit_b"
+    name: str  # registry name, e.g. "sam_vit_b"
     filename: str  # file name as published
     url: str  # official download address
     size: int | None  # bytes, None where unknown
@@ -69,7 +68,7 @@ _SAM_SRC = (
 )
 _XMEM_SRC = "not published by hkchengrex/XMem (release v1.0); unknown"
 
-MODEL_FILES: dict[str, ModelFile] = {
+REGISTRY: dict[str, ModelFile] = {
     m.name: m
     for m in [
         ModelFile("sam_vit_b", "sam_vit_b_01ec64.pth",
@@ -97,14 +96,14 @@ SAM_FOR_ARCH = {"vit_b": "sam_vit_b", "vit_l": "sam_vit_l", "vit_h": "sam_vit_h"
 
 
 def entry(name: str) -> ModelFile:
-    """The catalogue entry for a name (``sam_vit_b``) or a published file name."""
+    """The registry entry for a name (``sam_vit_b``) or a published file name."""
     key = name.strip()
-    if key in MODEL_FILES:
-        return MODEL_FILES[key]
-    for m in MODEL_FILES.values():
+    if key in REGISTRY:
+        return REGISTRY[key]
+    for m in REGISTRY.values():
         if key in (m.filename, m.arch if m.kind == "sam" else None):
             return m
-    raise ModelFileError(f"unknown model {name!r}: known models are {', '.join(MODEL_FILES)}")
+    raise ModelFileError(f"unknown model {name!r}: known models are {', '.join(REGISTRY)}")
 
 
 # -- look-up ----------------------------------------------------------------------------------
@@ -235,16 +234,16 @@ def verify(
     model: ModelFile | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> VerifyResult:
-    """Check a file against its catalogue entry (found by file name or size when not given):
+    """Check a file against its registry entry (found by file name or size when not given):
     size first (a truncated file fails fast), then SHA-256 where known."""
     p = Path(path)
     if not p.is_file():
         raise ModelFileError(f"{p} does not exist or is not a file")
     size = p.stat().st_size
     if model is None:
-        model = next((m for m in MODEL_FILES.values() if m.filename == p.name), None)
+        model = next((m for m in REGISTRY.values() if m.filename == p.name), None)
     if model is None:
-        model = next((m for m in MODEL_FILES.values() if m.size is not None and m.size == size), None)
+        model = next((m for m in REGISTRY.values() if m.size is not None and m.size == size), None)
     if model is not None and model.size is not None and size != model.size:
         kind = "truncated (an interrupted download?)" if size < model.size else "too large"
         raise ModelFileError(
@@ -253,7 +252,7 @@ def verify(
         )
     digest = sha256_file(p, progress)
     if model is None:
-        known = next((m for m in MODEL_FILES.values() if m.sha256 == digest), None)
+        known = next((m for m in REGISTRY.values() if m.sha256 == digest), None)
         if known is None:
             return VerifyResult(p, None, size, digest, "unregistered")
         model = known
@@ -389,7 +388,7 @@ def download(
     force: bool = False,
     timeout: float = 30.0,
 ) -> Path:
-    """Download a catalogue file into ``dest_dir`` (default: the models folder).
+    """Download a registry file into ``dest_dir`` (default: the models folder).
 
     A partial download is kept as ``<file>.part`` and resumed with an HTTP range request; the
     size and SHA-256 are checked before the file is moved into place atomically. A file that
@@ -525,12 +524,12 @@ class ProgressBar:
 
 # -- what is installed ------------------------------------------------------------------------
 def list_models() -> list[Resolution]:
-    """Every catalogue entry with where its file is (or would be) and whether it is there."""
-    return [locate(name) for name in MODEL_FILES]
+    """Every registry entry with where its file is (or would be) and whether it is there."""
+    return [locate(name) for name in REGISTRY]
 
 
 def model_path(name: str) -> Path | None:
-    """The file of a catalogue entry if it is present, else None (never raises for "missing")."""
+    """The file of a registry entry if it is present, else None (never raises for "missing")."""
     r = locate(name)
     return r.path if r.exists else None
 

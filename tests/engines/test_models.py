@@ -1,4 +1,4 @@
-"""Model files: look-up order, verify, and the downloader against a local HTTP server."""
+"""Model registry: look-up order, verify, and the downloader against a local HTTP server."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("AVS_ANNOTATOR_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for m in models.MODEL_FILES.values():
+    for m in models.REGISTRY.values():
         monkeypatch.delenv(m.env_var, raising=False)
     monkeypatch.delenv(models.MODELS_DIR_ENV, raising=False)
     monkeypatch.delenv(models.BASE_URL_ENV, raising=False)
@@ -188,20 +188,20 @@ def test_verify_ok_mismatch_truncated_and_unknown(tmp_path):
     assert models.verify(f, _entry(sha256=None, size=None)).status == "checksum unknown"
 
 
-def test_verify_finds_the_catalogue_entry_by_file_name(tmp_path):
+def test_verify_finds_the_registry_entry_by_file_name(tmp_path):
     f = tmp_path / "sam_vit_b_01ec64.pth"
     f.write_bytes(b"x" * 100)
     with pytest.raises(ModelFileError, match="truncated.*375042383"):
         models.verify(f)
 
 
-def test_catalogue_values():
-    for m in models.MODEL_FILES.values():
+def test_registry_values():
+    for m in models.REGISTRY.values():
         assert m.url.startswith("https://")
         assert m.sha256 is None or len(m.sha256) == 64
         assert m.checksum_source
-    assert models.MODEL_FILES["sam_vit_h"].size == 2564550879
-    assert models.MODEL_FILES["xmem"].sha256 is None  # not published: never invented
+    assert models.REGISTRY["sam_vit_h"].size == 2564550879
+    assert models.REGISTRY["xmem"].sha256 is None  # not published: never invented
 
 
 # -- look-up order -----------------------------------------------------------------------------------
