@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from annotator.gui.settings import app_settings
+from annotator import settings
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,7 @@ def make_segmenter(project: Any = None, on_error: Any = None) -> Any:
     keeps working. Call on a worker: loading SAM takes seconds."""
     from annotator.engines.fallback_segmenter import FallbackSegmenter
 
-    s = app_settings()
-    if str(s.value("engines/segmenter", "auto")) == "fallback":
+    if settings.get("engines.segmenter") == "fallback":
         return FallbackSegmenter()
     from annotator.engines import registry
 
@@ -53,7 +52,7 @@ def start_engines(device: str | None = None, precision: str | None = None) -> st
     if device:
         registry.start(device, idle_release_s=idle, precision=precision)
         return None
-    stored = str(app_settings().value("engines/device", "auto") or "auto")
+    stored = settings.get("device")
     try:
         registry.start(None if stored == "auto" else stored, idle_release_s=idle,
                        precision=precision)

@@ -101,13 +101,17 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
             self.restoreGeometry(geo)
         if isinstance(state, QByteArray | bytes):
             self.restoreState(state)
-        self.canvas.set_brush_radius(int(s.value("canvas/brush", 12)))
+        from annotator import settings
+
+        self.canvas.set_brush_radius(settings.get("canvas.brush"))
 
     def save_layout(self) -> None:
         s = S.app_settings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        s.setValue("canvas/brush", self.canvas.brush_radius)
+        from annotator import settings
+
+        settings.remember("canvas.brush", self.canvas.brush_radius)
         s.sync()
 
     # -- opening and closing -------------------------------------------------------------------
@@ -553,9 +557,10 @@ class MainWindow(PropagationOps, ReviewOps, FileOps, ErrorReport, QMainWindow):
         if session is None or oid is None:
             self.prompt.accept(after=self._after_accept)  # it says what is missing
             return
-        from annotator.core.guards import DEFAULT_FACTOR, anchor_concern
+        from annotator import settings
+        from annotator.core.guards import anchor_concern
 
-        factor = float(S.app_settings().value("guards/area_factor", DEFAULT_FACTOR))
+        factor = settings.get("guards.area_factor")
         # on the serial thread, so a click still being computed is part of what is checked
         session.write(lambda: anchor_concern(session.store, oid, frame, factor),
                       lambda concern: self._accept_checked(session, oid, frame, concern))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QToolBar
 
-from annotator.gui.settings import app_settings
+from annotator import settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from annotator.gui.main_window import MainWindow
@@ -113,12 +113,11 @@ def _spec(w: MainWindow) -> list[tuple[str, str, str | list[str], Callable[[], N
 
 
 def build_actions(w: MainWindow) -> dict[str, QAction]:
-    s = app_settings()
     actions: dict[str, QAction] = {}
     for name, text, keys, slot, needs, tip in _spec(w):
         act = QAction(text, w)
         act.setObjectName(f"action_{name}")
-        custom = s.value(f"shortcuts/{name}")
+        custom = settings.get(f"shortcuts.{name}")
         seqs = [custom] if custom else (keys if isinstance(keys, list) else [keys] if keys else [])
         act.setShortcuts([QKeySequence(k) for k in seqs if k])
         act.default_shortcuts = keys  # type: ignore[attr-defined]

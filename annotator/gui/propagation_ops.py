@@ -7,8 +7,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QMessageBox
 
+from annotator import settings
 from annotator.gui import jobs
-from annotator.gui import settings as S
 from annotator.gui.ask import ask
 
 #: statuses of a segment whose propagation has run (set by the pipeline or by a person)
@@ -161,7 +161,7 @@ class PropagationOps:
             return
         session = self.session
         project, oid, f = session.project, self.object_id, self.frame
-        limit = int(S.app_settings().value("guards/reviewed_frames", REVIEWED_FRAMES))
+        limit = settings.get("guards.reviewed_frames")
 
         def start() -> None:
             if session is self.session:

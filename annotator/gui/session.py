@@ -346,6 +346,6 @@ def _with_video(project: Any) -> tuple[Any, Any]:
 
 def _video_options(project: Any) -> dict:
     """The frame-cache size from the preferences, for ``Project.open_video``."""
-    from annotator.gui.settings import app_settings
+    from annotator import settings
 
-    return {"cache_bytes": int(app_settings().value("cache/frames_mb", 512)) << 20}
+    return {"cache_bytes": settings.get("cache.frames_mb") << 20}
