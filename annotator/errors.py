@@ -96,3 +96,9 @@ def explain(exc: BaseException, path: str | Path | None = None) -> UserError | N
     if isinstance(exc, OverflowError):
         return UserError(f"{where}a number is too large ({exc}); check the numbers")
     return None
+
+
+class Cancelled(Exception):
+    """Work stopped because its caller asked it to (a background embedding, a job in a
+    worker): not a fault, nothing to report. Qt-free, so the engines and the window's workers
+    raise and catch the same one."""

@@ -48,10 +48,10 @@ sys.path.insert(0, str(ROOT))
 
 from annotator.core import quality as Q  # noqa: E402
 from annotator.core.project import Project  # noqa: E402
-from annotator.engines.propagator import make_propagator  # noqa: E402
+from annotator.engines.registry import make_propagator  # noqa: E402
 from annotator.pipeline import failure as F  # noqa: E402
 from annotator.pipeline.anchor_match import AnchorKeypoints  # noqa: E402
-from annotator.pipeline.flags import clips_of  # noqa: E402
+from annotator.pipeline.clips import clips_from_probability, clips_of  # noqa: E402
 from annotator.pipeline.queue import choose_engine, propagate_project  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -212,7 +212,7 @@ def report(seqs: dict, args) -> None:  # noqa: ANN001
     rows = {}
     for name, s in seqs.items():
         p = F.failure_probability(s["feats"])
-        clips = F.clips_from_probability(p, 1)
+        clips = clips_from_probability(p, 1)
         rows[name] = counts(flagged_by_clips(clips, len(p)), s["failed"])
     print_table("failure score, defaults stored in failure.py (fitted on all fourteen)", rows)
 
@@ -222,7 +222,7 @@ def report(seqs: dict, args) -> None:  # noqa: ANN001
         model = fit([v["feats"] for v in train.values()], [v["failed"] for v in train.values()],
                     None, L2)
         p = loo_p[name] = F.failure_probability(s["feats"], model)
-        clips = F.clips_from_probability(p, 1, model)
+        clips = clips_from_probability(p, 1, model)
         loo_clips[name] = clips
         loo_rows[name] = counts(flagged_by_clips(clips, len(p)), s["failed"])
     rec, prec = print_table("leave-one-sequence-out (fitted on the other thirteen)", loo_rows)
@@ -279,7 +279,7 @@ def loo_summary(seqs: dict, keep: list[str], l2: float = 10.0
         train = [v for k, v in seqs.items() if k != name]
         model = fit([v["feats"] for v in train], [v["failed"] for v in train], keep, l2)
         p = F.failure_probability(s["feats"], model)
-        clips = F.clips_from_probability(p, 1, model)
+        clips = clips_from_probability(p, 1, model)
         tot += counts(flagged_by_clips(clips, len(p)), s["failed"])
         y = s["failed"][1:]
         q = np.clip(p[1:], 1e-4, 1 - 1e-4)
@@ -302,7 +302,7 @@ def fit(feats: list[dict], failed: list[np.ndarray], keep: list[str] | None = No
             trial = F.FailureModel(model.signals, model.coef, model.bias, float(thr), extend)
             tot = np.zeros(3, int)
             for p, fa in zip(probs, failed):
-                clips = F.clips_from_probability(p, 1, trial)
+                clips = clips_from_probability(p, 1, trial)
                 tot += counts(flagged_by_clips(clips, len(p)), fa)
             rec, prec = ratio(tot[1], tot[0]), ratio(tot[1], tot[2])
             if prec >= MIN_PRECISION and rec > best[0]:

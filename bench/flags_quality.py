@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from annotator.pipeline import failure as F
+from annotator.pipeline.clips import clips_from_probability
 
 EXTEND = (1.0, 0.75, 0.5)  # the clip extensions (× the threshold) a fit chooses among
 
@@ -39,7 +40,7 @@ def ceiling(seqs: dict, loo_p: dict[str, np.ndarray], goal: float = 0.6) -> None
             trial = F.FailureModel(("x",), (0.0,), 0.0, float(thr), extend)
             tot = np.zeros(3, int)
             for name, s in seqs.items():
-                clips = F.clips_from_probability(loo_p[name], 1, trial)
+                clips = clips_from_probability(loo_p[name], 1, trial)
                 tot += counts(flagged_by_clips(clips, len(loo_p[name])), s["failed"])
             rec, prec = ratio(tot[1], tot[0]), ratio(tot[1], tot[2])
             if prec >= goal and rec > best[0]:

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from annotator.core import quality
-from annotator.engines.propagator import make_propagator
+from annotator.engines.registry import make_propagator
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "davis2016"

@@ -54,6 +54,22 @@ def _loaded_models_lines(args: argparse.Namespace) -> None:
               f"{reg.precisions().get(what, '?')}")
 
 
+def _cpu_bf16_line(on_cpu: bool) -> str:
+    """What the CPU's flags say about bf16 and, where the models run on the CPU, the speed
+    probe's figure and what ``auto`` makes of both."""
+    from annotator.engines.devices import BF16_PAYS, cpu_bf16
+
+    cpu = cpu_bf16(measure=on_cpu)
+    line = (f"CPU bf16: {'native' if cpu.native else 'not native'} "
+            f"(from the CPU's flags: {cpu.why})")
+    if not on_cpu:
+        return line
+    if cpu.speedup is not None:
+        line += (f"; measured {cpu.speedup:.2f}× fp32's speed on the models' layers "
+                 f"(bf16 needs {BF16_PAYS}×)")
+    return f"{line}: auto uses {cpu.auto} on the CPU"
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from annotator import settings
     from annotator.engines import models
@@ -77,19 +93,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print("segment-anything: installed")
     except ImportError:
         print("segment-anything: MISSING (pip install segment-anything)")
-    from annotator.engines.devices import bf16_support
-
     choice = choose_device(args.device, precision=args.precision)
     print(f"device: {choice.describe()}")
-    native, why = bf16_support()
-    line = f"CPU bf16: {'native' if native else 'not native'} ({why}; from the CPU's flags)"
-    if native and choice.device.type == "cpu":
-        from annotator.engines.devices import BF16_PAYS, bf16_speedup
-
-        gain = bf16_speedup()
-        line += (f"; measured {gain:.2f}× fp32's speed on the models' layers, so auto uses "
-                 f"{'bf16' if gain >= BF16_PAYS else 'fp32'} (bf16 needs {BF16_PAYS}×)")
-    print(line)
+    print(_cpu_bf16_line(choice.device.type == "cpu"))
     _loaded_models_lines(args)
     print(f"Qt: {_qt_line()}")
     print(f"settings: {settings.settings_path()}")

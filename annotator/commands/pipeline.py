@@ -202,7 +202,8 @@ def model_devices(model: str | None) -> dict[str, str]:
 
 def cmd_review(args: argparse.Namespace) -> int:
     from annotator.core.project import Project
-    from annotator.pipeline.flags import flag_label, review_clips
+    from annotator.pipeline.clips import review_clips
+    from annotator.pipeline.flags import flag_label
 
     with Project.open(args.project, readonly=True) as project:
         store = project.store

@@ -15,8 +15,9 @@ time* of that thread, best of each: on a busy machine the wall clock counts the 
 the core (on a 2-core machine at load 10 the wall-clock ratio of such a probe ranged 0.5–2.5
 from one run to the next), the thread's CPU time does not (1.87–2.03 there). About 0.6 s
 of CPU, plus the child's start (importing torch, once per machine). Where the thread clock is coarse (Windows: 15.6 ms) it falls back to the wall clock.
-The result is kept in the user's cache folder, keyed by the CPU's model name, its flags, the
-torch version and the probe's method, so later processes read it instead of measuring.
+The result is kept in the user's cache folder (:func:`cache_file`), keyed by the CPU's model
+name, its flags, the torch version and the probe's method, so later processes read it instead
+of measuring. torch is imported only to measure or to key a figure.
 """
 
 from __future__ import annotations
@@ -25,15 +26,21 @@ import hashlib
 import json
 import os
 import time
-
-import torch
+from pathlib import Path
 
 from annotator import settings
 
 METHOD = "thread-cpu-min-v2"  # a new method measures again instead of reading old figures
 
 
+def cache_file() -> Path:
+    """Where the measured figures are kept (the test suite points it at a folder of its own)."""
+    return settings.user_cache_dir() / "bf16-probe.json"
+
+
 def _cpu_key(flags: set[str]) -> str:
+    import torch
+
     model = ""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
@@ -60,6 +67,8 @@ def rounds(repeats: int = 7, clock=None) -> float:  # noqa: ANN001
     current threads: the best fp32 time over the best bf16 time of ``repeats`` alternating
     rounds (``clock``: the thread's CPU time when torch runs on one thread, else the wall
     clock)."""
+    import torch
+
     conv = torch.nn.Conv2d(128, 128, 3, padding=1).eval().to(memory_format=torch.channels_last)
     x = torch.randn(1, 128, 64, 96).contiguous(memory_format=torch.channels_last)
     lin = torch.nn.Linear(768, 768).eval()
@@ -111,7 +120,7 @@ def measure(repeats: int = 7, timeout_s: float = 120.0) -> float:
 def speedup(flags: set[str]) -> float:
     """The measured speed-up (cached per CPU and torch build in the user's cache folder)."""
     key = _cpu_key(flags)
-    path = settings.user_cache_dir() / "bf16-probe.json"
+    path = cache_file()
     if (key, path) in _MEMO:
         return _MEMO[key, path]
     _MEMO[key, path] = value = _read_or_measure(key, path)

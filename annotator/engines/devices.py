@@ -104,20 +104,39 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+@dataclass(frozen=True)
+class Cpu:
+    """A CPU as detected: its architecture (``platform.machine()``, lower case) and flags."""
+
+    machine: str
+    flags: frozenset[str]
+
+
+def detect_cpu() -> Cpu:
+    """This machine's CPU. Every precision decision reads the CPU through here (and its
+    measured speed through :func:`bf16_speedup`): the tests patch these two to play other
+    machines."""
+    return Cpu(platform.machine().lower(), frozenset(cpu_flags()))
+
+
 def bf16_support(flags: set[str] | None = None, machine: str | None = None) -> tuple[bool, str]:
     """Whether this CPU computes bf16 natively, and why we think so (from its flags, never
-    guessed): x86 needs ``avx512_bf16`` or ``amx_bf16``; Arm (aarch64/arm64) ``bf16``."""
-    flags = cpu_flags() if flags is None else flags
-    machine = (machine or platform.machine()).lower()
+    guessed): x86 needs ``avx512_bf16`` or ``amx_bf16``; Arm (aarch64/arm64) ``bf16``.
+    ``flags`` / ``machine`` default to :func:`detect_cpu`'s."""
+    if flags is None or machine is None:
+        cpu = detect_cpu()
+        flags = cpu.flags if flags is None else flags
+        machine = cpu.machine if machine is None else machine
+    machine = machine.lower()
     if machine in ("x86_64", "amd64", "i386", "i686"):
         have = sorted(f for f in ("avx512_bf16", "amx_bf16") if f in flags)
         if have:
             return True, f"the CPU has {' and '.join(have)}"
-        return False, "the CPU has neither avx512_bf16 nor amx_bf16 (bf16 would be emulated)"
+        return False, "the CPU has neither avx512_bf16 nor amx_bf16, so bf16 is emulated"
     if machine in ("aarch64", "arm64") or machine.startswith("arm"):
         if "bf16" in flags:
             return True, "the Arm CPU has the BF16 extension"
-        return False, "the Arm CPU lacks the BF16 extension (bf16 would be emulated)"
+        return False, "the Arm CPU lacks the BF16 extension, so bf16 is emulated"
     return False, f"no known bf16 instructions on a {machine or 'unknown'} CPU"
 
 
@@ -171,7 +190,43 @@ def bf16_speedup() -> float:
     """bf16's measured speed-up over fp32 on this CPU (``bf16_probe``: cached per machine)."""
     from annotator.engines import bf16_probe
 
-    return bf16_probe.speedup(cpu_flags())
+    return bf16_probe.speedup(set(detect_cpu().flags))
+
+
+@dataclass(frozen=True)
+class CpuBf16:
+    """What ``auto`` knows about bf16 on this CPU: native or not (from the flags, ``why``),
+    and where native, the probe's measured speed-up (None: not measured)."""
+
+    native: bool
+    why: str
+    speedup: float | None = None
+
+    @property
+    def pays(self) -> bool:
+        """Whether ``auto`` runs bf16 on this CPU: native *and* measured fast enough."""
+        return self.native and self.speedup is not None and self.speedup >= BF16_PAYS
+
+    @property
+    def auto(self) -> str:
+        return "bf16" if self.pays else "fp32"
+
+    def reason(self) -> str:
+        """Why ``auto`` picks :attr:`auto` on this CPU, in words."""
+        if not self.native:
+            return f"auto: fp32 because {self.why}"
+        if self.speedup is None:
+            return f"auto: fp32 although {self.why}: bf16's speed was not measured"
+        if self.pays:
+            return f"auto: bf16 because {self.why} and it measured {self.speedup:.2f}× fp32's speed"
+        return (f"auto: fp32 although {self.why}: bf16 measured {self.speedup:.2f}× fp32's speed "
+                f"here (needs {BF16_PAYS}×)")
+
+
+def cpu_bf16(measure: bool = True) -> CpuBf16:
+    """bf16 on this CPU: the flags, then (``measure``, and only where native) the speed probe."""
+    native, why = bf16_support()
+    return CpuBf16(native, why, bf16_speedup() if native and measure else None)
 
 
 def choose_precision(dev: torch.device, precision: str | None = None,
@@ -195,14 +250,8 @@ def choose_precision(dev: torch.device, precision: str | None = None,
                 return "fp32", "half=false"
             return "fp16", "auto: fp16 on CUDA"
         if dev.type == "cpu":
-            native, why = bf16_support()
-            if not native:
-                return "fp32", f"auto: fp32 because {why}"
-            gain = bf16_speedup()
-            if gain >= BF16_PAYS:
-                return "bf16", f"auto: bf16 because {why} and it measured {gain:.2f}× fp32's speed"
-            return "fp32", (f"auto: fp32 although {why}: bf16 measured {gain:.2f}× fp32's speed "
-                            f"here (needs {BF16_PAYS}×)")
+            cpu = cpu_bf16()
+            return cpu.auto, cpu.reason()
         return "fp32", f"auto: fp32 on {dev.type}"
     if asked == "fp16" and dev.type != "cuda":
         raise UserError(f"precision fp16 ({source}) runs on CUDA only, not on {dev.type}: "

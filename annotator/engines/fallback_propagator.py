@@ -98,6 +98,7 @@ class FallbackPropagator(FlowEngine):
     """Optical flow + colour model propagation (no model weights); see the module docstring."""
 
     name = "fallback (optical flow + colour model)"
+    kind = "fallback"
 
     def __init__(
         self,

@@ -28,13 +28,8 @@ from collections import OrderedDict
 import cv2
 import numpy as np
 
-from annotator.engines.segmenter import (
-    LOW_RES,
-    SegmentResult,
-    check_frame,
-    check_prompts,
-    frame_key,
-)
+from annotator.engines.checks import check_frame
+from annotator.engines.segmenter import LOW_RES, SegmentResult, check_prompts, frame_key
 
 FALLBACK_NAME = "Fallback segmenter (GrabCut, no SAM weights)"
 

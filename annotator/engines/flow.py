@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from annotator.engines.checks import check_frame
 from annotator.engines.propagator import (
     PropagationResult,
-    check_frame,
     check_given,
     exclusive_masks,
     resolve_active,
@@ -176,6 +176,7 @@ class FlowWarpPropagator(FlowEngine):
     """Baseline: the previous frame's mask warped along dense optical flow, nothing more."""
 
     name = "plain flow warping"
+    kind = "flow-warp"
 
     def __init__(self, work_long_side: int | None = None, flow_preset: int = 2) -> None:
         """Full resolution and DIS's medium preset by default: the strongest plain warping."""

@@ -522,7 +522,7 @@ class ProgressBar:
         self.stream.flush()
 
 
-# -- conveniences for the GUI and pipeline ------------------------------------------------------
+# -- what is installed ------------------------------------------------------------------------
 def list_models() -> list[Resolution]:
     """Every registry entry with where its file is (or would be) and whether it is there."""
     return [locate(name) for name in REGISTRY]
@@ -534,36 +534,14 @@ def model_path(name: str) -> Path | None:
     return r.path if r.exists else None
 
 
-def best_segmenter(
-    device: str | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    arch: str | None = None,
-    allow_fallback: bool = True,
-) -> Any:
-    """SAM from the best checkpoint present (vit_h, then vit_l, then vit_b; or ``arch``), else
-    the weight-free fallback (when ``allow_fallback``). A checkpoint that is present but
-    broken raises ``ModelFileError``: it is not silently replaced by the fallback.
-
-    With neither ``device`` nor ``arch`` it is the process's one loaded SAM
-    (:meth:`annotator.engines.registry.EngineRegistry.segmenter`); naming either loads a model
-    of its own (scripts, benches)."""
-    from annotator.engines.fallback_segmenter import FallbackSegmenter
-    from annotator.engines.sam import SamSegmenter
-
-    if arch is None and device is None:
-        from annotator.engines import registry
-
-        seg = registry.get().segmenter(cache_dir, allow_fallback=allow_fallback)
-        if seg is None:
-            resolve("sam_vit_b")  # raises, saying where it looked
-        return seg
-    if arch is not None:
-        if model_path(SAM_FOR_ARCH.get(arch, arch)) is None and allow_fallback:
-            return FallbackSegmenter()
-        return SamSegmenter.from_checkpoint(arch=arch, device=device, cache_dir=cache_dir)
-    found = find_sam()
-    if found is None:
-        if allow_fallback:
-            return FallbackSegmenter()
-        resolve("sam_vit_b")
-    return SamSegmenter.from_checkpoint(found.path, device=device, cache_dir=cache_dir)
+def xmem_checkpoint() -> Path | None:
+    """The installed XMem model file (``xmem``, else ``xmem_s012``; looked up as
+    :func:`locate` says), or None when neither is there or a setting naming it is broken."""
+    for name in ("xmem", "xmem_s012"):
+        try:
+            path = model_path(name)
+        except Exception:  # noqa: BLE001 - a broken setting means "not installed" here
+            path = None
+        if path is not None:
+            return path
+    return None

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from annotator.engines.sam import Cancelled
+from annotator.errors import Cancelled
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class PrecomputeQueue:
 
     def schedule_plan(self, segment_starts: Iterable[int], flagged: Iterable[int] = ()) -> None:
         """The annotator's next frames: every segment's first frame, then flagged frames in
-        the order given (worst first: :func:`annotator.pipeline.flags.review_clips` order)."""
+        the order given (worst first: :func:`annotator.pipeline.clips.review_clips` order)."""
         self.schedule(segment_starts, PRIORITY_SEGMENT_START)
         self.schedule(flagged, PRIORITY_FLAGGED)
 

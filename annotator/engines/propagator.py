@@ -28,20 +28,25 @@ probability map (``float32``, possibly at a lower resolution than the frame, sam
 :meth:`PropagationResult.prob_at`), and a confidence in [0, 1] that feeds the quality flags.
 
 Every engine also has a ``name`` for the status bar (a model names the device its weights are
-really on: ``XMem (cuda:0)``; XMem's network is loaded once per process by
-:mod:`annotator.engines.registry`, each run gets its own propagator over it) and ``memory_bytes()`` — the size of what it
-keeps between frames — which stays bounded however long the run is.
+really on: ``XMem (cuda:0)``), a ``kind`` — its entry in the engine table
+(:mod:`annotator.engines.engine_table`: ``xmem``, ``fallback``, ``flow-warp``) — and
+``memory_bytes()``, the size of what it keeps between frames, which stays bounded however long
+the run is.
 
 XMem's inference core (``vendor/xmem``) has the step protocol ``step(image, mask, valid_labels,
 end) -> (1+N)×H×W probabilities, background first``; its adaptor maps ``given`` to ``mask`` /
-``valid_labels`` and ids to channels. Engines are created by name through :func:`make_propagator`;
-:func:`register_engine` lets an engine declare whether it can run (e.g. its model file exists),
-so the best available engine is picked automatically unless the caller names one.
+``valid_labels`` and ids to channels. Engines are made by name by the process's registry
+(:func:`annotator.engines.registry.make_propagator`; XMem's network is loaded there once per
+process and each run gets its own propagator over it); which engines exist, and which can run
+here, is the engine table's.
+
+This module is a leaf of the engines: the protocol and the helpers every engine shares
+(frames are checked by :func:`annotator.engines.checks.check_frame`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -51,12 +56,8 @@ import numpy as np
 __all__ = [
     "PropagationResult",
     "Propagator",
-    "available_engines",
-    "check_frame",
     "check_given",
     "exclusive_masks",
-    "make_propagator",
-    "register_engine",
     "resolve_active",
 ]
 
@@ -92,6 +93,7 @@ class Propagator(Protocol):
     """What every propagation engine offers (see the module docstring for the semantics)."""
 
     name: str
+    kind: str  # its entry in the engine table (annotator.engines.engine_table)
 
     def reset(self) -> None:
         """Forget all objects and frames (call between segments)."""
@@ -112,21 +114,6 @@ class Propagator(Protocol):
 
 
 # --- helpers shared by engines -------------------------------------------------------------
-
-
-def check_frame(frame: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """Validate an H×W×3 uint8 frame (and its size against ``shape`` when given)."""
-    frame = np.asarray(frame)
-    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-        raise ValueError(
-            f"a frame must be an H×W×3 uint8 RGB image, got shape {frame.shape} {frame.dtype}"
-        )
-    if shape is not None and frame.shape[:2] != tuple(shape):
-        raise ValueError(
-            f"frame size {frame.shape[1]}×{frame.shape[0]} differs from the run's "
-            f"{shape[1]}×{shape[0]}; call reset() before a video of another size"
-        )
-    return frame
 
 
 def check_given(
@@ -191,81 +178,3 @@ def exclusive_masks(probs: Mapping[int, np.ndarray]) -> dict[int, np.ndarray]:
         winner[better] = k
         np.maximum(best, p, out=best)
     return {obj_id: winner == k for k, obj_id in enumerate(maps, start=1)}
-
-
-# --- engine choice -----------------------------------------------------------------------------
-
-_ENGINES: dict[str, tuple[int, Callable[..., Propagator], Callable[[], bool]]] = {}
-
-
-def register_engine(
-    name: str,
-    factory: Callable[..., Propagator],
-    available: Callable[[], bool] = lambda: True,
-    priority: int = 0,
-) -> None:
-    """Make an engine choosable by ``name``; the available one of highest priority is default."""
-    _ENGINES[name] = (priority, factory, available)
-
-
-def available_engines() -> list[str]:
-    """Names of the engines that can run now, best first."""
-    _register_builtin()
-    usable = [(p, n) for n, (p, _, ok) in _ENGINES.items() if ok()]
-    return [n for _, n in sorted(usable, key=lambda pn: (-pn[0], pn[1]))]
-
-
-def make_propagator(name: str | None = None, **options: Any) -> Propagator:
-    """Create the engine called ``name``, or the best available one when ``name`` is None."""
-    _register_builtin()
-    if name is None:
-        usable = available_engines()
-        if not usable:
-            raise RuntimeError("no propagation engine can run")
-        name = usable[0]
-    if name not in _ENGINES:
-        raise ValueError(f"unknown propagation engine {name!r}; known: {sorted(_ENGINES)}")
-    _, factory, available = _ENGINES[name]
-    if not available():
-        raise RuntimeError(
-            f"propagation engine {name!r} cannot run here (its model files are missing?)"
-        )
-    return factory(**options)
-
-
-def _register_builtin() -> None:
-    """Register the weight-free engines, and XMem where it can be imported."""
-    if "fallback" in _ENGINES:
-        return
-    from annotator.engines.fallback_propagator import FallbackPropagator
-    from annotator.engines.flow import FlowWarpPropagator
-
-    register_engine("fallback", FallbackPropagator, priority=0)
-    register_engine("flow-warp", FlowWarpPropagator, priority=-10)
-    if "xmem" not in _ENGINES:  # imported (with torch) only when it is made: a weight-free
-        register_engine("xmem", _make_xmem, _xmem_installed, priority=10)  # run never pays
-
-
-def _make_xmem(**options: Any) -> Propagator:
-    from annotator.engines.xmem_propagator import XMemPropagator
-
-    return XMemPropagator(**options)
-
-
-def _xmem_installed() -> bool:
-    """XMem can run: its model file is installed and torch and ``xmem`` are importable."""
-    import importlib.util
-
-    try:
-        from annotator.engines import models
-    except ImportError:  # the model registry is not part of this build
-        return False
-    def present(name: str) -> bool:
-        try:
-            return models.model_path(name) is not None
-        except Exception:  # noqa: BLE001 - a broken setting means "not available" here
-            return False
-
-    if not (present("xmem") or present("xmem_s012")):
-        return False
-    return all(importlib.util.find_spec(m) is not None for m in ("torch", "xmem"))

@@ -20,6 +20,9 @@ For each propagated (object, frame):
 ``write_back`` (the ``refine.write_back`` setting, off by default) asks the propagator to
 memorise the accepted refined masks instead of its own, through ``replace_last(masks)`` (the
 XMem adaptor has it; an engine without it just keeps its own masks).
+
+Whether a job refines at all, and with which SAM, is the pipeline's decision
+(:func:`annotator.pipeline.queue.make_refiner`, by the refine policy).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import numpy as np
 from annotator.core.quality import region_similarity
 from annotator.engines.propagator import PropagationResult
 
-__all__ = ["PrototypeRefiner", "Refinement", "farthest_points", "make_refiner"]
+__all__ = ["PrototypeRefiner", "Refinement", "farthest_points"]
 
 
 @dataclass
@@ -193,24 +196,3 @@ def _interior_point(mask: np.ndarray) -> np.ndarray:
     dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
     y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
     return np.array([x, y], np.float32)
-
-
-WRITE_BACK_SETTING = "refine.write_back"
-
-
-def make_refiner(propagator, segmenter=None, cache_dir=None, **options) -> PrototypeRefiner | None:
-    """A refiner for ``propagator`` with ``segmenter``, else with the process's one loaded SAM
-    (:mod:`annotator.engines.registry`; ``cache_dir``: where its embeddings are cached, None:
-    memory only); None when no SAM file is installed (the weight-free segmenter is not used to
-    refine: it would cost time without making masks better)."""
-    if segmenter is None:
-        from annotator.engines import registry
-
-        segmenter = registry.get().segmenter(cache_dir, allow_fallback=False)
-        if segmenter is None:
-            return None
-    if "write_back" not in options:
-        from annotator import settings
-
-        options["write_back"] = bool(settings.get(WRITE_BACK_SETTING, False))
-    return PrototypeRefiner(segmenter, propagator, **options)

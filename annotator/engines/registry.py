@@ -12,8 +12,10 @@ The registry loads SAM and XMem once, on its device, and hands them out:
 * :meth:`EngineRegistry.segmenter` — SAM for a caller with its own embedding cache (the GUI
   session, a propagation's refiner): a :meth:`~annotator.engines.sam.SamSegmenter.share` of the
   one loaded model, so there is never a second copy of the weights;
-* :meth:`EngineRegistry.propagator` — a fresh propagator (its own memory of the run) over the
-  one loaded XMem network, or a weight-free engine;
+* :meth:`EngineRegistry.propagator` (:func:`make_propagator` for the process's registry) — a
+  fresh propagator (its own memory of the run) by its name in the engine table
+  (:mod:`annotator.engines.engine_table`): XMem over the one loaded XMem network, or a
+  weight-free engine;
 * :meth:`EngineRegistry.devices` — the device each loaded model really runs on (asked of the
   model's weights), for the status bar, ``annotator doctor`` and ``annotator propagate``;
 * :meth:`EngineRegistry.release` — drop the models (Preferences; they load again when next
@@ -39,11 +41,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from annotator.engines import engine_table, models
 from annotator.engines.devices import DeviceChoice, apply_threads, choose_device
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EngineRegistry", "get", "start", "started"]
+__all__ = ["EngineRegistry", "get", "make_propagator", "start", "started"]
 
 GUI_IDLE_RELEASE_S = 600.0  # an app left alone with no project open lets its models go
 
@@ -127,8 +130,6 @@ class EngineRegistry:
     def sam(self) -> Any:
         """The one loaded SAM (loaded now if needed), or None when no SAM file is installed.
         A present but broken file raises ``ModelFileError``."""
-        from annotator.engines import models
-
         found = models.find_sam()
         if found is None:
             return None
@@ -162,7 +163,6 @@ class EngineRegistry:
         return None
 
     def _load_sam(self, path: Path) -> Any:
-        from annotator.engines import models
         from annotator.engines.embedding_cache import EmbeddingCache
         from annotator.engines.sam import SamSegmenter, load_sam
 
@@ -214,9 +214,7 @@ class EngineRegistry:
         """The one loaded XMem network, on the registry's device."""
         import xmem
 
-        from annotator.engines.xmem_propagator import xmem_checkpoint
-
-        path = xmem_checkpoint()
+        path = models.xmem_checkpoint()
         if path is None:
             raise RuntimeError("no XMem model file: install it (annotator models)")
         with self._lock:
@@ -236,22 +234,25 @@ class EngineRegistry:
             return net
 
     def propagator(self, name: str | None = None, **options: Any) -> Any:
-        """A fresh propagator called ``name`` (None: the best available); XMem's runs over
-        the one loaded network."""
-        from annotator.engines.propagator import available_engines, make_propagator
-
+        """A fresh propagator: the engine table's ``name`` (None: the best one that can run
+        here), made with ``options``; XMem's runs over the one loaded network, in the
+        registry's precision. An unknown name is a ValueError, one that cannot run here a
+        RuntimeError."""
         if name is None:
-            usable = available_engines()
+            usable = engine_table.available_engines()
             name = usable[0] if usable else "fallback"
-        if name == "xmem":
-            from annotator.engines.xmem_propagator import XMemPropagator
-
-            with self._handing_out():
-                options.setdefault("precision", self.choice.precision)
-                prop = XMemPropagator(self.xmem_network(), **options)
-                self._users.add(prop)
-            return prop
-        return make_propagator(name, **options)
+        engine = engine_table.entry(name)
+        if not engine.installed():
+            raise RuntimeError(
+                f"propagation engine {name!r} cannot run here (its model files are missing?)")
+        cls = engine.load()
+        if not engine.xmem_network:
+            return cls(**options)
+        with self._handing_out():
+            options.setdefault("precision", self.choice.precision)
+            prop = cls(self.xmem_network(), **options)
+            self._users.add(prop)
+        return prop
 
     # -- what runs where -----------------------------------------------------------------------
     def devices(self) -> dict[str, str]:
@@ -358,6 +359,11 @@ def get() -> EngineRegistry:
         return _REGISTRY
 
 
+def make_propagator(name: str | None = None, **options: Any) -> Any:
+    """A fresh propagator from the process's registry (:meth:`EngineRegistry.propagator`)."""
+    return get().propagator(name, **options)
+
+
 def started() -> bool:
     """Whether :func:`start` ran in this process."""
     return _STARTED["done"]
@@ -415,10 +421,7 @@ def _device_asked(device: str | None) -> bool:
 
 
 def _models_installed() -> bool:
-    from annotator.engines import models
-    from annotator.engines.propagator import _xmem_installed
-
-    return models.find_sam() is not None or _xmem_installed()
+    return models.find_sam() is not None or engine_table.xmem_installed()
 
 
 def reset_for_tests() -> None:

@@ -31,13 +31,11 @@ from segment_anything.modeling import Sam
 from xmem import allocator
 
 from annotator.engines import models
+from annotator.engines.checks import check_frame
 from annotator.engines.devices import SAM_BF16_PARTS, DeviceChoice, choose_device
 from annotator.engines.embedding_cache import Embedding, EmbeddingCache
-from annotator.engines.segmenter import SegmentResult, check_frame, check_prompts, frame_key
-
-
-class Cancelled(Exception):
-    """Raised inside a background embedding when its caller cancelled it."""
+from annotator.engines.segmenter import SegmentResult, check_prompts, frame_key
+from annotator.errors import Cancelled
 
 
 def load_sam(
@@ -229,7 +227,7 @@ class SamSegmenter:
     ) -> bool:
         """Compute and cache ``frame``'s embedding (disk, not the memory LRU) on the calling
         thread, yielding to interactive calls. False when it was cached already.
-        Raises ``Cancelled`` when ``should_stop()`` turns true mid-way."""
+        Raises :class:`annotator.errors.Cancelled` when ``should_stop()`` turns true mid-way."""
         check_frame(frame)
         fk = frame_key(frame)
         if self.cache.contains(self.model_id, fk):

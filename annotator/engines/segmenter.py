@@ -99,15 +99,6 @@ def frame_key(frame: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def check_frame(frame: np.ndarray) -> np.ndarray:
-    """Validate an ``H×W×3`` uint8 frame (a programming error otherwise, hence ValueError)."""
-    if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f"expected an H×W×3 RGB frame, got {getattr(frame, 'shape', frame)!r}")
-    if frame.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 frame, got {frame.dtype}")
-    return frame
-
-
 def check_prompts(
     points: np.ndarray | None,
     labels: np.ndarray | None,

@@ -22,13 +22,15 @@ With ``want_vote`` set (the refiner does), each step keeps XMem's memory vote
 (:class:`xmem.MemoryVote`) in :attr:`XMemPropagator.last_vote` with :attr:`vote_scale`, the
 factor from XMem's working resolution to the frame's pixels.
 
-Built without a network (``make_propagator("xmem")``), it takes the process's one loaded network
-from :mod:`annotator.engines.registry` (on the device chosen there); ``checkpoint=`` or
-``device=`` load a network of its own on ``device`` (default: :func:`choose_device`'s).
+The process's engine registry (:mod:`annotator.engines.registry`) builds it over the one loaded
+network, on the device chosen there (``make_propagator("xmem")``); built without a ``network``
+it loads one of its own from ``checkpoint`` (default: the installed model file,
+:func:`annotator.engines.models.xmem_checkpoint`) on ``device`` (default:
+:func:`~annotator.engines.devices.choose_device`'s) — a script's or a bench's.
 
-Available when the XMem model file is found through the model registry
-(:mod:`annotator.engines.models`); registered as ``xmem`` with a higher priority than the
-fallback, so ``auto`` picks it whenever its weights are installed.
+Its row in the engine table (:mod:`annotator.engines.engine_table`) is ``xmem``: available when
+its model file is installed, of a higher priority than the fallback, so ``auto`` picks it
+whenever its weights are there.
 """
 
 from __future__ import annotations
@@ -40,21 +42,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from annotator.engines.propagator import (
-    PropagationResult,
-    check_frame,
-    check_given,
-    register_engine,
-    resolve_active,
-)
+from annotator.engines.checks import check_frame
+from annotator.engines.models import xmem_checkpoint
+from annotator.engines.propagator import PropagationResult, check_given, resolve_active
 
-__all__ = ["XMemPropagator", "xmem_checkpoint"]
-
-MODEL_NAME = "xmem"
+__all__ = ["XMemPropagator"]
 
 
 class XMemPropagator:
     """XMem behind the Propagator protocol (see the module docstring)."""
+
+    kind = "xmem"
 
     def __init__(self, network=None, *, checkpoint: str | Path | None = None,
                  config=None, size: int = 480, device: str | torch.device | None = None,
@@ -63,14 +61,7 @@ class XMemPropagator:
 
         from annotator.engines.devices import XMEM_BF16_PARTS
 
-        if network is None and checkpoint is None and device is None:
-            from annotator.engines import registry
-
-            reg = registry.get()
-            network = reg.xmem_network()  # loaded once per process, on its device
-            if precision is None:
-                precision = reg.choice.precision
-        elif network is None:
+        if network is None:  # a network of its own (the registry hands in the process's)
             path = checkpoint or xmem_checkpoint()
             if path is None:
                 raise RuntimeError("no XMem model file: install it (annotator models) or pass "
@@ -237,23 +228,3 @@ def _resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     x = t[None] if t.ndim == 3 else t[None, None]
     out = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
     return out[0] if t.ndim == 3 else out[0, 0]
-
-
-def xmem_checkpoint() -> Path | None:
-    """The XMem model file from the model registry (``xmem``, else ``xmem_s012``; looked up
-    as :func:`annotator.engines.models.locate` says), or None when neither is installed."""
-    try:
-        from annotator.engines import models
-    except ImportError:  # the registry is not part of this build
-        return None
-    for name in ("xmem", "xmem_s012"):
-        try:
-            path = models.model_path(name)
-        except Exception:  # noqa: BLE001 - a broken setting means "not available" here
-            path = None
-        if path is not None:
-            return Path(path)
-    return None
-
-
-register_engine("xmem", XMemPropagator, lambda: xmem_checkpoint() is not None, priority=10)

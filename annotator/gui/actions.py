@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from annotator.gui import settings as S
+from annotator import settings
 from annotator.pipeline.exports import FORMATS
 
 ALWAYS, PROJECT, EDIT = "always", "project", "edit"  # when an action is enabled
@@ -154,13 +154,12 @@ def plain(text: str) -> str:
 
 def build_actions(parent: QWidget, table: list[Command]) -> dict[str, QAction]:
     """One ``QAction`` per command, on ``parent`` (so its keys work anywhere in the window)."""
-    custom = S.app_settings()
     actions: dict[str, QAction] = {}
     for cmd in table:
         act = QAction(cmd.text, parent)
         act.setObjectName(f"action_{cmd.name}")
         defaults = (cmd.keys,) if isinstance(cmd.keys, str) else cmd.keys
-        own = custom.value(f"shortcuts/{cmd.name}")  # MERGE: shortcuts move to settings.json
+        own = settings.get(f"shortcuts.{cmd.name}")
         seqs = [own] if own else [k for k in defaults if k]
         act.setShortcuts([QKeySequence(k) for k in seqs])
         act.default_shortcuts = list(k for k in defaults if k)  # type: ignore[attr-defined]

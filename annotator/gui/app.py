@@ -43,12 +43,15 @@ def run_app(project_dir: str | Path | None = None, video: str | Path | None = No
             device: str | None = None) -> int:
     """Open the window (on a project, a video, or the last project) and run until it closes.
 
-    Start-up sets the process-wide settings once, before any model or worker: the engine
-    registry on ``device`` (``--device``; a device the machine lacks is a ``UserError``) or on
-    the Device preference, torch's threads and the allocator (:func:`gui.engines.start_engines`).
+    Start-up first moves the preferences an earlier version kept in QSettings into the JSON
+    settings (:func:`gui.settings.move_old_preferences`), then sets the process-wide settings
+    once, before any model or worker: the engine registry on ``device`` (``--device``; a device
+    the machine lacks is a ``UserError``) or on the Device preference, torch's threads and the
+    allocator (:func:`gui.engines.start_engines`).
     """
     from annotator.gui.engines import start_engines
 
+    S.move_old_preferences()
     notice = start_engines(device)
     app = application()
     from annotator.gui.main_window import MainWindow

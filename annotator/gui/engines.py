@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from annotator.gui.settings import app_settings
+from annotator import settings
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,7 @@ def make_segmenter(project: Any = None, on_error: Any = None) -> Any:
     keeps working. Call on a worker: loading SAM takes seconds."""
     from annotator.engines.fallback_segmenter import FallbackSegmenter
 
-    s = app_settings()
-    if str(s.value("engines/segmenter", "auto")) == "fallback":
+    if settings.get("engines.segmenter") == "fallback":
         return FallbackSegmenter()
     from annotator.engines import registry
 
@@ -53,7 +52,7 @@ def start_engines(device: str | None = None, precision: str | None = None) -> st
     if device:
         registry.start(device, idle_release_s=idle, precision=precision)
         return None
-    stored = str(app_settings().value("engines/device", "auto") or "auto")
+    stored = settings.get("device")
     try:
         registry.start(None if stored == "auto" else stored, idle_release_s=idle,
                        precision=precision)
@@ -105,7 +104,7 @@ def device_label() -> str:
 def summary(segmenter: Any) -> tuple[str, str]:
     """(short label for the status bar, full description for its tooltip)."""
     try:
-        from annotator.engines.propagator import available_engines
+        from annotator.engines.engine_table import available_engines
 
         prop = (available_engines() or ["none"])[0]
     except Exception:  # pragma: no cover

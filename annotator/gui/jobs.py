@@ -13,20 +13,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from annotator.gui.settings import app_settings
+from annotator import settings
 from annotator.pipeline.outcome import JobOutcome, plural, summarize
-
-REFINE_CHOICES = ("auto", "uncertain", "every", "k=10", "off")
 
 
 def options() -> dict[str, Any]:
-    """Engine and refine policy from the preferences."""
-    s = app_settings()
-    engine = str(s.value("engines/propagator", "auto"))
-    refine = str(s.value("pipeline/refine", "auto"))
-    if refine not in REFINE_CHOICES and not refine.startswith("k="):
-        refine = "auto"
-    return {"engine": engine, "refine": refine}
+    """Engine and refine policy from the preferences (the JSON settings); a refine policy the
+    pipeline does not know is a ``UserError`` naming the settings file."""
+    from annotator.errors import UserError
+    from annotator.pipeline.policy import RefinePolicy
+
+    refine = settings.get("pipeline.refine")
+    try:
+        RefinePolicy.parse(refine)
+    except UserError:
+        raise UserError(f"the settings file {settings.settings_path()}: pipeline.refine must be "
+                        f"auto, every, k=N (N ≥ 1), uncertain or off, not {refine!r}: choose "
+                        "one in Edit ▸ Preferences ▸ Engines") from None
+    return {"engine": settings.get("engines.propagator"), "refine": refine}
 
 
 class _Relay:
@@ -89,7 +93,7 @@ def batch(folders: list[str | Path], ctx: Any) -> JobOutcome:
     task per project, when the batch dialog chose a cluster: :mod:`gui.batch_ray`)."""
     from annotator.pipeline.queue import propagate_projects
 
-    cluster = str(app_settings().value("pipeline/cluster", "") or "")
+    cluster = settings.get("pipeline.cluster")
     if cluster:
         from annotator.gui.batch_ray import batch_on_ray
 

@@ -120,15 +120,14 @@ class MainWindow(QMainWindow):
             value = s.value(key)
             if isinstance(value, QByteArray | bytes):
                 restore(value)
-        self.canvas.set_brush_radius(int(settings.get("canvas.brush", 12)))  # MERGE: default
+        self.canvas.set_brush_radius(settings.get("canvas.brush"))
 
     def save_layout(self) -> None:
         s = S.app_settings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.sync()
-        if self.canvas.brush_radius != settings.get("canvas.brush", 12):  # MERGE: default
-            settings.set("canvas.brush", self.canvas.brush_radius)
+        settings.remember("canvas.brush", self.canvas.brush_radius)
 
     # -- a project opens ---------------------------------------------------------------------
     def open_path(self, path: str | Path | None = None) -> None:

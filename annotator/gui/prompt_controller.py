@@ -335,7 +335,7 @@ class PromptController(QObject):
             return
         from annotator.core.guards import anchor_concern
 
-        factor = float(settings.get("guards.area_factor", 3.0))  # MERGE: default from the file
+        factor = settings.get("guards.area_factor")
         store = self.store
         self.session.write(lambda: anchor_concern(store, oid, frame, factor),
                            lambda concern: self._accept_checked(oid, frame, concern))

@@ -120,7 +120,7 @@ class PropagationController(QObject):
             return
         session = self.session
         project, oid, f = session.project, self.state.object_id, self.state.frame
-        limit = int(settings.get("guards.reviewed_frames", 20))  # MERGE: default from the file
+        limit = settings.get("guards.reviewed_frames")
 
         def start() -> None:
             if session is self.session:

@@ -234,7 +234,7 @@ class ProjectSession(QObject):
 
     def _flagged_frames(self) -> list[int]:
         """The worst frame of every flagged clip, worst clip first (a store read)."""
-        from annotator.pipeline.flags import review_clips
+        from annotator.pipeline.clips import review_clips
 
         return [c.worst_frame for c in review_clips(self.store)]
 
@@ -477,8 +477,8 @@ def _with_video(project: Any) -> tuple[Any, Any, Structure]:
     from annotator import settings
 
     try:
-        mb = int(settings.get("cache.frames_mb", 512))  # MERGE: the default comes from the settings file
-        return project, project.open_video(cache_bytes=mb << 20), read_structure(project.store)
+        cache = settings.get("cache.frames_mb") << 20
+        return project, project.open_video(cache_bytes=cache), read_structure(project.store)
     except BaseException:
         project.close()
         raise

@@ -1,4 +1,6 @@
-"""Persistent settings (``QSettings``): window layout, recent projects, preferences.
+"""The window's own memory (``QSettings``): geometry, dock state, recent projects, the last
+project and the place (frame, object) last viewed in each project. Preferences are not here:
+they live in the JSON settings (:mod:`annotator.settings`), shared with the command line.
 
 ``AVS_ANNOTATOR_SETTINGS`` names an INI file to use instead of the per-user default (tests and
 portable installs use it).
@@ -6,6 +8,7 @@ portable installs use it).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -15,13 +18,20 @@ ORG = "AVS Annotator"
 APP = "AVS Annotator"
 MAX_RECENT = 10
 
-DEFAULTS: dict[str, object] = {
-    "engines/segmenter": "auto",
-    "engines/propagator": "auto",
-    "engines/device": "auto",
-    "pipeline/refine": "auto",
-    "cache/frames_mb": 512,
-    "canvas/brush": 12,
+log = logging.getLogger(__name__)
+
+#: preferences that earlier versions kept in QSettings → their key in the JSON settings
+#: (and ``shortcuts/<name>`` → ``shortcuts.<name>``)
+OLD_PREFERENCES = {
+    "engines/segmenter": "engines.segmenter",
+    "engines/propagator": "engines.propagator",
+    "engines/device": "device",
+    "pipeline/refine": "pipeline.refine",
+    "pipeline/cluster": "pipeline.cluster",
+    "cache/frames_mb": "cache.frames_mb",
+    "canvas/brush": "canvas.brush",
+    "guards/area_factor": "guards.area_factor",
+    "guards/reviewed_frames": "guards.reviewed_frames",
 }
 
 
@@ -30,10 +40,6 @@ def app_settings() -> QSettings:
     if path:
         return QSettings(path, QSettings.Format.IniFormat)
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
-
-
-def value(key: str, default: object | None = None) -> object:
-    return app_settings().value(key, DEFAULTS.get(key, default) if default is None else default)
 
 
 def recent_projects() -> list[str]:
@@ -51,3 +57,35 @@ def add_recent(path: str | Path) -> list[str]:
     s.setValue("recent", items)
     s.setValue("last_project", path)
     return items
+
+
+def move_old_preferences() -> dict[str, object]:
+    """Once, at start-up: preferences an earlier version kept in QSettings move into the JSON
+    settings (a value already in the JSON file wins) and leave QSettings. A value that is not
+    valid for its key is dropped, with a warning. Returns what was moved (JSON key → value)."""
+    from annotator import settings
+
+    s = app_settings()
+    old = {k: k.replace("/", ".", 1) for k in s.allKeys() if k.startswith("shortcuts/")}
+    old.update({k: new for k, new in OLD_PREFERENCES.items() if s.contains(k)})
+    if not old:
+        return {}
+    in_file = settings.load()
+    moved: dict[str, object] = {}
+    for key, new in old.items():
+        raw = s.value(key)
+        if new in in_file or raw is None:
+            continue
+        try:
+            moved[new] = settings.spec(new).from_text(raw)
+        except (KeyError, ValueError) as exc:
+            log.warning("the old preference %s=%r in %s is not moved to %s: %s", key, raw,
+                        s.fileName(), settings.settings_path(), exc)
+    settings.update(moved)  # written before the old keys go: a failed write keeps them
+    for key in old:
+        s.remove(key)
+    s.sync()
+    if moved:
+        log.info("preferences moved from %s to %s: %s", s.fileName(), settings.settings_path(),
+                 ", ".join(sorted(moved)))
+    return moved

@@ -13,13 +13,15 @@ What the GUI and the CLI call (all plain Python, no Qt; callbacks run on worker 
   overlapping objects, the steps of a job.
 * :mod:`~annotator.pipeline.job` — one job: prefetch, model, commit threads; cancel; resume.
 * :mod:`~annotator.pipeline.queue` — projects, many projects, re-propagation, engine choice.
-* :mod:`~annotator.pipeline.flags` — per-frame quality flags and per-clip scores.
+* :mod:`~annotator.pipeline.failure` — the failure signals and score of a propagated mask.
+* :mod:`~annotator.pipeline.flags` — per-frame quality flags and P(fail).
+* :mod:`~annotator.pipeline.clips` — flagged clips, worst first.
 * :mod:`~annotator.pipeline.policy` — when SAM refines a frame.
 * :mod:`~annotator.pipeline.frames`, :mod:`~annotator.pipeline.writer` — the decode and commit
   threads.
 """
 
-from annotator.pipeline.flags import Clip, review_clips
+from annotator.pipeline.clips import Clip, review_clips
 from annotator.pipeline.job import JobResult, Progress, PropagationJob
 from annotator.pipeline.policy import RefinePolicy
 from annotator.pipeline.queue import (

@@ -41,8 +41,9 @@ average's maximum since the anchor (``_max``). :func:`failure_probability` turns
 estimated P(J < 0.5) with a logistic model
 (:class:`FailureModel`; :data:`DEFAULT_MODEL`'s numbers were fitted on the fourteen DAVIS-2016
 sequences of ``../shared/data`` by ``bench/flags_bench.py --fit``, its threshold chosen by
-leave-one-sequence-out: see that bench), and :func:`clips_from_probability` groups frames at or
-above the threshold into clips scored by their expected number of failed frames.
+leave-one-sequence-out: see that bench); :func:`annotator.pipeline.clips.clips_from_probability`
+groups frames at or above the threshold into clips scored by their expected number of failed
+frames.
 :func:`reasons` says in words which signals made a frame suspicious.
 
 Measured on the fourteen sequences (``bench/flags_bench.py``), the model uses the shape's
@@ -64,7 +65,7 @@ on the CPU (``bench/flags_bench.py`` measures it).
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -81,7 +82,6 @@ __all__ = [
     "SignalTracker",
     "Anchor",
     "FailureModel",
-    "clips_from_probability",
     "failure_probability",
     "frame_signals",
     "base_signal",
@@ -279,10 +279,6 @@ class SignalTracker:
         """Whether the object's anchor was seen (else its masks cannot be measured)."""
         return object_id in self._anchors
 
-    def forget(self, object_id: int) -> None:
-        for book in (self._anchors, self._distance, self._ema, self._max, self._redetect):
-            book.pop(object_id, None)
-
     def measure(self, object_id: int, image: np.ndarray, mask: np.ndarray,
                 prev: np.ndarray | None) -> dict[str, float]:
         """Every feature of :data:`FEATURES` for the object's propagated ``mask`` (RGB
@@ -379,42 +375,3 @@ def reasons(values: Mapping[str, float], model: FailureModel | None = None,
         share[name] = share.get(name, 0.0) + c * float(values.get(n, 0.0))
     ranked = sorted(((v, n) for n, v in share.items() if v > 0), reverse=True)
     return tuple(n for _, n in ranked[:top])
-
-
-def clips_from_probability(p: Sequence[float], object_id: int,
-                           model: FailureModel | None = None, gap: int = 2, offset: int = 0,
-                           breaks: Collection[int] = ()) -> list:
-    """Clips of one object from its frames' P(fail), worst first (``p[i]`` is frame
-    ``offset + i``; an anchor's is 0; no clip spans a frame in ``breaks``, e.g. anchors).
-
-    A clip holds a frame whose P(fail) reaches ``model.threshold`` and every frame around it
-    whose P(fail) stays at or above ``model.extend`` × the threshold (a failure fades in and
-    out: hysteresis), gaps of up to ``gap`` frames bridged. Its score is the expected number
-    of failed frames in it (the sum of P(fail)); its worst frame the most likely failure.
-    """
-    from annotator.pipeline.flags import Clip
-
-    model = model or DEFAULT_MODEL
-    p = np.asarray(p, float)
-    low = model.threshold * model.extend
-    clips: list[Clip] = []
-    run: list[int] = []
-
-    def close() -> None:
-        if run and p[run].max() >= model.threshold:
-            worst = run[int(np.argmax(p[run]))]
-            clip = Clip(object_id, run[0] + offset, run[-1] + offset)
-            clip.flagged = len(run)
-            clip.worst_frame, clip.worst = worst + offset, float(p[worst])
-            clip.score = float(p[run[0]:run[-1] + 1].sum())
-            clips.append(clip)
-
-    cut = {b - offset for b in breaks}
-    for i in range(len(p)):
-        if i in cut or (run and i - run[-1] > gap + 1):
-            close()
-            run = []
-        if p[i] >= low and i not in cut:
-            run.append(i)
-    close()
-    return sorted(clips, key=lambda c: (-c.score, c.start))

@@ -12,25 +12,19 @@ area/centroid jump, low confidence, disagreement) still serve masks measured wit
 anchor in view (the frames a resumed job commits, an alternative revision): their ``p_fail``
 is their badness.
 
-A *clip* is a run of one object's frames whose P(fail) reaches the threshold, extended over
-its neighbours that stay near it and bridging gaps of up to :data:`CLIP_GAP` frames, never
-across an anchor; its score is the expected number of failed frames in it (the sum of
-P(fail)), so a long failure ranks above a one-frame blip and fixing the first clips removes
-most failures. The check view and ``annotator review`` list clips worst first. Flags change
-only where masks are written again: a re-propagation rewrites exactly the frames whose nearest
-anchor moved, with their signals measured against the new anchor; clips are computed from the
-stored frames each time the list is asked for.
+Flags change only where masks are written again: a re-propagation rewrites exactly the frames
+whose nearest anchor moved, with their signals measured against the new anchor. The stored
+frames' ``p_fail`` (:func:`p_fail`) is what :mod:`annotator.pipeline.clips` groups into the
+clips that the check view and ``annotator review`` list, worst first.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from annotator.core import quality as Q
-from annotator.core.store import Store
 from annotator.pipeline import failure as F
 
 FLAG_WEIGHTS = {
@@ -41,7 +35,6 @@ FLAG_WEIGHTS = {
     "centroid_jump": 0.5,
     "low_confidence": 0.3,
 }
-CLIP_GAP = 2
 
 _T = Q.FlagThresholds()
 #: Each flag's name for people and what it means: what was measured, and what to do about it
@@ -159,70 +152,3 @@ def p_fail(quality: dict | None, flags) -> float:
     if quality and "p_fail" in quality:
         return float(quality["p_fail"])
     return badness(flags) if flags else 0.0
-
-
-@dataclass
-class Clip:
-    """A run of flagged frames of one object."""
-
-    object_id: int
-    start: int
-    end: int
-    score: float = 0.0  # expected failed frames (sum of P(fail), or of badness): higher is worse
-    worst_frame: int = -1
-    worst: float = 0.0  # the worst frame's P(fail) (or badness)
-    flagged: int = 0  # frames whose P(fail) reached the clip's bar
-    flags: Counter = field(default_factory=Counter)
-
-    def add(self, frame: int, flags) -> None:
-        b = badness(flags)
-        self.end = frame
-        self.score += b
-        self.flagged += 1
-        self.flags.update(flags)
-        if b > self.worst:
-            self.worst, self.worst_frame = b, frame
-
-
-def clips_of(frames: list[tuple[int, tuple[str, ...]]], object_id: int,
-             gap: int = CLIP_GAP) -> list[Clip]:
-    """Clips of one object from ``(frame, flags)`` in frame order."""
-    clips: list[Clip] = []
-    for frame, flags in frames:
-        if not flags:
-            continue
-        if clips and frame - clips[-1].end <= gap + 1:
-            clips[-1].add(frame, flags)
-        else:
-            clip = Clip(object_id, frame, frame)
-            clip.add(frame, flags)
-            clips.append(clip)
-    return clips
-
-
-def review_clips(store: Store, object_id: int | None = None,
-                 model: F.FailureModel | None = None) -> list[Clip]:
-    """Every clip of the project (or of one object) where masks likely failed, worst first."""
-    clips: list[Clip] = []
-    for obj in store.objects():
-        if object_id is not None and obj.id != object_id:
-            continue
-        masks = store.masks_of(obj.id)
-        if not masks:
-            continue
-        lo = min(m.frame for m in masks)
-        p = np.zeros(max(m.frame for m in masks) - lo + 1)
-        flags: dict[int, tuple[str, ...]] = {}
-        anchors = set()
-        for m in masks:
-            if m.anchor:
-                anchors.add(m.frame)
-            else:
-                p[m.frame - lo] = p_fail(m.quality, m.flags)
-                flags[m.frame] = tuple(m.flags)
-        for clip in F.clips_from_probability(p, obj.id, model, CLIP_GAP, offset=lo,
-                                             breaks=anchors):
-            for f in range(clip.start, clip.end + 1):
-                clip.flags.update(flags.get(f, ()))
-            clips.append(clip)
-    return sorted(clips, key=lambda c: (-c.score, c.object_id, c.start))

@@ -20,9 +20,12 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from annotator import settings
 from annotator.core.project import Project
-from annotator.engines import registry
-from annotator.engines.propagator import Propagator, available_engines
+from annotator.engines import models, registry
+from annotator.engines.engine_table import available_engines, kind_of
+from annotator.engines.propagator import Propagator
+from annotator.engines.refiner import PrototypeRefiner
 from annotator.errors import UserError
 from annotator.pipeline.job import JobResult, ProgressCallback, PropagationJob
 from annotator.pipeline.plan import BACKWARD, FORWARD, PassPlan, plan_passes, plan_repropagation
@@ -30,50 +33,41 @@ from annotator.pipeline.policy import RefinePolicy
 
 log = logging.getLogger(__name__)
 
-ENGINE_CHOICES = ("auto", "xmem", "fallback")
+WRITE_BACK_SETTING = "refine.write_back"  # refined masks go into XMem's memory (off: default)
 
 
 def choose_engine(name: str | None = "auto", **options) -> Propagator:
-    """The propagator called ``name`` (``auto``/None: the best one whose model files exist),
-    from the process's engine registry: XMem's network is loaded once, on its device."""
-    reg = registry.get()
+    """The propagator a person asked for by ``name`` (``auto``/None: the best one whose model
+    files exist), from the process's engine registry: XMem's network is loaded once, on its
+    device. One that cannot run here is a ``UserError`` naming those that can."""
     if name in (None, "auto"):
-        return reg.propagator(None, **options)
+        return registry.make_propagator(None, **options)
     if name not in available_engines():
         known = ", ".join(available_engines())
         raise UserError(f"propagation engine {name!r} is not available here (available: {known});"
                         " for xmem, install its model file (annotator models)")
-    return reg.propagator(name, **options)
+    return registry.make_propagator(name, **options)
 
 
-def engine_name(engine: Propagator) -> str | None:
-    """The registered name of ``engine``'s kind (``xmem``, ``fallback`` …), None if unknown."""
-    from annotator.engines.propagator import _ENGINES
-
-    if type(engine).__name__ == "XMemPropagator":
-        return "xmem"
-    for name, (_, factory, _) in _ENGINES.items():
-        if factory is type(engine):
-            return name
-    return None
-
-
-def make_refiner(policy: RefinePolicy, engine: Propagator, cache_dir: str | Path | None = None):
-    """The SAM refiner for ``engine`` when the policy wants one and it can run, else None
-    (``auto`` where SAM really runs on the CPU — the loaded one, or the registry's device when
-    none is loaded yet: none, see ``policy.py``). SAM is the process's one loaded model."""
+def make_refiner(policy: RefinePolicy, engine: Propagator,
+                 cache_dir: str | Path | None = None) -> PrototypeRefiner | None:
+    """The SAM refiner for ``engine`` when the refine policy wants one and SAM can run, else
+    None: policy ``off``; ``auto`` where SAM really runs on the CPU (the loaded one, or the
+    registry's device when none is loaded yet: see ``policy.py``); no SAM file installed (the
+    weight-free segmenter does not refine: it would cost time without making masks better).
+    SAM is the process's one loaded model, its embeddings cached in ``cache_dir`` (None: in
+    memory only); the ``refine.write_back`` setting says whether refined masks are written
+    back into the propagator's memory."""
     if policy.mode == "off":
         return None
     if policy.mode == "auto":
-        from annotator.engines import models
-
         if models.find_sam() is None or policy.resolve(sam_device_type()).mode == "off":
             return None  # (no SAM: decided without choosing a device, so without torch)
-    try:
-        from annotator.engines.refiner import make_refiner as _make
-    except ImportError:
+    segmenter = registry.get().segmenter(cache_dir, allow_fallback=False)
+    if segmenter is None:
         return None
-    return _make(engine, cache_dir=cache_dir)
+    return PrototypeRefiner(segmenter, engine,
+                            write_back=bool(settings.get(WRITE_BACK_SETTING, False)))
 
 
 def sam_device_type() -> str:
@@ -119,7 +113,7 @@ def _run(project: Project, plan, prop, refiner, policy, on_message, **job_kw):
 
 def _on_cpu(prop, refiner):
     """The same kind of engine (and refiner) from the registry, which is on the CPU now."""
-    name = engine_name(prop)
+    name = kind_of(prop)
     options = {"size": prop.size} if hasattr(prop, "size") else {}
     if name == "xmem":
         options["config"] = prop.core.config

@@ -44,5 +44,7 @@ def icon_path() -> Path:
 
 
 def default_settings() -> dict[str, Any]:
-    """The per-user settings' defaults (``default-settings.json``)."""
+    """Every per-user setting (``default-settings.json``): key → its ``default``, ``type`` (for
+    a ``null`` default), ``choices``/``min``/``max``, ``help`` and ``if_invalid`` (``error`` or
+    ``default``); read by :mod:`annotator.settings`."""
     return json.loads(read_text(DEFAULT_SETTINGS))

@@ -1,9 +1,13 @@
-"""Precision: what ``auto`` picks on each kind of machine (CPU flags, CUDA and MPS PATCHED: this
-machine is one kind only), the ``--precision`` option and ``annotator doctor``, and SAM's bf16
-fidelity gates on a real DAVIS frame with a random-weight vit_b of the real architecture
-(skipped with the reason on a CPU without native bf16)."""
+"""Precision: what ``auto`` picks on each kind of machine (the detected CPU, its measured bf16
+speed-up, CUDA and MPS PATCHED: this machine is one kind only), the ``--precision`` option,
+``annotator doctor`` and the status bar's precision word on each kind of CPU, the speed probe
+itself, and SAM's bf16 fidelity gates on a real DAVIS frame with a random-weight vit_b of the
+real architecture."""
 
 from __future__ import annotations
+
+import re
+import sys
 
 import numpy as np
 import pytest
@@ -13,9 +17,7 @@ from annotator import settings
 from annotator.cli import main
 from annotator.engines import devices
 from annotator.errors import UserError
-
-NATIVE, WHY = devices.bf16_support()
-needs_bf16 = pytest.mark.skipif(not NATIVE, reason=f"no native bf16 on this CPU ({WHY})")
+from tests.engines.conftest import PlayedCpu
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +25,6 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("AVS_ANNOTATOR_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("AVS_ANNOTATOR_SETTINGS", str(tmp_path / "settings.ini"))
     monkeypatch.setenv("AVS_ANNOTATOR_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the speed probe's figure
     for env in (devices.DEVICE_ENV, devices.THREADS_ENV, devices.PRECISION_ENV):
         monkeypatch.delenv(env, raising=False)
     yield
@@ -34,10 +35,9 @@ def isolated(tmp_path, monkeypatch):
 
 def machine(monkeypatch, arch: str, flags: set[str], cuda: bool = False, mps: bool = False,
             gain: float = 1.9):
-    """PATCHED: the CPU's flags, its measured bf16 speed-up, CUDA and MPS."""
-    monkeypatch.setattr(devices, "cpu_flags", lambda: set(flags))
+    """PATCHED: the detected CPU, its measured bf16 speed-up, CUDA and MPS."""
+    monkeypatch.setattr(devices, "detect_cpu", lambda: devices.Cpu(arch, frozenset(flags)))
     monkeypatch.setattr(devices, "bf16_speedup", lambda: gain)
-    monkeypatch.setattr(devices.platform, "machine", lambda: arch)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(devices, "mps_available", lambda: mps)
 
@@ -75,16 +75,46 @@ def test_native_flags_but_no_faster_stays_fp32(monkeypatch):
     assert devices.choose_device(precision="bf16").precision == "bf16"  # asked for: honoured
 
 
+def test_auto_and_its_reason_on_each_kind_of_cpu(cpu_kind: PlayedCpu):
+    """The choice follows the played CPU (the probe is asked only where bf16 is native: the
+    fixture fails the test otherwise), and its reason says what was detected and measured."""
+    c = devices.choose_device("cpu")
+    assert c.precision == cpu_kind.auto and c.bf16 is (cpu_kind.auto == "bf16")
+    why = devices.bf16_support()[1]
+    assert devices.cpu_bf16() == devices.CpuBf16(cpu_kind.native, why, cpu_kind.speedup)
+    reason = {"native-fast": "auto: bf16 because the CPU has avx512_bf16 and it measured 1.90× "
+                             "fp32's speed",
+              "not-native": "auto: fp32 because the CPU has neither avx512_bf16 nor amx_bf16, "
+                            "so bf16 is emulated",
+              "native-slow": "auto: fp32 although the CPU has avx512_bf16: bf16 measured 0.60× "
+                             "fp32's speed here (needs 1.2×)"}[cpu_kind.kind]
+    assert c.precision_reason == reason
+    asked = devices.choose_device("cpu", precision="bf16")
+    assert asked.precision == "bf16"
+    assert ("slower than fp32" in asked.precision_reason) is (not cpu_kind.native)
+
+
+# -- the speed probe ----------------------------------------------------------------------------
+
+def test_the_suite_never_reads_the_developers_probe_figure(_fresh_user_cache):
+    """tests/conftest.py points the probe's cache at the session's own folder: a figure an
+    earlier run (or another machine sharing the home folder) kept is never read."""
+    from annotator.engines import bf16_probe
+
+    assert bf16_probe.cache_file().parent.parent == _fresh_user_cache
+    if sys.platform.startswith("linux"):  # XDG_CACHE_HOME: child processes' cache folder too
+        assert settings.user_cache_dir().is_relative_to(_fresh_user_cache)
+
+
 def test_the_speed_probe_measures_once_and_keeps_the_figure(tmp_path, monkeypatch):
     from annotator.engines import bf16_probe
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(devices.settings, "user_cache_dir", lambda: tmp_path / "cache")
-    flags = devices.cpu_flags()
+    monkeypatch.setattr(bf16_probe, "cache_file", lambda: tmp_path / "cache" / "probe.json")
+    flags = set(devices.detect_cpu().flags)
     bf16_probe._MEMO.clear()
     first = bf16_probe.speedup(flags)
     assert 0.05 < first < 20
-    kept = (tmp_path / "cache" / "bf16-probe.json").read_text()
+    kept = (tmp_path / "cache" / "probe.json").read_text()
     assert str(round(first, 3)) in kept
     calls = []
     monkeypatch.setattr(bf16_probe, "measure", lambda: calls.append(1) or 0.0)
@@ -129,24 +159,25 @@ def test_a_figure_kept_by_another_probe_method_is_measured_again(tmp_path, monke
 
     from annotator.engines import bf16_probe
 
-    monkeypatch.setattr(devices.settings, "user_cache_dir", lambda: tmp_path / "cache")
+    kept_in = tmp_path / "cache" / "probe.json"
+    monkeypatch.setattr(bf16_probe, "cache_file", lambda: kept_in)
     flags = {"avx512f", "avx512_bf16"}
     with pytest.MonkeyPatch.context() as old:
         old.setattr(bf16_probe, "METHOD", "wall-median-v1")
         old_key = bf16_probe._cpu_key(flags)
     assert old_key != bf16_probe._cpu_key(flags)
-    (tmp_path / "cache").mkdir()
-    (tmp_path / "cache" / "bf16-probe.json").write_text(json.dumps({old_key: 0.82}))
+    kept_in.parent.mkdir()
+    kept_in.write_text(json.dumps({old_key: 0.82}))
     calls = []
     monkeypatch.setattr(bf16_probe, "measure", lambda: calls.append(1) or 1.93)
     bf16_probe._MEMO.clear()
     assert bf16_probe.speedup(flags) == 1.93 and calls == [1]
-    kept = json.loads((tmp_path / "cache" / "bf16-probe.json").read_text())
+    kept = json.loads(kept_in.read_text())
     assert kept[old_key] == 0.82 and kept[bf16_probe._cpu_key(flags)] == 1.93
 
 
 def test_the_flags_are_read_from_this_machine():
-    """No patch: the detection reads /proc/cpuinfo (on Linux) and agrees with the file."""
+    """No patch: the reader reads /proc/cpuinfo (on Linux) and agrees with the file."""
     try:
         text = open("/proc/cpuinfo", encoding="utf-8").read()
     except OSError:
@@ -172,6 +203,8 @@ def test_explicit_choice_env_and_setting(monkeypatch):
         devices.choose_device("cpu")
 
 
+# -- annotator doctor ---------------------------------------------------------------------------
+
 def test_fp16_on_the_cpu_is_one_line_and_exit_2(capsys):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
@@ -180,18 +213,95 @@ def test_fp16_on_the_cpu_is_one_line_and_exit_2(capsys):
     assert len(err) == 1 and "fp16" in err[0] and "bf16 or fp32" in err[0], err
 
 
-def test_doctor_says_what_was_detected_and_why(capsys):
-    assert main(["doctor", "--no-load", "--device", "cpu", "--precision", "auto"]) == 0
-    out = capsys.readouterr().out
-    line = next(ln for ln in out.splitlines() if ln.startswith("CPU bf16:"))
-    assert ("not native" not in line) == NATIVE and WHY in line
-    dev = next(ln for ln in out.splitlines() if ln.startswith("device:"))
-    uses_bf16 = "so auto uses bf16" in line
-    assert not uses_bf16 or NATIVE
-    assert ("(bf16" in dev) == uses_bf16 and ("(fp32" in dev) == (not uses_bf16), (line, dev)
+DEVICE_LINE = re.compile(r"device: (?P<device>\S+) \((?P<precision>fp32|bf16|fp16)"
+                         r"(?:, (?P<threads>\d+) CPU threads)?; (?P<reasons>.*)\)")
+
+
+def doctor(capsys, *args: str) -> tuple[re.Match, str]:
+    """``annotator doctor --no-load --device cpu ARGS``: its device line, parsed, and its CPU
+    bf16 line."""
+    assert main(["doctor", "--no-load", "--device", "cpu", *args]) == 0
+    out = capsys.readouterr().out.splitlines()
+    (dev,) = [ln for ln in out if ln.startswith("device:")]
+    (cpu,) = [ln for ln in out if ln.startswith("CPU bf16:")]
+    parsed = DEVICE_LINE.fullmatch(dev)
+    assert parsed, dev
+    return parsed, cpu
+
+
+def test_doctor_says_what_was_detected_and_why(capsys, cpu_kind: PlayedCpu):
+    """On each kind of CPU: the device line's precision is the choice's, its reason is the
+    choice's; the CPU line says what the flags and the probe found, in these words."""
+    dev, cpu = doctor(capsys, "--precision", "auto")
+    choice = devices.choose_device("cpu", precision="auto")
+    assert dev["device"] == "cpu" and dev["precision"] == choice.precision == cpu_kind.auto
+    assert dev["reasons"] == f"{choice.reason}; {choice.precision_reason}"
+    assert cpu == {
+        "native-fast": "CPU bf16: native (from the CPU's flags: the CPU has avx512_bf16); "
+                       "measured 1.90× fp32's speed on the models' layers (bf16 needs 1.2×): "
+                       "auto uses bf16 on the CPU",
+        "not-native": "CPU bf16: not native (from the CPU's flags: the CPU has neither "
+                      "avx512_bf16 nor amx_bf16, so bf16 is emulated): auto uses fp32 on the CPU",
+        "native-slow": "CPU bf16: native (from the CPU's flags: the CPU has avx512_bf16); "
+                       "measured 0.60× fp32's speed on the models' layers (bf16 needs 1.2×): "
+                       "auto uses fp32 on the CPU",
+    }[cpu_kind.kind]
+    dev, again = doctor(capsys, "--precision", "bf16")  # asked for: bf16 whatever the CPU
+    assert dev["precision"] == "bf16" and again == cpu
+    assert dev["reasons"].endswith({
+        "native-fast": "precision bf16 asked for; the CPU has avx512_bf16",
+        "not-native": "precision bf16 asked for, although the CPU has neither avx512_bf16 nor "
+                      "amx_bf16, so bf16 is emulated: slower than fp32 here",
+        "native-slow": "precision bf16 asked for; the CPU has avx512_bf16",
+    }[cpu_kind.kind])
+
+
+def test_doctor_on_this_machine_agrees_with_the_choice(capsys):
+    """No patch (this machine, or the one AVS_TEST_CPU plays): the device line's precision is
+    what ``choose_device`` picks, and the CPU line says native exactly where the flags do."""
+    dev, cpu = doctor(capsys, "--precision", "auto")
+    choice = devices.choose_device("cpu", precision="auto")
+    assert dev["precision"] == choice.precision and int(dev["threads"]) == choice.threads
+    native, why = devices.bf16_support()
+    assert cpu.startswith(f"CPU bf16: {'native' if native else 'not native'} "
+                          f"(from the CPU's flags: {why})")
+    assert cpu.endswith(f": auto uses {choice.precision} on the CPU")
+
+
+# -- the status bar's word ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def random_xmem_file(tmp_path_factory):
+    """A random-weight XMem checkpoint of the real architecture."""
+    xmem = pytest.importorskip("xmem")
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("xmem") / "xmem.pth"
+    torch.save(xmem.XMem().state_dict(), path)
+    return path
+
+
+def test_the_status_bar_names_the_precision_auto_chose(cpu_kind, random_xmem_file,
+                                                        monkeypatch):
+    """XMem loaded through the registry with precision auto on each kind of CPU: the status
+    bar's device label (gui.engines.device_label) says the precision the model runs in."""
+    from annotator.engines import registry
+    from annotator.gui.engines import device_label
+
+    monkeypatch.setenv("AVS_ANNOTATOR_XMEM", str(random_xmem_file))
+    reg = registry.start("cpu", keep_freed_memory=False)
+    prop = reg.propagator("xmem", size=64)
+    want = "bf16 " + "+".join(devices.XMEM_BF16_PARTS) if cpu_kind.auto == "bf16" else "fp32"
+    assert prop.precision == want and reg.precisions() == {"XMem": want}
+    assert device_label() == f"cpu · {cpu_kind.auto}"
 
 
 # -- SAM's gates (real vit_b, random weights, a real DAVIS frame) ------------------------------
+
+NATIVE, WHY = devices.bf16_support()  # this machine's (or the CPU AVS_TEST_CPU plays)
+needs_native_bf16 = pytest.mark.skipif(not NATIVE, reason=(
+    f"no native bf16 on this CPU ({WHY}): auto never runs bf16 here, and emulated the gates "
+    "take about ten times as long"))
+
 
 @pytest.fixture(scope="module")
 def sam_pair(tmp_path_factory):
@@ -215,7 +325,7 @@ def sam_pair(tmp_path_factory):
     return segs, embs, gt
 
 
-@needs_bf16
+@needs_native_bf16
 @pytest.mark.slow
 def test_sam_bf16_embedding_and_masks_keep_the_gates(sam_pair):
     """Embedding cosine ≥ 0.999; masks from the click benchmark's weight-free prompts decoded
@@ -259,7 +369,8 @@ def test_sam_bf16_embedding_and_masks_keep_the_gates(sam_pair):
 # -- Preferences ▸ Engines ▸ Precision -------------------------------------------------------
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
-def test_preferences_precision_is_chosen_with_the_keys_and_reaches_the_registry(qtbot):
+def test_preferences_precision_is_chosen_with_the_keys_and_reaches_the_registry(qtbot,
+                                                                               cpu_kind):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QDialogButtonBox
 
@@ -279,8 +390,10 @@ def test_preferences_precision_is_chosen_with_the_keys_and_reaches_the_registry(
     assert combo.currentData() == "auto"
     item = combo.model().item(combo.findData("fp16"))
     assert not item.isEnabled() and "no CUDA" in item.toolTip()
-    assert ("not native" in dlg.precision_note.text()) == (not NATIVE)
-    assert WHY in dlg.precision_note.text()
+    note, why = dlg.precision_note.text(), devices.bf16_support()[1]  # the played CPU's
+    assert ("not native" in note) is (not cpu_kind.native) and why in note, note
+    bf16_item = combo.itemText(combo.findData("bf16"))
+    assert ("emulated here" in bf16_item) is (not cpu_kind.native), bf16_item
     combo.setFocus()
     qtbot.keyClick(combo, Qt.Key.Key_Home)
     for _ in range(3):  # down the list: fp32, bf16, and never the disabled fp16

@@ -13,19 +13,19 @@ import numpy as np
 import pytest
 
 from annotator.core.quality import region_similarity
+from annotator.engines import engine_table
 from annotator.engines.appearance import ColourModel, colour_index, local_band
+from annotator.engines.engine_table import available_engines, kind_of
 from annotator.engines.fallback_propagator import FallbackPropagator
 from annotator.engines.flow import FlowWarpPropagator
 from annotator.engines.guided_filter import guided_filter
 from annotator.engines.propagator import (
     PropagationResult,
     Propagator,
-    available_engines,
     check_given,
     exclusive_masks,
-    make_propagator,
-    register_engine,
 )
+from annotator.engines.registry import make_propagator
 
 ENGINES = [FallbackPropagator, FlowWarpPropagator]
 H, W = 120, 160
@@ -142,20 +142,34 @@ def test_overlapping_given_masks_go_to_the_higher_id():
     assert given[2][:, 2:].all() and given[1][:, :2].all() and not given[1][:, 2].any()
 
 
-def test_engine_choice_prefers_available_engines_and_can_be_overridden():
+def test_engine_choice_prefers_available_engines_and_can_be_overridden(monkeypatch):
     usable = available_engines()
     assert "fallback" in usable and "flow-warp" in usable  # weight-free: always there
     assert usable.index("fallback") < usable.index("flow-warp")
     if "xmem" not in usable:  # no XMem model file installed here
         assert isinstance(make_propagator(), FallbackPropagator)
     assert isinstance(make_propagator("flow-warp"), FlowWarpPropagator)
-    register_engine("test-unavailable", FlowWarpPropagator, available=lambda: False, priority=99)
+    # FAKE row: an engine of the highest priority that cannot run here is never chosen
+    monkeypatch.setitem(engine_table.ENGINES, "test-unavailable", engine_table.Engine(
+        "test-unavailable", 99, lambda: FlowWarpPropagator, lambda: False))
     assert "test-unavailable" not in available_engines()
     assert available_engines() == usable
     with pytest.raises(RuntimeError, match="cannot run here"):
         make_propagator("test-unavailable")
     with pytest.raises(ValueError, match="unknown propagation engine"):
         make_propagator("nope")
+
+
+def test_every_engine_class_names_its_row_of_the_table():
+    """One row per engine, XMem's included: the class each row loads says which row it is
+    (``kind``), so a running engine's row is known without comparing class names."""
+    for name, row in engine_table.ENGINES.items():
+        assert row.name == name and row.load().kind == name
+    assert kind_of(FallbackPropagator()) == "fallback"
+    assert kind_of(FlowWarpPropagator()) == "flow-warp"
+    assert kind_of(object()) is None
+    xmem = engine_table.ENGINES["xmem"]
+    assert xmem.installed is engine_table.xmem_installed and xmem.xmem_network
 
 
 def test_result_helpers():

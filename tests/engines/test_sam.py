@@ -22,8 +22,9 @@ from annotator.engines import models
 from annotator.engines.embedding_cache import EmbeddingCache
 from annotator.engines.models import ModelFileError
 from annotator.engines.precompute import PrecomputeQueue
-from annotator.engines.sam import Cancelled, SamSegmenter, load_sam
+from annotator.engines.sam import SamSegmenter, load_sam
 from annotator.engines.segmenter import Segmenter, frame_key
+from annotator.errors import Cancelled
 
 
 @pytest.fixture(scope="module")
@@ -293,11 +294,17 @@ def test_a_missing_checkpoint_says_where_it_looked_and_how_to_get_it(env, monkey
     assert "AVS_ANNOTATOR_SAM_VIT_B" in msg
 
 
-def test_best_segmenter_falls_back_without_weights_and_loads_sam_when_present(env, monkeypatch):
+def test_the_registry_hands_out_the_fallback_without_weights_and_sam_when_present(
+        env, monkeypatch):
+    from annotator.engines.registry import EngineRegistry
+
     root, ckpt = env
     monkeypatch.setenv("AVS_ANNOTATOR_MODELS_DIR", str(root / "no-models"))
-    seg = models.best_segmenter(device="cpu")
+    reg = EngineRegistry("cpu")
+    seg = reg.segmenter()
     assert seg.is_fallback and "no SAM weights" in seg.name
+    assert reg.segmenter(allow_fallback=False) is None  # the refiner's ask: SAM or nothing
     monkeypatch.setenv("AVS_ANNOTATOR_SAM_VIT_B", str(ckpt))
-    sam = models.best_segmenter(device="cpu", cache_dir=root / "cache" / "x")
-    assert isinstance(sam, SamSegmenter) and sam.arch == "vit_b"
+    sam = reg.segmenter(root / "cache" / "x")
+    assert isinstance(sam, SamSegmenter) and sam.arch == "vit_b" and reg.sam_loads == 1
+    reg.close()

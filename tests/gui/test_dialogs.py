@@ -1,13 +1,13 @@
 """Dialogs and error paths: the Models dialog over the real registry, a broken model file
-leading the person to it, preferences saved to QSettings, the shortcuts list, queued clicks
-while the embedding is computed."""
+leading the person to it, preferences keeping a hand-written value, the shortcuts list, queued
+clicks while the embedding is computed. (The Preferences journey: test_preferences.py.)"""
 
 from __future__ import annotations
 
 import threading
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 
 from annotator.demo import FPS, _bell_center
 
@@ -63,36 +63,33 @@ def test_broken_model_file_leads_to_the_models_dialog(qtbot, tmp_path, demo_dir)
     win.close_project()
 
 
-def test_preferences_save_to_settings(qtbot):
+def test_preferences_keep_a_hand_written_value_they_do_not_list(qtbot):
+    """A refine policy written into the settings file by hand (``k=5``) shows as it is, and OK,
+    pressed after changing only the segmenter, keeps it; the window's segmenter follows."""
+    from annotator import settings
+    from annotator.engines import registry
     from annotator.gui.app import application
     from annotator.gui.dialogs.preferences import PreferencesDialog
+    from annotator.gui.engines import make_segmenter
     from annotator.gui.main_window import MainWindow
-    from annotator.gui.settings import app_settings
 
+    registry.reset_for_tests()
+    settings.set("pipeline.refine", "k=5")
     application()
     win = MainWindow()
     qtbot.addWidget(win)
     dlg = PreferencesDialog(win, win.actions_)
-    dlg.segmenter.setCurrentIndex(dlg.segmenter.findData("fallback"))
-    dlg.refine.setCurrentIndex(dlg.refine.findData("off"))
-    dlg.cache.setValue(1024)
-    dlg.device.setCurrentIndex(dlg.device.findData("cpu"))
-    from PySide6.QtGui import QKeySequence
-
-    dlg._edits["propagate"].setKeySequence(QKeySequence("Ctrl+Shift+G"))
-    dlg.save()
-    s = app_settings()
-    assert s.value("engines/segmenter") == "fallback"
-    assert s.value("pipeline/refine") == "off"
-    assert int(s.value("cache/frames_mb")) == 1024
-    from annotator import settings as user_settings
-
-    assert user_settings.get("device") == "cpu"  # what the engines and the CLI read
-    assert win.actions_["propagate"].shortcut().toString() == "Ctrl+Shift+G"
-    # a new window picks the custom shortcut up
-    again = MainWindow()
-    qtbot.addWidget(again)
-    assert again.actions_["propagate"].shortcut().toString() == "Ctrl+Shift+G"
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert dlg.refine.currentData() == "k=5" and "k=5" in dlg.refine.currentText()
+    dlg.segmenter.setFocus()
+    qtbot.keyClick(dlg.segmenter, Qt.Key.Key_End)
+    assert dlg.segmenter.currentData() == "fallback"
+    ok = dlg.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert settings.load() == {"pipeline.refine": "k=5", "engines.segmenter": "fallback"}
+    assert make_segmenter().is_fallback
+    registry.reset_for_tests()
 
 
 def test_shortcuts_dialog_lists_the_keys(qtbot):

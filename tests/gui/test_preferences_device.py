@@ -40,7 +40,7 @@ def _ok(qtbot, dlg):
 
 
 def test_cuda_cannot_be_chosen_on_a_machine_without_it(qtbot, dialog):
-    from annotator.gui.settings import app_settings
+    from annotator import settings
 
     dlg = dialog()
     combo = dlg.device
@@ -55,33 +55,29 @@ def test_cuda_cannot_be_chosen_on_a_machine_without_it(qtbot, dialog):
         assert combo.currentData() in ("auto", "cpu")
     assert combo.currentData() == "cpu"
     _ok(qtbot, dlg)
-    assert app_settings().value("engines/device") == "cpu"
+    assert settings.load()["device"] == "cpu"  # in the file the engines and the CLI read
     from annotator.engines import registry
 
     assert str(registry.get().choice.device) == "cpu"
 
 
 def test_a_stored_missing_device_shows_as_auto_with_the_reason(qtbot, dialog):
-    from annotator import settings as user_settings
-    from annotator.gui.settings import app_settings
+    from annotator import settings
 
-    app_settings().setValue("engines/device", "cuda")
+    settings.set("device", "cuda")
     dlg = dialog()
     assert dlg.device.currentData() == "auto"
     assert "'cuda'" in dlg.device_note.text() and "no CUDA device" in dlg.device_note.text()
     _ok(qtbot, dlg)  # saving fixes the stored value
-    assert app_settings().value("engines/device") == "auto"
-    assert str(user_settings.get("device", "auto") or "auto") == "auto"
+    assert "device" not in settings.load() and settings.get("device") == "auto"
 
 
 def test_start_up_reports_a_stored_missing_device_once_and_runs_on_auto(caplog):
-    from annotator import settings as user_settings
+    from annotator import settings
     from annotator.engines import registry
     from annotator.gui.engines import start_engines, summary
-    from annotator.gui.settings import app_settings
 
-    app_settings().setValue("engines/device", "cuda")
-    user_settings.set("device", "cuda")  # the CLI's copy of the preference says so too
+    settings.set("device", "cuda")  # the one Device preference, shared with the CLI
     try:
         notice = start_engines()
         assert notice and "'cuda'" in notice and "Preferences" in notice
@@ -90,7 +86,7 @@ def test_start_up_reports_a_stored_missing_device_once_and_runs_on_auto(caplog):
         assert sum("'cuda'" in r.getMessage() for r in caplog.records) == 1
         assert notice in summary(None)[1]  # and in the status bar's tooltip
     finally:
-        user_settings.set("device", None)
+        settings.set("device", None)
         registry.reset_for_tests()
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from annotator.engines import registry
+from annotator.engines import engine_table, registry
 from annotator.engines.devices import DeviceChoice
 from annotator.engines.fallback_propagator import FallbackPropagator
-from annotator.engines.propagator import _ENGINES, register_engine
 from tests.pipeline.conftest import all_masks
 
 xmem = pytest.importorskip("xmem")
@@ -21,6 +20,7 @@ class OomOnGpu(FallbackPropagator):
     have no GPU: the test is about the job's logic around the engine, not about CUDA)."""
 
     FAIL_AT = 7
+    kind = "test-oom"  # its row of the engine table (the fixture adds it)
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
@@ -44,9 +44,9 @@ def fake_gpu_registry(monkeypatch):
     reg = registry.EngineRegistry()
     reg._choice = DeviceChoice(torch.device("cuda"), half=False, threads=1, reason="fake")
     monkeypatch.setattr(registry, "_REGISTRY", reg)
-    register_engine("test-oom", OomOnGpu, priority=-100)
+    monkeypatch.setitem(engine_table.ENGINES, "test-oom",
+                        engine_table.Engine("test-oom", -100, lambda: OomOnGpu))
     yield reg
-    _ENGINES.pop("test-oom", None)
     registry.reset_for_tests()
 
 

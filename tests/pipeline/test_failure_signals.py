@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from annotator.pipeline import failure as F
+from annotator.pipeline.clips import clips_from_probability
 from tests.pipeline.conftest import davis_frame, judo_frame, run_tracker
 
 
@@ -94,7 +95,7 @@ def test_a_leak_and_a_lost_half_change_size_and_shape(shared):
 def test_clips_extend_over_neighbours_and_score_expected_failures():
     model = F.FailureModel(("x",), (1.0,), 0.0, threshold=0.5, extend=0.5)
     p = [0, 0.1, 0.3, 0.6, 0.3, 0.1, 0.1, 0.1, 0.1, 0.9, 0.0, 0.0, 0.0, 0.0, 0.4]
-    clips = F.clips_from_probability(p, 7, model, gap=1, offset=100, breaks={109})
+    clips = clips_from_probability(p, 7, model, gap=1, offset=100, breaks={109})
     # 2–4 (0.3 ≥ 0.25 extends the core 0.6); 9 is a break (an anchor); 14 has no core
     assert [(c.start, c.end, c.worst_frame) for c in clips] == [(102, 104, 103)]
     assert clips[0].score == pytest.approx(1.2) and clips[0].object_id == 7
@@ -107,7 +108,7 @@ def test_the_pipeline_stores_the_score_and_a_fix_rescores_only_what_it_rewrote(s
     frames. A person's fix on frame 12 re-propagated forward rewrites frames 13–24 only: frames 1–11 keep their
     revision and score, the rewritten ones are measured against the new anchor."""
     from annotator.core.project import Project
-    from annotator.pipeline.flags import review_clips
+    from annotator.pipeline.clips import review_clips
     from annotator.pipeline.queue import choose_engine, propagate_project, repropagate
 
     src = shared("data", "davis2016", "dog-agility")

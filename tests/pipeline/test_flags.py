@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from annotator.pipeline.flags import assess, badness, clips_of
+from annotator.pipeline.clips import clips_of
+from annotator.pipeline.flags import assess, badness
 from annotator.pipeline.policy import RefinePolicy
 
 

@@ -39,7 +39,7 @@ def test_registry_xmem_and_sam_propagate_and_refine_20_frames(make_project, xmem
                                                               one_thread, tmp_path, monkeypatch):
     from segment_anything import sam_model_registry
 
-    from annotator.engines.propagator import make_propagator
+    from annotator.engines.registry import make_propagator
     from annotator.pipeline.policy import RefinePolicy
     from annotator.pipeline.queue import choose_engine, make_refiner
 

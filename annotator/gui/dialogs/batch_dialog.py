@@ -11,11 +11,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from annotator import settings
+from annotator.errors import UserError
 from annotator.gui import settings as S
 
 
@@ -29,7 +32,7 @@ class BatchDialog(QDialog):
         self.list.setSelectionMode(QListWidget.SelectionMode.MultiSelection)
         add = QPushButton("Add folder…")
         add.clicked.connect(self._add)
-        self._where(S.app_settings().value("pipeline/cluster", "") or "")
+        self._where(settings.for_editing("pipeline.cluster"))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -86,7 +89,13 @@ class BatchDialog(QDialog):
         return self.address.text().strip() if value == "ray://" else value
 
     def accept(self) -> None:
-        S.app_settings().setValue("pipeline/cluster", self.cluster())  # jobs.batch reads it
+        try:
+            settings.set("pipeline.cluster", self.cluster())  # jobs.batch reads it
+        except UserError as exc:
+            self.error_box = QMessageBox(QMessageBox.Icon.Warning, "Batch not started", str(exc),
+                                         parent=self)
+            self.error_box.open()  # the dialog stays open, as it was
+            return
         super().accept()
 
     def _add(self) -> None:

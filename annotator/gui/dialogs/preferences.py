@@ -1,18 +1,24 @@
-"""Edit ▸ Preferences: engines and model files, device, refine policy, cache size, shortcuts.
+"""Edit ▸ Preferences: engines and model files, device, precision, refine policy; the brush,
+the frame cache and the questions before an accept or a re-propagation; shortcuts.
 
-Values live in QSettings; engines are re-created with the new choice when next needed.
+Values live in the JSON settings (:mod:`annotator.settings`, shared with the command line): OK
+writes them in one go; the window takes the brush and the shortcuts at once, the engines their
+device when next loaded, a project its frame cache when next opened.
 """
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QKeySequenceEdit,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -22,16 +28,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.gui.settings import app_settings
+from annotator import settings
+from annotator.errors import UserError
 
 
 def _propagators() -> list[str]:
     try:
-        from annotator.engines.propagator import available_engines
+        from annotator.engines.engine_table import available_engines
 
         return available_engines()
     except Exception:  # pragma: no cover
         return []
+
+
+def _spin(key: str, box: QSpinBox | QDoubleSpinBox, suffix: str,
+          maximum: float) -> QSpinBox | QDoubleSpinBox:
+    """A spin box for the number setting ``key``: its bounds and tooltip from the defaults file."""
+    sp = settings.spec(key)
+    box.setRange(sp.minimum if sp.minimum is not None else 0,
+                 sp.maximum if sp.maximum is not None else maximum)
+    box.setSuffix(suffix)
+    box.setToolTip(sp.help)
+    box.setValue(settings.for_editing(key))  # type: ignore[arg-type]
+    return box
 
 
 def _auto_type() -> str:
@@ -46,24 +65,24 @@ class PreferencesDialog(QDialog):
         self.setWindowTitle("Preferences")
         self.resize(560, 520)
         self.actions = actions
-        s = app_settings()
         tabs = QTabWidget()
+        self.tabs = tabs
         # engines
         eng = QWidget()
         form = QFormLayout(eng)
         self.segmenter = QComboBox()
         self.segmenter.addItem("SAM when its model file is present, else the fallback", "auto")
         self.segmenter.addItem("Weight-free fallback (watershed + GrabCut)", "fallback")
-        self._select(self.segmenter, s.value("engines/segmenter", "auto"))
+        self._select(self.segmenter, settings.for_editing("engines.segmenter"))
         self.propagator = QComboBox()
         self.propagator.addItem("Best available", "auto")
         for name in _propagators():
             self.propagator.addItem(name, name)
-        self._select(self.propagator, s.value("engines/propagator", "auto"))
+        self._select(self.propagator, settings.for_editing("engines.propagator"))
         self.device = QComboBox()
         self.device_note = QLabel("")
         self.device_note.setWordWrap(True)
-        self._fill_devices(str(s.value("engines/device", "auto") or "auto"))
+        self._fill_devices(str(settings.for_editing("device")))
         self.precision = QComboBox()
         self.precision_note = QLabel("")
         self.precision_note.setWordWrap(True)
@@ -78,11 +97,7 @@ class PreferencesDialog(QDialog):
         self.refine.addItem("Every frame (slow on a CPU)", "every")
         self.refine.addItem("Every 10th frame", "k=10")
         self.refine.addItem("Off: propagated masks only", "off")
-        self._select(self.refine, s.value("pipeline/refine", "auto"))
-        self.cache = QSpinBox()
-        self.cache.setRange(64, 65536)
-        self.cache.setSuffix(" MB")
-        self.cache.setValue(int(s.value("cache/frames_mb", 512)))
+        self._select(self.refine, settings.for_editing("pipeline.refine"))
         models_btn = QPushButton("Manage model files…")
         models_btn.clicked.connect(self._models)
         form.addRow("Segmenter", self.segmenter)
@@ -93,11 +108,11 @@ class PreferencesDialog(QDialog):
         form.addRow("", self.precision_note)
         form.addRow("Loaded models", release_btn)
         form.addRow("Refinement", self.refine)
-        form.addRow("Frame cache", self.cache)
         form.addRow("Model files", models_btn)
         form.addRow(QLabel("Engine and device changes apply to the next project opened; the "
                            "device is shared with the command line (annotator doctor shows it)."))
         tabs.addTab(eng, "Engines")
+        tabs.addTab(self._window_tab(), "Window")
         # shortcuts
         names = [n for n, a in actions.items() if a.text()]
         self.keys = QTableWidget(len(names), 2)
@@ -123,6 +138,29 @@ class PreferencesDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(tabs)
         lay.addWidget(buttons)
+
+    def _window_tab(self) -> QWidget:
+        """The brush, the frame cache and when the window asks before an accept or a
+        re-propagation."""
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.brush = _spin("canvas.brush", QSpinBox(), " px", 200)
+        self.cache = _spin("cache.frames_mb", QSpinBox(), " MB", 65536)
+        self.area_factor = _spin("guards.area_factor", QDoubleSpinBox(), " ×", 100.0)
+        self.area_factor.setSingleStep(0.5)
+        self.reviewed = _spin("guards.reviewed_frames", QSpinBox(), " masks", 100_000)
+        form.addRow("Brush radius", self.brush)
+        form.addRow("Frame cache", self.cache)
+        form.addRow("Ask before accepting an anchor this many times larger or smaller than its "
+                    "neighbours", self.area_factor)
+        form.addRow("Ask before re-propagating over more reviewed masks than", self.reviewed)
+        where = QLabel(f"Saved in {settings.settings_path()}, shared with the command line. "
+                       "The frame cache applies to the next project opened.")
+        where.setWordWrap(True)
+        where.setTextInteractionFlags(where.textInteractionFlags()
+                                      | Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(where)
+        return tab
 
     def _fill_devices(self, stored: str) -> None:
         """Every device a person may name; those this machine lacks are disabled, with the
@@ -160,7 +198,6 @@ class PreferencesDialog(QDialog):
         without CUDA; the note says what auto picks here and why (the CPU's flags)."""
         import torch
 
-        from annotator import settings as user_settings
         from annotator.engines.devices import bf16_support
 
         native, why = bf16_support()
@@ -176,8 +213,7 @@ class PreferencesDialog(QDialog):
             item = self.precision.model().item(self.precision.findData("fp16"))
             item.setEnabled(False)
             item.setToolTip("no CUDA device on this machine")
-        stored = str(user_settings.get("precision", "auto") or "auto")
-        self._select(self.precision, stored)
+        self._select(self.precision, settings.for_editing("precision"))
         self.precision_note.setText(f"This CPU's bf16: {'native' if native else 'not native'} "
                                     f"({why}).")
 
@@ -189,7 +225,12 @@ class PreferencesDialog(QDialog):
 
     @staticmethod
     def _select(combo: QComboBox, value: object) -> None:
+        """Show ``value``; a value the list lacks (``k=5`` written by hand, a propagator not
+        installed here) is added as it is, so OK does not replace it unasked."""
         i = combo.findData(value)
+        if i < 0 and isinstance(value, str) and value:
+            combo.addItem(f"{value} (from the settings file)", value)
+            i = combo.count() - 1
         combo.setCurrentIndex(max(0, i))
 
     def _models(self) -> None:
@@ -203,35 +244,54 @@ class PreferencesDialog(QDialog):
             first = keys[0] if isinstance(keys, list) else keys
             edit.setKeySequence(QKeySequence(first or ""))
 
-    def save(self) -> None:
-        s = app_settings()
-        s.setValue("engines/segmenter", self.segmenter.currentData())
-        s.setValue("engines/propagator", self.propagator.currentData())
-        s.setValue("engines/device", self.device.currentData())
-        # the device is also the engines' own user setting (XMem, SAM, the CLI read it there)
-        from annotator import settings as user_settings
+    def _shortcut_values(self) -> dict[str, str | None]:
+        """``shortcuts.<name>`` for every command: None where its keys are its own defaults."""
+        out: dict[str, str | None] = {}
+        for name, edit in self._edits.items():
+            keys = getattr(self.actions[name], "default_shortcuts", "")
+            first = (keys[0] if isinstance(keys, list) and keys else keys) or ""
+            seq = edit.keySequence().toString()
+            out[f"shortcuts.{name}"] = None if seq == QKeySequence(first).toString() else seq
+        return out
 
-        device = self.device.currentData()
-        if str(user_settings.get("device", "auto") or "auto") != device:
-            user_settings.set("device", None if device == "auto" else device)
+    def save(self) -> None:
+        """OK: every value into the JSON settings in one write, then into the running window
+        and engines. A settings file that cannot be written keeps the dialog open, saying why."""
         from annotator.engines import registry
 
+        device, precision = self.device.currentData(), self.precision.currentData()
+        precision_changed = precision != settings.for_editing("precision")
+        try:
+            settings.update({
+                "engines.segmenter": self.segmenter.currentData(),
+                "engines.propagator": self.propagator.currentData(),
+                "device": device,  # the engines and the command line read it there
+                "precision": precision,
+                "pipeline.refine": self.refine.currentData(),
+                "cache.frames_mb": self.cache.value(),
+                "canvas.brush": self.brush.value(),
+                "guards.area_factor": self.area_factor.value(),
+                "guards.reviewed_frames": self.reviewed.value(),
+                **self._shortcut_values(),
+            })
+        except UserError as exc:
+            self.error_box = QMessageBox(QMessageBox.Icon.Warning, "Preferences not saved", str(exc),
+                                         parent=self)
+            self.error_box.open()  # the dialog stays open, as it was
+            return
         reg = registry.get()
         if str(reg.choice.device) != device and not (
                 device == "auto" and reg.choice.device.type == _auto_type()):
             reg.set_device(None if device == "auto" else device)  # models load there next
-        precision = self.precision.currentData()
-        if str(user_settings.get("precision", "auto") or "auto") != precision:
-            user_settings.set("precision", None if precision == "auto" else precision)
+        if precision_changed:
             reg.set_device(None if device == "auto" else device,
                            precision=None if precision == "auto" else precision)
-        s.setValue("pipeline/refine", self.refine.currentData())
-        s.setValue("cache/frames_mb", self.cache.value())
         for name, edit in self._edits.items():
             act = self.actions[name]
             seq = edit.keySequence()
             if seq.toString() != act.shortcut().toString():
                 act.setShortcut(seq)
-                s.setValue(f"shortcuts/{name}", seq.toString())
-        s.sync()
+        canvas = getattr(self.parent(), "canvas", None)  # the window's, when it opened us
+        if canvas is not None:
+            canvas.set_brush_radius(self.brush.value())
         self.accept()
