@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
+from annotator import settings
 from annotator.gui import settings as S
 from annotator.gui.dialogs.batch_dialog import BatchDialog
 from tests.cluster.conftest import make_projects, masks_of
@@ -41,7 +42,8 @@ def test_the_dialog_remembers_the_cluster_choice(qtbot):
     dlg.address.clear()
     qtbot.keyClicks(dlg.address, "ray://head:10001")
     press_ok(qtbot, dlg)
-    assert S.app_settings().value("pipeline/cluster") == "ray://head:10001"
+    assert settings.get("pipeline.cluster") == "ray://head:10001"
+    assert S.app_settings().value("pipeline/cluster") is None  # a preference: not in QSettings
     again = BatchDialog()  # the next batch starts from the same choice
     qtbot.addWidget(again)
     assert again.cluster() == "ray://head:10001"
@@ -57,7 +59,7 @@ def test_without_ray_the_choices_are_shown_disabled_with_the_install_line(qtbot,
     choose(qtbot, dlg, 3)  # the disabled entries cannot be chosen
     assert dlg.run_on.currentData() == ""
     press_ok(qtbot, dlg)
-    assert S.app_settings().value("pipeline/cluster") == ""
+    assert settings.get("pipeline.cluster") == ""
 
 
 @pytest.mark.slow

@@ -114,6 +114,21 @@ def test_shortcuts_dialog_lists_the_keys(qtbot):
     assert table.item(0, 0).text() == "Ctrl+N"
 
 
+def test_the_shortcuts_name_the_command_not_its_last_use(ui, qtbot):
+    """After an undoable step the Undo entry reads "Undo Accept mask …" in the menu; the keys
+    list (F1) still names the command."""
+    from PySide6.QtWidgets import QTableWidget
+
+    ui.anchor_bell()
+    assert ui.win.actions_["undo"].text().startswith("&Undo ")  # the menu names the step
+    ui.key(Qt.Key.Key_F1)
+    qtbot.waitUntil(lambda: ui.win.findChild(QTableWidget) is not None, timeout=5000)
+    table = ui.win.findChild(QTableWidget)
+    texts = {table.item(r, 1).text(): table.item(r, 0).text() for r in range(table.rowCount())}
+    assert texts["Undo"] == "Ctrl+Z"
+    assert not any(t.startswith("Undo ") for t in texts)
+
+
 def test_clicks_queue_while_the_embedding_is_computed(ui, monkeypatch):
     """The embedding of a new frame is held back (a gate around the real fallback's embed:
     this test is about the queueing around the model, not the model); clicks made meanwhile

@@ -121,7 +121,7 @@ class PreferencesDialog(QDialog):
         self._edits: dict[str, QKeySequenceEdit] = {}
         for r, name in enumerate(names):
             act = actions[name]
-            self.keys.setItem(r, 0, QTableWidgetItem(act.text().replace("&", "")))
+            self.keys.setItem(r, 0, QTableWidgetItem(act.title))
             edit = QKeySequenceEdit(act.shortcut())
             self.keys.setCellWidget(r, 1, edit)
             self._edits[name] = edit

@@ -28,7 +28,7 @@ def shortcut_rows(actions: dict[str, QAction]) -> list[tuple[str, str]]:
     for act in actions.values():
         keys = ", ".join(s.toString() for s in act.shortcuts())
         if keys:
-            rows.append((keys, act.text().replace("&", "").rstrip("…")))
+            rows.append((keys, act.title))  # what it does, not its current text ("Undo X")
     return rows + MOUSE
 
 
