@@ -50,7 +50,7 @@ class Canvas(QWidget):
         self.notice = ""
         self.hud = ""
         self.tool = "points"
-        self.overlay, self.opacity = "filled", 110 / 255
+        self.overlay, self.opacity = "filled", 0.43
         self.brush_radius = 12
         self.active_color = QColor("#ffffff")
         self.scale = 1.0

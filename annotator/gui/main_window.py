@@ -121,13 +121,18 @@ class MainWindow(QMainWindow):
             if isinstance(value, QByteArray | bytes):
                 restore(value)
         self.canvas.set_brush_radius(settings.get("canvas.brush"))
+        self.state.set_overlay(settings.get("canvas.overlay"), settings.get("canvas.opacity"))
 
     def save_layout(self) -> None:
         s = S.app_settings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.sync()
-        settings.remember("canvas.brush", self.canvas.brush_radius)
+        for key, value in (("canvas.brush", self.canvas.brush_radius),
+                           ("canvas.overlay", self.state.overlay),
+                           ("canvas.opacity", round(self.state.opacity, 2))):
+            if settings.get(key) != value:
+                settings.remember(key, value)
 
     # -- a project opens ---------------------------------------------------------------------
     def open_path(self, path: str | Path | None = None) -> None:

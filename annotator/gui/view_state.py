@@ -39,7 +39,7 @@ class ViewState(QObject):
         self._compare = False
         self._hidden: frozenset[int] = frozenset()
         self._overlay = "filled"
-        self._opacity = 110 / 255  # the fill the overlays always had
+        self._opacity = 0.43  # (the window sets the person's own from the settings)
         self.playing = False
         self.selected_segment: int | None = None  # the row chosen in the segments panel
 

@@ -55,3 +55,20 @@ def test_hide_outline_and_opacity_change_what_is_painted(ui, qtbot):
     less = _pixel(win, x, y)
     assert np.abs(less - bare).sum() < np.abs(filled - bare).sum() - 10
     assert "opacity" in win.status.currentMessage()
+
+
+def test_the_way_masks_are_drawn_is_kept_for_next_time(ui, qtbot):
+    from annotator import settings
+    from annotator.gui.main_window import MainWindow
+
+    ui.key(Qt.Key.Key_O)  # outlines only
+    ui.key(Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)  # and a lighter fill for later
+    opacity = ui.win.state.opacity
+    ui.key(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)  # close the project
+    qtbot.waitUntil(lambda: ui.win.session is None, timeout=10000)
+    assert settings.get("canvas.overlay") == "outline"
+    assert abs(settings.get("canvas.opacity") - opacity) < 0.01
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.state.overlay == "outline" and again.actions_["outline"].isChecked()
+    assert abs(again.canvas.opacity - opacity) < 0.01
