@@ -82,14 +82,24 @@ class WindowLayout(QObject):
         return dock.isVisible() and not dock.visibleRegion().isEmpty()
 
     def _watch_tables(self, dock: QDockWidget) -> None:
-        """A table that would need a horizontal scroll bar widens its dock instead (its columns
-        size to their text), as long as the frame keeps 60% of the window's width."""
+        """A project's table that would need a horizontal scroll bar when it is first filled
+        widens its dock instead (its columns size to their text), as long as the frame keeps
+        60% of the window's width. Only then: a later edit (a longer name) never moves the
+        docks under the person — the table scrolls."""
         for view in dock.findChildren(QTableView) + dock.findChildren(QTreeView):
             bar = view.horizontalScrollBar()
             if not bar.property("fits_dock"):
                 bar.setProperty("fits_dock", True)
-                bar.rangeChanged.connect(lambda _lo, hi, d=dock, v=view: hi and self._widen(d, v))
-                self._widen(dock, view)
+                bar.rangeChanged.connect(lambda _lo, hi, d=dock, v=view, b=bar:
+                                         hi and self._widen_once(d, v, b))
+                self._widen_once(dock, view, bar)
+
+    def _widen_once(self, dock: QDockWidget, view: QTableView | QTreeView, bar) -> None:  # noqa: ANN001
+        model = view.model()
+        if bar.property("fitted") or model is None or model.rowCount() == 0:
+            return  # fitted already, or nothing listed yet to fit
+        bar.setProperty("fitted", True)
+        self._widen(dock, view)
 
     def _widen(self, dock: QDockWidget, view: QTableView | QTreeView) -> None:
         w = self.win

@@ -118,3 +118,26 @@ def test_delete_names_the_masks_that_go_with_the_object(ui, qtbot):
     ui.idle()
     assert ui.store.object_by_name("bell") is None
     assert ui.win.session.history.undoText().startswith("Delete object bell")
+
+
+def test_a_long_new_name_does_not_move_the_docks(window, qtbot):
+    """Rename an object to a longer name: the left column keeps its width (the segments table
+    scrolls, the frame keeps its room)."""
+    from tests.gui.conftest import _UI
+
+    ui = _UI(qtbot, window)
+    window.resize(1400, 860)
+    qtbot.wait(300)
+    ui.idle()
+    left, frame = window.docks["objects"].width(), window.canvas.width()
+    panel = window.objects_panel
+    item = panel.tree.topLevelItem(0)
+    qtbot.mouseClick(panel.tree.viewport(), LEFT, pos=panel.tree.visualItemRect(item).center())
+    qtbot.mouseClick(panel.rename_btn, LEFT)
+    dlg = _dialog(qtbot, panel, ObjectDialog)
+    dlg.name.selectAll()
+    qtbot.keyClicks(dlg.name, "the bell of the old tower")
+    _ok(qtbot, dlg)
+    ui.idle()
+    qtbot.wait(300)  # the tables have laid out the new name
+    assert window.docks["objects"].width() == left and window.canvas.width() == frame
