@@ -1,10 +1,12 @@
 """Timeline: the sound (waveform, spectrogram, proposals), a row per object with its audible
-segments and masks, a strip of per-frame flags, the playhead across all of them.
+segments and masks, a strip of per-frame flags, the playhead across all of them, and a scroll
+bar under them that shows and moves the visible stretch.
 
 Click or drag on the ruler, the sound rows or the flags to scrub; on an object's row drag to
 draw, move or resize a segment (:mod:`annotator.gui.timeline_edit`), click to select one, Delete
-to delete it; wheel to zoom, Shift+wheel to scroll. The sound rows live in
-:mod:`annotator.gui.timeline_audio`.
+to delete it; the wheel zooms around the pointer; a sideways wheel or swipe, Shift+wheel or the
+scroll bar scrolls. The sound rows live in :mod:`annotator.gui.timeline_audio`; where things
+are drawn, in :mod:`annotator.gui.timeline_geometry` (the helpers read that, not this widget).
 
 Objects and segments are the session's (in memory); per-frame states come from the store on a
 worker thread and are kept as NumPy arrays (one byte per frame and object), drawn per pixel
@@ -26,23 +28,36 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPen,
+    QResizeEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QDialog, QSizePolicy, QWidget
+from PySide6.QtWidgets import QDialog, QScrollBar, QSizePolicy, QWidget
 
 from annotator.gui.segments_panel import STATUS_COLORS
 from annotator.gui.session import ProjectSession
-from annotator.gui.timeline_audio import SOUND_H, AudioRows
+from annotator.gui.timeline_audio import AudioRows
 from annotator.gui.timeline_edit import SegmentEditor
+from annotator.gui.timeline_geometry import (
+    FLAG_H,
+    LABEL_W,
+    RIGHT_PAD,
+    ROW_H,
+    RULER_H,
+    SOUND_H,
+    SPEC_H,
+    SPEC_SMALL,
+    WAVE_H,
+    WAVE_SMALL,
+    TimelineGeometry,
+    runs,
+)
 from annotator.gui.view_state import ViewState
 from annotator.pipeline.check_list import ANCHOR, FLAGGED, PROPAGATED, frame_states, mask_state
 
-LABEL_W = 96
-RULER_H = 16
-WAVE_H, SPEC_H = 36, 40  # the waveform and spectrogram rows when there is room; in a short
-WAVE_MIN = 8  # window the waveform shrinks to a strip and the spectrogram goes
-ROW_H = 20
-FLAG_H = 10
+SHORT_WINDOW = 720  # below this window height the sound rows are smaller
+MAX_SHARE = 0.3  # of a short window's height, unless the rows' floor needs more
+ZOOM_STEP = 1.25  # one notch of the wheel
+PAN_STEP = 0.1  # of the visible stretch, one notch of a sideways wheel (or Shift+wheel)
 
 
 class Timeline(QWidget):
@@ -60,16 +75,21 @@ class Timeline(QWidget):
         self.setObjectName("timeline")
         self.session = session
         self.state = state
-        self.n = session.frame_count
         self.states: dict[int, np.ndarray] = {}
-        self.v0, self.v1 = 0, self.n  # visible frame range [v0, v1)
-        self.setMinimumHeight(self._height(2))
+        self.scroll = QScrollBar(Qt.Orientation.Horizontal, self)
+        self.scroll.setObjectName("timeline_scroll")
+        self.scroll.setCursor(Qt.CursorShape.ArrowCursor)
+        self.scroll.valueChanged.connect(self._scrolled)
+        self.geom = TimelineGeometry(session.frame_count,
+                                     scroll_h=self.scroll.sizeHint().height())
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # Delete reaches a selected segment
         self._dragging = False
-        self.editor = SegmentEditor(self)
-        self.audio = AudioRows(self)
+        self._pan_rest = 0.0  # a trackpad's small sideways deltas, until they make a frame
+        self.audio = AudioRows(self.geom, session, state, self)
+        self.editor = SegmentEditor(self.geom, session, state, self,
+                                    lambda: self.audio.onset_bounds)
         self._pending_keys: set[tuple[int, int]] = set()
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -82,44 +102,61 @@ class Timeline(QWidget):
         state.frame_changed.connect(self.set_frame)
         state.object_changed.connect(self.update)
         self.reload()
+        self._sync_scroll()
         self.audio.start()
 
-    @staticmethod
-    def _height(rows: int, compact: bool = True) -> int:
-        audio = WAVE_MIN if compact else (WAVE_H + SPEC_H)
-        return RULER_H + 2 + audio + SOUND_H + FLAG_H + max(2, rows) * ROW_H + 2
-
+    # -- size ----------------------------------------------------------------------------------
     def sizeHint(self) -> QSize:  # noqa: N802
-        """Tall enough for the sound and every object's row, and no taller: the frame gets
-        the rest."""
-        return QSize(400, self._height(len(self.objects), compact=False) + 4)
+        """Tall enough for the sound rows whole and every object's row, and no taller: the
+        frame gets the rest."""
+        return QSize(400, self.geom.height(WAVE_H, SPEC_H))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(LABEL_W + 100, self.geom.floor_height())
+
+    def height_for(self, window_height: int) -> int:
+        """The height the timeline asks for in a window ``window_height`` px tall: every row
+        whole from :data:`SHORT_WINDOW` px on; below, smaller sound rows, at most
+        :data:`MAX_SHARE` of the window (the frame keeps most of it) and never below the
+        rows' floor."""
+        g = self.geom
+        if window_height >= SHORT_WINDOW:
+            return g.height(WAVE_H, SPEC_H)
+        small = g.height(WAVE_SMALL, SPEC_SMALL)
+        return max(g.floor_height(), min(small, int(MAX_SHARE * window_height)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        g = self.geom
+        g.plot_w = max(1, self.width() - LABEL_W - RIGHT_PAD)
+        g.fit_sound(self.height())
+        self.scroll.setGeometry(LABEL_W, g.scroll_top, g.plot_w, g.scroll_h)
+        self.update()
+
+    def sound_heights(self) -> tuple[int, int]:
+        """(waveform, spectrogram) row heights now (0: the spectrogram has no room)."""
+        return self.geom.wave_h, self.geom.spec_h
 
     # -- data ----------------------------------------------------------------------------------
     @property
     def objects(self) -> tuple:
         return self.session.objects
 
-    @property
-    def segments(self) -> tuple:
-        return self.session.segments
-
-    @property
-    def frame(self) -> int:
-        return self.state.frame
-
-    @property
-    def current_object(self) -> int | None:
-        return self.state.object_id
-
     def reload(self) -> None:
         """Every object's per-frame states, read again (on the pool)."""
-        store, n, ids = self.session.store, self.n, [o.id for o in self.objects]
-        self.setMinimumHeight(self._height(len(ids)))
-        self.updateGeometry()
+        store, n, ids = self.session.store, self.geom.n, [o.id for o in self.objects]
+        if tuple(ids) != self.geom.object_ids:
+            self.geom.object_ids = tuple(ids)
+            self.setMinimumHeight(self.geom.floor_height())
+            self.updateGeometry()
+            self._lay_out()
         self.session.run(lambda: {oid: frame_states(store, oid, n) for oid in ids}, self._fill)
 
     def _segments_changed(self) -> None:
-        if self.editor.selected not in {sg.id for sg in self.segments}:
+        if self.editor.selected not in {sg.id for sg in self.session.segments}:
             self.editor.selected = None
         self.update()
 
@@ -158,63 +195,37 @@ class Timeline(QWidget):
 
     def flagged(self) -> np.ndarray:
         """Bool per frame: any object flagged there."""
-        out = np.zeros(self.n, bool)
+        out = np.zeros(self.geom.n, bool)
         for arr in self.states.values():
             out |= arr == FLAGGED
         return out
 
-    # -- view ----------------------------------------------------------------------------------
+    # -- the visible stretch -------------------------------------------------------------------
     def set_frame(self, frame: int, _playing: bool = False) -> None:
         """Keep the playhead in view."""
-        if not self.v0 <= frame < self.v1:
-            span = self.v1 - self.v0
-            self.v0 = max(0, min(self.n - span, frame - span // 2))
-            self.v1 = self.v0 + span
+        if self.geom.follow(frame):
+            self._sync_scroll()
         self.update()
 
-    # geometry: frame f spans [_x(f), _x(f + 1)); rows from the top: ruler, waveform,
-    # spectrogram, sound proposals, one row per object, flags
-    def sound_heights(self) -> tuple[int, int]:
-        """(waveform, spectrogram) row heights: full when the timeline has room for them."""
-        spare = max(0, self.height() - self._height(len(self.objects)))
-        wave = WAVE_MIN + min(WAVE_H - WAVE_MIN, spare // 2)
-        spec = min(SPEC_H, spare - (wave - WAVE_MIN))
-        return (wave, spec) if spec >= 12 else (min(WAVE_H, wave + spec), 0)
+    def _sync_scroll(self) -> None:
+        """The scroll bar shows the visible stretch: its handle is [v0, v1) of the video."""
+        g, bar = self.geom, self.scroll
+        bar.blockSignals(True)
+        bar.setRange(0, max(0, g.n - g.span))
+        bar.setPageStep(max(1, g.span))
+        bar.setSingleStep(max(1, g.span // 10))
+        bar.setValue(g.v0)
+        bar.blockSignals(False)
+        bar.setToolTip(f"Frames {g.v0}–{g.v1 - 1} of {g.n}. Drag to scroll; the wheel zooms, "
+                       "Shift+wheel or a sideways swipe scrolls.")
+        self.update()
 
-    @property
-    def sound_top(self) -> int:
-        """The top of the proposals' row."""
-        return RULER_H + 2 + sum(self.sound_heights())
-
-    @property
-    def rows_top(self) -> int:
-        return self.sound_top + SOUND_H
+    def _scrolled(self, value: int) -> None:
+        self.geom.show(value, self.geom.span)
+        self.update()
 
     def _x(self, frame: float) -> float:
-        w = max(1, self.width() - LABEL_W - 4)
-        return LABEL_W + (frame - self.v0) / max(1, self.v1 - self.v0) * w
-
-    def pos_at(self, x: float) -> float:
-        """The (fractional) frame position under pixel ``x``."""
-        w = max(1, self.width() - LABEL_W - 4)
-        return self.v0 + (x - LABEL_W) / w * (self.v1 - self.v0)
-
-    def frame_at(self, x: float) -> int:
-        """The frame whose span holds pixel ``x``."""
-        return int(min(self.n - 1, max(0, np.floor(self.pos_at(x)))))
-
-    def object_at(self, y: float) -> int | None:
-        """The object whose row holds pixel ``y`` (None off the object rows)."""
-        i = int((y - self.rows_top) // ROW_H)
-        return self.objects[i].id if y >= self.rows_top and i < len(self.objects) else None
-
-    def row_top(self, object_id: int) -> float | None:
-        ids = [o.id for o in self.objects]
-        return self.rows_top + ids.index(object_id) * ROW_H if object_id in ids else None
-
-    def onset_bounds(self) -> np.ndarray:
-        """Frame boundaries nearest the audio onsets (for snapping segment edges)."""
-        return self.audio.onset_bounds
+        return self.geom.x(frame)
 
     # -- proposals (the window's keys and menu actions) --------------------------------------
     def assign_proposal(self) -> None:
@@ -233,20 +244,24 @@ class Timeline(QWidget):
             return
         if self.editor.press(x, y):
             return
-        if self.sound_top <= y < self.sound_top + SOUND_H:  # a proposal is selected by clicking it
-            hit = self.audio.proposal_at(self.frame_at(x))
+        g = self.geom
+        if g.sound_top <= y < g.sound_top + SOUND_H:  # a proposal is selected by clicking it
+            hit = self.audio.proposal_at(g.frame_at(x))
             self.audio.selected = hit.id if hit is not None else None
         self._dragging = True
-        self.state.set_frame(self.frame_at(x))
+        self.state.set_frame(g.frame_at(x))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         x, y = event.position().x(), event.position().y()
         if self.editor.drag is not None:
             self.editor.move(x)
         elif self._dragging:
-            self.state.set_frame(self.frame_at(x))
+            self.state.set_frame(self.geom.frame_at(x))
         else:
             self.setCursor(self.editor.cursor(x, y))
+            g = self.geom
+            in_sound = g.wave_top <= y < g.sound_top
+            self.setToolTip(g.sound_hint if in_sound else "")
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self._dragging = False
@@ -277,54 +292,50 @@ class Timeline(QWidget):
             self.delete_requested.emit(self.editor.selected)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
-        steps = event.angleDelta().y() / 120.0
-        span = self.v1 - self.v0
-        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-            shift = int(-steps * span / 10)
-            self.v0 = max(0, min(self.n - span, self.v0 + shift))
-            self.v1 = self.v0 + span
-        else:
-            at = self.pos_at(event.position().x())
-            new = int(min(self.n, max(20, span / (1.25 ** steps))))
-            frac = (at - self.v0) / max(1, span)
-            self.v0 = int(max(0, min(self.n - new, round(at - frac * new))))
-            self.v1 = self.v0 + new
-        self.update()
+        """The wheel zooms around the pointer; a sideways wheel or swipe (or Shift+wheel)
+        scrolls, positive deltas towards the start, as in any scrolled view."""
+        dx, dy = event.angleDelta().x(), event.angleDelta().y()
+        g = self.geom
+        if abs(dx) > abs(dy):
+            self._pan(dx)
+        elif event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self._pan(dy)
+        elif dy:
+            g.zoom(g.pos_at(event.position().x()), ZOOM_STEP ** (dy / 120.0))
+        self._sync_scroll()
         event.accept()
 
-    # -- painting ------------------------------------------------------------------------------
-    def _columns(self, arr: np.ndarray, width: int) -> np.ndarray:
-        """Max of ``arr`` over the frames under each pixel column of the visible range."""
-        seg = arr[self.v0:self.v1]
-        if len(seg) == 0 or width <= 0:
-            return np.zeros(0, arr.dtype)
-        if len(seg) <= width:
-            idx = np.minimum((np.arange(width) * len(seg)) // width, len(seg) - 1)
-            return seg[idx]
-        edges = (np.arange(width) * len(seg)) // width
-        return np.maximum.reduceat(seg, edges)
+    def _pan(self, delta: int) -> None:
+        """A wheel's delta (120 a notch) pans :data:`PAN_STEP` of the view a notch; a
+        trackpad's small deltas add up until they make a whole frame."""
+        self._pan_rest -= delta / 120.0 * PAN_STEP * self.geom.span
+        whole = int(self._pan_rest)
+        self._pan_rest -= whole
+        self.geom.pan(whole)
 
+    # -- painting ------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("#26282b"))
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         p.setFont(font)
-        width = max(1, self.width() - LABEL_W - 4)
+        g = self.geom
+        width = g.plot_w
         self._paint_ruler(p, width)
-        self.audio.paint_rows(p, LABEL_W, RULER_H + 2, width)
-        y = self.rows_top
+        self.audio.paint_rows(p, self.editor.selected)
+        left = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        y = g.rows_top
         for o in self.objects:
             row = QRectF(0, y, self.width(), ROW_H - 2)
-            if o.id == self.current_object:
+            if o.id == self.state.object_id:
                 p.fillRect(row, QColor("#34373c"))
             p.setPen(QColor(o.color))
-            p.drawText(QRectF(6, y, LABEL_W - 8, ROW_H - 2),
-                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, o.name)
-            for s in self.segments:
-                if s.object_id != o.id or s.end < self.v0 or s.start >= self.v1:
+            p.drawText(QRectF(6, y, LABEL_W - 8, ROW_H - 2), left, o.name)
+            for s in self.session.segments_of(o.id):
+                if s.end < g.v0 or s.start >= g.v1:
                     continue
-                x0, x1 = self._x(s.start), self._x(s.end + 1)
+                x0, x1 = g.x(s.start), g.x(s.end + 1)
                 c = QColor(STATUS_COLORS.get(s.status, "#888888"))
                 c.setAlpha(90)
                 p.fillRect(QRectF(x0, y + 1, max(2.0, x1 - x0), ROW_H - 4), c)
@@ -337,55 +348,54 @@ class Timeline(QWidget):
                 self.editor.paint_preview(p, y + 1, ROW_H - 4)
             arr = self.states.get(o.id)
             if arr is not None:
-                cols = self._columns(arr, width)
-                color = QColor(o.color)
-                for value, h, alpha in ((PROPAGATED, 6, 200), (FLAGGED, 6, 255), (ANCHOR, 12, 255)):
-                    xs = np.nonzero(cols == value)[0]
-                    if len(xs) == 0:
-                        continue
-                    c = QColor("#ffb300") if value == FLAGGED else QColor(color)
-                    c.setAlpha(alpha)
-                    top = y + (ROW_H - 2 - h) / 2
-                    for x0, x1 in _runs(xs):
-                        p.fillRect(QRectF(LABEL_W + x0, top, x1 - x0 + 1, h), c)
+                self._paint_states(p, g.columns(arr), QColor(o.color), y)
             y += ROW_H
         # flags strip
         p.setPen(QColor("#bbbbbb"))
-        p.drawText(QRectF(6, y, LABEL_W - 8, FLAG_H + 2),
-                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "flags")
+        p.drawText(QRectF(6, y, LABEL_W - 8, FLAG_H + 2), left, "flags")
         p.fillRect(QRectF(LABEL_W, y + 1, width, FLAG_H), QColor("#1b1c1e"))
-        cols = self._columns(self.flagged().astype(np.uint8), width)
-        for x0, x1 in _runs(np.nonzero(cols)[0]):
+        cols = g.columns(self.flagged().astype(np.uint8))
+        for x0, x1 in runs(np.nonzero(cols)[0]):
             p.fillRect(QRectF(LABEL_W + x0, y + 1, x1 - x0 + 1, FLAG_H), QColor("#ff7043"))
+        # what the scroll bar shows, in seconds
+        p.setPen(QColor("#8a8d91"))
+        p.drawText(QRectF(6, g.scroll_top, LABEL_W - 8, g.scroll_h), left,
+                   f"{_clock(g.v0 / self.session.fps)}–{_clock(g.v1 / self.session.fps)}")
         # playhead
-        if self.v0 <= self.frame < self.v1:
-            x = self._x(self.frame + 0.5)
+        if g.v0 <= self.state.frame < g.v1:
+            x = g.x(self.state.frame + 0.5)
             p.setPen(QPen(QColor("#ff4d4d"), 2))
-            p.drawLine(int(x), 0, int(x), self.height())
+            p.drawLine(int(x), 0, int(x), g.scroll_top - 1)
         p.end()
 
+    def _paint_states(self, p: QPainter, cols: np.ndarray, color: QColor, y: float) -> None:
+        """An object's masks along its row: propagated, flagged and anchor frames."""
+        for value, h, alpha in ((PROPAGATED, 6, 200), (FLAGGED, 6, 255), (ANCHOR, 12, 255)):
+            xs = np.nonzero(cols == value)[0]
+            if len(xs) == 0:
+                continue
+            c = QColor("#ffb300") if value == FLAGGED else QColor(color)
+            c.setAlpha(alpha)
+            top = y + (ROW_H - 2 - h) / 2
+            for x0, x1 in runs(xs):
+                p.fillRect(QRectF(LABEL_W + x0, top, x1 - x0 + 1, h), c)
+
     def _paint_ruler(self, p: QPainter, width: int) -> None:
-        span = max(1, self.v1 - self.v0)
+        g = self.geom
         fps = self.session.fps
-        seconds = span / fps
+        seconds = max(1, g.span) / fps
         step_s = next((s for s in (0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
                        if seconds / s <= width / 70), 3600)
         p.setPen(QColor("#8a8d91"))
-        t = np.ceil(self.v0 / fps / step_s) * step_s
-        while t * fps < self.v1:
-            x = self._x(t * fps)
+        t = np.ceil(g.v0 / fps / step_s) * step_s
+        while t * fps < g.v1:
+            x = g.x(t * fps)
             p.drawLine(int(x), RULER_H - 5, int(x), RULER_H)
-            m, s = divmod(t, 60)
-            label = f"{int(m)}:{s:04.1f}" if step_s < 1 else f"{int(m)}:{int(s):02d}"
-            p.drawText(int(x) + 3, RULER_H - 4, label)
+            p.drawText(int(x) + 3, RULER_H - 4, _clock(t, tenths=step_s < 1))
             t += step_s
 
 
-def _runs(xs: np.ndarray) -> list[tuple[int, int]]:
-    """Consecutive runs in sorted integer positions, as (first, last) pairs."""
-    if len(xs) == 0:
-        return []
-    breaks = np.nonzero(np.diff(xs) > 1)[0]
-    starts = np.concatenate([[xs[0]], xs[breaks + 1]])
-    ends = np.concatenate([xs[breaks], [xs[-1]]])
-    return list(zip(starts.tolist(), ends.tolist()))
+def _clock(t: float, tenths: bool = False) -> str:
+    """``m:ss`` (``m:ss.s`` with ``tenths``)."""
+    m, s = divmod(float(t), 60)
+    return f"{int(m)}:{s:04.1f}" if tenths else f"{int(m)}:{int(s):02d}"

@@ -2,101 +2,48 @@
 
 The analysis cache (:class:`annotator.core.audio.AudioAnalysis`) is built on a thread of its
 own when the project opens; until then the rows say how far it got. Images are made off the
-GUI thread (``session.run``) for one view ``(v0, v1, width)``: the envelope and spectrogram are
-read for the columns' time spans — frame ``f`` spans ``[time_of(f), time_of(f + 1))`` — and
-turned into ``QImage``s. The GUI thread only paints the last finished images, stretched to the
-current view while a newer one renders.
+GUI thread (``session.run``) for one view ``(v0, v1, width)`` by
+:func:`annotator.gui.timeline_sound.render`; the GUI thread only paints the last finished
+images, stretched to the current view while a newer one renders. The waveform has a vertical
+gain of its own track's loudness (:func:`~annotator.gui.timeline_sound.track_gain`), and the
+row's name says it (``waveform ×24``).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QWidget
 
+from annotator.gui.timeline_edit import span_problem
+from annotator.gui.timeline_geometry import SOUND_H, TimelineGeometry
+from annotator.gui.timeline_sound import gain_label, measure, render
 from annotator.gui.workers import TaskRunner
 
-if TYPE_CHECKING:  # pragma: no cover
-    from annotator.gui.timeline import Timeline
-
-SOUND_H = 12  # the proposals' row
-WAVE_COLOR = (102, 204, 255)
-#: a magma-like colormap (dark = quiet, yellow = loud), interpolated to 256 entries
-_ANCHORS = np.array([(0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99), (212, 72, 66),
-                     (245, 125, 21), (250, 193, 39), (252, 255, 164)], np.float64)
-LUT = np.stack([np.interp(np.linspace(0, len(_ANCHORS) - 1, 256), np.arange(len(_ANCHORS)),
-                          _ANCHORS[:, c]) for c in range(3)], axis=1).astype(np.uint8)
 PROPOSAL_COLORS = {"open": "#ffa726", "accepted": "#66bb6a", "rejected": "#616161"}
 
 
-def column_times(edges: np.ndarray, v0: int, v1: int, width: int) -> np.ndarray:
-    """Seconds at the ``width + 1`` column edges of the frames [v0, v1), through the frames'
-    own times (``edges``: the start of every frame, then the end of the last)."""
-    pos = np.linspace(v0, v1, width + 1)
-    return np.interp(pos, np.arange(len(edges)), edges)
-
-
-def _bins(te: np.ndarray, fine: int) -> np.ndarray:
-    """The first fine bin of every column, for ``fine`` bins evenly over [te[0], te[-1])."""
-    span = max(1e-9, te[-1] - te[0])
-    return np.clip(((te[:-1] - te[0]) / span * fine).astype(np.int64), 0, fine - 1)
-
-
-def render(analysis: Any, edges: np.ndarray, v0: int, v1: int, width: int, wave_h: int,
-           spec_h: int) -> tuple[QImage, QImage]:
-    """The waveform and spectrogram images of frames [v0, v1) at ``width`` columns (worker)."""
-    te = column_times(edges, v0, v1, width)
-    fine = 4 * width
-    lo, hi = analysis.envelope(float(te[0]), float(te[-1]), fine)
-    idx = _bins(te, fine)
-    cmin, cmax = np.minimum.reduceat(lo, idx), np.maximum.reduceat(hi, idx)
-    rows = np.arange(wave_h, dtype=np.float32)[:, None]
-    top = np.floor((1 - np.clip(cmax, -1, 1)) / 2 * (wave_h - 1))
-    bot = np.ceil((1 - np.clip(cmin, -1, 1)) / 2 * (wave_h - 1))
-    on = (rows >= top[None, :]) & (rows <= bot[None, :])
-    wave = np.zeros((wave_h, width, 4), np.uint8)
-    wave[on] = (*WAVE_COLOR, 255)
-    wave[wave_h // 2, :] = np.maximum(wave[wave_h // 2, :], (70, 90, 110, 255))
-    if spec_h <= 0:
-        return _qimage(wave), QImage()
-    spec_fine = analysis.spectrogram(float(te[0]), float(te[-1]), 2 * width)
-    idx2 = _bins(te, 2 * width)
-    spec = np.maximum.reduceat(spec_fine, idx2, axis=1) if spec_fine.shape[1] else \
-        np.zeros((spec_fine.shape[0], width), np.float32)
-    n_mels = max(1, spec.shape[0])
-    band = (n_mels - 1) - (np.arange(spec_h) * n_mels // max(1, spec_h))  # top row = high
-    values = (np.clip(spec[band, :], 0, 1) * 255).astype(np.uint8)
-    spec_rgba = np.empty((spec_h, width, 4), np.uint8)
-    spec_rgba[..., :3] = LUT[values]
-    spec_rgba[..., 3] = 255
-    return _qimage(wave), _qimage(spec_rgba)
-
-
-def _onset_bounds(analysis: Any, edges: np.ndarray) -> np.ndarray:
-    """The frame boundaries nearest the audio onsets (worker: reads the cache)."""
-    pos = np.interp(analysis.onsets(), edges, np.arange(len(edges)))
-    return np.unique(np.round(pos).astype(np.int64))
-
-
-def _qimage(rgba: np.ndarray) -> QImage:
-    rgba = np.ascontiguousarray(rgba)
-    h, w = rgba.shape[:2]
-    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-
-
 class AudioRows:
-    """The sound rows of one timeline: analysis state, rendered images, proposals."""
+    """The sound rows of one timeline: analysis state, rendered images, proposals.
 
-    def __init__(self, timeline: Timeline) -> None:
-        self.t = timeline
-        self.session = timeline.session
+    ``geom`` says where the rows and frames are; ``widget`` is the one they are drawn on (it
+    is repainted when an image or the analysis' state arrives)."""
+
+    def __init__(self, geom: TimelineGeometry, session: Any, state: Any,
+                 widget: QWidget) -> None:
+        self.geom = geom
+        self.session = session
+        self.view_state = state
+        self.widget = widget
         self.analysis: Any = None
         self.state = "starting"  # "building", "ready", "none" (no audio track), "failed"
         self.text = "sound: looking for an audio track…"
         self.progress = 0.0  # written by the build thread, read by a timer
+        self.gain = 1.0  # the waveform's vertical gain (track_gain), once the cache is ready
         self.images: tuple[tuple, QImage, QImage] | None = None  # (key, wave, spectrogram)
         self._want: tuple | None = None
         self._rendering = False
@@ -107,10 +54,10 @@ class AudioRows:
         # the build takes a thread of its own (an hour of sound takes a while) so that frame
         # loads keep the session's pool; it stops at its next progress report once the project
         # closes (the pool belongs to the session, which waits for it when it is deleted)
-        pool = QThreadPool(self.session)
+        pool = QThreadPool(session)
         pool.setMaxThreadCount(1)
-        self._builder = TaskRunner(pool, self.session)
-        self._poll = QTimer(timeline)
+        self._builder = TaskRunner(pool, session)
+        self._poll = QTimer(widget)
         self._poll.setInterval(200)
         self._poll.timeout.connect(self._show_progress)
 
@@ -128,20 +75,20 @@ class AudioRows:
                                          times[-1] + 1.0 / session.fps))
             analysis = AudioAnalysis(video, cache)
             ready = analysis.has_audio and analysis.ready  # reads the cache's description
-            return analysis, edges, _onset_bounds(analysis, edges) if ready else None
+            return analysis, edges, measure(analysis, edges) if ready else None
 
         session.run(open_analysis, self._opened, self._failed)
 
     def _opened(self, result: tuple) -> None:
         if self.session.closed:
             return
-        self.analysis, self._edges, bounds = result
+        self.analysis, self._edges, measured = result
         if not self.analysis.has_audio:
             self.state, self.text = "none", "no audio track"
-            self.t.update()
+            self.widget.update()
             return
-        if bounds is not None:  # the cache was there already
-            self._ready(bounds)
+        if measured is not None:  # the cache was there already
+            self._ready(measured)
             return
         self.state, self.text = "building", "analysing the sound…"
         session, cancel = self.session, self._cancel
@@ -153,17 +100,17 @@ class AudioRows:
 
         analysis, edges = self.analysis, self._edges
 
-        def build() -> np.ndarray | None:
-            return _onset_bounds(analysis, edges) if analysis.build(progress, cancel) else None
+        def build() -> tuple | None:
+            return measure(analysis, edges) if analysis.build(progress, cancel) else None
 
         self._poll.start()
         self._builder.submit(build, self._ready, self._failed)
-        self.t.update()
+        self.widget.update()
 
     def _show_progress(self) -> None:
         if self.state == "building":
             self.text = f"analysing the sound… {self.progress:.0%}"
-            self.t.update()
+            self.widget.update()
 
     def _failed(self, exc: BaseException) -> None:
         if self.session.closed:  # the timeline is gone with it
@@ -171,19 +118,19 @@ class AudioRows:
         self._poll.stop()
         self.state, self.text = "failed", f"sound not shown: {exc}"
         self.session.say(f"The sound cannot be shown: {exc}", True)
-        self.t.update()
+        self.widget.update()
 
-    def _ready(self, bounds: np.ndarray | None) -> None:
-        """The cache is built (``bounds``: the onsets' frame boundaries), or the build was
-        cancelled (None)."""
+    def _ready(self, measured: tuple | None) -> None:
+        """The cache is built (``measured``: the onsets' frame boundaries and the waveform's
+        gain), or the build was cancelled (None)."""
         if self.session.closed:  # the timeline is gone with it
             return
         self._poll.stop()
-        if bounds is None:
+        if measured is None:
             return
         self.state, self.text = "ready", ""
-        self.onset_bounds = bounds
-        self.t.update()
+        self.onset_bounds, self.gain = measured
+        self.widget.update()
 
     # -- images ----------------------------------------------------------------------------------
     def request(self, v0: int, v1: int, width: int, wave_h: int, spec_h: int) -> None:
@@ -195,46 +142,56 @@ class AudioRows:
         if self._rendering:
             return
         self._rendering = True
-        analysis, edges = self.analysis, self._edges
+        analysis, edges, gain = self.analysis, self._edges, self.gain
 
         def done(images: tuple[QImage, QImage]) -> None:
             self._rendering = False
             self.images = (key, *images)
             if self._want != key:
                 self.request(*self._want)
-            self.t.update()
+            self.widget.update()
 
         def failed(exc: BaseException) -> None:
             self._rendering = False
             self.session.failed.emit(exc)
 
-        self.session.run(lambda: render(analysis, edges, *key), done, failed)
+        self.session.run(lambda: render(analysis, edges, *key, gain), done, failed)
 
-    def paint_rows(self, p: QPainter, label_w: int, top: int, width: int) -> None:
-        """Waveform, spectrogram and proposals from ``top`` down, with the current object's
-        segments (and the selected one) drawn across them."""
-        t = self.t
-        wave_h, spec_h = t.sound_heights()
-        wave = QRectF(label_w, top, width, wave_h - 2)
-        spec = QRectF(label_w, top + wave_h, width, max(0, spec_h - 2))
-        sound = QRectF(label_w, t.sound_top, width, SOUND_H - 2)
-        self.request(t.v0, t.v1, width, int(wave.height()), int(spec.height()))
-        self.paint(p, label_w, width, wave, spec)
-        self.paint_sound(p, label_w, width, sound)
+    def paint_rows(self, p: QPainter, selected_segment: int | None) -> None:
+        """Waveform, spectrogram and proposals, with the current object's segments (and the
+        selected one, ``selected_segment``) drawn across them."""
+        g = self.geom
+        x0, width, top = g.label_w, g.plot_w, g.wave_top
+        wave = QRectF(x0, top, width, g.wave_h - 2)
+        spec = QRectF(x0, g.spec_top, width, max(0, g.spec_h - 2))
+        sound = QRectF(x0, g.sound_top, width, SOUND_H - 2)
+        self.request(g.v0, g.v1, width, int(wave.height()), int(spec.height()))
+        self.paint(p, wave, spec)
+        self.paint_sound(p, sound)
         p.setPen(QColor("#bbbbbb"))
-        for rect, text in ((wave, "waveform"), (spec, "spectrogram"), (sound, "sound")):
-            if rect.height() >= 10:  # a short window's strip of waveform goes unnamed
-                p.drawText(QRectF(6, rect.top(), label_w - 8, rect.height()),
-                           Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
-        color = next((QColor(o.color) for o in t.objects if o.id == t.current_object), None)
-        for s in t.segments:
-            chosen = s.id == t.editor.selected
-            if not (chosen or (color is not None and s.object_id == t.current_object)) \
-                    or s.end < t.v0 or s.start >= t.v1:
+        name = " ".join(filter(None, ("waveform", gain_label(self.gain))))
+        left = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        for rect, text in ((wave, name), (spec, "spectrogram"), (sound, "sound")):
+            if rect.height() >= 10:
+                p.drawText(QRectF(6, rect.top(), x0 - 8, rect.height()), left, text)
+        if g.sound_hint and self.state == "ready":  # no room for the spectrogram: say so
+            hint = QRectF(x0 + 6, wave.top(), width - 12, wave.height())
+            p.setPen(QColor("#e0e0e0"))
+            box = p.boundingRect(hint, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                                 g.sound_hint)
+            p.fillRect(box.adjusted(-4, 0, 4, 0), QColor(27, 28, 30, 210))
+            p.drawText(hint, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                       g.sound_hint)
+        current = self.view_state.object_id
+        obj = self.session.object(current)
+        for s in self.session.segments:
+            chosen = s.id == selected_segment
+            if not (chosen or (obj is not None and s.object_id == current)) \
+                    or s.end < g.v0 or s.start >= g.v1:
                 continue
-            c = QColor("#ffffff") if chosen else QColor(color)
-            x0, x1 = t._x(s.start), t._x(s.end + 1)
-            span = QRectF(x0, top, max(1.0, x1 - x0), sound.bottom() - top)
+            c = QColor("#ffffff") if chosen else QColor(obj.color)
+            a, b = g.x(s.start), g.x(s.end + 1)
+            span = QRectF(a, top, max(1.0, b - a), sound.bottom() - top)
             c.setAlpha(40)
             p.fillRect(span, c)
             c.setAlpha(200)
@@ -242,22 +199,23 @@ class AudioRows:
             p.drawLine(span.topLeft(), span.bottomLeft())
             p.drawLine(span.topRight(), span.bottomRight())
 
-    def paint(self, p: QPainter, x0: float, width: int, wave: QRectF, spec: QRectF) -> None:
+    def paint(self, p: QPainter, wave: QRectF, spec: QRectF) -> None:
         """The waveform and spectrogram rows (the last finished images, or the state's text)."""
-        p.fillRect(QRectF(x0, wave.top(), width, wave.height()), QColor("#1b1c1e"))
+        p.fillRect(wave, QColor("#1b1c1e"))
         if spec.height() > 0:
-            p.fillRect(QRectF(x0, spec.top(), width, spec.height()), QColor("#101012"))
+            p.fillRect(spec, QColor("#101012"))
+        bottom = spec.bottom() if spec.height() > 0 else wave.bottom()
         if self.images is None or self.state != "ready":
             p.setPen(QColor("#9e9e9e"))
-            p.drawText(QRectF(x0 + 6, wave.top(), width - 12, max(wave.height(),
-                                                                     spec.bottom() - wave.top())),
+            p.drawText(QRectF(wave.left() + 6, wave.top(), wave.width() - 12,
+                              bottom - wave.top()),
                        Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self.text)
             return
-        (k0, k1, kw, _wh, _sh), wimg, simg = self.images
+        (k0, k1, _kw, _wh, _sh), wimg, simg = self.images
         # a stale image (another zoom or scroll) is drawn where its frames are now
-        left, right = self.t._x(k0), self.t._x(k1)
+        left, right = self.geom.x(k0), self.geom.x(k1)
         p.save()
-        p.setClipRect(QRectF(x0, wave.top(), width, spec.bottom() - wave.top()))
+        p.setClipRect(QRectF(wave.left(), wave.top(), wave.width(), bottom - wave.top()))
         p.drawImage(QRectF(left, wave.top(), right - left, wave.height()), wimg)
         if spec.height() > 0 and not simg.isNull():
             p.drawImage(QRectF(left, spec.top(), right - left, spec.height()), simg)
@@ -273,7 +231,7 @@ class AudioRows:
         if self.selected is not None and not any(r.id == self.selected and r.state == "open"
                                                  for r in self.proposals):
             self.selected = None
-        self.t.update()
+        self.widget.update()
 
     def proposal_at(self, frame: int) -> Any | None:
         """The open proposal over ``frame``, if any."""
@@ -284,22 +242,23 @@ class AudioRows:
         """The selected open proposal, else the open one under the playhead."""
         chosen = next((r for r in self.proposals if r.id == self.selected
                        and r.state == "open"), None)
-        return chosen or self.proposal_at(self.t.frame)
+        return chosen or self.proposal_at(self.view_state.frame)
 
-    def paint_sound(self, p: QPainter, x0: float, width: int, row: QRectF) -> None:
-        p.fillRect(QRectF(x0, row.top(), width, row.height()), QColor("#1b1c1e"))
+    def paint_sound(self, p: QPainter, row: QRectF) -> None:
+        p.fillRect(row, QColor("#1b1c1e"))
         if self.state != "ready":
             return
         if not self.proposals:
             p.setPen(QColor("#757575"))
-            p.drawText(QRectF(x0 + 6, row.top(), width - 12, row.height()),
+            p.drawText(row.adjusted(6, 0, -6, 0),
                        Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                        "no proposals yet: Review ▸ Propose segments from audio")
             return
+        g = self.geom
         for r in self.proposals:
-            if r.state == "rejected" or r.end < self.t.v0 or r.start >= self.t.v1:
+            if r.state == "rejected" or r.end < g.v0 or r.start >= g.v1:
                 continue
-            a, b = self.t._x(r.start), self.t._x(r.end + 1)
+            a, b = g.x(r.start), g.x(r.end + 1)
             c = QColor(PROPOSAL_COLORS.get(r.state, "#888888"))
             c.setAlpha(200 if r.state == "open" else 70)
             rect = QRectF(a, row.top() + 2, max(2.0, b - a), row.height() - 4)
@@ -311,8 +270,6 @@ class AudioRows:
     # -- proposal commands (keys and menu actions of the window) -----------------------------------
     def assign(self, object_id: int | None) -> None:
         """The current proposal becomes a segment of ``object_id`` (one undoable step)."""
-        from annotator.gui.timeline_edit import span_problem
-
         r, session = self.current(), self.session
         if r is None:
             session.say("No open sound proposal here: click one on the sound row, "
@@ -322,12 +279,13 @@ class AudioRows:
             session.say("Select the object that makes this sound first (Objects "
                                  "panel, or keys 1–9).", True)
             return
-        problem = span_problem(self.t.segments, object_id, r.start, r.end, self.t.n)
+        problem = span_problem(session.segments, object_id, r.start, r.end, self.geom.n)
         if problem:
             session.say(f"Proposal not assigned: {problem}.", True)
             return
         store = session.store
-        name = next((o.name for o in self.t.objects if o.id == object_id), "?")
+        obj = session.object(object_id)
+        name = obj.name if obj is not None else "?"
         session.apply(f"Assign sound {r.start}–{r.end} to {name}",
                       lambda op: store.accept_proposal(r.id, object_id, op=op) and [],
                       "accept_proposal", structure=True)

@@ -17,19 +17,18 @@ come back with Edit ▸ Undo.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
 
 from annotator.core.store import StoreError
 from annotator.gui.ask import ask
-
-if TYPE_CHECKING:  # pragma: no cover
-    from annotator.gui.timeline import Timeline
+from annotator.gui.timeline_geometry import TimelineGeometry
 
 EDGE_PX = 5  # a press this close to a segment's edge drags the edge
 SNAP_PX = 4  # an edge this close to an audio onset snaps to it
@@ -64,40 +63,42 @@ class Drag:
 
 
 class SegmentEditor:
-    """The timeline's mouse editing of segments (the timeline forwards its mouse events)."""
+    """The timeline's mouse editing of segments (the timeline forwards its mouse events).
 
-    def __init__(self, timeline: Timeline) -> None:
-        self.t = timeline
+    ``geom`` says where frames and rows are; ``widget`` is the one the editor draws on (it is
+    repainted, and parents the question before masks are deleted); ``onsets()`` gives the
+    audio onsets' frame boundaries (edges snap to them)."""
+
+    def __init__(self, geom: TimelineGeometry, session: Any, state: Any, widget: QWidget,
+                 onsets: Callable[[], np.ndarray]) -> None:
+        self.geom = geom
+        self.session = session
+        self.state = state
+        self.widget = widget
+        self.onsets = onsets
         self.drag: Drag | None = None
         self.selected: int | None = None  # segment id
-
-    @property
-    def session(self) -> Any:
-        return self.t.session
 
     # -- geometry ------------------------------------------------------------------------------
     def onset_near(self, x: float) -> int | None:
         """The onset boundary within SNAP_PX of pixel ``x``, if any."""
-        t = self.t
-        onsets = t.onset_bounds()
+        g, onsets = self.geom, self.onsets()
         if not len(onsets):
             return None
-        i = int(np.searchsorted(onsets, t.pos_at(x)))
+        i = int(np.searchsorted(onsets, g.pos_at(x)))
         best = min((int(onsets[j]) for j in (i - 1, i) if 0 <= j < len(onsets)),
-                   key=lambda o: abs(t._x(o) - x))
-        return best if abs(t._x(best) - x) <= SNAP_PX else None
+                   key=lambda o: abs(g.x(o) - x))
+        return best if abs(g.x(best) - x) <= SNAP_PX else None
 
     def snap(self, x: float) -> int:
         """The boundary for pixel ``x``: a close onset, else the nearest frame boundary."""
         onset = self.onset_near(x)
-        return onset if onset is not None else int(min(self.t.n, max(0, round(self.t.pos_at(x)))))
+        return onset if onset is not None else self.geom.boundary_at(x)
 
     def hit(self, x: float, object_id: int) -> tuple[str, Any] | None:
         """("start" | "end" | "move", segment) under pixel ``x`` on the object's row."""
-        for s in self.t.segments:
-            if s.object_id != object_id:
-                continue
-            x0, x1 = self.t._x(s.start), self.t._x(s.end + 1)
+        for s in self.session.segments_of(object_id):
+            x0, x1 = self.geom.x(s.start), self.geom.x(s.end + 1)
             edge = min(EDGE_PX, max(1.0, (x1 - x0) / 3))
             if abs(x - x0) <= edge:
                 return "start", s
@@ -108,7 +109,7 @@ class SegmentEditor:
         return None
 
     def cursor(self, x: float, y: float) -> Qt.CursorShape:
-        oid = self.t.object_at(y)
+        oid = self.geom.object_at(y)
         found = self.hit(x, oid) if oid is not None else None
         if found is None:
             return Qt.CursorShape.ArrowCursor
@@ -117,7 +118,7 @@ class SegmentEditor:
     # -- mouse ---------------------------------------------------------------------------------
     def press(self, x: float, y: float) -> bool:
         """Start a drag on an object's row; False when ``y`` is not on one."""
-        oid = self.t.object_at(y)
+        oid = self.geom.object_at(y)
         if oid is None:
             return False
         found = self.hit(x, oid)
@@ -136,7 +137,8 @@ class SegmentEditor:
         if not d.moved and abs(x - d.press_x) < CLICK_PX:
             return
         d.moved = True
-        n = self.t.n
+        g = self.geom
+        n = g.n
         if d.mode == "create":
             lo, hi = sorted((d.press_b, self.snap(x)))
             hi = max(hi, lo + 1)
@@ -147,27 +149,26 @@ class SegmentEditor:
             d.end = self.snap(x) - 1
         else:  # move the body by whole frames; an edge snaps to an onset when close to it
             length = d.seg.end - d.seg.start + 1
-            shift = round(self.t.pos_at(x) - self.t.pos_at(d.press_x))
+            shift = round(g.pos_at(x) - g.pos_at(d.press_x))
             start = int(min(n - length, max(0, d.seg.start + shift)))
             for offset in (0, length):
-                onset = self.onset_near(self.t._x(start + offset))
+                onset = self.onset_near(g.x(start + offset))
                 if onset is not None:
                     start = int(min(n - length, max(0, onset - offset)))
                     break
             d.start, d.end = start, start + length - 1
-        self.t.update()
+        self.widget.update()
 
     def release(self, x: float) -> None:
         if self.drag is None:
             return
         self.move(x)  # the drop lands where the button is let go
         d, self.drag = self.drag, None
+        self.widget.update()
         if not d.moved:  # a click: select what is under it, move the playhead
             self.selected = d.seg.id if d.seg is not None else None
-            self.t.state.set_frame(self.t.frame_at(x))
-            self.t.update()
+            self.state.set_frame(self.geom.frame_at(x))
             return
-        self.t.update()
         if d.seg is not None and (d.start, d.end) == (d.seg.start, d.seg.end):
             return
         self.commit(d.object_id, d.start, d.end, d.seg)
@@ -176,8 +177,9 @@ class SegmentEditor:
         d = self.drag
         if d is None or not d.moved:
             return
-        x0, x1 = self.t._x(min(d.start, d.end + 1)), self.t._x(max(d.start, d.end + 1))
-        bad = span_problem(self.t.segments, d.object_id, d.start, d.end, self.t.n,
+        g = self.geom
+        x0, x1 = g.x(min(d.start, d.end + 1)), g.x(max(d.start, d.end + 1))
+        bad = span_problem(self.session.segments, d.object_id, d.start, d.end, g.n,
                            d.seg.id if d.seg is not None else None)
         color = QColor("#ef5350" if bad else "#ffffff")
         p.setPen(QPen(color, 1, Qt.PenStyle.DashLine))
@@ -187,7 +189,8 @@ class SegmentEditor:
 
     # -- store operations ------------------------------------------------------------------------
     def _name(self, object_id: int) -> str:
-        return next((o.name for o in self.t.objects if o.id == object_id), f"object {object_id}")
+        obj = self.session.object(object_id)
+        return obj.name if obj is not None else f"object {object_id}"
 
     def commit(self, object_id: int, start: int, end: int, seg: Any | None) -> None:
         """Add (``seg`` None) or change a segment, if the span passes the import's checks."""
@@ -196,7 +199,7 @@ class SegmentEditor:
         if session.store.readonly:
             session.say(f"{what}: the project is open view-only.", True)
             return
-        problem = span_problem(self.t.segments, object_id, start, end, self.t.n,
+        problem = span_problem(session.segments, object_id, start, end, self.geom.n,
                                seg.id if seg is not None else None)
         if problem:
             session.say(f"{what}: {problem}.", True)
@@ -207,7 +210,7 @@ class SegmentEditor:
             self._change(seg, start, end)
 
     def _add(self, object_id: int, start: int, end: int) -> None:
-        store, n = self.session.store, self.t.n
+        store, n = self.session.store, self.geom.n
 
         def write(op: int) -> list:
             problem = span_problem(store.segments(object_id), object_id, start, end, n)
@@ -234,7 +237,7 @@ class SegmentEditor:
             return
         k, name = len(frames), self._name(seg.object_id)
         masks = f"{k} mask{'s' if k != 1 else ''}"
-        ask(self.t, "Masks outside the segment",
+        ask(self.widget, "Masks outside the segment",
             f"{masks} of {name} would lie outside frames {start}–{end}. Change the segment "
             f"and delete {'them' if k != 1 else 'it'}?",
             f"Frames {', '.join(map(str, frames[:8]))}{' …' if k > 8 else ''}. The masks stay "
@@ -243,7 +246,7 @@ class SegmentEditor:
             lambda: self._apply_change(seg, start, end, frames))
 
     def _apply_change(self, seg: Any, start: int, end: int, frames: list[int]) -> None:
-        store, n = self.session.store, self.t.n
+        store, n = self.session.store, self.geom.n
 
         def write(op: int) -> list:
             problem = span_problem(store.segments(seg.object_id), seg.object_id, start, end, n,

@@ -13,8 +13,10 @@ docks kept the window from being narrower than 1027 px and left the frame ~320 p
 - side by side the docks still need 1027 px, so a window at least :data:`WIDE` px wide that is
   asked for less than that in one step (a restore from maximised) stops at 1027 px, tabbed.
 - in a short window (< 800 px) the timeline is as tall as its rows and no taller; below 720 px
-  its sound rows are compact (a strip of waveform, no spectrogram). A taller window lets it
-  grow to its rows (the waveform and the spectrogram whole).
+  its sound rows are smaller (the waveform and the spectrogram still shown, the timeline at
+  most 30% of the window's height). A taller window lets it grow to its rows (the waveform
+  and the spectrogram whole). A person may drag it lower, down to the rows' floor: then the
+  spectrogram goes and the waveform's row says how to get it back.
 """
 
 from __future__ import annotations
@@ -188,15 +190,17 @@ class WindowLayout(QObject):
         self._fit_timeline()
 
     def _fit_timeline(self, shrink: bool = True) -> None:
+        """The timeline as tall as it asks for in this window (``Timeline.height_for``: its
+        rows whole from 720 px on, smaller sound rows below, the frame keeping most of the
+        height); a short window shrinks it to that, a tall one only lets it grow to it."""
         dock = self.docks["timeline"]
         inner = dock.widget()
         if inner is not None and not dock.isFloating() and dock.isVisible():
-            # below 720 px the timeline's compact rows (its minimum: the waveform a strip, no
-            # spectrogram), so that the frame keeps most of the height
-            full = inner.sizeHint().height() if self.win.height() >= 720 else 0
-            want = max(inner.minimumSizeHint().height(), inner.minimumHeight(), full, 60)
-            if shrink and dock.height() > want + 4:
-                self.win.resizeDocks([dock], [want], Qt.Orientation.Vertical)
+            asks = getattr(inner, "height_for", None)  # no project: an empty placeholder
+            want = max(inner.minimumHeight(), asks(self.win.height()) if asks else 0, 60)
+            if shrink and inner.height() > want:
+                self.win.resizeDocks([dock], [want + dock.height() - inner.height()],
+                                     Qt.Orientation.Vertical)
             elif inner.height() < want:  # grow until the rows fit (the title bar above them)
                 self.win.resizeDocks([dock], [want + dock.height() - inner.height()],
                                      Qt.Orientation.Vertical)

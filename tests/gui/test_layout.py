@@ -66,11 +66,13 @@ def test_window_at_1024x640_shows_every_button_whole(window, qtbot):
         if b is not None and not act.isSeparator():
             assert b.isVisible() and b.visibleRegion().boundingRect() == b.rect(), act.text()
             assert b.toolTip(), act.text()  # an icon-only button still says what it is
-    # the frame keeps most of the space: most of the width, and more than every dock together
+    # the frame keeps most of the space: most of the width and two thirds of the height; the
+    # timeline under it shows the waveform and the spectrogram (smaller rows)
     canvas = win.canvas
     assert canvas.width() >= 0.6 * win.width()
     between = win.height() - win.menuBar().height() - win.toolbar.height() - win.status.height()
-    assert canvas.width() * canvas.height() >= 0.5 * win.width() * between
+    assert canvas.height() >= 0.66 * between
+    assert min(win.timeline.sound_heights()) >= 14 and win.timeline.scroll.isVisible()
     # the segments table shows a useful number of rows (it showed 2.5)
     table = win.segments_panel.table
     _raise_by_tab(qtbot, win, win.docks["segments"])

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 from annotator.core.project import Project
 from annotator.demo import FPS, SOUNDS
 from annotator.gui.timeline import LABEL_W, ROW_H
+from annotator.gui.timeline_sound import CLIP_COLOR, gain_label
 
 LEFT = Qt.MouseButton.LeftButton
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -34,7 +35,7 @@ def _images(tl, qtbot):
     """The waveform and spectrogram images of the view on screen, once they are drawn."""
     tl.repaint()
     qtbot.waitUntil(lambda: tl.audio.images is not None
-                    and tl.audio.images[0][:3] == (tl.v0, tl.v1, tl.width() - LABEL_W - 4),
+                    and tl.audio.images[0][:3] == (tl.geom.v0, tl.geom.v1, tl.geom.plot_w),
                     timeout=10000)
     return tl.audio.images[1].copy(), tl.audio.images[2].copy()
 
@@ -56,23 +57,32 @@ def _lit(col: np.ndarray) -> int:
     return int((col.sum(axis=1) > 150).sum())
 
 
+def _clipped(img) -> bool:
+    """Any column tipped in orange (louder than the row)?"""
+    tips = [img.pixelColor(x, y).getRgb()[:3] for x in range(img.width())
+            for y in (0, img.height() - 1)]
+    return CLIP_COLOR in tips
+
+
 def test_waveform_and_spectrogram_show_the_sounds_where_they_are_at_every_zoom(ui, qtbot):
     tl = _ready(ui, qtbot)
+    assert tl.audio.gain == 1.0  # the demo is loud already: no gain, nothing clipped
     bell = SOUNDS["bell"][1][0]  # the bell rings from 0.4 s: frame 10
     silent, ringing = int(0.2 * FPS), int(bell[0] * FPS) + 1
     for zoom in (0, 4):  # the whole video, then zoomed in (wheel up at its start)
         for _ in range(zoom):
             _wheel(tl, QPointF(tl._x(0) + 1, 30))
-        assert tl.v0 <= silent and ringing < tl.v1
+        assert tl.geom.v0 <= silent and ringing < tl.geom.v1
         wave, spec = _images(tl, qtbot)
-        assert wave.width() == tl.width() - LABEL_W - 4
+        assert wave.width() == tl.geom.plot_w == tl.width() - LABEL_W - 4
         # silence: the centre line only; the bell's strike: a tall trace
         assert _lit(_column(wave, tl, silent)) <= 2, zoom
         assert _lit(_column(wave, tl, ringing)) >= wave.height() // 4, zoom
+        assert not _clipped(wave), zoom
         # the spectrogram is dark in silence, bright somewhere (the 880 Hz band) at the strike
         assert _column(spec, tl, silent).max() < 60, zoom
         assert _column(spec, tl, ringing).max() > 150, zoom
-    assert tl.v1 - tl.v0 < tl.n  # it did zoom in
+    assert tl.geom.v1 - tl.geom.v0 < tl.geom.n  # it did zoom in
 
 
 @pytest.fixture
@@ -89,7 +99,7 @@ def _states(store) -> dict[tuple[int, int], str]:
 
 
 def _sound_row(tl) -> int:
-    return int(tl.sound_top + 5)
+    return int(tl.geom.sound_top + 5)
 
 
 def test_a_assigns_the_proposal_to_the_object_and_shift_r_rejects_one(proposals, ui, qtbot):
@@ -181,7 +191,7 @@ def test_a_video_without_audio_says_so_and_segments_are_still_drawn(ui, qtbot, t
     tl.grab()  # it paints
     ui.trigger("propose")
     assert "no audio track" in win.status.currentMessage()
-    y = int(tl.row_top(tl.objects[0].id) + ROW_H // 2)
+    y = int(tl.geom.row_top(tl.objects[0].id) + ROW_H // 2)
     qtbot.mousePress(tl, LEFT, pos=QPoint(round(tl._x(10)), y))
     qtbot.mouseMove(tl, QPoint(round(tl._x(20)), y))
     qtbot.mouseMove(tl, QPoint(round(tl._x(30)), y))
@@ -223,7 +233,7 @@ def test_the_rows_say_how_far_the_analysis_got_and_the_window_works_meanwhile(sl
         tl.grab()  # it paints the text meanwhile
         # the window goes on working: a segment drawn while the sound is analysed
         qtbot.waitUntil(lambda: len(tl.objects) == 2, timeout=10000)
-        y = int(tl.row_top(tl.objects[1].id) + ROW_H // 2)
+        y = int(tl.geom.row_top(tl.objects[1].id) + ROW_H // 2)
         qtbot.mousePress(tl, LEFT, pos=QPoint(round(tl._x(150)), y))
         qtbot.mouseMove(tl, QPoint(round(tl._x(160)), y))
         qtbot.mouseRelease(tl, LEFT, pos=QPoint(round(tl._x(170)), y))
@@ -263,3 +273,74 @@ def test_an_unreadable_audio_track_says_so_in_the_rows_and_the_window_goes_on(ui
     ui.win.state.set_frame(30)
     ui.idle()
     assert win.canvas.view.index == 30  # the frames still show
+
+
+def _quiet_51_video(path, amp: float = 0.02, seconds: float = 8.0):
+    """A tiny H.264 picture with a quiet 5.1 AAC track, as a film's often is: a "voice" (220 Hz)
+    on the centre channel one second in every two, at ``amp``; faint noise on the front pair;
+    a loud 40 Hz rumble on the LFE channel (which a mixdown to mono leaves out)."""
+    rate, fps = 48000, 10
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    ch = np.zeros((6, n), np.float32)  # FL FR FC LFE BL BR
+    voice = ((t % 2.0) >= 0.5) & ((t % 2.0) < 1.5)
+    ch[2] = amp * np.sin(2 * np.pi * 220 * t) * voice
+    noise = np.random.default_rng(1).normal(0, 0.06 * amp, n)
+    ch[0] = ch[1] = noise
+    ch[3] = 0.5 * np.sin(2 * np.pi * 40 * t)
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        ast = out.add_stream("aac", rate=rate)
+        ast.layout = "5.1"
+        img = np.full((48, 64, 3), 90, np.uint8)
+        for _ in range(int(seconds * fps)):
+            for pkt in vs.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(pkt)
+        for pkt in vs.encode():
+            out.mux(pkt)
+        for k in range(0, n, 1024):
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(ch[:, k:k + 1024]),
+                                            format="fltp", layout="5.1")
+            af.sample_rate, af.pts, af.time_base = rate, k, Fraction(1, rate)
+            for pkt in ast.encode(af):
+                out.mux(pkt)
+        for pkt in ast.encode():
+            out.mux(pkt)
+    return path
+
+
+def test_a_quiet_5_1_track_is_drawn_with_a_gain_its_row_names(ui, qtbot, tmp_path):
+    win = ui.win
+    video = _quiet_51_video(tmp_path / "quiet51.mp4")
+    with av.open(str(video)) as c:
+        assert c.streams.audio[0].codec_context.channels == 6
+    with Project.create(tmp_path / "quiet51.avsproj", video) as project:
+        project.store.add_object("voice")
+    win.open_path(tmp_path / "quiet51.avsproj")
+    qtbot.waitUntil(lambda: win.session is not None and win.session.video.path == video,
+                    timeout=30000)
+    tl = win.timeline
+    qtbot.waitUntil(lambda: tl.audio.state == "ready" and len(tl.objects) == 1, timeout=30000)
+    # the voice peaks near 0.02 in the mono mixdown (the centre channel at full weight, the
+    # LFE's rumble left out): a gain of some 40 brings it to most of the row
+    assert 20 <= tl.audio.gain <= 60
+    assert tl.audio.gain == int(tl.audio.gain)  # two figures: the label says what is drawn
+    wave, _spec = _images(tl, qtbot)
+    fps = win.session.fps
+    voice, pause = int(1.0 * fps), int(1.75 * fps)  # mid-voice; mid-pause
+    assert _lit(_column(wave, tl, voice)) >= wave.height() // 2  # not a flat line
+    assert _lit(_column(wave, tl, pause)) <= wave.height() // 4  # the pause: faint noise
+    assert not _clipped(wave)
+    # the row's name says the gain: "waveform ×39", drawn beside "waveform"
+    assert gain_label(tl.audio.gain) == f"×{int(tl.audio.gain)}"
+
+    def name_column():
+        return tl.grab().toImage().copy(0, tl.geom.wave_top, LABEL_W, tl.geom.wave_h)
+
+    named = name_column()
+    gain, tl.audio.gain = tl.audio.gain, 1.0  # the same row without a gain, for comparison
+    try:
+        assert name_column() != named
+    finally:
+        tl.audio.gain = gain

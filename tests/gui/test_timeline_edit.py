@@ -21,18 +21,18 @@ def _ready(ui, qtbot):
     tl = ui.win.timeline
     qtbot.waitUntil(lambda: len(tl.objects) == 2 and tl.audio.state == "ready", timeout=30000)
     ui.idle()
-    assert len(tl.onset_bounds()) > 0  # the demo's bell and drum strike: there are onsets
+    assert len(tl.audio.onset_bounds) > 0  # the demo's bell and drum strike: there are onsets
     return tl
 
 
 def _y(tl, name: str) -> int:
     oid = next(o.id for o in tl.objects if o.name == name)
-    return int(tl.row_top(oid) + ROW_H // 2)
+    return int(tl.geom.row_top(oid) + ROW_H // 2)
 
 
 def _free(tl, near: int, step: int = 1) -> int:
     """A frame boundary from ``near`` on that is no audio onset (a drop there does not snap)."""
-    onsets = set(tl.onset_bounds().tolist())
+    onsets = set(tl.audio.onset_bounds.tolist())
     b = near
     while b in onsets:
         b += step
@@ -89,7 +89,7 @@ def test_drag_on_an_empty_row_draws_a_segment_and_undo_takes_it_back(ui, qtbot):
 
 def test_drag_a_segment_body_moves_it_and_an_edge_resizes_it(ui, qtbot):
     tl = _ready(ui, qtbot)
-    onsets = set(tl.onset_bounds().tolist())
+    onsets = set(tl.audio.onset_bounds.tolist())
     y = _y(tl, "bell")
     # move the bell's second segment (120–180) right by a shift whose new edges are no onsets
     shift = next(s for s in range(4, 12) if 120 + s not in onsets and 181 + s not in onsets)
@@ -119,9 +119,9 @@ def test_drag_a_segment_body_moves_it_and_an_edge_resizes_it(ui, qtbot):
 def test_an_edge_dropped_near_an_onset_snaps_to_it(ui, qtbot):
     tl = _ready(ui, qtbot)
     # an onset boundary between the drum's segment end (141) and the end of the video
-    onset = next(int(o) for o in tl.onset_bounds() if 145 <= o <= 195)
+    onset = next(int(o) for o in tl.audio.onset_bounds if 145 <= o <= 195)
     drop = round(tl._x(onset) - SNAP_PX + 0.6)
-    assert round(tl.pos_at(drop)) != onset  # without snapping it would end elsewhere
+    assert round(tl.geom.pos_at(drop)) != onset  # without snapping it would end elsewhere
     _drag(qtbot, tl, tl._x(141), drop, _y(tl, "drum"))
     ui.idle()
     assert _on_disk(ui, "drum") == [(50, onset - 1)]
