@@ -102,10 +102,25 @@ def _render(app, size: tuple[int, int], out: Path, tmp: Path, prefix: str,
             time.sleep(0.01)
         raise TimeoutError("the window did not settle")
 
+    def sound_drawn() -> bool:
+        """The timeline's sound rows are analysed (or have no sound) and drawn for the view."""
+        tl = win.timeline
+        if tl is None or tl.audio.state in ("starting", "building"):
+            return False
+        g = tl.geom
+        return tl.audio.state != "ready" or (
+            tl.audio.images is not None and tl.audio.images[0][:3] == (g.v0, g.v1, g.plot_w))
+
     def shot(name: str, widget=None) -> None:
         if only is not None and name not in only:
             return
         app.processEvents()
+        if win.timeline is not None:  # not idle: a job may be running (03-propagating)
+            win.timeline.repaint()  # asks for the images of the current view
+            t0 = time.monotonic()
+            while not sound_drawn() and time.monotonic() - t0 < 60:
+                app.processEvents()
+                time.sleep(0.01)
         if widget is None:
             assert win.size().toTuple() == size, (win.size().toTuple(), size)
         path = out / f"{prefix}{name}.png"

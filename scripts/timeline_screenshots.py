@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def save(widget, name: str) -> None:
         tl.repaint()
-        spin(lambda: tl.audio.images is not None and tl.audio.images[0][:2] == (tl.v0, tl.v1))
+        spin(lambda: tl.audio.images is not None and tl.audio.images[0][:2] == (tl.geom.v0, tl.geom.v1))
         path = out / name
         widget.grab().save(str(path))
         print(path)
@@ -73,25 +73,25 @@ def main(argv: list[str] | None = None) -> int:
     QTest.keyClick(win.canvas, Qt.Key.Key_1)  # the bell
     spin()
     bell = tl.objects[0].id
-    y = int(tl.row_top(bell) + ROW_H // 2)
-    QTest.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl._x(150)), y))
+    y = int(tl.geom.row_top(bell) + ROW_H // 2)
+    QTest.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.geom.x(150)), y))
     spin()
     save(win, "10-timeline-audio.png")
     # zoomed in on the first seconds, a segment being drawn on the drum's row
     for _ in range(5):
-        pos = QPointF(tl._x(0) + 1, 30)
+        pos = QPointF(tl.geom.x(0) + 1, 30)
         QApplication.sendEvent(tl, QWheelEvent(
             pos, tl.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120), Qt.MouseButton.NoButton,
             Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False))
     spin()
     drum = tl.objects[1].id
-    y = int(tl.row_top(drum) + ROW_H // 2)
-    QTest.mousePress(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl._x(8)), y))
+    y = int(tl.geom.row_top(drum) + ROW_H // 2)
+    QTest.mousePress(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.geom.x(8)), y))
     for f in (12, 18, 24, 30):
-        QTest.mouseMove(tl, QPoint(int(tl._x(f)), y))
+        QTest.mouseMove(tl, QPoint(int(tl.geom.x(f)), y))
     spin()
     save(tl, "11-timeline-drag.png")
-    QTest.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl._x(30)), y))
+    QTest.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.geom.x(30)), y))
     spin()
     win.close()
     app.processEvents()
