@@ -131,8 +131,7 @@ class MainWindow(QMainWindow):
         for key, value in (("canvas.brush", self.canvas.brush_radius),
                            ("canvas.overlay", self.state.overlay),
                            ("canvas.opacity", round(self.state.opacity, 2))):
-            if settings.get(key) != value:
-                settings.remember(key, value)
+            settings.remember(key, value)  # (a damaged settings file: a warning in the log)
 
     # -- a project opens ---------------------------------------------------------------------
     def open_path(self, path: str | Path | None = None) -> None:

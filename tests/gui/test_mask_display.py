@@ -61,8 +61,8 @@ def test_the_way_masks_are_drawn_is_kept_for_next_time(ui, qtbot):
     from annotator import settings
     from annotator.gui.main_window import MainWindow
 
-    ui.key(Qt.Key.Key_O)  # outlines only
-    ui.key(Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)  # and a lighter fill for later
+    ui.key(Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)  # a lighter fill
+    ui.key(Qt.Key.Key_O)  # then outlines only
     opacity = ui.win.state.opacity
     ui.key(Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)  # close the project
     qtbot.waitUntil(lambda: ui.win.session is None, timeout=10000)
