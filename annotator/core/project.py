@@ -22,7 +22,8 @@ from glob import escape as glob_escape
 from pathlib import Path
 
 from annotator.core.lock import ProjectLock
-from annotator.core.store import Store, StoreError, VideoRecord
+from annotator.core.records import StoreError, VideoRecord
+from annotator.core.store import Store
 from annotator.errors import UserError
 
 DB_NAME = "project.avs"
@@ -127,7 +128,7 @@ class Project:
         into place once complete, so a kill at any moment leaves no project or a whole one;
         a sibling left by a killed process is removed by the next ``create``. ``notes``
         receives what the person should know (e.g. gaps in a frame folder's numbering)."""
-        from annotator.core.video import open_video
+        from annotator.core.video_open import open_video
 
         directory = Path(directory).resolve()
         video_path = Path(video_path).resolve()
@@ -245,9 +246,9 @@ class Project:
         """Open the project's video, reusing the frame index stored in the project.
 
         ``cache_bytes`` bounds the decoded-frame cache and ``readahead`` is how many frames a
-        background thread decodes ahead (defaults: :func:`annotator.core.video.open_video`'s).
+        background thread decodes ahead (defaults: :func:`annotator.core.video_open.open_video`'s).
         """
-        from annotator.core.video import open_video
+        from annotator.core.video_open import open_video
 
         rec = self.video_record()
         path = self.video_path(check=False)
@@ -270,7 +271,7 @@ class Project:
 
     def relink(self, new_path: str | Path, *, force: bool = False) -> None:
         """Point the project at the video's new location (same content unless ``force``)."""
-        from annotator.core.video import open_video
+        from annotator.core.video_open import open_video
 
         new_path = Path(new_path).resolve()
         rec = self.video_record()

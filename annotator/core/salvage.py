@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from annotator.core import masks as M
-from annotator.core.store import ANCHOR_SOURCES, Store
+from annotator.core.records import ANCHOR_SOURCES
+from annotator.core.store import Store
 
 ORDER = ("meta", "video", "categories", "objects", "segments", "proposals", "ops", "mask_revs",
          "row_changes", "prompts", "jobs")

@@ -8,7 +8,7 @@ from PIL import Image
 
 from annotator.core.lock import ProjectLockedError
 from annotator.core.project import Project, VideoMissingError
-from annotator.core.store import StoreError
+from annotator.core.records import StoreError
 
 
 def test_create_reopen_reuses_frame_index(shared, tmp_path):
