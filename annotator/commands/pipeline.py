@@ -22,8 +22,11 @@ def register(sub) -> None:
     p.add_argument("projects", type=Path, nargs="+", metavar="DIR", help="project folder(s)")
     p.add_argument("--segment", type=int, action="append", metavar="ID",
                    help="only this segment (repeatable; one project only)")
-    p.add_argument("--engine", choices=["auto", "xmem", "fallback"], default="auto",
-                   help="propagator (default auto: XMem when its model file is installed)")
+    from annotator.engines.engine_table import ENGINES
+
+    p.add_argument("--engine", choices=["auto", *ENGINES], default="auto",
+                   help="propagator (default auto: XMem when its model file is installed; "
+                        "flow-warp: the plain optical-flow baseline)")
     p.add_argument("--refine", default="auto", metavar="auto|every|k=N|uncertain|off",
                    help="when SAM refines a propagated frame (default auto: every frame where "
                         "SAM runs on a GPU, none on the CPU; see bench/policy_bench.py)")
