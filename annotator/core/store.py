@@ -1,7 +1,8 @@
 """The project store: one SQLite database per video project.
 
 WAL mode, foreign keys on, ``synchronous=FULL`` (a commit that returned survives a kill and a
-power cut), a schema version with forward migrations (:mod:`annotator.core.schema`). Every
+power cut; :mod:`annotator.core.connection`), a schema version with forward migrations
+(:mod:`annotator.core.schema`). Every
 public write is one transaction. Masks are revisions grouped by *operations* (``ops``): undo
 and redo move each key's current-revision pointer, so they survive restarts and a replaced
 mask is never lost. Every write bumps its operation's ``seq`` (the real order of writes, which
@@ -27,37 +28,23 @@ import numpy as np
 
 from annotator.core import mask_rows as R
 from annotator.core import masks as M
+from annotator.core.connection import open_db, open_reader
 from annotator.core.history import HistoryMixin, touch
 from annotator.core.proposals import ProposalsMixin
 from annotator.core.records import (
     SEGMENT_STATUSES,
-    DamagedStoreError,
     MaskRecord,
     ObjectRecord,
     SegmentRecord,
     StoreError,
     VideoRecord,
 )
-from annotator.core.schema import migrate, refuse_foreign
 from annotator.core.segments import segment_problem
-from annotator.errors import DamagedError, UserError, explain
 
 PALETTE = (
     "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
     "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3",
 )
-
-
-def _open_error(path: Path, exc: sqlite3.Error) -> UserError:
-    """Why the database at ``path`` cannot be opened, in words (see :func:`explain`)."""
-    known = explain(exc, path)
-    if isinstance(known, DamagedError):
-        return DamagedStoreError(str(known))
-    if known is not None:
-        return known
-    return DamagedStoreError(f"{path} is not a readable project database ({exc}); run 'annotator "
-                        f"check {path.parent}', and 'annotator salvage {path.parent} -o NEW' "
-                        "to copy what can be read")
 
 
 class Store(HistoryMixin, ProposalsMixin):
@@ -69,62 +56,13 @@ class Store(HistoryMixin, ProposalsMixin):
         #: "PID on HOST" of the other process that holds the project's write lock, when this
         #: store is read-only because of it (set by whoever opened it; see lock.py)
         self.held_by: str | None = None
-        self._create = create
-        if not create and not self.path.exists():
-            raise StoreError(f"{self.path}: no project database here")
-        if not create and self.path.is_file() and self.path.stat().st_size == 0:
-            raise DamagedStoreError(
-                f"{self.path} is empty (0 bytes): the project was never written (an interrupted "
-                "'annotator new' leaves this); delete its folder and run 'annotator new' "
-                "again, or restore it from a backup")
-        self._db = self._connect(readonly)
+        self._db = open_db(self.path, readonly=readonly, create=create)
         self._lock = threading.RLock()
         self._depth = 0
         self._owner: int | None = None  # the thread inside the write transaction
         self._reader: sqlite3.Connection | None = None  # the main thread's own connection
         self._reader_failed = False
-        try:
-            if not create:
-                refuse_foreign(self._db, self.path)
-            if not readonly:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            migrate(self._db, self.path, readonly=readonly)
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise _open_error(self.path, exc) from None
-        except BaseException:
-            self._db.close()
-            raise
         self._size: tuple[int, int] | None = None
-
-    def _connect(self, readonly: bool) -> sqlite3.Connection:
-        """The shared connection. Read-only: ``mode=ro``; where SQLite cannot make the WAL
-        index (read-only media, a full disk) and no unfinished WAL is beside the file, the file
-        is read as immutable (nothing else can be writing it there)."""
-        kw: dict[str, Any] = {"check_same_thread": False, "isolation_level": None,
-                              "timeout": 30}
-        try:
-            if not readonly:
-                return sqlite3.connect(self.path, **kw)
-            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, **kw)
-            db.execute("PRAGMA user_version").fetchone()
-            return db
-        except sqlite3.OperationalError as exc:
-            wal = self.path.with_name(self.path.name + "-wal")
-            if not readonly:
-                raise _open_error(self.path, exc) from None
-            if not (wal.exists() and wal.stat().st_size > 0):
-                return sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True,
-                                       **kw)
-            raise StoreError(
-                f"{self.path}: the project was not closed cleanly ({wal.name} holds its last "
-                f"changes) and SQLite cannot open it here ({exc}: read-only media or a full "
-                "disk); copy the project folder to a writable disk, or free some space, and "
-                "open it there once") from None
-        except sqlite3.DatabaseError as exc:
-            raise _open_error(self.path, exc) from None
 
     # -- plumbing -------------------------------------------------------------------------
     def close(self) -> None:
@@ -185,17 +123,10 @@ class Store(HistoryMixin, ProposalsMixin):
                 or self._owner == threading.get_ident() or self._reader_failed):
             return None
         if self._reader is None:
-            try:
-                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                       check_same_thread=False, isolation_level=None,
-                                       timeout=30)
-                conn.execute("PRAGMA query_only=ON")
-                conn.execute("PRAGMA foreign_keys=ON")
-                conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
-            except sqlite3.Error:
-                self._reader_failed = True  # e.g. read-only media without the -shm file
+            self._reader = open_reader(self.path)
+            if self._reader is None:
+                self._reader_failed = True
                 return None
-            self._reader = conn
         return self._reader
 
     @property
