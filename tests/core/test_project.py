@@ -82,6 +82,26 @@ def test_not_a_project_and_existing_project(tmp_path):
         Project.create(tmp_path / "p", folder)
 
 
+def test_a_project_in_an_existing_folder_is_built_inside_it(tmp_path):
+    """An existing folder (maybe a mount point, which no rename can replace) gets the project
+    built in a hidden folder of its own; what a killed run left there is removed next time."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "00000.png")
+    target = tmp_path / "p"
+    (target / ".project.avs.creating-999999999").mkdir(parents=True)  # a killed run's
+    (target / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="creation was interrupted"):
+        Project.open(target)
+    notes: list[str] = []
+    Project.create(target, folder, notes=notes).close()
+    assert any(".project.avs.creating-999999999" in n for n in notes)
+    assert sorted(p.name for p in target.iterdir()) == [".lock", "notes.txt", "project.avs"]
+    assert not list(tmp_path.glob(".p.creating-*"))
+    with Project.open(target) as p:
+        assert p.summary()["frames"] == 1
+
+
 def test_open_video_honours_the_frame_cache_bound(shared, tmp_path):
     with Project.create(tmp_path / "p", shared("data", "davis2016", "dog-agility")) as p:
         with p.open_video(cache_bytes=3 * 854 * 480 * 3, readahead=0) as v:
