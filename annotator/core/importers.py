@@ -354,7 +354,8 @@ def import_png_masks(store: Store, folder: str | Path, *, object_name: str | Non
             problems.append(str(exc))
             continue
         if frame >= n:
-            problems.append(f"{f.name}: frame {frame} is past the video's end ({n} frames)")
+            problems.append(f"{f.name}: frame {frame} is past the video's end "
+                            f"({plural(n, 'frame')})")
             continue
         arr, indexed, levels = read_png_mask(f, labels=labels)
         if levels:
