@@ -36,18 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _has_gui() -> bool:
-    from annotator import commands
-
-    return "gui" in commands.MODULES and commands.available("gui")
-
-
 def _path_means_open(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     """``annotator VIDEO`` or ``annotator PROJECT`` — what a person types first, and what a
     file manager runs — is ``annotator open PATH``: a first word that is no command but names
     a path (one that exists, or has a folder or an extension in it) is opened. A mistyped
     command (no such path) still gets argparse's list of commands."""
-    if not argv or argv[0].startswith("-") or not _has_gui():
+    if not argv or argv[0].startswith("-"):
         return argv
     commands = next(a.choices for a in parser._actions
                     if isinstance(a, argparse._SubParsersAction))
@@ -62,7 +56,7 @@ def _path_means_open(parser: argparse.ArgumentParser, argv: list[str]) -> list[s
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_path_means_open(parser, sys.argv[1:] if argv is None else argv))
-    if args.command is None and argv is None and _has_gui():
+    if args.command is None and argv is None:
         args = parser.parse_args(["gui"])  # no sub-command: the desktop window
     if not getattr(args, "func", None):
         parser.print_help()
@@ -75,8 +69,6 @@ def main(argv: list[str] | None = None) -> int:
             registry.start(getattr(args, "device", None),
                            precision=getattr(args, "precision", None), lazy=True)
         elif getattr(args, "precision", None):  # a window starts its engines: it reads this
-            import os
-
             from annotator.engines.devices import PRECISION_ENV
 
             os.environ[PRECISION_ENV] = args.precision
@@ -85,8 +77,6 @@ def main(argv: list[str] | None = None) -> int:
         print("annotator: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the output went to a pipe that closed (| head): not a fault
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as exc:

@@ -19,7 +19,8 @@ import numpy as np
 
 from annotator.core import masks as M
 from annotator.core.export import export_coco
-from annotator.core.store import Store, VideoRecord
+from annotator.core.records import VideoRecord
+from annotator.core.store import Store
 
 
 def ellipse_rles(h: int, w: int, n: int) -> list[dict]:

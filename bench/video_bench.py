@@ -29,8 +29,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from annotator.core.video import FrameIndex, open_video
+from annotator.core.video import FrameIndex
 from annotator.core.video_index import scan_packets
+from annotator.core.video_open import open_video
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AVS_SHARED_DIR", ROOT.parent / "shared")) / "data"

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from annotator.cli import main
+from annotator.engines import devices
 
 no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 
@@ -75,18 +76,22 @@ def test_propagate_doctor_and_review_name_where_the_models_ran(shared, tmp_path,
         project.store.add_segment(oid, 0, 3)
         truth = np.array(Image.open(seq / "Annotations" / "00000.png")) > 0
         project.store.put_mask(oid, 0, truth, source="manual", op=project.store.new_op("t", "a"))
+    # what auto runs XMem in on this CPU (its flags and the speed probe, or AVS_TEST_CPU's)
+    auto = devices.choose_device("cpu").precision
+    xmem_in = "bf16 " + "+".join(devices.XMEM_BF16_PARTS) if auto == "bf16" else "fp32"
     assert main(["propagate", str(tmp_path / "p"), "--device", "cpu", "--engine", "xmem",
                  "--refine", "off"]) == 0
     out = capsys.readouterr().out
-    assert "engine XMem (cpu" in out and "devices: XMem on cpu" in out  # (cpu, bf16 …) where bf16 pays
+    name = "XMem (cpu)" if xmem_in == "fp32" else f"XMem (cpu, {xmem_in})"
+    assert f"engine {name}," in out and "devices: XMem on cpu" in out, out
     assert main(["doctor", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert "XMem: loaded, runs on cpu" in out and "SAM: not installed" in out
+    assert f"XMem: loaded, runs on cpu in {xmem_in}" in out and "SAM: not installed" in out, out
     with Project.open(tmp_path / "p") as project:  # flag a frame so review lists a clip
         rec = project.store.mask(oid, 2)
         project.store.put_mask(oid, 2, rec.decode(), source="propagated", flags=("lost",),
                                model=rec.model, op=project.store.new_op("t", "flag"))
     assert main(["review", str(tmp_path / "p"), "--json"]) == 0
     clips = json.loads(capsys.readouterr().out)
-    assert clips and clips[0]["model"].startswith("XMem (cpu")
+    assert clips and clips[0]["model"] == name
     assert clips[0]["devices"] == {"XMem": "cpu"}

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 # Order is the order of ``annotator --help``.
 MODULES = ["gui", "project", "check", "salvage", "pipeline", "audio", "models", "doctor",
@@ -16,13 +15,7 @@ MODULES = ["gui", "project", "check", "salvage", "pipeline", "audio", "models", 
 
 def register_all(sub) -> None:
     for name in MODULES:
-        try:
-            module = importlib.import_module(f"annotator.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"annotator.commands.{name}":
-                continue  # a group that has not landed yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"annotator.commands.{name}").register(sub)
 
 
 def add_device_option(parser) -> None:
@@ -37,8 +30,3 @@ def add_device_option(parser) -> None:
                              "else the precision setting, else auto: fp16 on CUDA, bf16 on a "
                              "CPU with native bf16, fp32 elsewhere; annotator doctor says which)")
     parser.set_defaults(runs_models=True)
-
-
-def available(name: str) -> bool:
-    """Whether the sub-command module ``name`` can be imported (e.g. the GUI needs PySide6)."""
-    return importlib.util.find_spec(f"annotator.commands.{name}") is not None

@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from annotator.core.words import plural
 from annotator.errors import UserError
 
 
@@ -110,7 +111,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
         print(f"{r['id']:5d}  frames {r['start']:6d}–{r['end']:<6d} {span:>20s}{score}  "
               f"{r['state']}")
     counts = {s: sum(r["state"] == s for r in rows) for s in ("open", "accepted", "rejected")}
-    print(f"{len(spans)} audible span(s) detected; proposals: {counts['open']} open, "
+    print(f"{plural(len(spans), 'audible span')} detected; proposals: {counts['open']} open, "
           f"{counts['accepted']} accepted, {counts['rejected']} rejected (accept or reject "
           "them in the window's sound row)")
     return 0

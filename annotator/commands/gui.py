@@ -20,15 +20,23 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_open, path=None, gui_starts_engines=True)
 
 
+def window_app(ready: str = ""):
+    """The window's ``run_app``; a ``UserError`` when PySide6 cannot be imported (installed
+    without its dependencies, or missing the system libraries Qt needs), saying how to get it
+    and, in ``ready``, what is there without the window."""
+    try:
+        from annotator.gui.app import run_app
+    except ImportError as exc:
+        raise UserError(f"the desktop window needs PySide6 ({exc}); install it with: "
+                        f"pip install PySide6-Essentials{ready}") from None
+    return run_app
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     path = getattr(args, "path", None)
     if path is not None and not path.exists():
         raise UserError(f"{path}: no such video or project folder")
-    try:
-        from annotator.gui.app import run_app
-    except ImportError as exc:  # PySide6 missing in a headless install
-        raise UserError(f"the desktop window needs PySide6 ({exc}); install it with: "
-                        "pip install PySide6-Essentials") from None
+    run_app = window_app()
     from annotator.core.project import DB_NAME, is_project
 
     if path is not None and path.name == DB_NAME and is_project(path.parent):

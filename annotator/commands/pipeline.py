@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
 import threading
 import time
 from pathlib import Path
 
 from annotator.commands import add_device_option
+from annotator.core.words import plural
 from annotator.errors import UserError
 
 
@@ -20,8 +22,11 @@ def register(sub) -> None:
     p.add_argument("projects", type=Path, nargs="+", metavar="DIR", help="project folder(s)")
     p.add_argument("--segment", type=int, action="append", metavar="ID",
                    help="only this segment (repeatable; one project only)")
-    p.add_argument("--engine", choices=["auto", "xmem", "fallback"], default="auto",
-                   help="propagator (default auto: XMem when its model file is installed)")
+    from annotator.engines.engine_table import ENGINES
+
+    p.add_argument("--engine", choices=["auto", *ENGINES], default="auto",
+                   help="propagator (default auto: XMem when its model file is installed; "
+                        "flow-warp: the plain optical-flow baseline)")
     p.add_argument("--refine", default="auto", metavar="auto|every|k=N|uncertain|off",
                    help="when SAM refines a propagated frame (default auto: every frame where "
                         "SAM runs on a GPU, none on the CPU; see bench/policy_bench.py)")
@@ -69,21 +74,36 @@ class _Bar:
         self._shown = False
 
 
-def _describe(store, plan, result) -> str:
-    names = ", ".join(store.object(o).name for o in plan.object_ids) or "-"
-    where = f"frames {plan.start}–{plan.end}" if plan.spans else ""
+def add_anchor_hint(project_dir, name: str | None = None) -> str:
+    """How to give an object (``name``; None: any) its first mask, an anchor: from the command
+    line, or in the window."""
+    d = shlex.quote(str(project_dir))
+    who, flag = (name, shlex.quote(name)) if name else ("an object", "NAME")
+    return (f"give {who} a mask on one of its frames: from the command line, "
+            f"annotator import {d} --masks FOLDER --object {flag} (PNG masks named by frame "
+            f"number, e.g. 00012.png; or --masks a COCO .json / CVAT .xml file); in the window "
+            f"(annotator open {d}), click the object on a frame and press Enter")
+
+
+def _describe(project_dir, store, plan, result) -> str:
+    spans = plan.spans or plan.skipped
+    names = ", ".join(store.object(o).name for o in sorted({s.object_id for s in spans})) or "-"
+    where = (f"frames {min(s.start for s in spans)}–{max(s.end for s in spans)}"
+             if spans else "")
     head = f"{plan.key:14s} {names} {where}"
     if result.state == "no_anchor":
         segs = ", ".join(str(s.segment_id) for s in plan.skipped) or "?"
-        return f"{head}: no anchor mask (segment {segs}): annotate a frame first"
+        one = len({s.object_id for s in plan.skipped}) == 1
+        return (f"{head}: no anchor mask in segment {segs}; "
+                f"{add_anchor_hint(project_dir, names if one else None)}")
     if result.state == "skipped":
-        return f"{head}: already propagated ({result.done} masks), skipped"
+        return f"{head}: already propagated ({plural(result.done, 'mask')}), skipped"
     flagged = sum(result.flagged.values())
-    line = (f"{head}: {result.written} masks in {result.wall_s:.1f} s "
+    line = (f"{head}: {plural(result.written, 'mask')} in {result.wall_s:.1f} s "
             f"({result.fps:.2f} frames/s, {100 * result.non_model_share:.1f}% outside the models)"
             f", {flagged} flagged, {result.refined} refined")
     if result.replayed:
-        line += f", resumed (replayed {result.replayed} frames)"
+        line += f", resumed (replayed {plural(result.replayed, 'frame')})"
     if result.state == "cancelled":
         line += f" — cancelled at {result.done}/{result.total}; run again to resume"
     if result.message:  # e.g. a checkpoint that was ignored, and why
@@ -124,7 +144,7 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     with stop_on_sigint(cancel, "after the frame in flight"):
         cancelled, failed = _propagate_all(args, engine, refining, policy, refiner, bar, cancel)
     if failed:
-        print(f"annotator: {len(failed)} of {len(args.projects)} projects failed: "
+        print(f"annotator: {len(failed)} of {plural(len(args.projects), 'project')} failed: "
               f"{', '.join(failed)}", file=sys.stderr)
         return 2
     return 130 if cancelled or cancel.is_set() else 0
@@ -176,7 +196,7 @@ def _propagate_one(d, args, engine, refining, policy, refiner, bar, cancel) -> b
                 bar.label = plan.key
                 return
             bar.end()
-            print("  " + _describe(store, plan, result), flush=True)
+            print("  " + _describe(project.dir, store, plan, result), flush=True)
 
         def on_message(text: str) -> None:
             bar.end()
@@ -186,7 +206,8 @@ def _propagate_one(d, args, engine, refining, policy, refiner, bar, cancel) -> b
                                     refine=policy, refiner=refiner, on_progress=bar.update,
                                     on_job=on_job, cancel=cancel, on_message=on_message)
         if not results:
-            print("  nothing to propagate: no objects with anchor masks")
+            print(f"  nothing to propagate: no object has a mask yet; "
+                  f"{add_anchor_hint(project.dir)}")
         return any(r.state == "cancelled" for r in results)
 
 
@@ -227,7 +248,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         if not clips:
             print(f"{project.dir}: no flagged clips")
             return 0
-        print(f"{project.dir}: {len(clips)} flagged clips, worst first (score: the expected "
+        print(f"{project.dir}: {plural(len(clips), 'flagged clip')}, worst first (score: the expected "
               "number of failed frames in the clip; P: the worst frame's estimated probability "
               "that its mask is wrong)")
         print(f"{'score':>6}  {'object':16s} {'frames':>13}  {'worst':>6} {'P':>4}  why")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import shlex
 from pathlib import Path
 
+from annotator.core.words import plural
 from annotator.errors import UserError
 
 EXPORT_FORMATS = ["coco", "davis", "png", "youtube-vos", "cvat", "cvat-images"]
@@ -32,7 +33,10 @@ def register(sub) -> None:
     g.add_argument("--masks", type=Path,
                    help="folder of PNG masks (DAVIS / YouTube-VOS too), COCO JSON, or CVAT "
                         "for video 1.1 XML")
-    p.add_argument("--object", help="object name for binary PNG masks")
+    p.add_argument("--object", metavar="NAME",
+                   help="the object binary PNG masks belong to: one of the project's (see "
+                        "annotator info) or a new name (default in a project without objects: "
+                        "the folder's name)")
     p.add_argument("--category", help="category of new objects")
     p.add_argument("--unit", choices=["seconds", "frames"], default="seconds",
                    help="unit of start/end columns in a segments file (default seconds)")
@@ -135,13 +139,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 def _print_summary(s: dict) -> None:
     print(f"project   {s['project']}")
     print(f"video     {s['video']}")
-    print(f"          {s['frames']} frames, {s['fps']:.3f} fps, {s['size'][0]}×{s['size'][1]}, "
+    print(f"          {plural(s['frames'], 'frame')}, {s['fps']:.3f} fps, {s['size'][0]}×{s['size'][1]}, "
           f"{s['duration_s']:.2f} s, audio: {'yes' if s['has_audio'] else 'no'}")
     objs = ", ".join(f"{o['name']} ({o['category']})" for o in s["objects"]) or "none"
     print(f"objects   {objs}")
     status = ", ".join(f"{k}: {v}" for k, v in sorted(s["segment_status"].items()))
     print(f"segments  {s['segments']}" + (f" ({status})" if status else ""))
-    print(f"masks     {s['masks']} on {s['masked_frames']} frames")
+    print(f"masks     {s['masks']} on {plural(s['masked_frames'], 'frame')}")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -154,6 +158,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             return 0
         src = args.masks
         if src.is_dir():
+            if args.object is None:
+                _object_needed(args, project)
+            src = src.resolve()  # '.' or 'masks' typed inside: the folder's real name counts
             report = importers.import_png_masks(project.store, src, object_name=args.object,
                                                 category=args.category, fit=args.fit,
                                                 labels=args.labels)
@@ -173,6 +180,30 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _object_needed(args: argparse.Namespace, project) -> None:
+    """Binary PNG masks are one object's: into a project that has objects, which one is for the
+    person to say (``--object``) unless the folder is named after one of them — a name made up
+    from the folder would start a new object that no segment of the others uses. A folder
+    without a name (the file system's root) always needs it."""
+    from annotator.core import importers
+
+    folder = args.masks.resolve()
+    objects = [o.name for o in project.store.objects()]
+    if folder.name and (not objects or {folder.name, folder.parent.name} & set(objects)):
+        return
+    pngs = sorted(folder.glob("*.png"))
+    if not pngs or importers.read_png_mask(pngs[0], labels=args.labels)[1]:
+        return  # no masks (the import says so) or label images: one object per index
+    names = ", ".join(objects[:6]) + (", …" if len(objects) > 6 else "")
+    example = shlex.quote(objects[0] if objects else "NAME")
+    raise UserError(
+        f"{args.masks}: binary masks are one object's; say which with --object NAME ("
+        + (f"this project's objects: {names}; " if objects else "")
+        + f"a new name makes a new object), e.g. annotator import "
+          f"{shlex.quote(str(args.project))} --masks {shlex.quote(str(args.masks))} "
+          f"--object {example}")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from annotator.core import export, export_vos
     from annotator.core.project import Project
@@ -190,27 +221,30 @@ def cmd_export(args: argparse.Namespace) -> int:
                 res = export.export_coco(store, out, with_frames=args.with_frames,
                                          layout=args.layout, overwrite=args.overwrite,
                                          video=video)
-                extra = (f", {res['frames_written']} frame images beside it"
+                extra = (f", {plural(res['frames_written'], 'frame image')} beside it"
                          if res["frames_written"] else "")
-                print(f"wrote {res.get('json', res['path'])}: {res['annotations']} masks on "
-                      f"{res['images']} frames, {res['audible_segments']} audible segments "
+                print(f"wrote {res.get('json', res['path'])}: "
+                      f"{plural(res['annotations'], 'mask')} on {plural(res['images'], 'frame')}, "
+                      f"{plural(res['audible_segments'], 'audible segment')} "
                       f"(verified with pycocotools){extra}")
             elif fmt in ("davis", "png"):
                 res = export_vos.export_davis(store, out, overwrite=args.overwrite)
-                print(f"wrote {res['frames']} indexed PNG masks of {res['objects']} objects "
-                      f"(ids 1..{res['objects']}, objects.json) to {res['path']}")
+                print(f"wrote {plural(res['frames'], 'indexed PNG mask')} of "
+                      f"{plural(res['objects'], 'object')} (ids 1..{res['objects']}, "
+                      f"objects.json) to {res['path']}")
             elif fmt == "youtube-vos":
                 res = export_vos.export_youtube_vos(store, out, with_frames=args.with_frames,
                                                     overwrite=args.overwrite, video=video)
                 print(f"wrote YouTube-VOS {res['path']}: Annotations/{res['video']} "
-                      f"({res['frames']} frames, {res['objects']} objects) and meta.json")
+                      f"({plural(res['frames'], 'frame')}, {plural(res['objects'], 'object')}) "
+                      "and meta.json")
             else:
                 from annotator.core.cvat import export_cvat
 
                 images = fmt == "cvat-images"
                 res = export_cvat(store, out, overwrite=args.overwrite, images=images)
                 print(f"wrote CVAT for {'images' if images else 'video'} 1.1 {res['path']}: "
-                      f"{res['tracks']} tracks, {res['masks']} masks")
+                      f"{plural(res['tracks'], 'track')}, {plural(res['masks'], 'mask')}")
         finally:
             if video is not None:
                 video.close()
@@ -240,12 +274,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 print(f"  audible: {name:6s} frames {seg.start:4d}–{seg.end:4d}")
         return 0
     project.close()
-    try:
-        from annotator.gui.app import run_app
-    except ImportError:
-        print(summary["project"])
-        _print_summary(summary)
-        print("the desktop window is not part of this build yet; the project is ready "
-              "(run with --headless to skip this note)", file=sys.stderr)
-        return 0
+    from annotator.commands.gui import window_app
+
+    run_app = window_app(f"; the demo project is ready without it: {summary['project']} "
+                         "(annotator demo --headless prints its summary)")
     return run_app(project_dir=Path(summary["project"]), device=args.device)

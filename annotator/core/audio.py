@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from annotator.core.video import VideoError
+from annotator.core.words import plural
 
 ANALYSIS_RATE = 16000  # Hz, mono float32
 PREROLL_S = 0.1  # decode from this much before a seek target (codecs' overlap, priming)
@@ -50,9 +51,9 @@ def _open(path: Path) -> Any:
 
 
 def _damaged(path: Path, bad: int, good: int) -> VideoError:
-    return VideoError(path, f"its audio track is damaged ({bad} packets cannot be decoded, "
-                      f"{good} can)", "Re-encode the audio (e.g. ffmpeg -i in.mp4 -c:v copy "
-                      "-c:a aac out.mp4) or relink an intact copy of the video")
+    return VideoError(path, f"its audio track is damaged ({plural(bad, 'packet')} cannot be "
+                      f"decoded, {good} can)", "Re-encode the audio (e.g. ffmpeg -i in.mp4 "
+                      "-c:v copy -c:a aac out.mp4) or relink an intact copy of the video")
 
 
 def video_t0(container: Any) -> float:

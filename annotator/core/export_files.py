@@ -90,7 +90,7 @@ def write_frames(store: Store, frames: Iterable[int], dest: Path, names: Callabl
     own = None
     folder_names = _folder_names(store) if rec.is_folder else None
     if not rec.is_folder and video is None:
-        from annotator.core.video import open_video
+        from annotator.core.video_open import open_video
 
         own = video = open_video(src, rec.frame_index, fps=None)
     try:

@@ -24,7 +24,8 @@ from PIL import Image
 
 from annotator.core import export_files as F
 from annotator.core.export_files import ExportError
-from annotator.core.store import ObjectRecord, Store
+from annotator.core.records import ObjectRecord
+from annotator.core.store import Store
 
 Progress = Callable[[int, int], None]
 

@@ -23,21 +23,48 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+import time
+from typing import Any
 
-
-@dataclass(frozen=True)
-class Operation:
-    id: int
-    kind: str
-    label: str
-    created: float
-    undone: bool
-    seq: int = 0  # position in the order of writes (see the module docstring)
+from annotator.core.records import Operation, StoreError
 
 
 class HistoryMixin:
-    """Mixed into :class:`annotator.core.store.Store` (needs ``transaction`` and ``_q``)."""
+    """Mixed into :class:`annotator.core.store.Store` (needs ``transaction``, ``_q`` and
+    ``path``): operations, the record of row changes, undo and redo."""
+
+    def new_op(self, kind: str, label: str = "") -> int:
+        """Start an undo unit. Writes that pass ``op=`` join it; a new op ends redo."""
+        with self.transaction() as db:
+            return _insert_op(db, kind, label)
+
+    def _op(self, db: sqlite3.Connection, op: int | None, kind: str) -> int:
+        """The operation a write joins: ``op`` (now the newest in the order of writes), or a
+        new one of ``kind``."""
+        if op is not None:
+            touch(db, op)
+            return op
+        return _insert_op(db, kind, "")
+
+    def _update_row(self, db, op, kind, tbl, row_id, changes: dict[str, Any]) -> None:
+        """Change columns of one object/segment/proposal row, recorded for undo."""
+        if not changes:
+            return
+        cols = ", ".join(changes)
+        row = db.execute(f"SELECT {cols} FROM {tbl} WHERE id=?", (row_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no row {row_id} in {tbl} of {self.path}")
+        before = dict(zip(changes, row))
+        db.execute(f"UPDATE {tbl} SET {', '.join(f'{c}=?' for c in changes)} WHERE id=?",
+                   (*changes.values(), row_id))
+        self._log_row(db, op, kind, tbl, row_id, before, changes)
+
+    def _log_row(self, db, op, kind, tbl, row_id, before, after) -> None:
+        """Record a row's change (``before`` None: the row was created) under its operation."""
+        op_id = self._op(db, op, kind)
+        db.execute("INSERT INTO row_changes(op_id, tbl, row_id, before, after) VALUES (?,?,?,?,?)",
+                   (op_id, tbl, row_id, None if before is None else json.dumps(before),
+                    json.dumps(after)))
 
     def _ops_where(self, sql: str, args=()) -> list[Operation]:
         return [Operation(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in self._q(
@@ -89,6 +116,18 @@ class HistoryMixin:
         return [tuple(r) for r in self._q(
             "SELECT DISTINCT object_id, frame FROM mask_revs WHERE op_id=? ORDER BY frame",
             (op_id,))]
+
+
+def _insert_op(db: sqlite3.Connection, kind: str, label: str) -> int:
+    return db.execute("INSERT INTO ops(kind, label, created, seq) VALUES "
+                      "(?,?,?,(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops))",
+                      (kind, label, time.time())).lastrowid
+
+
+def touch(db: sqlite3.Connection, op_id: int) -> None:
+    """``op`` writes now: it becomes the newest operation in the order of writes."""
+    db.execute("UPDATE ops SET seq = (SELECT MAX(seq) + 1 FROM ops) "
+               "WHERE id=? AND seq < (SELECT MAX(seq) FROM ops)", (op_id,))
 
 
 def _restore(db: sqlite3.Connection, op_id: int) -> None:

@@ -18,7 +18,9 @@ import numpy as np
 from PIL import Image
 
 from annotator.core import masks as M
+from annotator.core.segments import first_overlap, segment_problem
 from annotator.core.store import Store
+from annotator.core.words import plural
 from annotator.errors import UserError
 
 
@@ -35,13 +37,18 @@ class ImportError_(UserError):
 class ImportReport:
     objects_created: list[str] = field(default_factory=list)
     segments: int = 0
+    already: int = 0  # segments of the file the project held already (skipped)
     masks: int = 0
     frames: int = 0
     fixes: list[str] = field(default_factory=list)
     op_id: int | None = None
 
     def lines(self) -> list[str]:
-        out = [f"{self.segments} segments, {self.masks} masks on {self.frames} frames"]
+        out = [f"{plural(self.segments, 'segment')}, {plural(self.masks, 'mask')} on "
+               f"{plural(self.frames, 'frame')}"]
+        if self.already:
+            out.append(f"{plural(self.already, 'segment')} already in the project (left as "
+                       f"{'it was' if self.already == 1 else 'they were'})")
         if self.objects_created:
             out.append("new objects: " + ", ".join(self.objects_created))
         out += [f"fixed: {f}" for f in self.fixes]
@@ -110,8 +117,11 @@ def import_segments(store: Store, path: str | Path, time_to_frame: Callable[[flo
     Columns: ``object`` (or ``name``), ``category`` (optional: defaults to the object name),
     and either ``start_s``/``end_s`` (seconds), ``start_frame``/``end_frame`` (frames) or
     ``start``/``end`` in ``unit`` ("seconds" or "frames"; a per-row ``unit`` column wins).
-    Unknown columns, bad numbers, inverted, out-of-range or overlapping segments (of the same
-    object) are reported line by line, and nothing is imported.
+    Unknown columns, bad numbers, and spans that break the segment rule (inverted, outside
+    the video, overlapping another segment of the same object in the file or in the project:
+    :func:`~annotator.core.segments.segment_problem`) are reported line by line, in line
+    order, and nothing is imported. A row the project already holds (same object, same
+    frames) is skipped, so importing a file twice adds nothing.
     """
     path = Path(path)
     if not path.is_file():
@@ -120,62 +130,86 @@ def import_segments(store: Store, path: str | Path, time_to_frame: Callable[[flo
     n = store.frame_count
     rec = store.video()
     duration = rec.duration if rec is not None and rec.duration else None
-    problems: list[str] = []
-    parsed: list[tuple[int, str, str, int, int]] = []
+    entry = "entry" if path.suffix.lower() == ".json" else "line"
+    problems: list[tuple[int, str]] = []  # (line, words): reported in line order
+    # the spans each object name holds: the project's segments (line 0), then the file's
+    names = {o.id: o.name for o in store.objects()}
+    held: dict[str, list[_Row]] = {}
+    for seg in store.segments():
+        name = names[seg.object_id]
+        held.setdefault(name, []).append(_Row(0, name, "", seg.start, seg.end))
+    parsed: list[_Row] = []
+    already = 0
     for line, row in rows:
-        where = f"line {line}" if path.suffix.lower() != ".json" else f"entry {line}"
+        where = f"{entry} {line}"
         unknown = sorted(set(row) - SEGMENT_COLUMNS)
         if unknown:
-            problems.append(f"{where}: unknown column(s) {', '.join(unknown)}")
+            problems.append((line, f"{where}: unknown column(s) {', '.join(unknown)}"))
             continue
         long = [k for k, v in row.items() if len(str(v)) > MAX_FIELD]
         if long:
-            problems.append(f"{where}: {', '.join(sorted(long))} longer than {MAX_FIELD} "
-                            "characters")
+            problems.append((line, f"{where}: {', '.join(sorted(long))} longer than "
+                                   f"{MAX_FIELD} characters"))
             continue
         name = str(row.get("object") or row.get("name") or "").strip()
         if not name:
-            problems.append(f"{where}: no object name")
+            problems.append((line, f"{where}: no object name"))
             continue
         category = str(row.get("category") or name).strip()
         try:
             start, end = _frames_of(row, unit, time_to_frame, duration)
         except ValueError as exc:
-            problems.append(f"{where}: {exc}")
+            problems.append((line, f"{where}: {exc}"))
             continue
-        if start > end:
-            problems.append(f"{where}: starts after it ends (frames {start} > {end})")
-        elif start < 0 or end >= n:
-            problems.append(f"{where}: frames {start}–{end} outside the video (0–{n - 1})")
-        else:
-            parsed.append((line, name, category, start, end))
-    existing = {(store.object(s.object_id).name, s.start, s.end) for s in store.segments()}
-    by_object: dict[str, list[tuple[int, int, int]]] = {}
-    for obj in store.objects():
-        by_object[obj.name] = [(0, s.start, s.end) for s in store.segments(obj.id)]
-    for line, name, _cat, start, end in parsed:
-        for other_line, s, e in by_object.get(name, []):
-            if start <= e and s <= end:
-                what = f"line {other_line}" if other_line else "an existing segment"
-                problems.append(f"line {line}: {name} {start}–{end} overlaps {what} ({s}–{e})")
-                break
-        by_object.setdefault(name, []).append((line, start, end))
+        spans = held.setdefault(name, [])
+        if any(r.line == 0 and (r.start, r.end) == (start, end) for r in spans):
+            already += 1  # the project has this segment: importing a file twice is harmless
+            continue
+        problem = segment_problem(spans, name, start, end, n, name=name)
+        if problem:
+            other = first_overlap(spans, name, start, end)
+            if other is not None:
+                problem += (f" ({entry} {other.line})" if other.line
+                            else " (already in the project)")
+            problems.append((line, f"{where}: {problem}"))
+            continue
+        parsed.append(_Row(line, name, category, start, end))
+        spans.append(parsed[-1])
     if problems:
-        raise ImportError_(path, problems)
-    report = ImportReport()
+        raise ImportError_(path, [words for _line, words in sorted(problems,
+                                                                   key=lambda p: p[0])])
+    report = ImportReport(already=already)
     with store.transaction():
         op = store.new_op("import_segments", f"Import segments from {path.name}")
         report.op_id = op
-        for _line, name, category, start, end in parsed:
-            if (name, start, end) in existing:
-                continue
-            obj = store.object_by_name(name)
-            oid = obj.id if obj else store.add_object(name, category, op=op)
+        for r in parsed:
+            obj = store.object_by_name(r.name)
+            oid = obj.id if obj else store.add_object(r.name, r.category, op=op)
             if not obj:
-                report.objects_created.append(name)
-            store.add_segment(oid, start, end, op=op)
+                report.objects_created.append(r.name)
+            store.add_segment(oid, r.start, r.end, op=op)
             report.segments += 1
     return report
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A span of a segments file (``line`` 0: a segment the project holds), keyed by the
+    object's name: the records :func:`~annotator.core.segments.segment_problem` reads."""
+
+    line: int
+    name: str
+    category: str
+    start: int
+    end: int
+
+    @property
+    def id(self) -> int:
+        return self.line
+
+    @property
+    def object_id(self) -> str:
+        return self.name
 
 
 def _frames_of(row: dict, unit: str, time_to_frame: Callable[[float], int],
@@ -320,7 +354,8 @@ def import_png_masks(store: Store, folder: str | Path, *, object_name: str | Non
             problems.append(str(exc))
             continue
         if frame >= n:
-            problems.append(f"{f.name}: frame {frame} is past the video's end ({n} frames)")
+            problems.append(f"{f.name}: frame {frame} is past the video's end "
+                            f"({plural(n, 'frame')})")
             continue
         arr, indexed, levels = read_png_mask(f, labels=labels)
         if levels:

@@ -8,11 +8,12 @@ second process can say *who* has the project open.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 from pathlib import Path
 
-from annotator.errors import ReadOnlyError, UserError, explain
+from annotator.errors import DiskFullError, ReadOnlyError, UserError, explain
 
 try:  # POSIX
     import fcntl
@@ -38,14 +39,20 @@ class ProjectReadOnlyError(ReadOnlyError):
 
     def __init__(self, project: Path, exc: OSError) -> None:
         known = explain(exc)
-        why = exc.strerror or str(exc)
-        if known is not None and "full" in str(known):
-            msg = (f"project {project} cannot be opened for writing: the disk is full; free "
-                   "some space and run the command again (everything saved is kept)")
+        head = f"project {project} cannot be opened for writing"
+        rest = ("info, review and export work read-only, or copy the project to a writable "
+                "folder to change it")
+        if isinstance(known, DiskFullError):
+            msg = (f"{head}: the disk is full; free some space and run the command again "
+                   "(everything saved is kept)")
+        elif exc.errno == errno.EROFS:
+            msg = (f"{head}: it is on a read-only disk (read-only media or a disk mounted "
+                   f"read-only); {rest}")
+        elif exc.errno in (errno.EACCES, errno.EPERM):
+            msg = f"{head}: you may not write to its folder; {rest}"
         else:
-            msg = (f"project {project} cannot be opened for writing ({why}): it is on "
-                   "read-only media or you may not write to it; info, review and export work "
-                   "read-only, or copy the project to a writable folder to change it")
+            msg = (f"{head} ({exc.strerror or exc}): it is on read-only media or you may not "
+                   f"write to it; {rest}")
         super().__init__(msg)
 
 

@@ -13,6 +13,7 @@ user is asked for the new path (:meth:`Project.relink`).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import os
@@ -22,8 +23,10 @@ from glob import escape as glob_escape
 from pathlib import Path
 
 from annotator.core.lock import ProjectLock
-from annotator.core.store import Store, StoreError, VideoRecord
-from annotator.errors import UserError
+from annotator.core.records import StoreError, VideoRecord
+from annotator.core.store import Store
+from annotator.core.words import plural
+from annotator.errors import ReadOnlyError, UserError, explain
 
 DB_NAME = "project.avs"
 CACHE_DIR = "cache"
@@ -123,11 +126,12 @@ class Project:
                fps: float | None = None, notes: list[str] | None = None) -> Project:
         """Make a new project for ``video_path`` in ``directory`` (created if needed).
 
-        Atomic: the project is built in a hidden sibling (``.NAME.creating-PID``) and renamed
-        into place once complete, so a kill at any moment leaves no project or a whole one;
-        a sibling left by a killed process is removed by the next ``create``. ``notes``
+        Atomic: the project is built in a hidden sibling (``.NAME.creating-PID``), or in a
+        hidden folder inside ``directory`` when it exists (``.project.avs.creating-PID``), and
+        renamed into place once complete, so a kill at any moment leaves no project or a whole
+        one; what a killed process left is removed by the next ``create``. ``notes``
         receives what the person should know (e.g. gaps in a frame folder's numbering)."""
-        from annotator.core.video import open_video
+        from annotator.core.video_open import open_video
 
         directory = Path(directory).resolve()
         video_path = Path(video_path).resolve()
@@ -145,7 +149,13 @@ class Project:
             if video_path.is_dir():
                 _check_folder(video)
             record = _record_for(video_path, directory, video, notes)
-        tmp = directory.with_name(f"{LEFTOVER_PREFIX.format(name=directory.name)}{os.getpid()}")
+        # built beside the folder, or inside it when it exists: a folder may be a mount point
+        # (of a disk of its own), which a rename can neither replace nor reach from outside
+        if directory.is_dir():
+            tmp = directory / f"{INNER_PREFIX}{os.getpid()}"
+        else:
+            tmp = directory.with_name(f"{LEFTOVER_PREFIX.format(name=directory.name)}"
+                                      f"{os.getpid()}")
         try:
             tmp.mkdir(parents=True)
         except OSError as exc:
@@ -167,7 +177,7 @@ class Project:
             if left:
                 raise StoreError(
                     f"{directory} is not an AVS Annotator project: its creation was "
-                    f"interrupted ({left[0].name} is what was left beside it); run "
+                    f"interrupted ({left[0]} is what it left); run "
                     "'annotator new VIDEO --project DIR' again, which removes it")
             raise StoreError(
                 f"{directory} is not an AVS Annotator project (no {DB_NAME}); "
@@ -245,9 +255,9 @@ class Project:
         """Open the project's video, reusing the frame index stored in the project.
 
         ``cache_bytes`` bounds the decoded-frame cache and ``readahead`` is how many frames a
-        background thread decodes ahead (defaults: :func:`annotator.core.video.open_video`'s).
+        background thread decodes ahead (defaults: :func:`annotator.core.video_open.open_video`'s).
         """
-        from annotator.core.video import open_video
+        from annotator.core.video_open import open_video
 
         rec = self.video_record()
         path = self.video_path(check=False)
@@ -261,7 +271,7 @@ class Project:
         if len(video) != rec.frame_count:
             video.close()
             raise VideoMissingError(
-                f"{path} has {len(video)} frames but project {self.dir} expects "
+                f"{path} has {plural(len(video), 'frame')} but project {self.dir} expects "
                 f"{rec.frame_count}; relink the original video with: annotator relink")
         stale = rec.frame_index is None or not getattr(video, "index_reused", True)
         if not self.store.readonly and stale:
@@ -270,7 +280,7 @@ class Project:
 
     def relink(self, new_path: str | Path, *, force: bool = False) -> None:
         """Point the project at the video's new location (same content unless ``force``)."""
-        from annotator.core.video import open_video
+        from annotator.core.video_open import open_video
 
         new_path = Path(new_path).resolve()
         rec = self.video_record()
@@ -284,8 +294,8 @@ class Project:
             new = _record_for(new_path, self.dir, video)
         if (new.frame_count, new.width, new.height) != (rec.frame_count, rec.width, rec.height):
             raise VideoMissingError(
-                f"{new_path} has {new.frame_count} frames of {new.width}×{new.height}, the "
-                f"project expects {rec.frame_count} of {rec.width}×{rec.height}")
+                f"{new_path} has {plural(new.frame_count, 'frame')} of {new.width}×"
+                f"{new.height}, the project expects {rec.frame_count} of {rec.width}×{rec.height}")
         self.store.set_video(new)
 
     # -- summary --------------------------------------------------------------------------
@@ -315,17 +325,22 @@ class Project:
         }
 
 
-LEFTOVER_PREFIX = ".{name}.creating-"
+LEFTOVER_PREFIX = ".{name}.creating-"  # beside the project's folder
+INNER_PREFIX = f".{DB_NAME}.creating-"  # inside a folder that existed before
 
 
 def leftovers(directory: str | Path) -> list[Path]:
-    """Hidden siblings of ``directory`` that an interrupted ``create`` left behind."""
+    """What an interrupted ``create`` left: hidden siblings of ``directory``, or hidden
+    folders inside it."""
     directory = Path(directory).resolve()
-    try:
-        return sorted(directory.parent.glob(
-            glob_escape(LEFTOVER_PREFIX.format(name=directory.name)) + "*"))
-    except OSError:
-        return []
+    found: list[Path] = []
+    for folder, pattern in ((directory.parent, LEFTOVER_PREFIX.format(name=directory.name)),
+                            (directory, INNER_PREFIX)):
+        try:
+            found += sorted(folder.glob(glob_escape(pattern) + "*"))
+        except OSError:
+            pass
+    return found
 
 
 def remove_leftovers(directory: str | Path) -> list[Path]:
@@ -353,19 +368,25 @@ def _alive(pid: int) -> bool:
 
 
 def _place_error(directory: Path, exc: OSError) -> UserError:
-    from annotator.errors import explain
-
-    known = explain(exc, directory.parent)
-    why = str(known) if known is not None else exc.strerror or str(exc)
-    return StoreError(f"{directory}: cannot create the project there ({why}); choose another "
-                      "place with --project DIR")
+    """Why no project can be made in ``directory``, in words a person can act on."""
+    where = Path(exc.filename) if exc.filename else directory.parent
+    head = f"{directory}: cannot create the project there"
+    if exc.errno == errno.EROFS:
+        return ReadOnlyError(f"{head}: {where} is on a read-only disk (read-only media or a "
+                             "disk mounted read-only); choose a folder on a writable disk")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return ReadOnlyError(f"{head}: you may not write to {where}; choose a folder you can "
+                             "write to, or ask for write permission")
+    known = explain(exc, where)
+    why = str(known) if known is not None else f"{where}: {exc.strerror or exc}"
+    return StoreError(f"{head} ({why}); choose another folder for it")
 
 
 def _move_into_place(tmp: Path, directory: Path) -> None:
-    """Rename the finished project into place: the whole folder when ``directory`` does not
-    exist (or is empty), else its database file into the existing folder."""
+    """Move the finished project into place: its database file into ``directory`` when it
+    was built inside it, else the whole folder to ``directory``."""
     try:
-        if directory.is_dir() and any(directory.iterdir()):
+        if tmp.parent == directory:
             os.replace(tmp / DB_NAME, directory / DB_NAME)
             shutil.rmtree(tmp, ignore_errors=True)
         else:
@@ -376,7 +397,7 @@ def _move_into_place(tmp: Path, directory: Path) -> None:
             raise StoreError(f"{directory} already holds a project (made meanwhile by another "
                              "process); open it instead") from None
         raise _place_error(directory, exc) from None
-    fsync_dir(directory.parent)
+    fsync_dir(directory if tmp.parent == directory else directory.parent)
 
 
 def fsync_dir(folder: Path) -> None:

@@ -13,32 +13,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 
-PROPOSAL_STATES = ("open", "accepted", "rejected")
+from annotator.core.records import PROPOSAL_STATES, ProposalRecord, StoreError
+from annotator.core.segments import segment_problem, span_words
+from annotator.core.words import plural
+
 #: a new span is not proposed again when more than this share of it lies on a decided one
 DECIDED_OVERLAP = 0.5
-
-
-@dataclass(frozen=True)
-class ProposalRecord:
-    id: int
-    start: int  # first frame
-    end: int  # last frame (inclusive)
-    score: float | None
-    state: str  # 'open' | 'accepted' | 'rejected'
-    segment_id: int | None  # the segment an accepted proposal became
-
-    @property
-    def length(self) -> int:
-        return self.end - self.start + 1
-
-
 _COLS = "id, start_frame, end_frame, score, state, segment_id"
-
-
-def _fmt(start: int, end: int) -> str:
-    return f"frames {start}–{end}"
 
 
 class ProposalsMixin:
@@ -48,8 +30,6 @@ class ProposalsMixin:
     def proposals(self, state: str | None = None) -> list[ProposalRecord]:
         """The proposals (all, or those in ``state``), by start frame."""
         if state is not None and state not in PROPOSAL_STATES:
-            from annotator.core.store import StoreError
-
             raise StoreError(f"unknown proposal state {state!r}; one of {PROPOSAL_STATES}")
         sql = f"SELECT {_COLS} FROM proposals WHERE deleted=0"
         args: tuple = ()
@@ -61,8 +41,6 @@ class ProposalsMixin:
     def proposal(self, pid: int) -> ProposalRecord:
         rows = self._q(f"SELECT {_COLS} FROM proposals WHERE id=? AND deleted=0", (pid,))
         if not rows:
-            from annotator.core.store import StoreError
-
             raise StoreError(f"no proposal {pid} in {self.path}")
         return ProposalRecord(*rows[0])
 
@@ -73,8 +51,6 @@ class ProposalsMixin:
         Accepted and rejected ones stay; a span that overlaps a decided one by more than half
         its length is left out; an open proposal with the same frames stays as it is (same
         id). One undoable operation ("propose"), none when nothing changes."""
-        from annotator.core.store import StoreError
-
         n = self.frame_count
         clean: list[tuple[int, int, float]] = []
         for s, e, score in spans:
@@ -96,7 +72,7 @@ class ProposalsMixin:
             if not gone and not new:
                 return
             op_id = op if op is not None else self.new_op(
-                "propose", f"propose {len(wanted)} audible span(s)")
+                "propose", f"propose {plural(len(wanted), 'audible span')}")
             for pid in gone:
                 self._update_row(db, op_id, "propose", "proposals", pid, {"deleted": 1})
             params = json.dumps(detector) if detector is not None else None
@@ -111,24 +87,22 @@ class ProposalsMixin:
         """The open proposal ``pid`` becomes a segment of ``object_id``; returns the segment's
         id. Refused (:class:`StoreError`) when it is not open, or when it overlaps one of the
         object's segments (as an import would be). Undoable."""
-        from annotator.core.store import StoreError
-
         with self.transaction() as db:
             p = self.proposal(pid)
             if p.state != "open":
-                raise StoreError(f"proposal {pid} ({_fmt(p.start, p.end)}) is already {p.state}")
+                raise StoreError(f"proposal {pid} ({span_words(p.start, p.end)}) is already "
+                                 f"{p.state}")
             obj = self.object(object_id)
             if db.execute("SELECT deleted FROM objects WHERE id=?", (object_id,)).fetchone()[0]:
                 raise StoreError(f"object {obj.name!r} was deleted; choose another object")
-            for seg in self.segments(object_id):
-                if seg.start <= p.end and p.start <= seg.end:
-                    raise StoreError(
-                        f"proposal {pid} ({_fmt(p.start, p.end)}) overlaps {obj.name}'s "
-                        f"segment {seg.id} ({_fmt(seg.start, seg.end)}); an object's "
-                        "segments may not overlap: shorten that segment first, or choose "
-                        "another object")
+            problem = segment_problem(self.segments(object_id), object_id, p.start, p.end,
+                                      self.frame_count, name=obj.name)
+            if problem:
+                raise StoreError(f"proposal {pid}: {problem}; an object's segments may not "
+                                 "overlap: shorten that segment first, or choose another "
+                                 "object")
             op_id = op if op is not None else self.new_op(
-                "accept_proposal", f"accept proposal {_fmt(p.start, p.end)} as {obj.name}")
+                "accept_proposal", f"accept proposal {span_words(p.start, p.end)} as {obj.name}")
             sid = self.add_segment(object_id, p.start, p.end, op=op_id)
             self._update_row(db, op_id, "accept_proposal", "proposals", pid,
                              {"state": "accepted", "segment_id": sid})
@@ -136,14 +110,13 @@ class ProposalsMixin:
 
     def reject_proposal(self, pid: int, *, op: int | None = None) -> None:
         """Mark the open proposal ``pid`` rejected (not proposed again). Undoable."""
-        from annotator.core.store import StoreError
-
         with self.transaction() as db:
             p = self.proposal(pid)
             if p.state != "open":
-                raise StoreError(f"proposal {pid} ({_fmt(p.start, p.end)}) is already {p.state}")
+                raise StoreError(f"proposal {pid} ({span_words(p.start, p.end)}) is already "
+                                 f"{p.state}")
             op_id = op if op is not None else self.new_op(
-                "reject_proposal", f"reject proposal {_fmt(p.start, p.end)}")
+                "reject_proposal", f"reject proposal {span_words(p.start, p.end)}")
             self._update_row(db, op_id, "reject_proposal", "proposals", pid,
                              {"state": "rejected"})
 

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from annotator.core import masks as M
-from annotator.core.store import ANCHOR_SOURCES, Store
+from annotator.core.records import ANCHOR_SOURCES
+from annotator.core.store import Store
+from annotator.core.words import plural
 
 ORDER = ("meta", "video", "categories", "objects", "segments", "proposals", "ops", "mask_revs",
          "row_changes", "prompts", "jobs")
@@ -188,12 +190,16 @@ class SalvageReport:
     notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        saved = ", ".join(f"{n} {t}" for t, n in self.saved.items() if n)
+        saved = ", ".join(plural(n, _ONE.get(t, t.removesuffix("s")), t)
+                          for t, n in self.saved.items() if n)
         out = [f"saved {saved or 'nothing'}"]
         if self.lost_rows or self.lost_pages:
-            out.append(f"could not read {self.lost_rows} damaged rows and {self.lost_pages} "
-                       "lost or overwritten pages of tables")
+            out.append(f"could not read {plural(self.lost_rows, 'damaged row')} and "
+                       f"{plural(self.lost_pages, 'lost or overwritten page')} of tables")
         return out + self.notes
+
+
+_ONE = {"categories": "category", "meta": "meta", "video": "video"}  # one row of a table
 
 
 def _columns(schema_sql: dict[str, str]) -> dict[str, list[tuple[str, str, int]]]:

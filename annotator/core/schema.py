@@ -18,6 +18,12 @@ and undo follows that order, not operation ids. Projects from version 1 get ``se
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
+from annotator.core.records import DamagedStoreError, StoreError
+from annotator.core.words import plural
+
 SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 
@@ -176,3 +182,40 @@ MIGRATIONS: dict[int, str] = {
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def refuse_foreign(db: sqlite3.Connection, path: Path) -> None:
+    """An existing file that is not one of our stores is left untouched (not even its
+    journal mode is changed)."""
+    if db.execute("PRAGMA user_version").fetchone()[0] == 0:
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        raise DamagedStoreError(
+            f"{path} is not an AVS Annotator project database ("
+            + (f"a SQLite database of another program, {plural(tables, 'table')}"
+               if tables else "an empty SQLite database")
+            + "); choose the project's own folder, or create one with 'annotator new'")
+
+
+def migrate(db: sqlite3.Connection, path: Path, *, readonly: bool) -> None:
+    """Bring the database at ``path`` to :data:`SCHEMA_VERSION`, in one transaction."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer AVS Annotator (schema {version}, this one "
+            f"knows {SCHEMA_VERSION}); update the application"
+        )
+    if version == SCHEMA_VERSION:
+        return
+    if readonly:
+        raise StoreError(f"{path} needs a schema upgrade; open it once for writing")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for v in range(version + 1, SCHEMA_VERSION + 1):
+            for stmt in MIGRATIONS[v].split(";"):
+                if stmt.strip():
+                    db.execute(stmt)
+            db.execute(f"PRAGMA user_version={v}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise

@@ -1,7 +1,8 @@
 """The project store: one SQLite database per video project.
 
 WAL mode, foreign keys on, ``synchronous=FULL`` (a commit that returned survives a kill and a
-power cut), a schema version with forward migrations (:mod:`annotator.core.schema`). Every
+power cut; :mod:`annotator.core.connection`), a schema version with forward migrations
+(:mod:`annotator.core.schema`). Every
 public write is one transaction. Masks are revisions grouped by *operations* (``ops``): undo
 and redo move each key's current-revision pointer, so they survive restarts and a replaced
 mask is never lost. Every write bumps its operation's ``seq`` (the real order of writes, which
@@ -20,132 +21,30 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from annotator.core import mask_rows as R
 from annotator.core import masks as M
-from annotator.core.history import HistoryMixin
+from annotator.core.connection import open_db, open_reader
+from annotator.core.history import HistoryMixin, touch
 from annotator.core.proposals import ProposalsMixin
-from annotator.core.schema import MIGRATIONS, SCHEMA_VERSION
-from annotator.errors import DamagedError, UserError, explain
+from annotator.core.records import (
+    SEGMENT_STATUSES,
+    MaskRecord,
+    ObjectRecord,
+    SegmentRecord,
+    StoreError,
+    VideoRecord,
+)
+from annotator.core.segments import segment_problem
 
-SOURCES = ("manual", "sam", "propagated", "refined", "imported", "brush")
-ANCHOR_SOURCES = frozenset({"manual", "sam", "imported", "brush"})
-#: the sources of masks a person made: a job never overwrites them (nor an anchor)
-HUMAN_SOURCES = ANCHOR_SOURCES
-SEGMENT_STATUSES = ("todo", "annotated", "propagated", "review", "done", "failed")
 PALETTE = (
     "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6",
     "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8", "#800000", "#aaffc3",
 )
-
-
-class StoreError(UserError):
-    """The project database cannot be used as asked."""
-
-
-class DamagedStoreError(StoreError, DamagedError):
-    """The file is not a readable project database (damaged, empty, another program's)."""
-
-
-def _open_error(path: Path, exc: sqlite3.Error) -> UserError:
-    """Why the database at ``path`` cannot be opened, in words (see :func:`explain`)."""
-    known = explain(exc, path)
-    if isinstance(known, DamagedError):
-        return DamagedStoreError(str(known))
-    if known is not None:
-        return known
-    return DamagedStoreError(f"{path} is not a readable project database ({exc}); run 'annotator "
-                        f"check {path.parent}', and 'annotator salvage {path.parent} -o NEW' "
-                        "to copy what can be read")
-
-
-@dataclass(frozen=True)
-class VideoRecord:
-    path: str
-    rel_path: str | None
-    is_folder: bool
-    size_bytes: int | None
-    fingerprint: str | None
-    frame_count: int
-    fps: float
-    width: int
-    height: int
-    duration: float | None
-    has_audio: bool
-    frame_index: bytes | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class ObjectRecord:
-    id: int
-    name: str
-    category: str
-    category_id: int
-    color: str
-
-
-@dataclass(frozen=True)
-class SegmentRecord:
-    id: int
-    object_id: int
-    start: int
-    end: int
-    status: str
-    note: str | None
-
-    def __contains__(self, frame: int) -> bool:
-        return self.start <= frame <= self.end
-
-    @property
-    def length(self) -> int:
-        return self.end - self.start + 1
-
-
-@dataclass(frozen=True)
-class MaskRecord:
-    rev_id: int
-    object_id: int
-    frame: int
-    rle: M.RLE | None
-    area: int
-    bbox: tuple[float, float, float, float] | None
-    source: str
-    anchor: bool
-    quality: dict | None
-    flags: tuple[str, ...]
-    score: float | None
-    model: str | None
-    created: float
-    op_id: int
-    prev_id: int | None
-
-    def decode(self) -> np.ndarray:
-        if self.rle is None:
-            raise ValueError("a deleted mask has no pixels")
-        return M.decode(self.rle)
-
-
-_MASK_COLS = (
-    "r.id, r.object_id, r.frame, r.rle, r.area, r.bbox, r.source, r.anchor, r.quality, "
-    "r.flags, r.score, r.model, r.created, r.op_id, r.prev_id"
-)
-
-
-def _mask_from_row(row: tuple, size_hw: tuple[int, int]) -> MaskRecord:
-    (rid, oid, frame, rle, area, bbox, source, anchor, quality, flags, score, model,
-     created, op_id, prev_id) = row
-    return MaskRecord(
-        rev_id=rid, object_id=oid, frame=frame,
-        rle=None if rle is None else {"size": [size_hw[0], size_hw[1]], "counts": rle},
-        area=area or 0, bbox=tuple(json.loads(bbox)) if bbox else None, source=source,
-        anchor=bool(anchor), quality=json.loads(quality) if quality else None,
-        flags=tuple(flags.split(",")) if flags else (), score=score, model=model,
-        created=created, op_id=op_id, prev_id=prev_id,
-    )
 
 
 class Store(HistoryMixin, ProposalsMixin):
@@ -154,63 +53,16 @@ class Store(HistoryMixin, ProposalsMixin):
     def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = False):
         self.path = Path(path)
         self.readonly = readonly
-        self.held_by: str | None = None  # read-only because this process is editing it (lock.py)
-        self._create = create
-        if not create and not self.path.exists():
-            raise StoreError(f"{self.path}: no project database here")
-        if not create and self.path.is_file() and self.path.stat().st_size == 0:
-            raise DamagedStoreError(
-                f"{self.path} is empty (0 bytes): the project was never written (an interrupted "
-                "'annotator new' leaves this); delete its folder and run 'annotator new' "
-                "again, or restore it from a backup")
-        self._db = self._connect(readonly)
+        #: "PID on HOST" of the other process that holds the project's write lock, when this
+        #: store is read-only because of it (set by whoever opened it; see lock.py)
+        self.held_by: str | None = None
+        self._db = open_db(self.path, readonly=readonly, create=create)
         self._lock = threading.RLock()
         self._depth = 0
         self._owner: int | None = None  # the thread inside the write transaction
         self._reader: sqlite3.Connection | None = None  # the main thread's own connection
         self._reader_failed = False
-        try:
-            if not create:
-                self._refuse_foreign()
-            if not readonly:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise _open_error(self.path, exc) from None
-        except BaseException:
-            self._db.close()
-            raise
         self._size: tuple[int, int] | None = None
-
-    def _connect(self, readonly: bool) -> sqlite3.Connection:
-        """The shared connection. Read-only: ``mode=ro``; where SQLite cannot make the WAL
-        index (read-only media, a full disk) and no unfinished WAL is beside the file, the file
-        is read as immutable (nothing else can be writing it there)."""
-        kw: dict[str, Any] = {"check_same_thread": False, "isolation_level": None,
-                              "timeout": 30}
-        try:
-            if not readonly:
-                return sqlite3.connect(self.path, **kw)
-            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, **kw)
-            db.execute("PRAGMA user_version").fetchone()
-            return db
-        except sqlite3.OperationalError as exc:
-            wal = self.path.with_name(self.path.name + "-wal")
-            if not readonly:
-                raise _open_error(self.path, exc) from None
-            if not (wal.exists() and wal.stat().st_size > 0):
-                return sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True,
-                                       **kw)
-            raise StoreError(
-                f"{self.path}: the project was not closed cleanly ({wal.name} holds its last "
-                f"changes) and SQLite cannot open it here ({exc}: read-only media or a full "
-                "disk); copy the project folder to a writable disk, or free some space, and "
-                "open it there once") from None
-        except sqlite3.DatabaseError as exc:
-            raise _open_error(self.path, exc) from None
 
     # -- plumbing -------------------------------------------------------------------------
     def close(self) -> None:
@@ -277,52 +129,11 @@ class Store(HistoryMixin, ProposalsMixin):
                 or self._owner == threading.get_ident() or self._reader_failed):
             return None
         if self._reader is None:
-            try:
-                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                                       check_same_thread=False, isolation_level=None,
-                                       timeout=30)
-                conn.execute("PRAGMA query_only=ON")
-                conn.execute("PRAGMA foreign_keys=ON")
-                conn.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
-            except sqlite3.Error:
-                self._reader_failed = True  # e.g. read-only media without the -shm file
+            self._reader = open_reader(self.path)
+            if self._reader is None:
+                self._reader_failed = True
                 return None
-            self._reader = conn
         return self._reader
-
-    def _refuse_foreign(self) -> None:
-        """An existing file that is not one of our stores is left untouched (not even its
-        journal mode is changed)."""
-        if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
-            tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            raise DamagedStoreError(
-                f"{self.path} is not an AVS Annotator project database ("
-                + (f"a SQLite database of another program, {tables} tables"
-                   if tables else "an empty SQLite database")
-                + "); choose the project's own folder, or create one with 'annotator new'")
-
-    def _migrate(self) -> None:
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} was written by a newer AVS Annotator (schema {version}, this one "
-                f"knows {SCHEMA_VERSION}); update the application"
-            )
-        if version == SCHEMA_VERSION:
-            return
-        if self.readonly:
-            raise StoreError(f"{self.path} needs a schema upgrade; open it once for writing")
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            for v in range(version + 1, SCHEMA_VERSION + 1):
-                for stmt in MIGRATIONS[v].split(";"):
-                    if stmt.strip():
-                        self._db.execute(stmt)
-                self._db.execute(f"PRAGMA user_version={v}")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     @property
     def schema_version(self) -> int:
@@ -377,20 +188,6 @@ class Store(HistoryMixin, ProposalsMixin):
     @property
     def frame_count(self) -> int:
         return self._q("SELECT frame_count FROM video WHERE id=1")[0][0]
-
-    # -- operations (undo units) ----------------------------------------------------------
-    def new_op(self, kind: str, label: str = "") -> int:
-        """Start an undo unit. Writes that pass ``op=`` join it; a new op ends redo."""
-        with self.transaction() as db:
-            return _insert_op(db, kind, label)
-
-    def _op(self, db: sqlite3.Connection, op: int | None, kind: str) -> int:
-        if op is not None:
-            _touch(db, op)
-            return op
-        return _insert_op(db, kind, "")
-
-    # Undo/redo live in annotator.core.history (HistoryMixin) to keep this file short.
 
     # -- categories & objects -------------------------------------------------------------
     def category_id(self, name: str) -> int:
@@ -463,18 +260,15 @@ class Store(HistoryMixin, ProposalsMixin):
     # -- segments -------------------------------------------------------------------------
     def add_segment(self, object_id: int, start: int, end: int, *, status: str = "todo",
                     op: int | None = None) -> int:
-        self._check_range(start, end)
+        """A new audible segment ``[start, end]`` of the object; refused (:class:`StoreError`)
+        where :func:`~annotator.core.segments.segment_problem` says why it cannot be one."""
         with self.transaction() as db:
+            self._check_segment(object_id, start, end)
             sid = db.execute(
                 "INSERT INTO segments(object_id, start_frame, end_frame, status, created) "
                 "VALUES (?,?,?,?,?)", (object_id, start, end, status, time.time())).lastrowid
             self._log_row(db, op, "add_segment", "segments", sid, None, {"deleted": 0})
             return sid
-
-    def _check_range(self, start: int, end: int) -> None:
-        n = self.frame_count
-        if not (0 <= start <= end < n):
-            raise StoreError(f"segment [{start}, {end}] is outside the video's frames 0..{n - 1}")
 
     def segments(self, object_id: int | None = None) -> list[SegmentRecord]:
         sql = ("SELECT s.id, s.object_id, s.start_frame, s.end_frame, s.status, s.note "
@@ -493,48 +287,40 @@ class Store(HistoryMixin, ProposalsMixin):
             raise StoreError(f"no segment {segment_id} in {self.path}")
         return SegmentRecord(*rows[0])
 
-    def segments_at(self, frame: int) -> list[SegmentRecord]:
-        return [s for s in self.segments() if frame in s]
-
     def update_segment(self, segment_id: int, *, start: int | None = None,
                        end: int | None = None, status: str | None = None,
                        note: str | None = None, op: int | None = None) -> None:
-        seg = self.segment(segment_id)
-        changes: dict[str, Any] = {}
-        if start is not None or end is not None:
-            s, e = seg.start if start is None else start, seg.end if end is None else end
-            self._check_range(s, e)
-            changes.update(start_frame=s, end_frame=e)
-        if status is not None:
-            if status not in SEGMENT_STATUSES:
-                raise StoreError(f"unknown segment status {status!r}; one of {SEGMENT_STATUSES}")
-            changes["status"] = status
-        if note is not None:
-            changes["note"] = note
+        """Change a segment's frames (checked as :meth:`add_segment` checks them, the segment
+        itself aside), status or note; one undoable step."""
+        if status is not None and status not in SEGMENT_STATUSES:
+            raise StoreError(f"unknown segment status {status!r}; one of {SEGMENT_STATUSES}")
         with self.transaction() as db:
+            seg = self.segment(segment_id)
+            changes: dict[str, Any] = {}
+            if start is not None or end is not None:
+                s, e = seg.start if start is None else start, seg.end if end is None else end
+                self._check_segment(seg.object_id, s, e, ignore=segment_id)
+                changes.update(start_frame=s, end_frame=e)
+            if status is not None:
+                changes["status"] = status
+            if note is not None:
+                changes["note"] = note
             self._update_row(db, op, "edit_segment", "segments", segment_id, changes)
 
     def delete_segment(self, segment_id: int, *, op: int | None = None) -> None:
         with self.transaction() as db:
             self._update_row(db, op, "delete_segment", "segments", segment_id, {"deleted": 1})
 
-    def _update_row(self, db, op, kind, tbl, row_id, changes: dict[str, Any]) -> None:
-        if not changes:
-            return
-        cols = ", ".join(changes)
-        row = db.execute(f"SELECT {cols} FROM {tbl} WHERE id=?", (row_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"no row {row_id} in {tbl} of {self.path}")
-        before = dict(zip(changes, row))
-        db.execute(f"UPDATE {tbl} SET {', '.join(f'{c}=?' for c in changes)} WHERE id=?",
-                   (*changes.values(), row_id))
-        self._log_row(db, op, kind, tbl, row_id, before, changes)
-
-    def _log_row(self, db, op, kind, tbl, row_id, before, after) -> None:
-        op_id = self._op(db, op, kind)
-        db.execute("INSERT INTO row_changes(op_id, tbl, row_id, before, after) VALUES (?,?,?,?,?)",
-                   (op_id, tbl, row_id, None if before is None else json.dumps(before),
-                    json.dumps(after)))
+    def _check_segment(self, object_id: int, start: int, end: int,
+                       ignore: int | None = None) -> None:
+        """The segment rule against the object's live segments, inside the caller's
+        transaction (nothing slips in between the check and the write)."""
+        problem = segment_problem(self.segments(object_id), object_id, start, end,
+                                  self.frame_count, ignore=ignore,
+                                  name=self.object(object_id).name)
+        if problem:
+            what = "added" if ignore is None else "changed"
+            raise StoreError(f"Segment not {what}: {problem}.")
 
     # -- masks ----------------------------------------------------------------------------
     def put_mask(self, object_id: int, frame: int, mask: np.ndarray | M.RLE, *,
@@ -548,10 +334,10 @@ class Store(HistoryMixin, ProposalsMixin):
 
     def put_masks(self, items: Iterable[dict], *, op: int | None = None) -> list[int]:
         """Write many masks in one transaction. Each item has the keys of :meth:`put_mask`."""
-        prepared = self._prepare(items)
+        prepared = R.prepare(items, self.size_hw, self.frame_count)
         with self.transaction() as db:
             op_id = self._op(db, op, "masks")
-            return [self._write_rev(db, op_id, p) for p in prepared]
+            return [R.write_rev(db, op_id, p) for p in prepared]
 
     def put_machine_masks(self, items: Iterable[dict], *, op: int,
                           since_rev: int = 0) -> list[int | None]:
@@ -561,70 +347,22 @@ class Store(HistoryMixin, ProposalsMixin):
         (:data:`HUMAN_SOURCES`) and was not written by ``op``, or when a person deleted its
         mask in a revision newer than ``since_rev`` (the job's start). Decided in the same
         transaction as the writes; returns the revision ids, None where the key was kept."""
-        prepared = self._prepare(items)
+        prepared = R.prepare(items, self.size_hw, self.frame_count)
         with self.transaction() as db:
             owned: dict[tuple[int, int], bool] = {}
             out: list[int | None] = []
             for p in prepared:
                 key = (p[0], p[1])
                 if key not in owned:
-                    owned[key] = _person_owns(db, key, op, since_rev)
-                out.append(None if owned[key] else self._write_rev(db, op, p))
+                    owned[key] = R.person_owns(db, key, op, since_rev)
+                out.append(None if owned[key] else R.write_rev(db, op, p))
             if any(r is not None for r in out):
-                _touch(db, op)
+                touch(db, op)
             return out
 
     def last_rev_id(self) -> int:
         """The newest revision id (0 for none): a job's ``since_rev`` when it starts."""
         return self._q("SELECT COALESCE(MAX(id), 0) FROM mask_revs")[0][0]
-
-    def _prepare(self, items: Iterable[dict]) -> list[tuple]:
-        """Validate and encode mask items into ``mask_revs`` column tuples (no transaction)."""
-        h, w = self.size_hw
-        n = self.frame_count
-        prepared = []
-        for it in items:
-            mask = it["mask"]
-            src = it["source"]
-            if src not in SOURCES:
-                raise StoreError(f"unknown mask source {src!r}; one of {SOURCES}")
-            frame = int(it["frame"])
-            if not 0 <= frame < n:
-                raise StoreError(f"frame {frame} is outside the video's frames 0..{n - 1}")
-            if isinstance(mask, dict):
-                rle = M.to_compressed(mask)
-                if list(rle["size"]) != [h, w]:
-                    raise M.MaskSizeError(
-                        f"mask for frame {frame} is {rle['size'][1]}×{rle['size'][0]} pixels but "
-                        f"the video is {w}×{h}")
-            else:
-                M.check_size(mask, (h, w), f"mask for frame {frame}")
-                rle = M.encode(mask)
-            anchor = it.get("anchor")
-            if anchor is None:
-                anchor = src in ANCHOR_SOURCES
-            flags = ",".join(it.get("flags") or ())
-            quality = it.get("quality")
-            prepared.append((int(it["object_id"]), frame, rle["counts"], M.area(rle),
-                             json.dumps(M.bbox(rle)), src, int(bool(anchor)),
-                             json.dumps(quality) if quality is not None else None,
-                             flags or None, it.get("score"), it.get("model")))
-        return prepared
-
-    def _write_rev(self, db, op_id: int, p: tuple) -> int:
-        oid, frame = p[0], p[1]
-        cur = db.execute("SELECT rev_id FROM masks WHERE object_id=? AND frame=?",
-                         (oid, frame)).fetchone()
-        rid = db.execute(
-            "INSERT INTO mask_revs(object_id, frame, rle, area, bbox, source, anchor, quality, "
-            "flags, score, model, created, op_id, prev_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (*p, time.time(), op_id, cur[0] if cur else None)).lastrowid
-        if p[2] is None:
-            db.execute("DELETE FROM masks WHERE object_id=? AND frame=?", (oid, frame))
-        else:
-            db.execute("INSERT OR REPLACE INTO masks(object_id, frame, rev_id) VALUES (?,?,?)",
-                       (oid, frame, rid))
-        return rid
 
     def delete_mask(self, object_id: int, frame: int, *, op: int | None = None) -> bool:
         """Remove the current mask (kept as a revision; undoable). False if there was none."""
@@ -633,42 +371,30 @@ class Store(HistoryMixin, ProposalsMixin):
                               (object_id, frame)).fetchone():
                 return False
             op_id = self._op(db, op, "delete_mask")
-            self._write_rev(db, op_id, (object_id, frame, None, 0, None, "manual", 0, None,
-                                        None, None, None))
+            R.write_rev(db, op_id, R.deletion(object_id, frame))
             return True
-
-    def set_mask_quality(self, rev_id: int, *, quality: dict | None = None,
-                         flags: Iterable[str] | None = None, score: float | None = None) -> None:
-        """Annotate an existing revision with quality signals (does not create a revision)."""
-        with self.transaction() as db:
-            if quality is not None:
-                db.execute("UPDATE mask_revs SET quality=? WHERE id=?", (json.dumps(quality), rev_id))
-            if flags is not None:
-                db.execute("UPDATE mask_revs SET flags=? WHERE id=?", (",".join(flags) or None, rev_id))
-            if score is not None:
-                db.execute("UPDATE mask_revs SET score=? WHERE id=?", (score, rev_id))
 
     def frame_masks(self, frame: int) -> dict[int, MaskRecord]:
         """The current masks of one frame, by object id (deleted objects left out)."""
         size = self.size_hw
         rows = self._q(
-            f"SELECT {_MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
+            f"SELECT {R.MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
             "JOIN objects o ON o.id=m.object_id WHERE m.frame=? AND o.deleted=0", (frame,))
-        return {row[1]: _mask_from_row(row, size) for row in rows}
+        return {row[1]: R.mask_from_row(row, size) for row in rows}
 
     def mask(self, object_id: int, frame: int) -> MaskRecord | None:
-        rows = self._q(f"SELECT {_MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
+        rows = self._q(f"SELECT {R.MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
                        "WHERE m.object_id=? AND m.frame=?", (object_id, frame))
-        return _mask_from_row(rows[0], self.size_hw) if rows else None
+        return R.mask_from_row(rows[0], self.size_hw) if rows else None
 
     def masks_of(self, object_id: int, start: int = 0, end: int | None = None) -> list[MaskRecord]:
         """Current masks of one object in ``[start, end]``, by frame."""
         end = self.frame_count - 1 if end is None else end
         size = self.size_hw
-        rows = self._q(f"SELECT {_MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
+        rows = self._q(f"SELECT {R.MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
                        "WHERE m.object_id=? AND m.frame BETWEEN ? AND ? ORDER BY m.frame",
                        (object_id, start, end))
-        return [_mask_from_row(r, size) for r in rows]
+        return [R.mask_from_row(r, size) for r in rows]
 
     def anchors(self, object_id: int, start: int = 0, end: int | None = None) -> list[int]:
         """Frames in ``[start, end]`` whose current mask for the object is an anchor."""
@@ -684,14 +410,14 @@ class Store(HistoryMixin, ProposalsMixin):
         last = (-1, -1)
         while True:
             rows = self._q(
-                f"SELECT {_MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
+                f"SELECT {R.MASK_COLS} FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
                 "JOIN objects o ON o.id=m.object_id WHERE o.deleted=0 AND "
                 "(m.frame > ? OR (m.frame = ? AND m.object_id > ?)) "
                 "ORDER BY m.frame, m.object_id LIMIT ?", (last[0], last[0], last[1], batch))
             if not rows:
                 return
             for row in rows:
-                yield _mask_from_row(row, size)
+                yield R.mask_from_row(row, size)
             last = (rows[-1][2], rows[-1][1])
 
     def masked_frames(self) -> list[int]:
@@ -704,17 +430,17 @@ class Store(HistoryMixin, ProposalsMixin):
                        "WHERE o.deleted=0")[0][0]
 
     def revision(self, rev_id: int) -> MaskRecord:
-        rows = self._q(f"SELECT {_MASK_COLS} FROM mask_revs r WHERE r.id=?", (rev_id,))
+        rows = self._q(f"SELECT {R.MASK_COLS} FROM mask_revs r WHERE r.id=?", (rev_id,))
         if not rows:
             raise StoreError(f"no mask revision {rev_id} in {self.path}")
-        return _mask_from_row(rows[0], self.size_hw)
+        return R.mask_from_row(rows[0], self.size_hw)
 
     def revisions(self, object_id: int, frame: int) -> list[MaskRecord]:
         """Every version of one mask ever written, oldest first (deletions included)."""
         size = self.size_hw
-        rows = self._q(f"SELECT {_MASK_COLS} FROM mask_revs r WHERE r.object_id=? AND r.frame=? "
+        rows = self._q(f"SELECT {R.MASK_COLS} FROM mask_revs r WHERE r.object_id=? AND r.frame=? "
                        "ORDER BY r.id", (object_id, frame))
-        return [_mask_from_row(r, size) for r in rows]
+        return [R.mask_from_row(r, size) for r in rows]
 
     # -- prompts --------------------------------------------------------------------------
     def add_prompt(self, object_id: int, frame: int, points: list[tuple[float, float, bool]],
@@ -771,32 +497,6 @@ class Store(HistoryMixin, ProposalsMixin):
         rows = self._q(sql + (" WHERE state=?" if state else "") + " ORDER BY created",
                        (state,) if state else ())
         return [_job(r) for r in rows]
-
-
-def _insert_op(db: sqlite3.Connection, kind: str, label: str) -> int:
-    return db.execute("INSERT INTO ops(kind, label, created, seq) VALUES "
-                      "(?,?,?,(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops))",
-                      (kind, label, time.time())).lastrowid
-
-
-def _touch(db: sqlite3.Connection, op_id: int) -> None:
-    """``op`` writes now: it becomes the newest operation in the order of writes."""
-    db.execute("UPDATE ops SET seq = (SELECT MAX(seq) + 1 FROM ops) "
-               "WHERE id=? AND seq < (SELECT MAX(seq) FROM ops)", (op_id,))
-
-
-def _person_owns(db: sqlite3.Connection, key: tuple[int, int], op: int, since_rev: int) -> bool:
-    """Whether a person's mask (or a person's deletion since ``since_rev``) holds ``key``."""
-    row = db.execute("SELECT r.anchor, r.source, r.op_id FROM masks m JOIN mask_revs r "
-                     "ON r.id=m.rev_id WHERE m.object_id=? AND m.frame=?", key).fetchone()
-    if row is not None:
-        anchor, source, rev_op = row
-        return rev_op != op and (bool(anchor) or source in HUMAN_SOURCES)
-    row = db.execute("SELECT r.id, r.source, r.op_id FROM mask_revs r JOIN ops o ON o.id=r.op_id "
-                     "WHERE r.object_id=? AND r.frame=? AND o.undone=0 ORDER BY r.id DESC LIMIT 1",
-                     key).fetchone()
-    return (row is not None and row[0] > since_rev and row[2] != op
-            and row[1] in HUMAN_SOURCES)
 
 
 def _job(r: tuple) -> dict:

@@ -1,9 +1,10 @@
 """Frame-accurate, lazily decoded access to a video file or a folder of frames.
 
-``open_video(path)`` returns a :class:`Video`: ``len(video)`` frames, ``video[i]`` an H×W×3
-uint8 RGB array (read-only: it is shared with the cache, copy it before drawing on it),
-``video.fps``, ``video.size`` (w, h), ``video.duration``, ``video.has_audio``,
-``video.time_of(i)``, ``video.index_at(seconds)`` and ``video.audio_samples(...)``.
+:func:`annotator.core.video_open.open_video` returns a :class:`Video`: ``len(video)``
+frames, ``video[i]`` an H×W×3 uint8 RGB array (read-only: it is shared with the cache, copy it
+before drawing on it), ``video.fps``, ``video.size`` (w, h), ``video.duration``,
+``video.has_audio``, ``video.time_of(i)``, ``video.index_at(seconds)`` and
+``video.audio_samples(...)``.
 
 Media files (mp4, mkv, mov, avi, webm …) are read through PyAV. A frame index built once from
 the packets' timestamps (see :mod:`annotator.core.video_index`) maps frame ``i`` to its
@@ -16,7 +17,9 @@ may be called from any thread.
 
 Times are seconds since the first frame: ``time_of(0) == 0.0``; audio uses the same origin.
 Frame folders (``00000.jpg …``, DAVIS style) have ``fps`` frames a second and no audio.
-Media files are decoded by :mod:`annotator.core.video_media`.
+Media files are decoded by :mod:`annotator.core.video_media`, folders read by
+:mod:`annotator.core.video_folder`; this module holds what they share (the frame cache, the
+read-ahead thread, the errors).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from annotator.core.video_index import FrameIndex, folder_index, list_frame_files
+from annotator.core.video_index import FrameIndex
 from annotator.errors import UserError
 
 __all__ = [
@@ -45,7 +48,6 @@ __all__ = [
     "FrameIndex",
     "Video",
     "VideoError",
-    "open_video",
 ]
 
 log = logging.getLogger(__name__)
@@ -132,7 +134,8 @@ class _FrameCache:
 
 
 class Video:
-    """A video as a sequence of RGB frames. Use :func:`open_video` to make one.
+    """A video as a sequence of RGB frames; :func:`~annotator.core.video_open.open_video`
+    makes one.
 
     Thread-safe; a context manager (``close()`` stops the read-ahead thread and releases the
     file).
@@ -164,7 +167,8 @@ class Video:
     # -- properties ------------------------------------------------------------------------
     @property
     def frame_index(self) -> FrameIndex:
-        """The index to keep in the project and hand back to :func:`open_video` next time."""
+        """The index to keep in the project and hand back to
+        :func:`~annotator.core.video_open.open_video` next time."""
         return self._index
 
     @property
@@ -248,10 +252,6 @@ class Video:
                     self._cond.notify_all()
         self._schedule_readahead(i + 1)
         return a
-
-    def get_frame(self, i: int) -> np.ndarray:
-        """Same as ``video[i]``."""
-        return self[i]
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for i in range(len(self)):
@@ -385,119 +385,3 @@ def _readahead_main(ref: weakref.ref[Video], cond: threading.Condition) -> None:
                     cond.wait(timeout=1.0)
         v._readahead_run(*rng)
         v = None
-
-
-# ------------------------------------------------------------------------------------------
-class FolderVideo(Video):
-    """A folder of frame images, frame ``i`` being the i-th name in natural order."""
-
-    def __init__(self, path: Path, index: FrameIndex, fps: float, **kw: Any) -> None:
-        super().__init__(path, index, **kw)
-        self._fps = float(fps)
-        self._names: list[str] = list(index.source["names"])
-        first = self._read_image(0)
-        self._size = (first.shape[1], first.shape[0])
-        self._store(0, first)
-
-    @property
-    def fps(self) -> float:
-        return self._fps
-
-    def _read_image(self, i: int) -> np.ndarray:
-        import cv2
-
-        p = self.path / self._names[i]
-        try:
-            buf = np.fromfile(p, dtype=np.uint8)
-        except OSError as e:
-            raise FrameDecodeError(self.path, i, f"{p.name}: {e.strerror or e}") from e
-        img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-        if img is None:
-            raise FrameDecodeError(self.path, i, f"{p.name} is not a readable image")
-        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-
-    def _load(self, i: int, foreground: bool) -> np.ndarray:
-        a = self._read_image(i)
-        if (a.shape[1], a.shape[0]) != self._size:
-            w, h = self._size
-            raise FrameDecodeError(
-                self.path, i, f"{self._names[i]} is {a.shape[1]}x{a.shape[0]}, not {w}x{h}"
-            )
-        return self._store(i, a)
-
-
-# ------------------------------------------------------------------------------------------
-
-
-def open_video(
-    path: str | os.PathLike[str],
-    frame_index: FrameIndex | bytes | None = None,
-    *,
-    fps: float | None = None,
-    cache_bytes: int = DEFAULT_CACHE_BYTES,
-    readahead: int = DEFAULT_READAHEAD,
-) -> Video:
-    """Open a media file or a folder of frames.
-
-    ``frame_index`` (a :class:`FrameIndex` or its ``to_bytes()``) is the index kept in the
-    project: it is reused when it still matches the file (``video.index_reused``), otherwise
-    the file is scanned again and ``video.frame_index`` is the new index to save.
-    ``fps`` is the frame rate of a frame folder (default 30); media files keep their own
-    timestamps and ignore it. ``cache_bytes`` bounds the frame cache; ``readahead`` is how many
-    frames the background thread decodes ahead of the last request (0: none).
-
-    Raises :class:`VideoError` for a missing, unreadable, truncated-beyond-use or non-video
-    input, naming the file and the reason.
-    """
-    p = Path(path)
-    if isinstance(frame_index, bytes | bytearray | memoryview):
-        try:
-            frame_index = FrameIndex.from_bytes(bytes(frame_index))
-        except ValueError as e:
-            log.info("%s: stored frame index ignored (%s)", p, e)
-            frame_index = None
-    kw: dict[str, Any] = {"cache_bytes": cache_bytes, "readahead": readahead}
-    if not p.exists():
-        raise VideoError(p, "no such file or folder", "Check the path, or locate the moved video")
-    if not os.access(p, os.R_OK):
-        raise VideoError(p, "permission denied", "Make the file readable for your user")
-    if p.is_dir():
-        return _open_folder(p, frame_index, fps, kw)
-    if p.stat().st_size == 0:
-        raise VideoError(p, "is empty (0 bytes)", "Choose the video again, or copy it again")
-    from annotator.core.video_media import open_media
-
-    return open_media(p, frame_index, kw)
-
-
-def _open_folder(
-    p: Path, frame_index: FrameIndex | None, fps: float | None, kw: dict[str, Any]
-) -> Video:
-    try:
-        names = list_frame_files(p)
-        if not names and (p / "JPEGImages").is_dir():  # a DAVIS sequence folder
-            p = p / "JPEGImages"
-            names = list_frame_files(p)
-    except OSError as e:
-        raise VideoError(p, f"cannot list the folder ({e.strerror or e})") from e
-    if not names:
-        raise VideoError(
-            p,
-            "folder contains no frame images",
-            "A frame folder holds images named in order (00000.jpg, 00001.jpg …)",
-        )
-    fps = float(fps) if fps else DEFAULT_FOLDER_FPS
-    if fps <= 0:
-        raise ValueError(f"fps must be positive, not {fps}")
-    reused = (
-        frame_index is not None
-        and frame_index.kind == "folder"
-        and frame_index.source.get("names") == names
-        and frame_index.stream.get("fps") == fps
-    )
-    index = frame_index if reused else folder_index(p, names, fps)
-    assert index is not None
-    try:
-        return FolderVideo(p, index, fps, index_reused=reused, **kw)
-    except FrameDecodeError as e:
-        raise VideoError(p, f"its first frame cannot be read ({e.frame_reason})") from e

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from annotator.core.words import plural
+
 FORMAT_VERSION = 1
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 _SAMPLE_BYTES = 64 * 1024
@@ -291,7 +293,7 @@ def scan_packets(container: Any, stream: Any, path: str | os.PathLike[str]) -> F
             key_l.append(bool(p.is_keyframe))
             dur_l.append(p.duration or 0)
     except Exception as e:  # av.FFmpegError / OSError part-way: keep what came before
-        notes.append(f"reading stopped after {scanned} packets: {e}")
+        notes.append(f"reading stopped after {plural(scanned, 'packet')}: {e}")
     n = len(pts_l)
     if n == 0:
         raise ValueError("the video stream has no readable frames")
@@ -321,7 +323,9 @@ def scan_packets(container: Any, stream: Any, path: str | os.PathLike[str]) -> F
     keep = np.ones(n, dtype=bool)
     keep[1:] = pts_sorted[1:] != pts_sorted[:-1]
     if not keep.all():
-        notes.append(f"{int((~keep).sum())} packets repeat another's timestamp and were skipped")
+        dup = int((~keep).sum())
+        notes.append(f"{plural(dup, 'packet')} {'repeats' if dup == 1 else 'repeat'} another's "
+                     f"timestamp and {'was' if dup == 1 else 'were'} skipped")
     order = order[keep]
 
     # keyframes in decode order; the key for packet d is the last one at or before d whose

@@ -1,4 +1,4 @@
-"""Media files through PyAV: the decoder behind :func:`annotator.core.video.open_video`.
+"""Media files through PyAV: the decoder behind :func:`annotator.core.video_open.open_video`.
 
 :class:`MediaVideo` seeks to the keyframe before a frame and decodes forward (or keeps decoding
 when the target is close ahead), using the frame index of :mod:`annotator.core.video_index`;

@@ -19,7 +19,7 @@ from PySide6.QtCore import QRectF, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from annotator.gui.timeline_edit import span_problem
+from annotator.core.segments import segment_problem
 from annotator.gui.timeline_geometry import SOUND_H, TimelineGeometry
 from annotator.gui.timeline_sound import gain_label, measure, render
 from annotator.gui.workers import TaskRunner
@@ -279,7 +279,8 @@ class AudioRows:
             session.say("Select the object that makes this sound first (Objects "
                                  "panel, or keys 1–9).", True)
             return
-        problem = span_problem(session.segments, object_id, r.start, r.end, self.geom.n)
+        problem = segment_problem(session.segments, object_id, r.start, r.end, self.geom.n,
+                                  name=getattr(session.object(object_id), "name", None))
         if problem:
             session.say(f"Proposal not assigned: {problem}.", True)
             return

@@ -17,7 +17,7 @@ come back with Edit ▸ Undo.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,28 +26,13 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from annotator.core.store import StoreError
+from annotator.core.segments import segment_problem
 from annotator.gui.ask import ask
 from annotator.gui.timeline_geometry import TimelineGeometry
 
 EDGE_PX = 5  # a press this close to a segment's edge drags the edge
 SNAP_PX = 4  # an edge this close to an audio onset snaps to it
 CLICK_PX = 3  # a press that moves less than this is a click, not a drag
-
-
-def span_problem(segments: Iterable[Any], object_id: int, start: int, end: int, n: int,
-                 ignore: int | None = None) -> str | None:
-    """Why ``[start, end]`` cannot be a segment of ``object_id`` (None if it can): the import's
-    rules — not inverted, inside the video's frames, no overlap with the object's other
-    segments (``ignore``: the segment being changed)."""
-    if start > end:
-        return f"it would start after it ends (frames {start} > {end})"
-    if start < 0 or end >= n:
-        return f"frames {start}–{end} are outside the video (0–{n - 1})"
-    for s in segments:
-        if s.object_id == object_id and s.id != ignore and start <= s.end and s.start <= end:
-            return f"frames {start}–{end} overlap the object's segment {s.start}–{s.end}"
-    return None
 
 
 @dataclass
@@ -179,8 +164,8 @@ class SegmentEditor:
             return
         g = self.geom
         x0, x1 = g.x(min(d.start, d.end + 1)), g.x(max(d.start, d.end + 1))
-        bad = span_problem(self.session.segments, d.object_id, d.start, d.end, g.n,
-                           d.seg.id if d.seg is not None else None)
+        bad = segment_problem(self.session.segments, d.object_id, d.start, d.end, g.n,
+                              ignore=d.seg.id if d.seg is not None else None)
         color = QColor("#ef5350" if bad else "#ffffff")
         p.setPen(QPen(color, 1, Qt.PenStyle.DashLine))
         color.setAlpha(50)
@@ -199,8 +184,9 @@ class SegmentEditor:
         if session.store.readonly:
             session.say(f"{what}: the project is open view-only.", True)
             return
-        problem = span_problem(session.segments, object_id, start, end, self.geom.n,
-                               seg.id if seg is not None else None)
+        problem = segment_problem(session.segments, object_id, start, end, self.geom.n,
+                                  ignore=seg.id if seg is not None else None,
+                                  name=self._name(object_id))
         if problem:
             session.say(f"{what}: {problem}.", True)
             return
@@ -210,12 +196,9 @@ class SegmentEditor:
             self._change(seg, start, end)
 
     def _add(self, object_id: int, start: int, end: int) -> None:
-        store, n = self.session.store, self.geom.n
+        store = self.session.store
 
-        def write(op: int) -> list:
-            problem = span_problem(store.segments(object_id), object_id, start, end, n)
-            if problem:
-                raise StoreError(f"Segment not added: {problem}.")
+        def write(op: int) -> list:  # the store checks the span again, in its transaction
             store.add_segment(object_id, start, end, op=op)
             return []
 
@@ -246,13 +229,9 @@ class SegmentEditor:
             lambda: self._apply_change(seg, start, end, frames))
 
     def _apply_change(self, seg: Any, start: int, end: int, frames: list[int]) -> None:
-        store, n = self.session.store, self.geom.n
+        store = self.session.store
 
-        def write(op: int) -> list:
-            problem = span_problem(store.segments(seg.object_id), seg.object_id, start, end, n,
-                                   seg.id)
-            if problem:
-                raise StoreError(f"Segment not changed: {problem}.")
+        def write(op: int) -> list:  # the store checks the span again, in its transaction
             store.update_segment(seg.id, start=start, end=end, op=op)
             keys = []
             for f in frames:

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from annotator.core.words import plural
 from annotator.errors import UserError
 from annotator.pipeline.cluster_events import (
     CANCELLED,
@@ -195,6 +196,6 @@ def _final(ray, ref, project: str, max_retries: int, tally: Tally) -> dict:
                        "message": f"{type(cause).__name__}: {cause} (see the worker's log)"}
     except ray.exceptions.RayError as exc:  # the worker or its node was lost every time
         holder = f" (last worker {st.holder})" if st.holder else ""
-        return base | {"event": FAILED, "message": f"worker lost {max_retries + 1} times"
+        return base | {"event": FAILED, "message": f"worker lost {plural(max_retries + 1, 'time')}"
                        f"{holder}: {type(exc).__name__}; run the batch again to resume it"}
 

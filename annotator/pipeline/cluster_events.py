@@ -16,6 +16,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from annotator.core.words import plural
+
 START, PROGRESS, DONE, SKIPPED, FAILED, CANCELLED, RETRY, BATCH = (
     "start", "progress", "done", "skipped", "failed", "cancelled", "retry", "batch")
 FINAL = (DONE, SKIPPED, FAILED, CANCELLED)
@@ -41,7 +43,7 @@ class ProjectState:
             return f"{name}: {self.done}/{self.total} masks (worker {self.holder}{again})"
         if self.state == "done":
             again = f" after {self.attempts} attempts" if self.attempts > 1 else ""
-            return f"{name}: done, {self.written} masks written{again}"
+            return f"{name}: done, {plural(self.written, 'mask')} written{again}"
         if self.state == "cancelled":
             return f"{name}: cancelled at {self.done}/{self.total}; run again to resume"
         return f"{name}: {self.state}: {self.message}"
@@ -131,7 +133,7 @@ def describe(ev: dict) -> str | None:
     if kind == RETRY:
         return f"{name}: retry: {ev['message']}"
     if kind == DONE:
-        return (f"{name}: done, {ev.get('written', 0)} masks written in "
+        return (f"{name}: done, {plural(ev.get('written', 0), 'mask')} written in "
                 f"{ev.get('wall_s', 0):.1f} s ({ev.get('done', 0)}/{ev.get('total', 0)})")
     if kind in (SKIPPED, FAILED):
         return f"{name}: {kind}: {ev.get('message', '')}"
@@ -141,8 +143,9 @@ def describe(ev: dict) -> str | None:
     if kind == BATCH:
         tail = "".join(f", {len(ev[k])} {k}" for k in ("skipped", "failed", "cancelled")
                        if ev[k])
-        return (f"batch: {ev['done']}/{ev['projects']} projects done{tail}; {ev['written']} "
-                f"masks written in {ev['wall_s']:.1f} s ({ev['masks_per_s']:.1f} masks/s)")
+        return (f"batch: {ev['done']}/{ev['projects']} projects done{tail}; "
+                f"{plural(ev['written'], 'mask')} written in {ev['wall_s']:.1f} s "
+                f"({ev['masks_per_s']:.1f} masks/s)")
     return None
 
 

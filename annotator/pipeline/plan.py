@@ -202,7 +202,7 @@ def object_spans(store: Store, segment_ids: list[int] | None = None) -> list[Spa
         known = {s.id: s for s in segments}
         missing = [i for i in segment_ids if i not in known]
         if missing:
-            from annotator.core.store import StoreError
+            from annotator.core.records import StoreError
 
             raise StoreError(f"{store.path}: no segment {', '.join(map(str, missing))} "
                              f"(segments: {', '.join(map(str, sorted(known))) or 'none'})")
@@ -256,18 +256,29 @@ def plan_passes(store: Store, segment_ids: list[int] | None = None) -> list[Pass
 
 
 def _check_no_overlap(store: Store, spans: list[Span]) -> None:
-    """Two audible segments of one object must not overlap: which anchor would a frame use?"""
-    from annotator.core.store import StoreError
+    """Two audible segments of one object must not overlap: which anchor would a frame use?
+    The store refuses such segments (:func:`~annotator.core.segments.segment_problem`), but a
+    project written before it did may still hold them."""
+    from annotator.core.records import StoreError
+    from annotator.core.segments import first_overlap, segment_problem
 
-    last: dict[int, Span] = {}
-    for s in sorted(spans, key=lambda s: (s.object_id, s.start)):
-        p = last.get(s.object_id)
-        if p is not None and s.start <= p.end:
-            raise StoreError(
-                f"{store.path}: segments {p.segment_id} ({p.start}–{p.end}) and {s.segment_id} "
-                f"({s.start}–{s.end}) of object {store.object(s.object_id).name!r} overlap; "
-                "merge them or shorten one, then propagate again")
-        last[s.object_id] = s
+    known = {s.id: s for s in store.segments()}
+    segs = sorted((known[s.segment_id] for s in spans if s.segment_id in known),
+                  key=lambda s: (s.object_id, s.start, s.id))
+    n = store.frame_count
+    for k, seg in enumerate(segs):
+        name = store.object(seg.object_id).name
+        problem = segment_problem(segs[:k], seg.object_id, seg.start, seg.end, n, name=name)
+        if problem is None:
+            continue
+        other = first_overlap(segs[:k], seg.object_id, seg.start, seg.end)
+        if other is None:
+            raise StoreError(f"{store.path}: segment {seg.id} of object {name!r}: {problem}; "
+                             "change it, then propagate again")
+        raise StoreError(
+            f"{store.path}: segments {other.id} ({other.start}–{other.end}) and {seg.id} "
+            f"({seg.start}–{seg.end}) of object {name!r} overlap; merge them or shorten one, "
+            "then propagate again")
 
 
 def _key(group: list[Span]) -> str:
@@ -280,7 +291,7 @@ def plan_repropagation(store: Store, object_id: int, frame: int,
                        directions: tuple[int, ...] = (FORWARD, BACKWARD)) -> PassPlan:
     """Re-propagate ``object_id`` from its anchor ``frame``: only the frames whose nearest
     anchor it is (between it and the neighbouring anchors), in ``directions``."""
-    from annotator.core.store import StoreError
+    from annotator.core.records import StoreError
 
     rec = store.mask(object_id, frame)
     if rec is None or not rec.anchor:

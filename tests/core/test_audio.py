@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from annotator.core.audio import ANALYSIS_RATE, AudioAnalysis, iter_audio
-from annotator.core.video import VideoError, open_video
+from annotator.core.video import VideoError
+from annotator.core.video_open import open_video
 from annotator.demo import write_demo_video
 from tests.core.audio_synth import events_audio, garble_audio, write_video
 

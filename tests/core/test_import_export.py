@@ -124,9 +124,12 @@ def test_bad_segments_reported_line_by_line_nothing_imported(tmp_path):
         with pytest.raises(ImportError_) as err:
             import_segments(project.store, csv, lambda s: int(s * 10))
         msg = str(err.value)
-        for expected in ("line 3: starts after it ends", "line 4: end 9 s is outside the video",
-                         "line 5: a 5–20 overlaps line 2", "line 6: start is not a number"):
-            assert expected in msg
+        expected = ("line 3: frames 30–20 would start after they end",
+                    "line 4: end 9 s is outside the video",
+                    "line 5: frames 5–20 overlap a's segment 0–10 (line 2)",
+                    "line 6: start is not a number")
+        assert all(e in msg for e in expected), msg
+        assert [msg.index(e) for e in expected] == sorted(msg.index(e) for e in expected)
         assert project.store.segments() == [] and project.store.objects() == []
 
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from annotator.core.lock import ProjectLockedError
 from annotator.core.project import Project, VideoMissingError
-from annotator.core.store import StoreError
+from annotator.core.records import StoreError
 
 
 def test_create_reopen_reuses_frame_index(shared, tmp_path):
@@ -80,6 +80,26 @@ def test_not_a_project_and_existing_project(tmp_path):
     Project.create(tmp_path / "p", folder).close()
     with pytest.raises(StoreError, match="already holds a project"):
         Project.create(tmp_path / "p", folder)
+
+
+def test_a_project_in_an_existing_folder_is_built_inside_it(tmp_path):
+    """An existing folder (maybe a mount point, which no rename can replace) gets the project
+    built in a hidden folder of its own; what a killed run left there is removed next time."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "00000.png")
+    target = tmp_path / "p"
+    (target / ".project.avs.creating-999999999").mkdir(parents=True)  # a killed run's
+    (target / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="creation was interrupted"):
+        Project.open(target)
+    notes: list[str] = []
+    Project.create(target, folder, notes=notes).close()
+    assert any(".project.avs.creating-999999999" in n for n in notes)
+    assert sorted(p.name for p in target.iterdir()) == [".lock", "notes.txt", "project.avs"]
+    assert not list(tmp_path.glob(".p.creating-*"))
+    with Project.open(target) as p:
+        assert p.summary()["frames"] == 1
 
 
 def test_open_video_honours_the_frame_cache_bound(shared, tmp_path):

@@ -4,8 +4,9 @@ import sqlite3
 
 import pytest
 
+from annotator.core.records import StoreError, VideoRecord
 from annotator.core.schema import SCHEMA_V1, SCHEMA_V2, SCHEMA_VERSION
-from annotator.core.store import Store, StoreError, VideoRecord
+from annotator.core.store import Store
 
 N = 200
 
@@ -85,7 +86,7 @@ def test_accept_is_validated_like_a_segment(tmp_path):
     s.add_segment(bell, 50, 70)
     s.set_proposals([(60, 90, 1.0)])
     (p,) = s.proposals()
-    with pytest.raises(StoreError, match="overlaps bell's segment"):
+    with pytest.raises(StoreError, match="proposal 1: frames 60–90 overlap bell's segment 50–70"):
         s.accept_proposal(p.id, bell)
     assert s.proposal(p.id).state == "open" and len(s.segments(bell)) == 1
     s.accept_proposal(p.id, drum)  # another object's segments may overlap

@@ -13,7 +13,7 @@ from annotator.core.sound_activity import (
     temporal_iou,
     to_frames,
 )
-from annotator.core.video import open_video
+from annotator.core.video_open import open_video
 from annotator.demo import SOUNDS, write_demo_video
 from tests.core.audio_synth import EVENTS, events_audio, write_video
 

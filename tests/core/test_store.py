@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from annotator.core import masks as M
-from annotator.core.store import Store, StoreError, VideoRecord
+from annotator.core.records import StoreError, VideoRecord
+from annotator.core.store import Store
 
 H, W, N = 24, 32, 50
 
@@ -43,7 +44,8 @@ def test_objects_segments_masks_round_trip(tmp_path):
     assert s.object(guitar).category == "instrument"
     seg = s.add_segment(guitar, 5, 20)
     s.add_segment(man, 10, 30)
-    assert [x.id for x in s.segments_at(12)] and len(s.segments_at(12)) == 2
+    assert [(x.object_id, x.start, x.end) for x in s.segments()] == [(guitar, 5, 20),
+                                                                       (man, 10, 30)]
     with pytest.raises(StoreError, match="outside"):
         s.add_segment(man, 40, 60)
     rid = s.put_mask(guitar, 5, box(2, 3, 10, 12), source="sam", quality={"iou": 0.9})

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from annotator.core.lock import ProjectLock, ProjectLockedError
-from annotator.core.store import Store, VideoRecord
+from annotator.core.records import VideoRecord
+from annotator.core.store import Store
 
 H, W, FRAMES = 36, 48, 40
 

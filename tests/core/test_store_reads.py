@@ -9,7 +9,8 @@ import time
 
 import numpy as np
 
-from annotator.core.store import Store, VideoRecord
+from annotator.core.records import VideoRecord
+from annotator.core.store import Store
 
 
 def _store(tmp_path) -> Store:

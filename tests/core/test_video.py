@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 import pytest
 
-from annotator.core.video import FrameIndex, VideoError, open_video
+from annotator.core.video import FrameIndex, VideoError
+from annotator.core.video_open import open_video
 
 CACHE = {"bikes.mp4": 0, "bedroom.mp4": 128 * 2**20, "vtest.avi": 128 * 2**20}
 VIDEOS = {

@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 import pytest
 
-from annotator.core.video import FrameDecodeError, FrameIndex, Video, VideoError, open_video
+from annotator.core.video import FrameDecodeError, FrameIndex, Video, VideoError
+from annotator.core.video_open import open_video
 from annotator.errors import UserError
 
 W, H = 96, 64

@@ -46,7 +46,7 @@ CASES = {
     "wholly past the end": (HEADER + b"dog,dog,20,30\n", [], ["line 2: start 20 s is outside"]),
     "nan and inf": (HEADER + b"dog,dog,nan,inf\n", [], ["line 2: start is not a finite"]),
     "frames past the end": (HEADER + b"dog,dog,3,99\n", ["--unit", "frames"],
-                            ["line 2: frames 3\u201399 outside the video (0\u201323)"]),
+                            ["line 2: frames 3\u201399 are outside the video (frames 0\u201323)"]),
 }
 
 

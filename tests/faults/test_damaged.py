@@ -10,8 +10,9 @@ import sqlite3
 import numpy as np
 import pytest
 
+from annotator.core.records import VideoRecord
 from annotator.core.salvage import check
-from annotator.core.store import Store, VideoRecord
+from annotator.core.store import Store
 from tests.faults.conftest import one_line_exit_2, run
 
 READERS_AND_WRITERS = [

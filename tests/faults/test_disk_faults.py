@@ -85,3 +85,27 @@ def test_unclean_wal_on_read_only_media_still_reads(mount_point, project):
     r = run("info", disk / "proj", "--json")  # SQLite reads the -wal without an -shm
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["masks"] == info(project)["masks"] == 2
+
+
+def test_a_read_only_mount_is_called_read_only(mount_point, frames, mask_dir):
+    """A project folder that is a disk of its own (a mount point): making a project on it read
+    'Device or resource busy' (a rename cannot replace a mount point), whether the disk could
+    be written or not. Read-only, it is now named so, with what to do; writable, it works."""
+    ro = mount_point("8m")
+    remount_ro(ro)
+    err = one_line_exit_2(run("new", frames, "--project", ro), str(ro), "read-only disk",
+                          "choose a folder on a writable disk")
+    assert "busy" not in err.lower()
+    assert not (ro.parent / f".{ro.name}.creating-").exists()
+    assert not [p for p in ro.parent.iterdir() if ".creating-" in p.name]
+
+    disk = mount_point("16m")
+    project = make_project(disk, frames, mask_dir)  # the mount point itself is the project
+    assert info(project)["masks"] == 2
+    assert not [p for p in [*disk.iterdir(), *disk.parent.iterdir()] if ".creating-" in p.name]
+    remount_ro(disk)
+    for args in (("propagate", project, "--engine", "fallback", "--refine", "off"),
+                 ("relink", project, frames)):
+        err = one_line_exit_2(run(*args), str(project), "read-only disk",
+                              "copy the project to a writable folder")
+        assert "busy" not in err.lower() and "(Read-only file system)" not in err

@@ -162,7 +162,22 @@ def test_job_reports_progress_for_every_committed_frame(make_project):
 
 
 def test_overlapping_segments_of_one_object_are_refused_with_a_clear_message(make_project):
-    project = make_project(anchors=(0,), segments=[(0, 10), (5, 12)])
-    with pytest.raises(UserError, match="segments 1 .* and 2 .* overlap"):
-        propagate_project(project, engine="fallback")
-    assert project.store.mask_count() == 1
+    """The store refuses a second segment that overlaps the object's first; a project kept
+    from before that rule (the row written straight into the file, as that store did) is
+    refused by the propagation, in words, before a mask is written."""
+    import sqlite3
+
+    project = make_project(anchors=(0,), segments=[(0, 10)])
+    with pytest.raises(UserError, match="overlap"):
+        project.store.add_segment(project.store.objects()[0].id, 5, 12)
+    folder, db_path = project.dir, project.store.path
+    project.close()
+    db = sqlite3.connect(db_path)
+    db.execute("INSERT INTO segments(object_id, start_frame, end_frame, status, created) "
+               "VALUES (1, 5, 12, 'todo', 0)")
+    db.commit()
+    db.close()
+    with Project.open(folder) as project:
+        with pytest.raises(UserError, match="segments 1 .* and 2 .* overlap"):
+            propagate_project(project, engine="fallback")
+        assert project.store.mask_count() == 1

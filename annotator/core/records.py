@@ -1,0 +1,128 @@
+"""What the project store hands out: one frozen record per kind of row, the words the rows use
+(mask sources, segment and proposal states), and the error the store raises.
+
+Plain data, no database: the store (:mod:`annotator.core.store`), its history and proposals,
+the importers, exporters and the pipeline all read these without importing the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from annotator.core import masks as M
+from annotator.errors import DamagedError, UserError
+
+SOURCES = ("manual", "sam", "propagated", "refined", "imported", "brush")
+ANCHOR_SOURCES = frozenset({"manual", "sam", "imported", "brush"})
+#: the sources of masks a person made: a job never overwrites them (nor an anchor)
+HUMAN_SOURCES = ANCHOR_SOURCES
+SEGMENT_STATUSES = ("todo", "annotated", "propagated", "review", "done", "failed")
+PROPOSAL_STATES = ("open", "accepted", "rejected")
+
+
+class StoreError(UserError):
+    """The project database cannot be used as asked."""
+
+
+class DamagedStoreError(StoreError, DamagedError):
+    """The file is not a readable project database (damaged, empty, another program's)."""
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    path: str
+    rel_path: str | None
+    is_folder: bool
+    size_bytes: int | None
+    fingerprint: str | None
+    frame_count: int
+    fps: float
+    width: int
+    height: int
+    duration: float | None
+    has_audio: bool
+    frame_index: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    id: int
+    name: str
+    category: str
+    category_id: int
+    color: str
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    """An audible segment: the closed frame range ``[start, end]`` of one object."""
+
+    id: int
+    object_id: int
+    start: int
+    end: int
+    status: str
+    note: str | None
+
+    def __contains__(self, frame: int) -> bool:
+        return self.start <= frame <= self.end
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+@dataclass(frozen=True)
+class MaskRecord:
+    """One revision of the mask of (object, frame); ``rle`` None marks a deletion."""
+
+    rev_id: int
+    object_id: int
+    frame: int
+    rle: M.RLE | None
+    area: int
+    bbox: tuple[float, float, float, float] | None
+    source: str
+    anchor: bool
+    quality: dict | None
+    flags: tuple[str, ...]
+    score: float | None
+    model: str | None
+    created: float
+    op_id: int
+    prev_id: int | None
+
+    def decode(self) -> np.ndarray:
+        if self.rle is None:
+            raise ValueError("a deleted mask has no pixels")
+        return M.decode(self.rle)
+
+
+@dataclass(frozen=True)
+class ProposalRecord:
+    """A span the sound-activity detector proposed (see :mod:`annotator.core.proposals`)."""
+
+    id: int
+    start: int  # first frame
+    end: int  # last frame (inclusive)
+    score: float | None
+    state: str  # 'open' | 'accepted' | 'rejected'
+    segment_id: int | None  # the segment an accepted proposal became
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One undo unit (a row of ``ops``; see :mod:`annotator.core.history`)."""
+
+    id: int
+    kind: str
+    label: str
+    created: float
+    undone: bool
+    seq: int = 0  # position in the order of writes (see annotator.core.history)

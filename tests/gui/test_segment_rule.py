@@ -1,0 +1,48 @@
+"""Segments ▸ Add… with a span that overlaps the same object's segment: the store refuses it
+(the segment rule, annotator.core.segments), the status bar names both spans, and nothing is
+stored (the demo project: the bell sounds on frames 10–65 and 120–180)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from annotator.gui.dialogs.segment_dialog import SegmentDialog
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+def test_add_overlapping_the_same_objects_segment_is_refused_naming_both_spans(ui, qtbot):
+    win, panel = ui.win, ui.win.segments_panel
+    bell = ui.store.object_by_name("bell").id
+    before = [(s.start, s.end) for s in ui.store.segments(bell)]
+    assert before[0] == (10, 65)
+    ui.key(Qt.Key.Key_1)  # the bell
+    qtbot.waitUntil(lambda: win.object_id == bell, timeout=5000)
+    qtbot.mouseClick(panel.add_btn, LEFT)
+    qtbot.waitUntil(lambda: isinstance(panel.dialog, SegmentDialog), timeout=5000)
+    dlg = panel.dialog
+    assert dlg.values()[0] == bell
+    dlg.start.selectAll()
+    qtbot.keyClicks(dlg.start, "15")
+    dlg.end.selectAll()
+    qtbot.keyClicks(dlg.end, "70")
+    assert dlg.values() == (bell, 15, 70)
+    qtbot.mouseClick(dlg.buttons.button(dlg.buttons.StandardButton.Ok), LEFT)
+    qtbot.waitUntil(lambda: "overlap" in win.status.currentMessage(), timeout=10000)
+    ui.idle()
+    text = win.status.currentMessage()
+    assert "15–70" in text and "bell's segment 10–65" in text, text
+    assert [(s.start, s.end) for s in ui.store.segments(bell)] == before
+
+    # the drum's segment 50–140 does not stand in the bell's way: frames of its own are free
+    qtbot.mouseClick(panel.add_btn, LEFT)
+    qtbot.waitUntil(lambda: isinstance(panel.dialog, SegmentDialog), timeout=5000)
+    dlg = panel.dialog
+    dlg.start.selectAll()
+    qtbot.keyClicks(dlg.start, "66")
+    dlg.end.selectAll()
+    qtbot.keyClicks(dlg.end, "119")
+    qtbot.mouseClick(dlg.buttons.button(dlg.buttons.StandardButton.Ok), LEFT)
+    ui.idle()
+    assert [(s.start, s.end) for s in ui.store.segments(bell)] == [(10, 65), (66, 119),
+                                                                   (120, 180)]
