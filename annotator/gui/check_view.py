@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotator.core.words import plural
 from annotator.gui.session import ProjectSession
 from annotator.gui.view_state import ViewState
 from annotator.pipeline.flags import flag_help, flag_label
-from annotator.pipeline.outcome import plural
 
 FAILED_HELP = ("You marked this segment failed. It stays in this list until it is fixed: click "
                "the object on a frame where the mask is wrong and press Enter (the fix is "

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from annotator import settings
-from annotator.pipeline.outcome import JobOutcome, plural, summarize
+from annotator.core.words import plural
+from annotator.pipeline.outcome import JobOutcome, summarize
 
 
 def options() -> dict[str, Any]:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotator.core.words import plural
 from annotator.gui.ask import ask
 from annotator.gui.dialogs.object_dialog import ObjectDialog
 from annotator.gui.session import ProjectSession
@@ -234,6 +235,5 @@ class ObjectsPanel(QWidget):
                                "delete_object", structure=True)
 
         ask(self, "Delete object", f"Delete {o.name}?",
-            f"Its {segments} audible segment{'s' if segments != 1 else ''} and {masks} "
-            f"mask{'s' if masks != 1 else ''} ({anchors} drawn or accepted by a person) go "
-            "with it. Edit ▸ Undo brings everything back.", "Delete", delete)
+            f"Its {plural(segments, 'audible segment')} and {plural(masks, 'mask')} ({anchors} "
+            "drawn or accepted by a person) go with it. Edit ▸ Undo brings everything back.", "Delete", delete)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotator.core.words import plural
 from annotator.gui.ask import ask
 from annotator.gui.session import ProjectSession
 from annotator.gui.view_state import ViewState
@@ -290,7 +291,7 @@ class SegmentsPanel(QWidget):
         store = self.session.store
         ask(self, "Delete segment",
             f"Delete the audible segment of {name}, frames {seg.start}–{seg.end}?",
-            f"Its {masks} mask{'s' if masks != 1 else ''} ({anchors} drawn or accepted by a "
+            f"Its {plural(masks, 'mask')} ({anchors} drawn or accepted by a "
             "person) stay in the project but are no longer part of any segment or export. "
             "Edit ▸ Undo brings the segment back.", "Delete",
             lambda: self.session.apply(f"Delete segment {name} {seg.start}–{seg.end}",

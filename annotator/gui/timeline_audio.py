@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from annotator.core.segments import segment_problem
+from annotator.core.words import plural
 from annotator.gui.timeline_geometry import SOUND_H, TimelineGeometry
 from annotator.gui.timeline_sound import gain_label, measure, render
 from annotator.gui.workers import TaskRunner
@@ -335,7 +336,7 @@ class AudioRows:
 
         def stored(report: Any) -> None:
             k = report.open
-            session.say(f"{k} open sound proposal{'s' if k != 1 else ''} on the sound row: A "
+            session.say(f"{plural(k, 'open sound proposal')} on the sound row: A "
                         "assigns one to the selected object, Shift+R rejects it.")
 
         session.say("Finding the sounds…", False)

@@ -27,6 +27,7 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from annotator.core.segments import segment_problem
+from annotator.core.words import plural
 from annotator.gui.ask import ask
 from annotator.gui.timeline_geometry import TimelineGeometry
 
@@ -219,7 +220,7 @@ class SegmentEditor:
             self._apply_change(seg, start, end, [])
             return
         k, name = len(frames), self._name(seg.object_id)
-        masks = f"{k} mask{'s' if k != 1 else ''}"
+        masks = plural(k, "mask")
         ask(self.widget, "Masks outside the segment",
             f"{masks} of {name} would lie outside frames {start}–{end}. Change the segment "
             f"and delete {'them' if k != 1 else 'it'}?",

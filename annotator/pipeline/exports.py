@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from annotator.core.words import plural
 from annotator.errors import UserError
-from annotator.pipeline.outcome import plural
 
 
 @dataclass(frozen=True)

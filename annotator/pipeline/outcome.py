@@ -11,10 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 mask``, ``2 masks`` (``many``: the plural when it is not ``word + "s"``)."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
+from annotator.core.words import plural
 
 
 @dataclass
