@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotator.core.segments import segment_problem
 from annotator.core.words import plural
 from annotator.gui.ask import ask
 from annotator.gui.session import ProjectSession
@@ -247,9 +248,15 @@ class SegmentsPanel(QWidget):
                     "No objects yet: a segment says when an object makes sound, so add the "
                     "object first (Objects panel, Add…), then add its segments here.", True)
                 return
+            session = self.session
+
+            def problem(oid: int, start: int, end: int) -> str | None:
+                return segment_problem(session.segments, oid, start, end, session.frame_count,
+                                       name=getattr(session.object(oid), "name", None))
+
             dlg = SegmentDialog(self, self.model.objects, self.state.object_id,
                                 self.state.frame, self.session.frame_count,
-                                self.session.time_of)
+                                self.session.time_of, problem)
             self._open(dlg, lambda: self.add(*dlg.values()))
             return
         name = self.model.names.get(object_id, f"object {object_id}")

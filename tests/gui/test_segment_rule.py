@@ -17,7 +17,7 @@ def test_add_overlapping_the_same_objects_segment_is_refused_naming_both_spans(u
     before = [(s.start, s.end) for s in ui.store.segments(bell)]
     assert before[0] == (10, 65)
     ui.key(Qt.Key.Key_1)  # the bell
-    qtbot.waitUntil(lambda: win.object_id == bell, timeout=5000)
+    qtbot.waitUntil(lambda: win.state.object_id == bell, timeout=5000)
     qtbot.mouseClick(panel.add_btn, LEFT)
     qtbot.waitUntil(lambda: isinstance(panel.dialog, SegmentDialog), timeout=5000)
     dlg = panel.dialog
@@ -27,11 +27,24 @@ def test_add_overlapping_the_same_objects_segment_is_refused_naming_both_spans(u
     dlg.end.selectAll()
     qtbot.keyClicks(dlg.end, "70")
     assert dlg.values() == (bell, 15, 70)
-    qtbot.mouseClick(dlg.buttons.button(dlg.buttons.StandardButton.Ok), LEFT)
+    # the dialog says it as the frames are typed, naming both spans, and OK waits
+    text = dlg.times.text()
+    assert "15–70" in text and "bell's segment 10–65" in text, text
+    ok = dlg.buttons.button(dlg.buttons.StandardButton.Ok)
+    assert not ok.isEnabled()
+    qtbot.mouseClick(ok, LEFT)
+    qtbot.keyClick(dlg.end, Qt.Key.Key_Return)  # Enter does not get past it either
+    assert dlg.isVisible()
+    qtbot.mouseClick(dlg.buttons.button(dlg.buttons.StandardButton.Cancel), LEFT)
+    ui.idle()
+    assert [(s.start, s.end) for s in ui.store.segments(bell)] == before
+    # without the dialog's check (the panel asked for the span directly) the store refuses
+    # it, in the same words, on the status bar
+    panel.add(bell, 12, 20)
     qtbot.waitUntil(lambda: "overlap" in win.status.currentMessage(), timeout=10000)
     ui.idle()
     text = win.status.currentMessage()
-    assert "15–70" in text and "bell's segment 10–65" in text, text
+    assert "12–20" in text and "bell's segment 10–65" in text, text
     assert [(s.start, s.end) for s in ui.store.segments(bell)] == before
 
     # the drum's segment 50–140 does not stand in the bell's way: frames of its own are free

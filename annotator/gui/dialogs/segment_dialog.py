@@ -1,4 +1,6 @@
-"""Add an audible segment: object, first and last frame (with their times)."""
+"""Add an audible segment: object, first and last frame (with their times). The segment rule
+(:func:`annotator.core.segments.segment_problem`) is checked as the person types: a span the
+store would refuse says why, naming both spans, and OK waits until it is mended."""
 
 from __future__ import annotations
 
@@ -17,10 +19,12 @@ from PySide6.QtWidgets import (
 
 class SegmentDialog(QDialog):
     def __init__(self, parent: QWidget | None, objects: list, current: int | None, start: int,
-                 frame_count: int, time_of: Callable[[int], float]) -> None:
+                 frame_count: int, time_of: Callable[[int], float],
+                 problem: Callable[[int, int, int], str | None] = lambda *_: None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add an audible segment")
         self.time_of = time_of
+        self.problem = problem  # (object, start, end) -> why it cannot be a segment, or None
         self.object = QComboBox()
         for o in objects:
             self.object.addItem(o.name, o.id)
@@ -33,8 +37,10 @@ class SegmentDialog(QDialog):
         self.start.setValue(start)
         self.end.setValue(min(frame_count - 1, start + 50))
         self.times = QLabel()
+        self.times.setWordWrap(True)
         self.start.valueChanged.connect(self._update)
         self.end.valueChanged.connect(self._update)
+        self.object.currentIndexChanged.connect(self._update)
         form = QFormLayout(self)
         form.addRow("Object", self.object)
         form.addRow("First frame", self.start)
@@ -49,12 +55,15 @@ class SegmentDialog(QDialog):
 
     def _update(self) -> None:
         s, e = self.start.value(), self.end.value()
-        ok = e >= s and self.object.count() > 0
+        rule = self.problem(self.object.currentData(), s, e) if self.object.count() else None
+        ok = e >= s and self.object.count() > 0 and rule is None
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
         if self.object.count() == 0:
             why = "There are no objects yet: add one in the Objects panel (Add…) first."
         elif e < s:
             why = "The last frame must not come before the first."
+        elif rule is not None:
+            why = f"Not a segment: {rule}. Change the frames (or edit that segment instead)."
         else:
             why = f"{self.time_of(s):.2f} s – {self.time_of(e):.2f} s, {e - s + 1} frames"
         self.times.setText(why)
