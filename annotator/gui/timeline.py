@@ -99,6 +99,7 @@ class Timeline(QWidget):
         session.segments_changed.connect(self._segments_changed)
         session.proposals_changed.connect(self.audio.proposals_changed)
         session.masks_changed.connect(self._masks_changed)
+        session.flags_changed.connect(self.update)
         state.frame_changed.connect(self.set_frame)
         state.object_changed.connect(self.update)
         self.reload()
@@ -193,12 +194,10 @@ class Timeline(QWidget):
 
         self.session.run(work, done)
 
-    def flagged(self) -> np.ndarray:
-        """Bool per frame: any object flagged there."""
-        out = np.zeros(self.geom.n, bool)
-        for arr in self.states.values():
-            out |= arr == FLAGGED
-        return out
+    def flagged(self, object_id: int | None = None) -> np.ndarray:
+        """Bool per frame: inside a flagged clip of the check list (of ``object_id``, else of
+        any object) — the frames the check view lists and F visits."""
+        return self.session.checks.flagged(self.geom.n, object_id)
 
     # -- the visible stretch -------------------------------------------------------------------
     def set_frame(self, frame: int, _playing: bool = False) -> None:
@@ -348,7 +347,8 @@ class Timeline(QWidget):
                 self.editor.paint_preview(p, y + 1, ROW_H - 4)
             arr = self.states.get(o.id)
             if arr is not None:
-                self._paint_states(p, g.columns(arr), QColor(o.color), y)
+                arr = np.where(self.flagged(o.id) & (arr == PROPAGATED), FLAGGED, arr)
+                self._paint_states(p, g.columns(arr.astype(np.uint8)), QColor(o.color), y)
             y += ROW_H
         # flags strip
         p.setPen(QColor("#bbbbbb"))

@@ -85,7 +85,7 @@ def walk_order(clips: Iterable[Any], frames: list[tuple[int, int]],
 
 
 def frame_states(store: Any, oid: int, n: int) -> np.ndarray:
-    """One byte per frame of ``oid``: none / propagated / flagged / anchor (worker thread)."""
+    """One byte per frame of ``oid``: none / propagated / anchor (worker thread)."""
     out = np.zeros(n, np.uint8)
     for m in store.masks_of(oid):
         if 0 <= m.frame < n:
@@ -94,7 +94,8 @@ def frame_states(store: Any, oid: int, n: int) -> np.ndarray:
 
 
 def mask_state(m: Any) -> int:
-    """The timeline's state of one mask record (None: no mask)."""
+    """The timeline's state of one mask record (None: no mask): whether it is flagged is the
+    check list's to say (:meth:`CheckList.flagged`), not the mask's own flags."""
     if m is None:
         return NONE
-    return ANCHOR if m.anchor else FLAGGED if m.flags else PROPAGATED
+    return ANCHOR if m.anchor else PROPAGATED

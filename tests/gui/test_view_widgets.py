@@ -111,6 +111,8 @@ def test_check_view_lists_the_check_list_and_steps_the_state(qtbot, parts):
         x, y = _bell_center(f / FPS)
         disk = (xx - x) ** 2 + (yy - y) ** 2 <= 40 ** 2
         st.put_mask(bell, f, disk, source="propagated", flags=["lost"])
+    # a flag whose failure score stays under the bar: in no clip, so flagged nowhere
+    st.put_mask(bell, 50, disk, source="propagated", flags=["low_confidence"])
     view = CheckView(session, state)
     qtbot.addWidget(view)
     view.show()
@@ -119,6 +121,12 @@ def test_check_view_lists_the_check_list_and_steps_the_state(qtbot, parts):
     row = _rows(view.tree)[0]
     assert (row.text(0), row.text(1)) == ("bell", "30–31")
     assert view.summary.text().startswith("1 flagged clip over 2 frames")
+    from annotator.gui.timeline import Timeline
+
+    timeline = Timeline(session, state)  # its flags strip marks the same frames, no other
+    qtbot.addWidget(timeline)
+    assert list(np.nonzero(timeline.flagged())[0]) == [30, 31]
+    assert list(np.nonzero(timeline.flagged(bell))[0]) == [30, 31]
     qtbot.mouseClick(view.next_btn, LEFT)
     assert (state.object_id, state.frame) == (bell, 30)
     qtbot.mouseClick(view.next_btn, LEFT)
