@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from annotator.core.store import Store
 
-#: a mask this many times larger or smaller than its neighbours is questioned
-DEFAULT_FACTOR = 3.0
 
-
-def anchor_concern(store: Store, object_id: int, frame: int,
-                   factor: float = DEFAULT_FACTOR) -> str | None:
-    """What is suspicious about making the current mask of (object, frame) an anchor."""
+def anchor_concern(store: Store, object_id: int, frame: int, factor: float) -> str | None:
+    """What is suspicious about making the current mask of (object, frame) an anchor; a mask
+    ``factor`` times larger or smaller than its neighbours is questioned (the setting
+    ``guards.area_factor``)."""
     rec = store.mask(object_id, frame)
     name = store.object(object_id).name
     if rec is None or rec.rle is None:

@@ -14,8 +14,10 @@ import numpy as np
 from annotator.core import masks as M
 from annotator.errors import DamagedError, UserError
 
-SOURCES = ("manual", "sam", "propagated", "refined", "imported", "brush")
-ANCHOR_SOURCES = frozenset({"manual", "sam", "imported", "brush"})
+#: where a mask came from: drawn, clicked through SAM or through the weight-free GrabCut
+#: segmenter, propagated, refined by SAM, imported, painted with the brush
+SOURCES = ("manual", "sam", "grabcut", "propagated", "refined", "imported", "brush")
+ANCHOR_SOURCES = frozenset({"manual", "sam", "grabcut", "imported", "brush"})
 #: the sources of masks a person made: a job never overwrites them (nor an anchor)
 HUMAN_SOURCES = ANCHOR_SOURCES
 SEGMENT_STATUSES = ("todo", "annotated", "propagated", "review", "done", "failed")

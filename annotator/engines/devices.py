@@ -237,13 +237,13 @@ def choose_precision(dev: torch.device, precision: str | None = None,
     elif os.environ.get(PRECISION_ENV):
         asked, source = os.environ[PRECISION_ENV], f"${PRECISION_ENV}"
     else:
-        asked = str(settings.get("precision", "auto") or "auto")
+        asked = str(settings.get("precision"))
         source = f"setting precision={asked}"
     asked = asked.strip().lower()
     if asked not in PRECISIONS:
         raise UserError(f"unknown precision {asked!r} ({source}): use auto, fp32, bf16 or fp16")
     if asked == "auto":
-        want_half = _parse_bool(half if half is not None else settings.get("half", "auto"),
+        want_half = _parse_bool(half if half is not None else settings.get("half"),
                                 "half")
         if dev.type == "cuda":
             if want_half is False:
@@ -282,7 +282,7 @@ def choose_device(
     elif os.environ.get(DEVICE_ENV):
         requested, source = os.environ[DEVICE_ENV], f"${DEVICE_ENV}"
     else:
-        requested, source = str(settings.get("device", "auto") or "auto"), "settings"
+        requested, source = str(settings.get("device")), "settings"
         if requested != "auto":
             source = f"setting device={requested}"
 
@@ -321,7 +321,7 @@ def choose_device(
 
     if threads is None:
         env = os.environ.get(THREADS_ENV)
-        threads = int(env) if env else int(settings.get("threads", 0) or 0)
+        threads = int(env) if env else int(settings.get("threads"))
     if threads < 0:
         raise UserError(f"threads must be 0 (default) or a positive number, not {threads}")
     return DeviceChoice(device=dev, half=prec == "fp16", threads=threads or torch.get_num_threads(),

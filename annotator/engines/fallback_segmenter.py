@@ -38,6 +38,7 @@ class FallbackSegmenter:
     """Classical, weight-free segmenter with the ``Segmenter`` interface."""
 
     is_fallback = True
+    source = "grabcut"  # what the store calls a mask clicked through it
 
     def __init__(
         self,

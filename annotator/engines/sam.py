@@ -80,6 +80,7 @@ class SamSegmenter:
     """The ``Segmenter`` for SAM. Build it with ``from_checkpoint`` (or from a loaded model)."""
 
     is_fallback = False
+    source = "sam"  # what the store calls a mask clicked through it
 
     def __init__(
         self,

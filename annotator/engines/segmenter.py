@@ -66,6 +66,8 @@ class Segmenter(Protocol):
     name: str
     #: True for the weight-free fallback, so the GUI can say so.
     is_fallback: bool
+    #: the store's source of a mask made with it (``"sam"``, ``"grabcut"``)
+    source: str
 
     def embed(self, frame: np.ndarray, key: str | None = None) -> str:
         """Make ``frame`` the current frame. Returns where its embedding came from:

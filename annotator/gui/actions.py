@@ -160,7 +160,8 @@ def build_actions(parent: QWidget, table: list[Command]) -> dict[str, QAction]:
         act.setObjectName(f"action_{cmd.name}")
         defaults = (cmd.keys,) if isinstance(cmd.keys, str) else cmd.keys
         own = settings.get(f"shortcuts.{cmd.name}")
-        seqs = [own] if own else [k for k in defaults if k]
+        # None: the built-in keys; "": the person cleared them (no key)
+        seqs = [k for k in defaults if k] if own is None else [own] if own else []
         act.setShortcuts([QKeySequence(k) for k in seqs])
         act.default_shortcuts = list(k for k in defaults if k)  # type: ignore[attr-defined]
         act.needs = cmd.needs  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from annotator import settings
 from annotator.gui.layers import FrameView, Layer
 
 TOOLS = ("points", "brush", "eraser")
@@ -51,7 +52,7 @@ class Canvas(QWidget):
         self.hud = ""
         self.tool = "points"
         self.overlay, self.opacity = "filled", 0.43
-        self.brush_radius = 12
+        self.brush_radius = settings.get("canvas.brush")
         self.active_color = QColor("#ffffff")
         self.scale = 1.0
         self.offset = QPointF(0, 0)
@@ -109,7 +110,8 @@ class Canvas(QWidget):
         self.update()
 
     def set_brush_radius(self, radius: int) -> None:
-        self.brush_radius = max(1, min(200, int(radius)))
+        bounds = settings.spec("canvas.brush")
+        self.brush_radius = int(max(bounds.minimum, min(bounds.maximum, int(radius))))
         self.update()
 
     # -- geometry ------------------------------------------------------------------------------

@@ -241,7 +241,8 @@ class PromptController(QObject):
         self.early.emit(oid, frame, pts, self.session.frame_view(frame, {oid: res.masks[k]}))
 
         def write(op: int) -> None:
-            rev = self.store.put_mask(oid, frame, res.masks[k], source="sam", anchor=False,
+            source = getattr(self.session.segmenter(), "source", "sam")
+            rev = self.store.put_mask(oid, frame, res.masks[k], source=source, anchor=False,
                                       score=float(res.scores[k]), model=res.engine, op=op)
             self.store.add_prompt(oid, frame, pts, box=box, mask_rev_id=rev, op=op)
             self._cache(rev, res, k)

@@ -20,6 +20,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
+from annotator.errors import Cancelled
+
 
 class _TaskSignals(QObject):
     done = Signal(object)
@@ -91,10 +93,6 @@ class TaskRunner(QObject):
     def wait(self, msecs: int = 30000) -> bool:
         """Block until the pool is idle (used only when closing the window)."""
         return self.pool.waitForDone(msecs)
-
-
-class Cancelled(Exception):
-    """Raised inside a job when its cancel flag is set."""
 
 
 class JobContext:

@@ -211,3 +211,30 @@ def test_a_damaged_settings_file_keeps_the_dialog_open_and_the_file_as_it_was(
     assert dlg.isVisible()  # nothing is lost: the dialog stays, the file is untouched
     assert path.read_text() == '{"device": "cpu", "canvas.brush": 20,}'
     dlg.reject()
+
+
+def test_a_cleared_shortcut_stays_cleared(qtbot, demo_dir):
+    """Clear the key of a command in Preferences ▸ Shortcuts with the field's clear button: it
+    has no key, also in the next window (an empty value is the person's choice, not 'use the
+    built-in key')."""
+    from PySide6.QtWidgets import QToolButton
+
+    from annotator.gui.main_window import MainWindow
+
+    win = _window(qtbot, demo_dir)
+    dlg = _preferences(qtbot, win)
+    _tab(qtbot, dlg, "Shortcuts")
+    edit = dlg._edits["propagate_all"]
+    assert edit.keySequence().toString() == "Shift+P"
+    row = next(r for r in range(dlg.keys.rowCount()) if dlg.keys.cellWidget(r, 1) is edit)
+    dlg.keys.scrollToItem(dlg.keys.item(row, 0))
+    clear = next(b for b in edit.findChildren(QToolButton) if b.isVisible())
+    qtbot.mouseClick(clear, Qt.MouseButton.LeftButton)
+    assert edit.keySequence().toString() == ""
+    _ok(qtbot, dlg)
+    assert settings.get("shortcuts.propagate_all") == ""
+    assert win.actions_["propagate_all"].shortcut().toString() == ""
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.actions_["propagate_all"].shortcuts() == []
+    assert again.actions_["propagate"].shortcut().toString() == "P"

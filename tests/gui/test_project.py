@@ -27,6 +27,8 @@ def test_export_coco_from_menu_reads_back(ui, qtbot, tmp_path, monkeypatch):
     anns = coco.loadAnns(coco.getAnnIds())
     assert len(anns) == ui.store.mask_count() == 1
     decoded = mask_utils.decode(anns[0]["segmentation"]).astype(bool)
+    # clicked through the weight-free segmenter (no SAM here), and the file says so
+    assert anns[0]["source"] == "grabcut"
     assert np.array_equal(decoded, ui.store.mask(oid, seg.start).decode())
     assert f"wrote {out}: 1 mask on 1 frame" in ui.win.status.currentMessage()
 

@@ -123,6 +123,7 @@ class PreferencesDialog(QDialog):
             act = actions[name]
             self.keys.setItem(r, 0, QTableWidgetItem(act.title))
             edit = QKeySequenceEdit(act.shortcut())
+            edit.setClearButtonEnabled(True)  # a command may have no key at all
             self.keys.setCellWidget(r, 1, edit)
             self._edits[name] = edit
         self.keys.resizeColumnToContents(0)
@@ -240,19 +241,21 @@ class PreferencesDialog(QDialog):
 
     def restore_shortcuts(self) -> None:
         for name, edit in self._edits.items():
-            keys = getattr(self.actions[name], "default_shortcuts", "")
-            first = keys[0] if isinstance(keys, list) else keys
-            edit.setKeySequence(QKeySequence(first or ""))
+            edit.setKeySequence(QKeySequence(self._default(name)))
 
     def _shortcut_values(self) -> dict[str, str | None]:
         """``shortcuts.<name>`` for every command: None where its keys are its own defaults."""
         out: dict[str, str | None] = {}
         for name, edit in self._edits.items():
-            keys = getattr(self.actions[name], "default_shortcuts", "")
-            first = (keys[0] if isinstance(keys, list) and keys else keys) or ""
             seq = edit.keySequence().toString()
-            out[f"shortcuts.{name}"] = None if seq == QKeySequence(first).toString() else seq
+            default = QKeySequence(self._default(name)).toString()
+            out[f"shortcuts.{name}"] = None if seq == default else seq
         return out
+
+    def _default(self, name: str) -> str:
+        """The command's first built-in key ("" when it has none)."""
+        keys = getattr(self.actions[name], "default_shortcuts", [])
+        return keys[0] if keys else ""
 
     def save(self) -> None:
         """OK: every value into the JSON settings in one write, then into the running window
