@@ -36,7 +36,7 @@ def _loaded_models_lines(args: argparse.Namespace) -> None:
         print("models: not loaded (--no-load)")
         return
     from annotator.engines import registry
-    from annotator.engines.xmem_propagator import xmem_checkpoint
+    from annotator.engines.models import xmem_checkpoint
 
     reg = registry.get()
     for what, load in (("SAM", reg.sam), ("XMem", reg.xmem_network)):

@@ -205,49 +205,13 @@ def _object_needed(args: argparse.Namespace, project) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from annotator.core import export, export_vos
     from annotator.core.project import Project
+    from annotator.pipeline.exports import resolve, run_export
 
+    fmt = resolve(args.format, with_frames=args.with_frames, layout=args.layout)
     with Project.open(args.project, readonly=True) as project:
-        store, out, fmt = project.store, args.output, args.format
-        if args.layout != "coco" and fmt != "coco":
-            raise UserError(f"--layout {args.layout} is a COCO layout; use it with --format coco")
-        if args.with_frames and fmt not in ("coco", "youtube-vos"):
-            raise UserError(f"--with-frames goes with --format coco or youtube-vos, not {fmt}")
-        needs_video = args.with_frames or args.layout == "datumaro"
-        video = project.open_video() if needs_video and not store.video().is_folder else None
-        try:
-            if fmt == "coco":
-                res = export.export_coco(store, out, with_frames=args.with_frames,
-                                         layout=args.layout, overwrite=args.overwrite,
-                                         video=video)
-                extra = (f", {plural(res['frames_written'], 'frame image')} beside it"
-                         if res["frames_written"] else "")
-                print(f"wrote {res.get('json', res['path'])}: "
-                      f"{plural(res['annotations'], 'mask')} on {plural(res['images'], 'frame')}, "
-                      f"{plural(res['audible_segments'], 'audible segment')} "
-                      f"(verified with pycocotools){extra}")
-            elif fmt in ("davis", "png"):
-                res = export_vos.export_davis(store, out, overwrite=args.overwrite)
-                print(f"wrote {plural(res['frames'], 'indexed PNG mask')} of "
-                      f"{plural(res['objects'], 'object')} (ids 1..{res['objects']}, "
-                      f"objects.json) to {res['path']}")
-            elif fmt == "youtube-vos":
-                res = export_vos.export_youtube_vos(store, out, with_frames=args.with_frames,
-                                                    overwrite=args.overwrite, video=video)
-                print(f"wrote YouTube-VOS {res['path']}: Annotations/{res['video']} "
-                      f"({plural(res['frames'], 'frame')}, {plural(res['objects'], 'object')}) "
-                      "and meta.json")
-            else:
-                from annotator.core.cvat import export_cvat
-
-                images = fmt == "cvat-images"
-                res = export_cvat(store, out, overwrite=args.overwrite, images=images)
-                print(f"wrote CVAT for {'images' if images else 'video'} 1.1 {res['path']}: "
-                      f"{plural(res['tracks'], 'track')}, {plural(res['masks'], 'mask')}")
-        finally:
-            if video is not None:
-                video.close()
+        _res, text = run_export(project, fmt, args.output, overwrite=args.overwrite)
+    print(text)
     return 0
 
 

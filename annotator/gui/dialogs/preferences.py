@@ -203,7 +203,8 @@ class PreferencesDialog(QDialog):
 
         native, why = bf16_support()
         cuda = torch.cuda.is_available()
-        items = [("auto", "Automatic: fp16 on CUDA, bf16 on a CPU with native bf16, else fp32"),
+        items = [("auto", "Automatic: fp16 on CUDA, bf16 on a CPU where it is native and "
+                          "measured faster, else fp32"),
                  ("fp32", "fp32 (full precision)"),
                  ("bf16", "bf16 where it keeps fp32's results" + ("" if native else
                                                                    " (emulated here: slower)")),
