@@ -153,6 +153,9 @@ class MainWindow(QMainWindow):
         from annotator.gui.timeline import Timeline
 
         session = self.session = ProjectSession(project, video, structure, self)
+        # first, before anything queues work that may report (a broken model file)
+        session.message.connect(self.status.say)
+        session.failed.connect(self.errors.show_error)
         state = self.state
         with self.playback.quiet():
             state.reset(session.frame_count)
@@ -172,8 +175,6 @@ class MainWindow(QMainWindow):
         self.prompt.embedding_changed.connect(self._embedding_changed)
         self.prompt.candidate_changed.connect(lambda k, n: self.status.say(
             f"Candidate {k + 1} of {n} (Tab: next)", context=True))
-        session.message.connect(self.status.say)
-        session.failed.connect(self.errors.show_error)
         session.embedding_status.connect(self.status.set_embedding)
         session.job_finished.connect(lambda _o: self._show_engines())  # XMem may be loaded now
         state.frame_changed.connect(session.follow)
