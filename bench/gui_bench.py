@@ -192,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     worst = max(range(1, len(gaps)), key=lambda i: gaps[i]) if len(gaps) > 1 else 0
     stalls = sorted(max(0.0, g - interval) for g in gaps[1:])
     result = done[0]
-    print(f"propagate {result.get('frames', 0)} masks in {wall:.1f} s "
-          f"({result.get('frames', 0) / max(wall, 1e-9):.1f} masks/s) while the GUI ran "
+    print(f"propagate {result.frames} masks in {wall:.1f} s "
+          f"({result.frames / max(wall, 1e-9):.1f} masks/s) while the GUI ran "
           f"{len(gaps)} timer ticks")
     if stalls:
         p99 = stalls[min(len(stalls) - 1, int(0.99 * len(stalls)))]
@@ -238,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"          GUI-thread store queries: {len(r)}, max {r[-1]:.1f} ms, p99 "
               f"{r[min(len(r) - 1, int(0.99 * len(r)))]:.1f} ms, median "
               f"{statistics.median(r):.2f} ms, while the job committed "
-              f"{done[0].get('frames', 0)} masks and {n_clicks} clicks arrived")
+              f"{done[0].frames} masks and {n_clicks} clicks arrived")
+    else:
+        print(f"          GUI-thread store queries: 0, while the job committed "
+              f"{done[0].frames} masks and {n_clicks} clicks arrived")
 
     # -- 3. click → repainted mask, embedding cached --------------------------------------------
     bell_or_first = session.store.objects()[0].id

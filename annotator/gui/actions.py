@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
@@ -179,35 +180,39 @@ def build_actions(parent: QWidget, table: list[Command]) -> dict[str, QAction]:
     return actions
 
 
-class Enabling:
+class Enabling(QObject):
     """Keeps the actions' enabled state, check marks and undo/redo texts true to the session
-    and the view state."""
+    and the view state (a QObject of the window's, so its connections end with it)."""
 
-    def __init__(self, actions: dict[str, QAction], state: Any, playback: Any) -> None:
+    def __init__(self, actions: dict[str, QAction], state: Any, playback: Any,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.actions = actions
         self.session: Any = None
         self.playback = playback
         state.tool_changed.connect(self._tool)
-        state.overlay_changed.connect(
-            lambda overlay, _o: actions["outline"].setChecked(overlay == "outline"))
+        state.overlay_changed.connect(self._overlay)
         self.update()
 
     def attach(self, session: Any) -> None:
         self.session = session
         for sig in (session.busy_changed, session.history.canUndoChanged,
                     session.history.canRedoChanged, session.history.indexChanged):
-            sig.connect(lambda *_: self.update())
+            sig.connect(self.update)
         self.update()
 
     def detach(self) -> None:
         self.session = None
         self.update()
 
+    def _overlay(self, overlay: str, _opacity: float) -> None:
+        self.actions["outline"].setChecked(overlay == "outline")
+
     def _tool(self, tool: str) -> None:
         for name in ("points", "brush", "eraser"):
             self.actions[f"tool_{name}"].setChecked(name == tool)
 
-    def update(self) -> None:
+    def update(self, *_changed: Any) -> None:
         s = self.session
         editable = s is not None and not s.readonly
         for act in self.actions.values():

@@ -244,12 +244,8 @@ class Canvas(QWidget):
         if self.preview is not None:
             layers.append(self.preview)
         for layer in layers:
-            at = QPointF(layer.x, layer.y)
-            if self.overlay == "filled" and self.opacity > 0:
-                p.setOpacity(self.opacity)
-                p.drawImage(at, layer.fill)
-                p.setOpacity(1.0)
-            p.drawImage(at, layer.outline)
+            p.drawImage(QPointF(layer.x, layer.y),
+                        layer.outline if self.overlay == "outline" else layer.image)
         if self._stroke:
             self._draw_stroke(p)
         p.restore()

@@ -32,8 +32,10 @@ class CanvasFeed(QObject):
         self.loading = False  # a frame is being read (tests wait for it)
         self._want: int | None = None
         self._version = 0
+        self._opacity = state.opacity
         state.frame_changed.connect(self._frame_changed)
         state.object_changed.connect(self._object_changed)
+        state.overlay_changed.connect(self._overlay_changed)
         session.masks_changed.connect(self._masks_changed)
         session.objects_changed.connect(self._objects_changed)
         session.segments_changed.connect(self.update_hud)
@@ -78,7 +80,8 @@ class CanvasFeed(QObject):
             self._want = None
             session.failed.emit(exc)
 
-        session.run(lambda: session.frame_view(frame), done, failed)
+        opacity = self.state.opacity
+        session.run(lambda: session.frame_view(frame, opacity=opacity), done, failed)
 
     def show_early(self, view: Any) -> None:
         """A view built right after a click (the new mask before it is written)."""
@@ -90,6 +93,12 @@ class CanvasFeed(QObject):
         if keys is None or any(int(k[1]) == frame for k in keys):
             self._version += 1
             self.request(frame)
+
+    def _overlay_changed(self, _overlay: str, opacity: float) -> None:
+        if self.canvas.view is not None and opacity != self._opacity:
+            self._version += 1  # the fills are made again at the new opacity
+            self.request(self.state.frame)
+        self._opacity = opacity
 
     def _objects_changed(self) -> None:
         self._version += 1  # a colour may have changed: the overlays are made again

@@ -1,8 +1,9 @@
 """Pixels for the canvas, made off the GUI thread: the frame and one overlay per mask.
 
-A mask overlay is a fill and an outline in the object's colour, two images cropped to the mask's
-bounding box (plus their offset), so big frames stay cheap to paint. The canvas draws the fill
-at the opacity the person chose (or not at all: outlines only) and the outline opaque.
+A mask overlay is cropped to the mask's bounding box (a small image plus its offset), so big
+frames stay cheap to paint, in two versions: the fill at the opacity the person chose with the
+outline opaque on top, and the outline alone (the canvas draws one of them, as it is: the
+opacity is baked in here, off the GUI thread, not blended at every paint).
 ``QImage`` (unlike ``QPixmap``) may be built on any thread.
 """
 
@@ -17,9 +18,9 @@ from PySide6.QtGui import QImage
 
 @dataclass
 class Layer:
-    """A mask's fill and outline images and where their top-left corner goes on the frame."""
+    """A mask's images (filled, outline only) and where their top-left corner goes."""
 
-    fill: QImage
+    image: QImage
     outline: QImage
     x: int
     y: int
@@ -51,7 +52,8 @@ def frame_image(rgb: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def mask_layer(mask: np.ndarray, color: str, *, dashed: bool = False) -> Layer | None:
+def mask_layer(mask: np.ndarray, color: str, *, opacity: float = 0.43,
+               dashed: bool = False) -> Layer | None:
     """Overlay for one bool mask (None when the mask is empty)."""
     ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
     if len(ys) == 0:
@@ -67,11 +69,14 @@ def mask_layer(mask: np.ndarray, color: str, *, dashed: bool = False) -> Layer |
         keep = ((xx + yy) // 6) % 2 == 0
         edge = np.zeros_like(edge)
         edge[yy[keep], xx[keep]] = True
-    return Layer(_rgba(crop.astype(bool), (r, g, b)), _rgba(edge, (r, g, b)), int(x0), int(y0))
+    filled = np.zeros(crop.shape + (4,), np.uint8)
+    filled[crop.astype(bool)] = (r, g, b, int(round(255 * max(0.0, min(1.0, opacity)))))
+    filled[edge] = (r, g, b, 255)
+    outline = np.zeros(crop.shape + (4,), np.uint8)
+    outline[edge] = (r, g, b, 255)
+    return Layer(_qimage(filled), _qimage(outline), int(x0), int(y0))
 
 
-def _rgba(on: np.ndarray, rgb: tuple[int, int, int]) -> QImage:
-    rgba = np.zeros(on.shape + (4,), np.uint8)
-    rgba[on] = (*rgb, 255)
-    h, w = on.shape
+def _qimage(rgba: np.ndarray) -> QImage:
+    h, w = rgba.shape[:2]
     return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()

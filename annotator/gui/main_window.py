@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         rebuild_recent(self.recent_menu, self.projects.open_path)
         self.toolbar = build_toolbar(self, self.actions_)
         self.addToolBar(self.toolbar)
-        self.enabling = Enabling(self.actions_, state, self.playback)
+        self.enabling = Enabling(self.actions_, state, self.playback, self)
 
     # -- the person's layout ---------------------------------------------------------------------
     def _restore_layout(self) -> None:

@@ -238,7 +238,8 @@ class PromptController(QObject):
     def _result(self, oid: int, frame: int, res: Any, k: int, pts: list,
                 box: list | None) -> tuple[list, Any]:
         """Show the new mask (and its points) at once, then return the short write."""
-        self.early.emit(oid, frame, pts, self.session.frame_view(frame, {oid: res.masks[k]}))
+        self.early.emit(oid, frame, pts, self.session.frame_view(frame, {oid: res.masks[k]},
+                                                                 opacity=self.state.opacity))
 
         def write(op: int) -> None:
             source = getattr(self.session.segmenter(), "source", "sam")

@@ -145,7 +145,8 @@ class ReviewController(QObject):
                 self.status.say(text)
                 return
             rev_id, mask = rec
-            self.canvas.set_preview(mask_layer(mask, color, dashed=True), hides=oid)
+            self.canvas.set_preview(mask_layer(mask, color, opacity=self.state.opacity,
+                                               dashed=True), hides=oid)
             self._shown = (oid, frame, rev_id)
 
         session.run(work, done)

@@ -22,7 +22,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from annotator.gui import layers as L
-from annotator.gui.undo import HistoryStack
+from annotator.gui.undo import HISTORY_LIMIT, HistoryStack
 from annotator.gui.workers import JobContext, JobWorker, TaskRunner
 from annotator.pipeline.check_list import CheckList, check_list
 from annotator.pipeline.outcome import JobOutcome
@@ -35,10 +35,12 @@ class Structure:
     objects: tuple = ()
     segments: tuple = ()
     proposals: tuple = ()
+    history: tuple | None = None  # the store's operations, when asked for (the undo stack's)
 
 
-def read_structure(store: Any) -> Structure:
-    return Structure(tuple(store.objects()), tuple(store.segments()), tuple(store.proposals()))
+def read_structure(store: Any, history: bool = False) -> Structure:
+    return Structure(tuple(store.objects()), tuple(store.segments()), tuple(store.proposals()),
+                     tuple(store.history(HISTORY_LIMIT)) if history else None)
 
 
 class ProjectSession(QObject):
@@ -77,14 +79,14 @@ class ProjectSession(QObject):
         self._serial_pool.setMaxThreadCount(1)
         self.tasks = TaskRunner(self._pool, self)
         self.serial = TaskRunner(self._serial_pool, self)
-        self.structure = structure or read_structure(self.store)
+        self.structure = structure or read_structure(self.store, history=True)
         self.checks = CheckList()
         self._checks_due = QTimer(self)  # a burst of edits reads the check list once
         self._checks_due.setSingleShot(True)
         self._checks_due.setInterval(250)
         self._checks_due.timeout.connect(self.refresh_checks)
         self.history = HistoryStack(self)
-        self.history.rebuild()
+        self.history.rebuild(self.structure.history)
         self.job: JobWorker | None = None
         self._segmenter: Any = None
         self._precompute: Any = None
@@ -339,12 +341,12 @@ class ProjectSession(QObject):
         def work() -> tuple:
             op = store.undo() if direction == "undo" else store.redo()
             keys = store.op_frames(op.id) if op else []
-            return op, keys, read_structure(store)
+            return op, keys, read_structure(store, history=op is None or op.id != op_id)
 
         def done(result: tuple) -> None:
             op, keys, snapshot = result
             if op is None or op.id != op_id:
-                self.history.rebuild()
+                self.history.rebuild(snapshot.history)
                 self.say("The undo history was out of step with the project and has "
                                   "been reloaded from it.", False)
             verb = "Undid" if direction == "undo" else "Redid"
@@ -363,23 +365,24 @@ class ProjectSession(QObject):
         (self.history.undo if direction == "undo" else self.history.redo)()
 
     # -- frames --------------------------------------------------------------------------------
-    def frame_view(self, index: int, override: dict[int, np.ndarray] | None = None) -> L.FrameView:
-        """Decode frame ``index`` and build its mask overlays (call on a worker thread).
-        ``override`` shows given masks instead of the stored ones (a result about to be
-        written, so the canvas need not wait for the disk)."""
+    def frame_view(self, index: int, override: dict[int, np.ndarray] | None = None,
+                   opacity: float = 0.43) -> L.FrameView:
+        """Decode frame ``index`` and build its mask overlays, filled at ``opacity`` (call on a
+        worker thread). ``override`` shows given masks instead of the stored ones (a result
+        about to be written, so the canvas need not wait for the disk)."""
         rgb = self.video[index]
         colors = {o.id: o.color for o in self.structure.objects}
         view = L.FrameView(index, L.frame_image(rgb))
         override = override or {}
         for oid, mask in override.items():
             if oid in colors:
-                layer = L.mask_layer(mask, colors[oid])
+                layer = L.mask_layer(mask, colors[oid], opacity=opacity)
                 if layer is not None:
                     view.layers[oid] = layer
         for oid, rec in self.store.frame_masks(index).items():
             if oid not in colors or rec.rle is None or oid in override:
                 continue
-            layer = L.mask_layer(rec.decode(), colors[oid])
+            layer = L.mask_layer(rec.decode(), colors[oid], opacity=opacity)
             view.sources[oid] = rec.source
             view.flags[oid] = rec.flags
             if rec.anchor:
@@ -401,19 +404,28 @@ class ProjectSession(QObject):
         job.frames.connect(lambda keys: self.masks_changed.emit(keys))
 
         def ended(outcome: JobOutcome, error: BaseException | None = None) -> None:
-            self.job = None
             job.wait()
             if self.closed:
+                self.job = None
                 return
+            store = self.store
+            # the job's operations and what it changed, read off the GUI thread; the job
+            # counts as running (busy) until they are on the undo stack
+            self.run(lambda: read_structure(store, history=True),
+                     lambda snapshot: settled(outcome, error, snapshot))
+
+        def settled(outcome: JobOutcome, error: BaseException | None, snapshot: Any) -> None:
+            self.job = None
             self.busy_changed.emit(self.busy)
             if error is not None:
-                self.history.rebuild()
+                self.history.rebuild(snapshot.history)
             elif outcome.op_id is not None:
                 self.history.record(outcome.op_id, outcome.label or title)
             elif outcome.sync_history:
-                self.history.sync()  # the pipeline wrote its operations itself
+                self.history.sync(snapshot.history)  # the pipeline wrote its own operations
+            self._set_structure(snapshot)
             self.masks_changed.emit(None)
-            self.refresh()
+            self.refresh_checks()
             self.job_finished.emit(outcome)
             if error is not None:
                 self.failed.emit(error)
@@ -478,7 +490,8 @@ def _with_video(project: Any) -> tuple[Any, Any, Structure]:
 
     try:
         cache = settings.get("cache.frames_mb") << 20
-        return project, project.open_video(cache_bytes=cache), read_structure(project.store)
+        return (project, project.open_video(cache_bytes=cache),
+                read_structure(project.store, history=True))
     except BaseException:
         project.close()
         raise

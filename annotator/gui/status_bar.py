@@ -10,7 +10,7 @@ clears everything when the project closes.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QLabel,
@@ -56,6 +56,7 @@ class ElidedLabel(QLabel):
 
 
 ERROR, WARNING = QColor("#ff6b6b"), QColor("#ffb74d")
+PROGRESS_MS = 100  # the progress bar shows a job's progress this often at most
 
 
 class StatusBar(QStatusBar):
@@ -81,6 +82,11 @@ class StatusBar(QStatusBar):
         self.level = "info"  # of the message shown: "info", "warning" or "error"
         self._context: tuple | None = None
         self._context_message = ""
+        self._progress: tuple[int, int] | None = None
+        self._progress_due = QTimer(self)
+        self._progress_due.setSingleShot(True)
+        self._progress_due.setInterval(PROGRESS_MS)
+        self._progress_due.timeout.connect(self._show_progress)
         self.show_job(None)
         self.messageChanged.connect(self._message_changed)
 
@@ -174,11 +180,22 @@ class StatusBar(QStatusBar):
         self.progress.setVisible(on)
         self.cancel_btn.setVisible(on)
         self.job_label.setVisible(on)
+        self._progress = None
         if on:
             self.progress.setRange(0, 0)
             self.cancel_btn.setEnabled(True)
 
     def job_progress(self, done: int, total: int, message: str = "") -> None:
+        """The job's progress, shown at most every :data:`PROGRESS_MS` (a progress bar paints
+        itself at once on every change, which made the GUI thread paint once per frame)."""
+        self._progress = (done, total)
+        if not self._progress_due.isActive():
+            self._progress_due.start()
+
+    def _show_progress(self) -> None:
+        if self._progress is None or not self.progress.isVisible():
+            return
+        done, total = self._progress
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         self.progress.setFormat(f"{done}/{total}")

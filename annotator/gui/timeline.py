@@ -76,6 +76,7 @@ class Timeline(QWidget):
         self.session = session
         self.state = state
         self.states: dict[int, np.ndarray] = {}
+        self._flagged: tuple = (None, {})  # (the check list, {object or None: bool per frame})
         self.scroll = QScrollBar(Qt.Orientation.Horizontal, self)
         self.scroll.setObjectName("timeline_scroll")
         self.scroll.setCursor(Qt.CursorShape.ArrowCursor)
@@ -196,8 +197,15 @@ class Timeline(QWidget):
 
     def flagged(self, object_id: int | None = None) -> np.ndarray:
         """Bool per frame: inside a flagged clip of the check list (of ``object_id``, else of
-        any object) — the frames the check view lists and F visits."""
-        return self.session.checks.flagged(self.geom.n, object_id)
+        any object) — the frames the check view lists and F visits (made once per check list,
+        not at every paint)."""
+        checks = self.session.checks
+        if self._flagged[0] is not checks:
+            self._flagged = (checks, {})
+        cache = self._flagged[1]
+        if object_id not in cache:
+            cache[object_id] = checks.flagged(self.geom.n, object_id)
+        return cache[object_id]
 
     # -- the visible stretch -------------------------------------------------------------------
     def set_frame(self, frame: int, _playing: bool = False) -> None:

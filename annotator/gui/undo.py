@@ -62,9 +62,11 @@ class HistoryStack(QUndoStack):
             return
         self.push(StoreCommand(self, int(op_id), label))
 
-    def rebuild(self) -> None:
-        """Mirror the store's history (after opening, or if the two ever disagree)."""
-        done, redo = self._store_order()
+    def rebuild(self, history: list | None = None) -> None:
+        """Mirror the store's history (after opening, or if the two ever disagree);
+        ``history`` is ``store.history(HISTORY_LIMIT)`` read off the GUI thread (None: read
+        it here)."""
+        done, redo = self._store_order(history)
         self.replaying = True
         self.blockSignals(True)  # one round of signals at the end, not one per command
         try:
@@ -79,22 +81,25 @@ class HistoryStack(QUndoStack):
             self.blockSignals(False)
         self._announce()
 
-    def sync(self) -> None:
+    def sync(self, history: list | None = None) -> None:
         """Add the operations others (a pipeline job) wrote since the stack last matched the
-        store; rebuild when the store's order of writes differs from the stack's."""
-        done, redo = self._store_order()
+        store; rebuild when the store's order of writes differs from the stack's
+        (``history`` as for :meth:`rebuild`)."""
+        done, redo = self._store_order(history)
         have = [self.command(i).op_id for i in range(self.count())]
         want = [op.id for op in done]
         if redo or self.index() != self.count() or not _extends(want, have):
-            self.rebuild()
+            self.rebuild(history)
             return
         at = want.index(have[-1]) + 1 if have else 0
         for op in done[at:]:
             self.record(op.id, _label(op))
 
-    def _store_order(self) -> tuple[list, list]:
+    def _store_order(self, history: list | None) -> tuple[list, list]:
         """(done operations, then the undone ones redo can reach), oldest first by ``seq``."""
-        ops = list(reversed(self.session.store.history(HISTORY_LIMIT)))
+        if history is None:
+            history = self.session.store.history(HISTORY_LIMIT)
+        ops = list(reversed(history))
         done = [op for op in ops if not op.undone]
         last_done = max((op.seq for op in done), default=0)
         return done, [op for op in ops if op.undone and op.seq > last_done]

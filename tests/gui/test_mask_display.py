@@ -48,10 +48,12 @@ def test_hide_outline_and_opacity_change_what_is_painted(ui, qtbot):
     assert win.state.overlay == "filled"
     # Shift+O: more opaque (further from the frame), Alt+O: less
     ui.key(Qt.Key.Key_O, Qt.KeyboardModifier.ShiftModifier)
+    ui.idle()  # the fills are made again, off the GUI thread
     more = _pixel(win, x, y)
     assert np.abs(more - bare).sum() > np.abs(filled - bare).sum() + 10
     for _ in range(2):
         ui.key(Qt.Key.Key_O, Qt.KeyboardModifier.AltModifier)
+    ui.idle()
     less = _pixel(win, x, y)
     assert np.abs(less - bare).sum() < np.abs(filled - bare).sum() - 10
     assert "opacity" in win.status.currentMessage()
@@ -71,4 +73,4 @@ def test_the_way_masks_are_drawn_is_kept_for_next_time(ui, qtbot):
     again = MainWindow()
     qtbot.addWidget(again)
     assert again.state.overlay == "outline" and again.actions_["outline"].isChecked()
-    assert abs(again.canvas.opacity - opacity) < 0.01
+    assert abs(again.state.opacity - opacity) < 0.01

@@ -161,6 +161,6 @@ def test_canvas_feed_shows_the_states_frame_and_the_sessions_masks(qtbot, parts)
                                                              op=op) and [(bell, 20)])
     qtbot.waitUntil(lambda: bell in canvas.view.layers, timeout=10000)
     layer = canvas.view.layers[bell]
-    assert (layer.fill.width(), layer.fill.height()) == (layer.outline.width(),
-                                                         layer.outline.height())
+    assert (layer.image.width(), layer.image.height()) == (layer.outline.width(),
+                                                           layer.outline.height())
     feed.close()
