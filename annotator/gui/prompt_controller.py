@@ -72,8 +72,7 @@ class PromptController(QObject):
         self.embedding = "idle"
         self._embedded_frame: int | None = None
         self._results: OrderedDict[int, tuple[Any, int]] = OrderedDict()
-        rec = session.store.video()
-        self._key_prefix = (rec.fingerprint or "video")[:16] if rec else "video"
+        self._key_prefix = session.video_key
         session.masks_changed.connect(self._on_masks_changed)
         self.early.connect(self._early)
         state.frame_changed.connect(self._follow)

@@ -36,11 +36,15 @@ class Structure:
     segments: tuple = ()
     proposals: tuple = ()
     history: tuple | None = None  # the store's operations, when asked for (the undo stack's)
+    video_key: str = "video"  # the video's content fingerprint, short (embedding cache keys)
 
 
 def read_structure(store: Any, history: bool = False) -> Structure:
+    """What the views list; with ``history`` also what is read once, at opening."""
+    video = store.video() if history else None
     return Structure(tuple(store.objects()), tuple(store.segments()), tuple(store.proposals()),
-                     tuple(store.history(HISTORY_LIMIT)) if history else None)
+                     tuple(store.history(HISTORY_LIMIT)) if history else None,
+                     ((video.fingerprint or "video")[:16] if video else "video"))
 
 
 class ProjectSession(QObject):
@@ -87,6 +91,7 @@ class ProjectSession(QObject):
         self._checks_due.timeout.connect(self.refresh_checks)
         self.history = HistoryStack(self)
         self.history.rebuild(self.structure.history)
+        self.video_key = self.structure.video_key
         self.job: JobWorker | None = None
         self._segmenter: Any = None
         self._precompute: Any = None
