@@ -179,3 +179,26 @@ def test_demo_without_a_usable_pyside6_says_how_to_get_it_and_where_the_project_
     assert "the demo project is ready without it: " in r.stderr and "demo.avsproj" in r.stderr
     assert "not part of this build" not in r.stderr and "Traceback" not in r.stderr
     assert run("demo", "--headless", "--dir", tmp_path).returncode == 0  # it is there
+
+
+@pytest.mark.parametrize("folder_exists", [False, True])
+def test_new_with_a_bad_segments_file_makes_no_project(shared, tmp_path, folder_exists):
+    """``annotator new VIDEO --segments BAD`` says so in one line (exit 2) and leaves no half
+    made project behind: neither a new folder nor files in a folder that was there."""
+    video = shared("data", "videos", "bikes.mp4")
+    proj = tmp_path / "bikes.avsproj"
+    if folder_exists:
+        proj.mkdir()
+        (proj / "notes.txt").write_text("mine")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("object,category,start,end\nbike,vehicle,9,2\n")
+    r = run("new", video, "--project", proj, "--segments", bad)
+    assert r.returncode == 2 and "bad.csv" in r.stderr and "no project made" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    if folder_exists:
+        assert sorted(p.name for p in proj.iterdir()) == ["notes.txt"]
+    else:
+        assert not proj.exists()
+    ok = tmp_path / "ok.csv"
+    ok.write_text("object,category,start,end\nbike,vehicle,1,2\n")
+    assert run("new", video, "--project", proj, "--segments", ok).returncode == 0

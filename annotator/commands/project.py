@@ -96,15 +96,38 @@ def cmd_new(args: argparse.Namespace) -> int:
     from annotator.core.project import Project, default_project_dir
 
     video = args.video
-    directory = args.project or default_project_dir(video)
+    directory = Path(args.project or default_project_dir(video))
+    before = set(directory.iterdir()) if directory.is_dir() else None
     notes: list[str] = []
-    with Project.create(directory, video, fps=args.fps, notes=notes) as project:
+    project = Project.create(directory, video, fps=args.fps, notes=notes)
+    try:
         for note in notes:
             print(f"note: {note}")
         if args.segments:
             _import_segments(project, args.segments, "seconds")
         _print_summary(project.summary())
+    except BaseException as exc:  # a bad segments file: no project is left half made
+        project.close()
+        _unmake(directory, before)
+        if isinstance(exc, UserError):
+            raise UserError(f"{exc}; no project made") from None
+        raise
+    project.close()
     return 0
+
+
+def _unmake(directory: Path, before: set | None) -> None:
+    """Remove what ``annotator new`` made in ``directory`` (all of it when it made the folder)."""
+    import shutil
+
+    if before is None:
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    for entry in set(directory.iterdir()) - before:
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def _import_segments(project, path: Path, unit: str) -> None:
