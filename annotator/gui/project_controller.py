@@ -16,10 +16,10 @@ from typing import Any
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from annotator.gui import session as sessions
 from annotator.gui.canvas import Canvas
 from annotator.gui.status_bar import StatusBar
 from annotator.gui.workers import TaskRunner
+from annotator.pipeline import opening
 
 VIDEOS = "Videos (*.mp4 *.mkv *.avi *.mov *.webm *.m4v);;All files (*)"
 
@@ -55,11 +55,11 @@ class ProjectController(QObject):
 
         path = Path(path)
         if is_project(path):
-            self._open_with(sessions.open_project, path)
+            self._open_with(opening.open_project, path)
         elif path.name and path.is_dir() and is_project(path.with_name(path.name + ".avsproj")):
-            self._open_with(sessions.open_project, path.with_name(path.name + ".avsproj"))
+            self._open_with(opening.open_project, path.with_name(path.name + ".avsproj"))
         else:
-            self._open_with(sessions.create_project, path)
+            self._open_with(opening.create_project, path)
 
     def new_project(self, video: str | Path | None = None) -> None:
         """Ask for the video and where its project goes (default beside the video, or the
@@ -80,7 +80,7 @@ class ProjectController(QObject):
         dlg.open()
 
     def _create(self, video: Path, location: Path) -> None:
-        self._open_with(lambda _p: sessions.create_project(video, location), location,
+        self._open_with(lambda _p: opening.create_project(video, location), location,
                         f"Could not create a project from {video.name}")
 
     def relink_and_open(self, project_dir: Path, video: str | Path | None = None) -> None:
@@ -95,7 +95,7 @@ class ProjectController(QObject):
         def work(_path: Path) -> tuple:
             with Project.open(project_dir) as project:
                 project.relink(video)
-            return sessions.open_project(project_dir)
+            return opening.open_project(project_dir)
 
         self._open_with(work, Path(project_dir))
 

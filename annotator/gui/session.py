@@ -14,37 +14,17 @@ the GUI thread when ``masks_changed`` names them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from annotator.gui import layers as L
-from annotator.gui.undo import HISTORY_LIMIT, HistoryStack
+from annotator.gui.undo import HistoryStack
 from annotator.gui.workers import JobContext, JobWorker, TaskRunner
 from annotator.pipeline.check_list import CheckList, check_list
+from annotator.pipeline.opening import Structure, read_structure
 from annotator.pipeline.outcome import JobOutcome
-
-
-@dataclass(frozen=True)
-class Structure:
-    """The objects, audible segments and sound proposals of the project, as one snapshot."""
-
-    objects: tuple = ()
-    segments: tuple = ()
-    proposals: tuple = ()
-    history: tuple | None = None  # the store's operations, when asked for (the undo stack's)
-    video_key: str = "video"  # the video's content fingerprint, short (embedding cache keys)
-
-
-def read_structure(store: Any, history: bool = False) -> Structure:
-    """What the views list; with ``history`` also what is read once, at opening."""
-    video = store.video() if history else None
-    return Structure(tuple(store.objects()), tuple(store.segments()), tuple(store.proposals()),
-                     tuple(store.history(HISTORY_LIMIT)) if history else None,
-                     ((video.fingerprint or "video")[:16] if video else "video"))
 
 
 class ProjectSession(QObject):
@@ -212,11 +192,11 @@ class ProjectSession(QObject):
         """The segmenter if it was created already (None before first use)."""
         return self._segmenter
 
-    def start_precompute(self) -> None:
-        """Embed every segment's first frame in the background (SAM only: the fallback needs
-        nothing), at the lowest priority, then the flagged frames worst first; the frame under
-        the cursor (:meth:`precompute_now`) goes before all of them."""
-        starts = sorted({s.start for s in self.segments})
+    def start_precompute(self, starts: list[int] | None = None) -> None:
+        """Embed ``starts`` (default: every segment's first frame) in the background (SAM only:
+        the fallback needs nothing), at the lowest priority, then the flagged frames worst
+        first; the frame under the cursor (:meth:`precompute_now`) goes before all of them."""
+        starts = sorted({s.start for s in self.segments}) if starts is None else list(starts)
         self.write(lambda: self._precompute_plan(starts), None, lambda exc: None)
 
     def _precompute_plan(self, starts: list[int]) -> None:
@@ -455,48 +435,3 @@ def _outcome(result: Any, title: str) -> JobOutcome:
     if isinstance(result, JobOutcome):
         return result
     return JobOutcome(title, cancelled=True) if result is None else JobOutcome(title)
-
-
-# -- opening (on a worker thread: fingerprints, indexes, the first read) ------------------------
-def open_project(directory: str | Path) -> tuple[Any, Any, Structure]:
-    """Open the project, its video and its objects and segments. A project on read-only media
-    or one another process is editing opens view only."""
-    from annotator.core.lock import ProjectLockedError, ProjectReadOnlyError
-    from annotator.core.project import Project
-
-    try:
-        project = Project.open(directory)
-    except ProjectReadOnlyError:  # read-only media or no write permission: view only
-        project = Project.open(directory, readonly=True)
-    except ProjectLockedError as exc:  # being edited by another window or command: view it
-        project = Project.open(directory, readonly=True)
-        project.store.held_by = exc.pid
-    return _with_video(project)
-
-
-def create_project(video_path: str | Path,
-                   directory: str | Path | None = None) -> tuple[Any, Any, Structure]:
-    """Create a project in ``directory`` (default: beside the video, ``VIDEO.avsproj``, or
-    the per-user projects folder when the video's folder cannot be written to) and open it;
-    an existing project there is opened instead."""
-    from annotator.core.project import Project, is_project, suggested_project_dir
-
-    video_path = Path(video_path)
-    directory = Path(directory) if directory else suggested_project_dir(video_path)[0]
-    if is_project(directory):
-        return open_project(directory)
-    return _with_video(Project.create(directory, video_path))
-
-
-def _with_video(project: Any) -> tuple[Any, Any, Structure]:
-    """``(project, its open video, its structure)``; the project is closed again if the video
-    cannot open."""
-    from annotator import settings
-
-    try:
-        cache = settings.get("cache.frames_mb") << 20
-        return (project, project.open_video(cache_bytes=cache),
-                read_structure(project.store, history=True))
-    except BaseException:
-        project.close()
-        raise

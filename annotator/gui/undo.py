@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from annotator.pipeline.opening import HISTORY_LIMIT
+
 if TYPE_CHECKING:  # pragma: no cover
     from annotator.gui.session import ProjectSession
-
-HISTORY_LIMIT = 500
 
 
 class StoreCommand(QUndoCommand):

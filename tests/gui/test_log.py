@@ -99,12 +99,12 @@ def test_a_bug_is_logged_to_the_file_and_stderr_and_the_dialog_names_the_log(
         qtbot, tmp_path, monkeypatch, capfd):
     """A fake stands in for the bug: opening a project raises an unexpected ZeroDivisionError
     (this test is about what happens to a bug's traceback, not about opening projects)."""
-    from annotator.gui import session
+    from annotator.pipeline import opening
 
     def broken(path):
         return 1 / 0
 
-    monkeypatch.setattr(session, "open_project", broken)
+    monkeypatch.setattr(opening, "open_project", broken)
     project = tmp_path / "p.avsproj"
     project.mkdir()
     (project / "project.avs").write_bytes(b"")

@@ -15,10 +15,11 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSlider
 
-from annotator.gui.session import ProjectSession, open_project
+from annotator.gui.session import ProjectSession
 from annotator.gui.timeline import LABEL_W, ROW_H, Timeline
 from annotator.gui.timeline_geometry import SPEC_H, SPEC_MIN, WAVE_H, WAVE_MIN
 from annotator.gui.view_state import ViewState
+from annotator.pipeline.opening import open_project
 
 LEFT = Qt.MouseButton.LeftButton
 NONE = Qt.KeyboardModifier.NoModifier

@@ -17,8 +17,9 @@ LEFT = Qt.MouseButton.LeftButton
 def parts(qtbot, demo_dir):
     """(session, state) on the demo project; closed after the test."""
     from annotator.gui.app import application
-    from annotator.gui.session import ProjectSession, open_project
+    from annotator.gui.session import ProjectSession
     from annotator.gui.view_state import ViewState
+    from annotator.pipeline.opening import open_project
 
     application()
     session = ProjectSession(*open_project(demo_dir))
