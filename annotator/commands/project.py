@@ -10,7 +10,8 @@ from pathlib import Path
 from annotator.core.words import plural
 from annotator.errors import UserError
 
-EXPORT_FORMATS = ["coco", "davis", "png", "youtube-vos", "cvat", "cvat-images"]
+EXPORT_FORMATS = ["coco", "davis", "png", "youtube-vos", "cvat", "cvat-images", "lu-avs", "unav",
+                  "avis"]
 
 
 def register(sub) -> None:
@@ -33,6 +34,8 @@ def register(sub) -> None:
     g.add_argument("--masks", type=Path,
                    help="folder of PNG masks (DAVIS / YouTube-VOS too), COCO JSON, or CVAT "
                         "for video 1.1 XML")
+    g.add_argument("--lu-avs", type=Path, metavar="PATH",
+                   help="an LU-AVS export folder or seg_<subset>.json (segments and masks)")
     p.add_argument("--object", metavar="NAME",
                    help="the object binary PNG masks belong to: one of the project's (see "
                         "annotator info) or a new name (default in a project without objects: "
@@ -42,17 +45,25 @@ def register(sub) -> None:
                    help="unit of start/end columns in a segments file (default seconds)")
     p.add_argument("--fit", choices=["error", "pad-crop"], default="error",
                    help="masks of another size: refuse (default) or pad/crop explicitly")
+    p.add_argument("--end", choices=["inclusive", "exclusive"],
+                   help="--lu-avs: the file's end frame convention (default: its format.json, "
+                        "else inclusive)")
+    p.add_argument("--video-id", help="--lu-avs: which of the file's videos (default: the only "
+                                      "one, else the project's video name)")
     p.add_argument("--labels", action="store_true",
                    help="greyscale PNGs are label images (values = object ids), even with "
                         "many grey levels")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("export", help="export masks as COCO, DAVIS / YouTube-VOS PNGs or CVAT XML")
+    p = sub.add_parser("export", help="export masks as COCO, DAVIS / YouTube-VOS PNGs, CVAT XML "
+                                      "or the LU-AVS, UnAV and AVIS layouts")
     p.add_argument("project", type=Path)
     p.add_argument("--format", choices=EXPORT_FORMATS, default="coco",
                    help="coco (RLE JSON), davis or png (indexed PNG per frame, empty ones too, "
                         "ids 1..N, objects.json), youtube-vos, cvat (CVAT for video 1.1 XML: a track "
-                        "per object), cvat-images (CVAT for images 1.1: what Datumaro reads)")
+                        "per object), cvat-images (CVAT for images 1.1: what Datumaro reads), "
+                        "lu-avs (seg_<subset>.json + masks.npy/bbox.npy per segment), unav "
+                        "(segments in seconds), avis (YouTube-VIS JSON)")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="JSON file (coco) or XML file (cvat, cvat-images), else a folder")
     p.add_argument("--with-frames", action="store_true",
@@ -64,6 +75,14 @@ def register(sub) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing file or folder that is not an earlier export of "
                         "this project")
+    p.add_argument("--subset", choices=["train", "val", "test"],
+                   help="lu-avs, unav: the video's split (default train)")
+    p.add_argument("--video-id", help="lu-avs, unav, avis: the video's id (default: the video "
+                                      "file's stem or the frame folder's name)")
+    p.add_argument("--end", choices=["inclusive", "exclusive"],
+                   help="lu-avs: whether a segment's end frame is its last (default inclusive)")
+    p.add_argument("--box", choices=["xyxy", "xywh"],
+                   help="lu-avs: bbox.npy rows as x0 y0 x1 y1 (default) or x y w h")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("relink", help="point a project at its moved video")
@@ -179,6 +198,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         if args.segments:
             _import_segments(project, args.segments, args.unit)
             return 0
+        if args.lu_avs:
+            from annotator.core.lu_avs_import import import_lu_avs
+
+            report = import_lu_avs(project.store, args.lu_avs, end=args.end,
+                                   video_id=args.video_id)
+            for line in report.lines():
+                print(line)
+            return 0
         src = args.masks
         if src.is_dir():
             if args.object is None:
@@ -232,8 +259,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from annotator.pipeline.exports import resolve, run_export
 
     fmt = resolve(args.format, with_frames=args.with_frames, layout=args.layout)
+    for flag, value, formats in (("--subset", args.subset, ("lu-avs", "unav")),
+                                 ("--video-id", args.video_id, ("lu-avs", "unav", "avis")),
+                                 ("--end", args.end, ("lu-avs",)), ("--box", args.box, ("lu-avs",))):
+        if value is not None and fmt.key not in formats:
+            raise UserError(f"{flag} goes with --format {' or '.join(formats)}, not {fmt.key}")
     with Project.open(args.project, readonly=True) as project:
-        _res, text = run_export(project, fmt, args.output, overwrite=args.overwrite)
+        _res, text = run_export(project, fmt, args.output, overwrite=args.overwrite,
+                                options={"subset": args.subset, "video_id": args.video_id,
+                                         "end": args.end, "box": args.box})
     print(text)
     return 0
 

@@ -162,7 +162,7 @@ def atomic_dir(target: Path, store: Store, overwrite: bool, fill: Callable[[Path
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700: others could not read it
         (tmp / PID).write_text(str(os.getpid()), encoding="ascii")
     except OSError as exc:
-        raise _cannot(target, "create", exc) from None
+        raise cannot(target, "create", exc) from None
     try:
         fill(tmp)
         (tmp / PID).unlink()
@@ -170,7 +170,7 @@ def atomic_dir(target: Path, store: Store, overwrite: bool, fill: Callable[[Path
                                   encoding="utf-8")
         _swap(tmp, target)
     except OSError as exc:
-        raise _cannot(target, "write", exc) from None
+        raise cannot(target, "write", exc) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -235,7 +235,7 @@ def atomic_file(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def _cannot(target: Path, verb: str, exc: OSError) -> ExportError:
+def cannot(target: Path, verb: str, exc: OSError) -> ExportError:
     """The export could not be made, in one line with what to do about it."""
     what = {errno.ENOSPC: "free some space or choose another disk",
             errno.EACCES: "choose a folder you can write to",

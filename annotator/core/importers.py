@@ -41,6 +41,7 @@ class ImportReport:
     masks: int = 0
     frames: int = 0
     fixes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said as they are
     op_id: int | None = None
 
     def lines(self) -> list[str]:
@@ -52,6 +53,7 @@ class ImportReport:
         if self.objects_created:
             out.append("new objects: " + ", ".join(self.objects_created))
         out += [f"fixed: {f}" for f in self.fixes]
+        out += self.notes
         return out
 
 

@@ -3,8 +3,10 @@
 The command line (``annotator export --format …``) and the window (File ▸ Export) both call
 :func:`run_export`, so a format, its checks and its words exist once. The formats themselves
 live in :mod:`annotator.core.export` (COCO), :mod:`annotator.core.export_vos` (DAVIS,
-YouTube-VOS) and :mod:`annotator.core.cvat` (CVAT); each verifies what it wrote and writes
-atomically.
+YouTube-VOS), :mod:`annotator.core.cvat` (CVAT), :mod:`annotator.core.lu_avs` (LU-AVS) and
+:mod:`annotator.core.export_bench` (UnAV, AVIS); each verifies what it wrote and writes
+atomically. ``options`` carry the benchmark layouts' choices: ``subset``, ``video_id``, and
+LU-AVS's ``end`` and ``box`` conventions.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ FORMATS: tuple[ExportFormat, ...] = (
                  "one track per object, to review or fix tracks in CVAT"),
     ExportFormat("cvat-images", "CVAT for images 1.1 (XML)", "file", ".xml",
                  "a mask per object per frame (Datumaro reads it)"),
+    ExportFormat("lu-avs", "LU-AVS release layout", "folder", "",
+                 "seg_<subset>.json + a masks.npy and bbox.npy per audible segment"),
+    ExportFormat("unav", "UnAV temporal JSON", "file", ".json",
+                 "the audible segments in seconds (UnAV-100's layout)"),
+    ExportFormat("avis", "AVIS / YouTube-VIS JSON", "file", ".json",
+                 "one track per object with per-frame RLE masks and boxes"),
 )
 BY_KEY = {f.key: f for f in FORMATS}
 
@@ -68,7 +76,8 @@ def resolve(fmt: str, *, with_frames: bool = False, layout: str = "coco") -> Exp
 
 def run_export(project: Any, fmt: str | ExportFormat, out: str | Path, *,
                overwrite: bool = False,
-               progress: Callable[[int, int], None] | None = None) -> tuple[dict, str]:
+               progress: Callable[[int, int], None] | None = None,
+               options: dict | None = None) -> tuple[dict, str]:
     """Write ``project`` as ``fmt`` to ``out``; returns the export's summary and one sentence
     saying what was written where. Exports that hold the frames read them from a video of
     their own (the project's, opened here and closed after)."""
@@ -79,7 +88,10 @@ def run_export(project: Any, fmt: str | ExportFormat, out: str | Path, *,
     store, out = project.store, Path(out)
     frames = f.key in ("coco-frames", "datumaro", "youtube-vos-frames")
     video = project.open_video() if frames and not store.video().is_folder else None
+    opts = {k: v for k, v in (options or {}).items() if v is not None}
     try:
+        if f.key in ("lu-avs", "unav", "avis"):
+            return _bench_export(store, f.key, out, overwrite, progress, opts)
         if f.key in ("coco", "coco-frames", "datumaro"):
             res = export.export_coco(store, out, with_frames=f.key == "coco-frames",
                                      layout="datumaro" if f.key == "datumaro" else "coco",
@@ -111,3 +123,35 @@ def run_export(project: Any, fmt: str | ExportFormat, out: str | Path, *,
     finally:
         if video is not None:
             video.close()
+
+
+def _bench_export(store: Any, key: str, out: Path, overwrite: bool, progress,
+                  opts: dict) -> tuple[dict, str]:
+    from annotator.core import export_bench, lu_avs
+
+    vid = opts.get("video_id")
+    if key == "unav":
+        res = export_bench.export_unav(store, out, subset=opts.get("subset", "train"),
+                                       video_id=vid, overwrite=overwrite)
+        return res, (f"wrote UnAV {res['path']}: {plural(res['segments'], 'audible segment')} "
+                     f"of {res['video_id']} in seconds")
+    if key == "avis":
+        res = export_bench.export_avis(store, out, video_id=vid, overwrite=overwrite)
+        return res, (f"wrote AVIS / YouTube-VIS {res['path']}: {plural(res['tracks'], 'track')}, "
+                     f"{plural(res['masks'], 'mask')}")
+    res = lu_avs.export_lu_avs(store, out, subset=opts.get("subset", "train"), video_id=vid,
+                               end=opts.get("end", "inclusive"), box=opts.get("box", "xyxy"),
+                               overwrite=overwrite, progress=progress)
+    text = (f"wrote LU-AVS {res['path']}: seg_{res['subset']}.json with "
+            f"{plural(res['segments'], 'audible segment')} of {res['video_id']}, "
+            f"{plural(res['frames'], 'frame')} of masks and boxes (read back)")
+    if res["empty_frames"]:
+        text += (f"; {plural(res['empty_frames'], 'frame')} inside segments had no mask and "
+                 "are empty (not visible)")
+    if res["joined"]:
+        text += (f"; {plural(len(res['joined']), 'segment')} joins objects of one category "
+                 "over the same frames")
+    if res["without_masks"]:
+        text += (f"; {plural(len(res['without_masks']), 'segment')} without masks left out "
+                 "(named in format.json; --format unav keeps every span)")
+    return res, text
