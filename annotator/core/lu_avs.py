@@ -169,7 +169,7 @@ def export_lu_avs(store: Store, out_dir: str | Path, *, subset: str = "train",
             boxes = np.full((n, 4), np.nan, np.float32)
             empty = np.zeros((h, w), bool)
 
-            def rows(g=g, mask=mask, boxes=boxes):
+            def rows(g=g, mask=mask, boxes=boxes, empty=empty):
                 nonlocal done
                 for k, f in enumerate(range(g.start, g.end + 1)):
                     m = mask(f)
@@ -265,9 +265,10 @@ def read_entries(path: str | Path, *, end: str | None = None) -> list[Entry]:
         except (OSError, ValueError, AttributeError) as exc:
             raise UserError(f"{file}: not an LU-AVS annotation file ({exc})") from None
         for vid, info in items:
+            k = 0
             try:
                 subset = str(info.get("subset", "train"))
-                for k, a in enumerate(info["annotations"]):
+                for a in info["annotations"]:
                     s, e = (int(v) for v in a["segment"])
                     if end == "exclusive":
                         e -= 1
@@ -277,6 +278,7 @@ def read_entries(path: str | Path, *, end: str | None = None) -> list[Entry]:
                     out.append(Entry(vid, subset, s, e, str(a["label"]), a.get("label_id"),
                                      a.get("object"), folder, info.get("fps"),
                                      info.get("duration")))
+                    k += 1
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise UserError(f"{file}: video {vid!r}, annotation {k}: not an LU-AVS "
                                 f"annotation ({exc!r})") from None

@@ -20,7 +20,7 @@ import numpy as np
 from annotator.core import export_files as F
 from annotator.core import masks as M
 from annotator.core.importers import ImportError_, ImportReport
-from annotator.core.lu_avs import npy_array, entry_arrays, read_entries
+from annotator.core.lu_avs import entry_arrays, npy_array, read_entries
 from annotator.core.segments import segment_problem
 from annotator.core.store import Store
 from annotator.core.words import plural
