@@ -23,16 +23,23 @@ from annotator.gui import places
 from annotator.gui import settings as S
 from annotator.gui.actions import Enabling, build_actions, commands
 from annotator.gui.canvas import Canvas
+from annotator.gui.canvas_feed import CanvasFeed
+from annotator.gui.check_view import CheckView
 from annotator.gui.dialogs import WindowDialogs
 from annotator.gui.edit_controller import EditController
 from annotator.gui.error_report import ErrorReporter
 from annotator.gui.file_controller import FileController
 from annotator.gui.menus import build_menus, build_toolbar, rebuild_recent
+from annotator.gui.objects_panel import ObjectsPanel
 from annotator.gui.playback import Playback
 from annotator.gui.project_controller import ProjectController
+from annotator.gui.prompt_controller import PromptController
 from annotator.gui.propagation_controller import PropagationController
 from annotator.gui.review_controller import ReviewController
+from annotator.gui.segments_panel import SegmentsPanel
+from annotator.gui.session import ProjectSession
 from annotator.gui.status_bar import StatusBar
+from annotator.gui.timeline import Timeline
 from annotator.gui.view_state import ViewState
 from annotator.gui.window_layout import WindowLayout
 
@@ -144,14 +151,6 @@ class MainWindow(QMainWindow):
 
     def attach(self, project: Any, video: Any, structure: Any = None) -> None:
         """Show an open project (the window takes ownership and closes it later)."""
-        from annotator.gui.canvas_feed import CanvasFeed
-        from annotator.gui.check_view import CheckView
-        from annotator.gui.objects_panel import ObjectsPanel
-        from annotator.gui.prompt_controller import PromptController
-        from annotator.gui.segments_panel import SegmentsPanel
-        from annotator.gui.session import ProjectSession
-        from annotator.gui.timeline import Timeline
-
         session = self.session = ProjectSession(project, video, structure, self)
         # first, before anything queues work that may report (a broken model file)
         session.message.connect(self.status.say)
@@ -213,10 +212,15 @@ class MainWindow(QMainWindow):
                                "and run as soon as it is ready." if state == "computing" else "")
 
     def _show_engines(self) -> None:
+        """The engines and device in the status bar, found on a worker: the first answer
+        imports torch and chooses the device (over a second on the GUI thread)."""
         from annotator.gui.engines import device_label, summary
 
-        seg = self.session.loaded_segmenter if self.session is not None else None
-        self.status.set_engines(*summary(seg), device_label())
+        session = self.session
+        if session is not None:
+            seg = session.loaded_segmenter
+            session.run(lambda: (*summary(seg), device_label()),
+                        lambda r: self.status.set_engines(*r))
 
     def _show_check(self) -> None:
         self.docks["check"].show()

@@ -31,3 +31,45 @@ def test_status_bar_device_is_asked_of_the_loaded_models(tmp_path, monkeypatch):
         assert "XMem cpu" in full
     finally:
         registry.reset_for_tests()
+
+
+OPEN_AND_WATCH = r"""
+import sys, threading, time
+class Watch:  # notes which thread imports torch first
+    thread = None
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" and Watch.thread is None:
+            Watch.thread = threading.current_thread().name
+        return None
+sys.meta_path.insert(0, Watch())
+from annotator.gui.app import application
+from annotator.gui.main_window import MainWindow
+assert "torch" not in sys.modules, "the window's modules import torch"
+app = application()
+win = MainWindow()
+win.show()
+win.open_path(sys.argv[1])
+t0 = time.monotonic()
+while time.monotonic() - t0 < 60 and "cpu" not in win.status.engines_label.toolTip() + \
+        win.status.engines_label.text():
+    app.processEvents()
+    time.sleep(0.01)
+print(Watch.thread, "|", win.status.engines_label.text())
+win.close_project(ask=False)
+"""
+
+
+def test_opening_a_project_does_not_import_torch_on_the_gui_thread(demo_dir):
+    """Opening the first project asks which device the models use: that imports torch and
+    chooses the device (1.4 s on the development machine), and it ran on the GUI thread — the
+    window froze after Open. It runs on a worker now; checked in a fresh interpreter, where
+    torch is not imported yet."""
+    import os
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", OPEN_AND_WATCH, str(demo_dir)],
+                       capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert r.returncode == 0, r.stderr[-2000:]
+    thread, label = r.stdout.strip().splitlines()[-1].split(" | ")
+    assert thread not in ("None", "MainThread"), (thread, label)
