@@ -17,6 +17,7 @@ What the GUI and the CLI call (all plain Python, no Qt; callbacks run on worker 
 * :mod:`~annotator.pipeline.flags` — per-frame quality flags and P(fail).
 * :mod:`~annotator.pipeline.clips` — flagged clips, worst first.
 * :mod:`~annotator.pipeline.policy` — when SAM refines a frame.
+* :mod:`~annotator.pipeline.evaluate` — the LU-AVS metrics over tracks (docs/evaluate.md).
 * :mod:`~annotator.pipeline.frames`, :mod:`~annotator.pipeline.writer` — the decode and commit
   threads.
 """
