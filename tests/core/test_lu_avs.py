@@ -233,3 +233,28 @@ def test_avis_read_as_youtube_vis_loaders_read_it(bmx, tmp_path):
         rle = dict(seg, counts=seg["counts"].encode())
         assert audible and np.array_equal(cocomask.decode(rle).astype(bool), gt[f])
         assert box == cocomask.toBbox(rle).tolist()
+
+
+def test_evaluate_an_export_against_a_project_from_the_command_line(bmx, tmp_path):
+    """``annotator evaluate``: the ground truth an LU-AVS export, the prediction a project
+    that lacks the second segment and has the first one shortened to frames 0–29."""
+    project, root = bmx
+    run_export(project, "lu-avs", tmp_path / "gt")
+    st = project.store
+    first, second = st.segments()
+    st.delete_segment(second.id)
+    st.update_segment(first.id, end=29)
+    project.close()
+    r = cli("evaluate", "--gt", tmp_path / "gt", "--pred", project.dir, "--json", "--per",
+            "segment", "--csv", tmp_path / "rows.csv")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    rows = {(row["start"], row["end"]): row for row in out["per_segment"]}
+    assert out["n_segments"] == 2
+    assert rows[0, 39]["t_IoU"] == pytest.approx(30 / 40)
+    assert rows[0, 39]["m_vIoU"] == pytest.approx(30 / 40)  # masks equal on 0–29, of 40 frames
+    assert rows[45, 89]["pred"] is None and rows[45, 89]["t_IoU"] == 0
+    assert out["t_IoU"] == pytest.approx((0.75 + 0) / 2)
+    assert (tmp_path / "rows.csv").read_text().count("\n") == 3
+    r = cli("evaluate", "--gt", tmp_path / "gt", "--pred", tmp_path / "nowhere")
+    assert r.returncode == 2 and "nowhere: no such file or folder" in r.stderr
