@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
             if old is not None:
                 old.deleteLater()
         self.feed.close()
-        self.prompt.deleteLater()
+        self.prompt.release()
         self.session = self.prompt = self.feed = None
         self.objects_panel = self.segments_panel = self.check_view = self.timeline = None
         session.close()

@@ -79,6 +79,14 @@ class PromptController(QObject):
         state.object_changed.connect(self._follow_object)
         self._follow(state.frame, False)
 
+    def release(self) -> None:
+        """The project closes: stop following the view state first (its reset to no frame
+        must not start embedding a frame of the closed project, whose "computing" notice
+        then stayed on the empty window), then go."""
+        self.state.frame_changed.disconnect(self._follow)
+        self.state.object_changed.disconnect(self._follow_object)
+        self.deleteLater()
+
     # -- target ----------------------------------------------------------------------------
     def _follow(self, frame: int, playing: bool) -> None:
         """The view state moved: the clicks are about its frame and object from now on

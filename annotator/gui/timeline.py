@@ -339,6 +339,8 @@ class Timeline(QWidget):
                 p.fillRect(row, QColor("#34373c"))
             p.setPen(QColor(o.color))
             p.drawText(QRectF(6, y, LABEL_W - 8, ROW_H - 2), left, o.name)
+            p.save()  # a segment that begins or ends out of view stops at the plot's edges
+            p.setClipRect(QRectF(LABEL_W, y, width, ROW_H))
             for s in self.session.segments_of(o.id):
                 if s.end < g.v0 or s.start >= g.v1:
                     continue
@@ -357,6 +359,7 @@ class Timeline(QWidget):
             if arr is not None:
                 arr = np.where(self.flagged(o.id) & (arr == PROPAGATED), FLAGGED, arr)
                 self._paint_states(p, g.columns(arr.astype(np.uint8)), QColor(o.color), y)
+            p.restore()
             y += ROW_H
         # flags strip
         p.setPen(QColor("#bbbbbb"))

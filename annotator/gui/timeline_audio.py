@@ -185,6 +185,8 @@ class AudioRows:
                        g.sound_hint)
         current = self.view_state.object_id
         obj = self.session.object(current)
+        p.save()  # spans that begin or end out of view stop at the plot's edges (not the labels)
+        p.setClipRect(QRectF(x0, top, width, sound.bottom() - top))
         for s in self.session.segments:
             chosen = s.id == selected_segment
             if not (chosen or (obj is not None and s.object_id == current)) \
@@ -199,6 +201,7 @@ class AudioRows:
             p.setPen(QPen(c, 1))
             p.drawLine(span.topLeft(), span.bottomLeft())
             p.drawLine(span.topRight(), span.bottomRight())
+        p.restore()
 
     def paint(self, p: QPainter, wave: QRectF, spec: QRectF) -> None:
         """The waveform and spectrogram rows (the last finished images, or the state's text)."""

@@ -59,3 +59,24 @@ def test_add_overlapping_the_same_objects_segment_is_refused_naming_both_spans(u
     ui.idle()
     assert [(s.start, s.end) for s in ui.store.segments(bell)] == [(10, 65), (66, 119),
                                                                    (120, 180)]
+
+
+def test_the_add_segment_dialog_is_wide_enough_for_its_title_and_a_one_line_span(ui, qtbot):
+    """Add… in the Segments panel: the dialog's title and the span under the frames fit (it
+    opened about 200 px wide: the window manager cut the title to "Add an…otator" and the span
+    "0.00 s – 2.00 s, 51 frames" broke over two lines)."""
+    panel = ui.win.segments_panel
+    ui.key(Qt.Key.Key_End)  # the last frame, then ten back: frames 189–199 are free
+    ui.key(Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: ui.win.state.frame == 189, timeout=5000)
+    qtbot.mouseClick(panel.add_btn, LEFT)
+    qtbot.waitUntil(lambda: isinstance(panel.dialog, SegmentDialog), timeout=5000)
+    dlg = panel.dialog
+    qtbot.waitExposed(dlg)
+    metrics = dlg.fontMetrics()
+    assert "frames" in dlg.times.text()
+    lines = dlg.times.heightForWidth(dlg.times.width()) / metrics.lineSpacing()
+    assert lines < 1.5, dlg.times.text()  # the span on one line
+    title = f"{dlg.windowTitle()} — AVS Annotator"
+    assert dlg.width() >= metrics.horizontalAdvance(title) + 100  # + the title bar's buttons
+    qtbot.mouseClick(dlg.buttons.button(dlg.buttons.StandardButton.Cancel), LEFT)

@@ -241,3 +241,21 @@ def test_a_person_zooms_drags_the_scroll_bar_and_swipes_sideways(ui, qtbot):
     _wheel(window, QPointF(bar.mapTo(win, bar.rect().center())), dy=-120)
     assert g.v0 > v0 and g.span == span and _shows_range(tl)
     assert win.state.frame == 0  # none of it moved the playhead
+
+
+def test_a_segment_that_begins_before_the_view_stops_at_the_plots_edge(alone):
+    """Zoomed in on the middle of the bell's first segment (frames 10–65), its box on the bell's
+    row and its shade across the sound rows stop where the plot begins: the label column (the
+    object's name, "waveform", "spectrogram") keeps its own background, as before the zoom."""
+    tl, session, state = alone.tl, alone.session, alone.state
+    bell = session.objects[0].id
+    state.object_id = bell
+    first = session.segments_of(bell)[0]
+    g = tl.geom
+    row_mid = g.row_top(bell) + ROW_H // 2
+    wave_mid = g.wave_top + g.wave_h // 2
+    before = (_pixel(tl, LABEL_W - 3, row_mid), _pixel(tl, LABEL_W - 3, wave_mid))
+    _zoom_in(tl, (first.start + first.end) / 2, notches=10)
+    assert g.v0 > first.start and g.v1 <= first.end  # the segment runs past both edges
+    assert _pixel(tl, LABEL_W + 3, row_mid) != before[0]  # the segment is drawn in the plot
+    assert (_pixel(tl, LABEL_W - 3, row_mid), _pixel(tl, LABEL_W - 3, wave_mid)) == before

@@ -23,6 +23,9 @@ class SegmentDialog(QDialog):
                  problem: Callable[[int, int, int], str | None] = lambda *_: None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add an audible segment")
+        # wide enough for its title and a one-line span ("0.40 s – 2.60 s, 56 frames"): the
+        # size hint alone gave about 200 px, a title cut to "Add an…otator" and a wrapped span
+        self.setMinimumWidth(380)
         self.time_of = time_of
         self.problem = problem  # (object, start, end) -> why it cannot be a segment, or None
         self.object = QComboBox()
