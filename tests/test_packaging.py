@@ -156,3 +156,11 @@ def test_install_desktop_elsewhere_says_what_the_bundle_does(monkeypatch, tmp_pa
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and says in out[0]
     assert not any(tmp_path.iterdir())
+
+
+def test_python_dash_m_annotator_is_the_annotator_command() -> None:
+    """``python -m annotator --version`` answered "No module named annotator.__main__"."""
+    done = subprocess.run([sys.executable, "-m", "annotator", "--version"], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"annotator {annotator.__version__}"

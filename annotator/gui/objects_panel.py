@@ -50,7 +50,7 @@ class ObjectsPanel(QWidget):
         self.tree.setColumnWidth(1, 80)
         self.tree.itemChanged.connect(self._item_changed)
         self.tree.currentItemChanged.connect(self._current_changed)
-        self.tree.itemDoubleClicked.connect(lambda *_: self.rename())
+        self.tree.itemDoubleClicked.connect(lambda *_: None if session.readonly else self.rename())
         self.add_btn = QPushButton("Add…")
         self.rename_btn = QPushButton("Rename…")
         self.color_btn = QPushButton("Colour…")
@@ -63,6 +63,9 @@ class ObjectsPanel(QWidget):
             # clicked(bool) must not land in the handler's first parameter
             b.clicked.connect(lambda _checked=False, f=fn: f())
             b.setToolTip(tip)
+            if session.readonly:  # view only: every button changes the project; say why not
+                b.setEnabled(False)
+                b.setToolTip(session.store.readonly_reason)
         #: the dialog the panel has open (a person fills it; tests find it here), if any
         self.dialog: QDialog | None = None
         row = QHBoxLayout()

@@ -167,11 +167,17 @@ class SegmentsPanel(QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.add_btn)
         bottom.addWidget(self.go_btn)
+        self.status_buttons: list[QPushButton] = []
         for status, text in (("done", "Done"), ("failed", "Failed")):
             b = QPushButton(text)
             b.setToolTip(f"Mark the selected segment as {text.lower()}")
             b.clicked.connect(lambda _=False, st=status: self.set_status(st))
             bottom.addWidget(b)
+            self.status_buttons.append(b)
+        if session.readonly:  # view only: what would change the project is off, and says why
+            for b in (self.add_btn, *self.status_buttons):
+                b.setEnabled(False)
+                b.setToolTip(session.store.readonly_reason)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)

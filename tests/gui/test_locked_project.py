@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QPushButton
 
 from tests.gui.conftest import _demo_master, demo_dir  # noqa: F401 (the demo project)
 
@@ -61,6 +61,53 @@ def test_a_project_open_elsewhere_opens_view_only_and_says_who_has_it(
                             win.status.currentMessage(), timeout=30000)
             assert "close it there, then open it again here" in win.status.currentMessage()
             assert win.session.store.mask_count() == before
+        finally:
+            win.close_project()
+    finally:
+        other.stdin.close()
+        other.wait(timeout=30)
+
+
+def test_view_only_the_panels_buttons_that_would_change_it_are_off_and_say_why(
+        qtbot, demo_dir, tmp_path):  # noqa: F811
+    """The Objects and Segments panels' Add…, Rename…, Colour…, Delete…, Done and Failed were
+    live in a view-only window: Add… opened its dialog, the person typed a name, and only OK
+    answered, in red, that nothing can be written. Now they are greyed like the menus' commands,
+    their tooltips say why, and a click opens nothing; Annotate (a jump) still works."""
+    from annotator.gui.app import application
+    from annotator.gui.main_window import MainWindow
+
+    project = tmp_path / demo_dir.name
+    shutil.copytree(demo_dir, project)
+    other = subprocess.Popen([sys.executable, "-c", HOLD, str(project)], text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert other.stdout.readline().strip() == "holding"
+        application()
+        win = MainWindow()
+        qtbot.addWidget(win)
+        win.resize(1280, 800)
+        win.show()
+        win.open_path(project)
+        qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
+                        timeout=30000)
+        try:
+            objects, segments = win.objects_panel, win.segments_panel
+            edits = [b for panel in (objects, segments) for b in panel.findChildren(QPushButton)
+                     if b.text() in ("Add…", "Rename…", "Colour…", "Delete…", "Done", "Failed")]
+            assert len(edits) == 7
+            for button in edits:
+                assert not button.isEnabled(), button.text()
+                assert f"open for editing in process {other.pid}" in button.toolTip()
+            for panel in (objects, segments):
+                qtbot.mouseClick(panel.add_btn, Qt.MouseButton.LeftButton)
+                qtbot.wait(100)
+                assert panel.dialog is None  # no dialog to fill in vain
+            assert segments.go_btn.isEnabled()
+            segments.select(win.session.segments[0].id)
+            qtbot.mouseClick(segments.go_btn, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: win.state.frame == win.session.segments[0].start,
+                            timeout=10000)
         finally:
             win.close_project()
     finally:
