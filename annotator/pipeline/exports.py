@@ -107,7 +107,8 @@ def run_export(project: Any, fmt: str | ExportFormat, out: str | Path, *,
             res = export_vos.export_davis(store, out, overwrite=overwrite, progress=progress)
             n = res["objects"]
             return res, (f"wrote {plural(res['frames'], 'indexed PNG mask')} of "
-                         f"{plural(n, 'object')} (DAVIS layout, ids 1–{n}, objects.json) to "
+                         f"{plural(n, 'object')} (DAVIS layout, {'id 1' if n == 1 else f'ids 1–{n}'}, "
+                         "objects.json) to "
                          f"{res['path']}")
         if f.key.startswith("youtube-vos"):
             res = export_vos.export_youtube_vos(store, out, with_frames=frames,
