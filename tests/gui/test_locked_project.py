@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QPushButton
@@ -18,17 +19,27 @@ HOLD = ("import sys\nfrom annotator.core.project import Project\n"
         "p = Project.open(sys.argv[1])\nprint('holding', flush=True)\nsys.stdin.read()\n")
 
 
+@contextmanager
+def held_elsewhere(source, tmp_path):
+    """A copy of the demo project that another process holds open; yields (folder, process)."""
+    project = tmp_path / source.name
+    shutil.copytree(source, project)
+    other = subprocess.Popen([sys.executable, "-c", HOLD, str(project)], text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert other.stdout.readline().strip() == "holding"
+        yield project, other
+    finally:
+        other.stdin.close()
+        other.wait(timeout=30)
+
+
 def test_a_project_open_elsewhere_opens_view_only_and_says_who_has_it(
         qtbot, demo_dir, tmp_path, monkeypatch):  # noqa: F811
     from annotator.gui.app import application
     from annotator.gui.main_window import MainWindow
 
-    project = tmp_path / demo_dir.name
-    shutil.copytree(demo_dir, project)
-    other = subprocess.Popen([sys.executable, "-c", HOLD, str(project)], text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    try:
-        assert other.stdout.readline().strip() == "holding"
+    with held_elsewhere(demo_dir, tmp_path) as (project, other):
         application()
         win = MainWindow()
         qtbot.addWidget(win)
@@ -63,9 +74,6 @@ def test_a_project_open_elsewhere_opens_view_only_and_says_who_has_it(
             assert win.session.store.mask_count() == before
         finally:
             win.close_project()
-    finally:
-        other.stdin.close()
-        other.wait(timeout=30)
 
 
 def test_view_only_the_panels_buttons_that_would_change_it_are_off_and_say_why(
@@ -77,12 +85,7 @@ def test_view_only_the_panels_buttons_that_would_change_it_are_off_and_say_why(
     from annotator.gui.app import application
     from annotator.gui.main_window import MainWindow
 
-    project = tmp_path / demo_dir.name
-    shutil.copytree(demo_dir, project)
-    other = subprocess.Popen([sys.executable, "-c", HOLD, str(project)], text=True,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    try:
-        assert other.stdout.readline().strip() == "holding"
+    with held_elsewhere(demo_dir, tmp_path) as (project, other):
         application()
         win = MainWindow()
         qtbot.addWidget(win)
@@ -110,6 +113,3 @@ def test_view_only_the_panels_buttons_that_would_change_it_are_off_and_say_why(
                             timeout=10000)
         finally:
             win.close_project()
-    finally:
-        other.stdin.close()
-        other.wait(timeout=30)
