@@ -31,6 +31,8 @@ class Command:
     run: Callable[[], Any]
     needs: str = PROJECT
     tip: str = ""
+    title: str = ""  # the name in lists (Preferences, the keys sheet) where the menu text alone is
+    # not enough, as "Export COCO" for the File ▸ Export submenu's "COCO…"
 
 
 def commands(c: Any) -> list[Command]:
@@ -56,7 +58,8 @@ def commands(c: Any) -> list[Command]:
     for f in FORMATS:
         table.append(Command(f"export_{f.key.replace('-', '_')}", f"{f.title}…",
                              "Ctrl+E" if f.key == "coco" else "",
-                             lambda k=f.key: fl.export(k), PROJECT, f.note))
+                             lambda k=f.key: fl.export(k), PROJECT, f.note,
+                             title=plain(f"Export {f.title}")))
     table += [
         Command("close", "&Close project", "Ctrl+W", c.close_project, PROJECT,
                 "Close the project"),
@@ -166,7 +169,7 @@ def build_actions(parent: QWidget, table: list[Command]) -> dict[str, QAction]:
         act.setShortcuts([QKeySequence(k) for k in seqs])
         act.default_shortcuts = list(k for k in defaults if k)  # type: ignore[attr-defined]
         act.needs = cmd.needs  # type: ignore[attr-defined]
-        act.title = plain(cmd.text)  # type: ignore[attr-defined]  # what it does, for lists
+        act.title = cmd.title or plain(cmd.text)  # type: ignore[attr-defined]  # what it does, for lists
         if cmd.tip:
             act.setStatusTip(cmd.tip)
         label = act.title  # type: ignore[attr-defined]

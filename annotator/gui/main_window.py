@@ -49,6 +49,9 @@ DOCKS = (("objects", "Objects", Qt.DockWidgetArea.LeftDockWidgetArea),
          ("timeline", "Timeline", Qt.DockWidgetArea.BottomDockWidgetArea))
 
 
+FRAME = (16, 48)  # what a window manager's frame and title bar may add (width, height)
+
+
 class MainWindow(QMainWindow):
     """AVS Annotator's window (see the module docstring)."""
 
@@ -56,8 +59,11 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("main_window")
         self.setWindowTitle("AVS Annotator")
-        avail = self.screen().availableGeometry()  # a 1024×640 laptop gets a window that fits
-        self.resize(min(1400, avail.width()), min(860, avail.height()))
+        # a 1024×640 laptop gets a window that fits, its title bar and frame included (resize
+        # sizes the inside; the window manager adds ~30 px above it)
+        avail = self.screen().availableGeometry()
+        self.resize(min(1400, avail.width() - FRAME[0]), min(860, avail.height() - FRAME[1]))
+        self.move(avail.center() - self.rect().center())
         self.setAcceptDrops(True)
         self.session: Any = None
         self.dialog: QWidget | None = None  # the dialog the window has open (tests find it)

@@ -46,6 +46,7 @@ class Drag:
     start: int
     end: int
     moved: bool = False
+    shown: tuple[int, int] | None = None  # the span the status bar names
 
 
 class SegmentEditor:
@@ -143,7 +144,22 @@ class SegmentEditor:
                     start = int(min(n - length, max(0, onset - offset)))
                     break
             d.start, d.end = start, start + length - 1
+        if (d.start, d.end) != d.shown:
+            d.shown = (d.start, d.end)
+            self._say_span(d)
         self.widget.update()
+
+    def _say_span(self, d: Drag) -> None:
+        """While dragging, the status bar names the span the drop would give, and why it would
+        be refused (the preview turns red then)."""
+        fps = float(getattr(self.session, "fps", 0) or 25.0)
+        frames = d.end - d.start + 1
+        text = (f"{self._name(d.object_id)}: frames {d.start}–{d.end} "
+                f"({frames} frame{'s' if frames != 1 else ''}, {frames / fps:.2f} s)")
+        problem = segment_problem(self.session.segments, d.object_id, d.start, d.end, self.geom.n,
+                                  ignore=d.seg.id if d.seg is not None else None,
+                                  name=self._name(d.object_id))
+        self.session.say(f"{text} — {problem}" if problem else text, bool(problem))
 
     def release(self, x: float) -> None:
         if self.drag is None:

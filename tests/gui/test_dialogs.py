@@ -105,6 +105,13 @@ def test_shortcuts_dialog_lists_the_keys(qtbot):
     assert rows["Propagate current segment"] == "P"
     assert rows["Next flagged frame"] == "F"
     assert rows["Redo"].startswith("Ctrl+Shift+Z")
+    assert rows["Export COCO RLE (JSON)"] == "Ctrl+E"  # not "COCO RLE (JSON)": what it does
+    from annotator.gui.dialogs.preferences import PreferencesDialog
+
+    prefs = PreferencesDialog(win, win.actions_)  # its Shortcuts tab lists every command
+    qtbot.addWidget(prefs)
+    named = [prefs.keys.item(r, 0).text() for r in range(prefs.keys.rowCount())]
+    assert "Export LU-AVS release layout" in named and "LU-AVS release layout" not in named
     from PySide6.QtWidgets import QTableWidget
 
     dlg = ShortcutsDialog(win, win.actions_)

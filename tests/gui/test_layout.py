@@ -179,3 +179,22 @@ def test_stale_status_messages_go_away(ui, qtbot):
     assert win.status.frame_label.text() == ""
     assert win.status.engines_label.text() == "no project"
     assert win.status.currentMessage() == ""
+
+
+def test_a_first_window_leaves_room_for_the_title_bar_on_the_screen(qtbot):
+    """No geometry saved yet: the window's inside plus a window manager's frame fits the
+    available screen (the status bar was below a 1280×800 screen's edge under openbox), and the
+    window starts centred on it."""
+    from PySide6.QtCore import QSettings
+
+    from annotator.gui.app import application
+    from annotator.gui.main_window import FRAME, MainWindow
+
+    application()
+    QSettings().remove("window/geometry")
+    win = MainWindow()
+    qtbot.addWidget(win)
+    avail = win.screen().availableGeometry()
+    assert win.height() + FRAME[1] <= avail.height() and win.width() + FRAME[0] <= avail.width()
+    assert FRAME[1] >= 30  # room for a title bar, whatever the screen
+    assert abs(win.geometry().center().x() - avail.center().x()) <= 1

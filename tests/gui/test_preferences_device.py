@@ -61,12 +61,22 @@ def test_cuda_cannot_be_chosen_on_a_machine_without_it(qtbot, dialog):
     assert str(registry.get().choice.device) == "cpu"
 
 
+def test_the_device_note_row_shows_only_while_it_says_something(qtbot, dialog):
+    dlg = dialog()  # no model loaded, the stored device usable: nothing to say, no empty gap
+    assert dlg.device_note.text() == "" and not dlg.device_note.isVisible()
+    btn = next(b for b in dlg.findChildren(type(dlg.findChild(QDialogButtonBox).button(
+        QDialogButtonBox.StandardButton.Ok))) if b.text() == "Unload models now")
+    qtbot.mouseClick(btn, Qt.MouseButton.LeftButton)
+    assert dlg.device_note.isVisible() and "unloaded" in dlg.device_note.text()
+
+
 def test_a_stored_missing_device_shows_as_auto_with_the_reason(qtbot, dialog):
     from annotator import settings
 
     settings.set("device", "cuda")
     dlg = dialog()
     assert dlg.device.currentData() == "auto"
+    assert dlg.device_note.isVisible()
     assert "'cuda'" in dlg.device_note.text() and "no CUDA device" in dlg.device_note.text()
     _ok(qtbot, dlg)  # saving fixes the stored value
     assert "device" not in settings.load() and settings.get("device") == "auto"

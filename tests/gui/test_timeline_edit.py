@@ -192,3 +192,21 @@ def test_escape_during_a_drag_drops_it(ui, qtbot):
     qtbot.mouseRelease(tl, LEFT, pos=QPoint(round(tl._x(170)), y))
     ui.idle()
     assert _on_disk(ui, "drum") == [(50, 140)]
+
+
+def test_while_an_edge_is_dragged_the_status_bar_names_the_span_and_why_it_would_be_refused(
+        ui, qtbot):
+    tl = _ready(ui, qtbot)
+    y = _y(tl, "bell")
+    end = _free(tl, 80)
+    qtbot.mousePress(tl, LEFT, pos=QPoint(round(tl._x(66)), y))
+    for k in range(1, 6):  # the button stays down: nothing is written yet
+        qtbot.mouseMove(tl, QPoint(round(tl._x(66) + (tl._x(end) - tl._x(66)) * k / 5), y))
+    said = ui.win.status.currentMessage()
+    assert f"bell: frames 10–{end - 1}" in said and f"({end - 10} frames" in said
+    into = _free(tl, 130)  # on into the bell's second segment (120–180): the drop would overlap
+    qtbot.mouseMove(tl, QPoint(round(tl._x(into)), y))
+    assert "overlap" in ui.win.status.currentMessage()
+    qtbot.mouseRelease(tl, LEFT, pos=QPoint(round(tl._x(into)), y))
+    ui.idle()
+    assert _on_disk(ui, "bell") == [(10, 65), (120, 180)]

@@ -109,6 +109,8 @@ class PreferencesDialog(QDialog):
         form.addRow("Loaded models", release_btn)
         form.addRow("Refinement", self.refine)
         form.addRow("Model files", models_btn)
+        self._form = form
+        self._show_device_note()
         form.addRow(QLabel("Engine and device changes apply to the next project opened; the "
                            "device is shared with the command line (annotator doctor shows it)."))
         tabs.addTab(eng, "Engines")
@@ -224,6 +226,12 @@ class PreferencesDialog(QDialog):
 
         registry.get().release()
         self.device_note.setText("Models unloaded: they load again when next needed.")
+        self._show_device_note()
+
+    def _show_device_note(self) -> None:
+        """The device note's row only while it says something (no models loaded and the stored
+        device usable: no empty gap under Device)."""
+        self._form.setRowVisible(self.device_note, bool(self.device_note.text()))
 
     @staticmethod
     def _select(combo: QComboBox, value: object) -> None:
