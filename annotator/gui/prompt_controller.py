@@ -47,7 +47,7 @@ class PromptController(QObject):
         self.points: list[tuple[float, float, bool]] = []
         self.pending: list[tuple[float, float, bool]] = []
         self.embedding = "idle"
-        # the prompt logic; called only on the serial thread
+        # the prompt logic: its actions run on the serial thread only (the segmenter's)
         self.prompts = prompting.Prompter(session.store, session.segmenter,
                                           lambda f: session.video[f], session.video_key)
         session.masks_changed.connect(self._on_masks_changed)

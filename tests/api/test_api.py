@@ -168,3 +168,32 @@ def test_errors_are_the_command_lines(demo_dir, demo_video, tmp_path):
                      lambda: view.propagate(), lambda: view.undo()):
             with pytest.raises(UserError, match="read-only"):
                 call()
+
+
+def test_cancel_keeps_what_was_done_and_the_next_run_resumes(demo_dir):
+    import threading
+
+    from annotator.engines import registry
+
+    with api.open(demo_dir, device="cpu") as project:
+        assert registry.get().choice.device.type == "cpu"  # where the models would run
+        bell = next(o.id for o in project.objects() if o.name == "bell")
+        seg = project.segments(bell)[0]
+        assert project.frame_count == 200
+        with project.prompt(seg.start, bell) as p:
+            p.click(*_bell(seg.start))
+            p.accept()
+        cancel = threading.Event()
+
+        def progress(pr):
+            if pr.done >= 10:
+                cancel.set()  # as another thread would: stops after the frame in flight
+
+        first = project.propagate(segments=[seg.id], progress=progress, cancel=cancel)
+        assert [r.state for r in first] == ["cancelled"]
+        kept = len(project.store.masks_of(bell, seg.start, seg.end))
+        assert 11 <= kept < seg.length
+        rest = project.propagate(segments=[seg.id])
+        assert [r.state for r in rest] == ["done"]
+        assert rest[0].written == seg.length - kept  # resumed: nothing done twice
+        assert len(project.store.masks_of(bell, seg.start, seg.end)) == seg.length

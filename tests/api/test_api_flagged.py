@@ -96,7 +96,8 @@ def test_a_fix_re_propagates_to_the_neighbouring_anchors_as_the_windows_does(fla
     with Project.open(twin) as window_project:
         outcome = jobs.repropagate(window_project, oid, f, ctx)
         assert outcome.frames == result.written
-        window = {(m.object_id, m.frame): m.rle["counts"] for m in window_project.store.iter_masks()}
+        window = {(m.object_id, m.frame): m.rle["counts"]
+                  for m in window_project.store.iter_masks()}
     assert window == redone
 
     label = project.undo()  # the whole re-propagation is one undo step
@@ -119,3 +120,16 @@ def test_repropagate_asks_before_replacing_a_reviewed_segment(flagged):
         project.repropagate(oid, 25)
     assert {m.frame: m.rev_id for m in store.masks_of(oid)} == kept
     assert project.repropagate(oid, 25, replace_reviewed=True).state == "done"
+
+
+def test_repropagate_forward_only(flagged):
+    project, oid = flagged
+    store = project.store
+    with project.prompt(15, oid) as p:
+        ys, xs = np.nonzero(store.mask(oid, 15).decode())
+        p.click(float(xs.mean()), float(ys.mean()))
+        p.accept(force=True)
+    before = {m.frame: m.rev_id for m in store.masks_of(oid)}
+    project.repropagate(oid, 15, directions=("forward",))
+    changed = {m.frame for m in store.masks_of(oid) if m.rev_id != before[m.frame]}
+    assert changed == set(range(16, 31))  # up to the segment's end, nothing before the fix
