@@ -256,18 +256,15 @@ def _object_needed(args: argparse.Namespace, project) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from annotator.core.project import Project
-    from annotator.pipeline.exports import resolve, run_export
+    from annotator.pipeline.exports import check_options, resolve, run_export
 
     fmt = resolve(args.format, with_frames=args.with_frames, layout=args.layout)
-    for flag, value, formats in (("--subset", args.subset, ("lu-avs", "unav")),
-                                 ("--video-id", args.video_id, ("lu-avs", "unav", "avis")),
-                                 ("--end", args.end, ("lu-avs",)), ("--box", args.box, ("lu-avs",))):
-        if value is not None and fmt.key not in formats:
-            raise UserError(f"{flag} goes with --format {' or '.join(formats)}, not {fmt.key}")
+    options = {"subset": args.subset, "video_id": args.video_id, "end": args.end,
+               "box": args.box}
+    check_options(fmt, options)
     with Project.open(args.project, readonly=True) as project:
         _res, text = run_export(project, fmt, args.output, overwrite=args.overwrite,
-                                options={"subset": args.subset, "video_id": args.video_id,
-                                         "end": args.end, "box": args.box})
+                                options=options)
     print(text)
     return 0
 

@@ -10,30 +10,9 @@ import logging
 from typing import Any
 
 from annotator import settings
+from annotator.pipeline.prompting import make_segmenter  # noqa: F401 - the session's
 
 log = logging.getLogger(__name__)
-
-
-def make_segmenter(project: Any = None, on_error: Any = None) -> Any:
-    """The process's one loaded SAM (:mod:`annotator.engines.registry`, on the device chosen at
-    start-up) with ``project``'s embedding cache, else the weight-free fallback; the preference
-    may force the fallback. A present but broken checkpoint is reported through ``on_error``
-    (the window offers the Models dialog) and the fallback is used meanwhile, so the window
-    keeps working. Call on a worker: loading SAM takes seconds."""
-    from annotator.engines.fallback_segmenter import FallbackSegmenter
-
-    if settings.get("engines.segmenter") == "fallback":
-        return FallbackSegmenter()
-    from annotator.engines import registry
-
-    cache = project.cache_dir / "embeddings" if project is not None else None
-    try:
-        return registry.get().segmenter(cache)
-    except Exception as exc:  # a broken model file must not stop the window
-        log.warning("SAM unavailable, using the fallback segmenter: %s", exc)
-        if on_error is not None:
-            on_error(exc)
-        return FallbackSegmenter()
 
 
 def start_engines(device: str | None = None, precision: str | None = None) -> str | None:

@@ -9,6 +9,8 @@ What the GUI and the CLI call (all plain Python, no Qt; callbacks run on worker 
     result = repropagate(project, object_id, frame, directions=("forward", "backward"))
     clips = review_clips(project.store)            # flagged clips, worst first
 
+* :mod:`~annotator.pipeline.prompting` — clicks, candidates, brush and accept on one frame
+  (the window's and :mod:`annotator.api`'s).
 * :mod:`~annotator.pipeline.plan` — which frames each run covers (nearest anchor), passes of
   overlapping objects, the steps of a job.
 * :mod:`~annotator.pipeline.job` — one job: prefetch, model, commit threads; cancel; resume.

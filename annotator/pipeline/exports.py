@@ -74,6 +74,22 @@ def resolve(fmt: str, *, with_frames: bool = False, layout: str = "coco") -> Exp
     return BY_KEY[fmt]
 
 
+#: the benchmark layouts' options and the formats each goes with
+OPTION_FORMATS = {"subset": ("lu-avs", "unav"), "video_id": ("lu-avs", "unav", "avis"),
+                  "end": ("lu-avs",), "box": ("lu-avs",)}
+
+
+def check_options(fmt: ExportFormat, options: dict,
+                  spell: Callable[[str], str] = lambda name: f"--{name.replace('_', '-')}",
+                  format_word: str = "--format") -> None:
+    """A ``UserError`` for an option given with a format it does not go with; ``spell`` names
+    an option as the caller's user typed it (the command line's ``--video-id``)."""
+    for name, formats in OPTION_FORMATS.items():
+        if options.get(name) is not None and fmt.key not in formats:
+            raise UserError(f"{spell(name)} goes with {format_word} {' or '.join(formats)}, "
+                            f"not {fmt.key}")
+
+
 def run_export(project: Any, fmt: str | ExportFormat, out: str | Path, *,
                overwrite: bool = False,
                progress: Callable[[int, int], None] | None = None,
