@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -66,6 +67,10 @@ class CheckView(QWidget):
         self.source.setToolTip("Which list is shown and walked with F / Shift+F: the flagged "
                                "clips, or where the annotation compared with disagrees")
         self.source.addItem("Flagged clips", "flags")
+        # a long project name must not widen the dock: the combo elides it
+        self.source.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(16)
         self.source.setVisible(False)  # until there is a comparison to choose
         self.source.currentIndexChanged.connect(self._source_chosen)
         self.tree = QTreeWidget()
@@ -119,21 +124,17 @@ class CheckView(QWidget):
         grid.addWidget(self.failed_btn, 2, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.source)
-        lay.addWidget(self.summary)
+        top = QHBoxLayout()  # the source chooser beside the summary: no line of its own
+        top.addWidget(self.source)
+        top.addWidget(self.summary, 1)
+        lay.addLayout(top)
         lay.addWidget(self.tree)
         lay.addLayout(grid)
-        self.here = QLabel("")  # the IoU of the frame on screen, in the comparison
-        self.here.setWordWrap(True)
-        self.here.setObjectName("compare_here")
         lay.addWidget(self.compare_label)
-        lay.addWidget(self.here)
         lay.addWidget(self.auto_repropagate)
         session.flags_changed.connect(self._fill)
         session.objects_changed.connect(self._fill)
         state.compare_changed.connect(self._show_compare)
-        state.frame_changed.connect(lambda *_: self._say_here())
-        state.object_changed.connect(lambda *_: self._say_here())
         self._fill()
 
     @property
@@ -157,7 +158,9 @@ class CheckView(QWidget):
         while self.source.count() > 1:
             self.source.removeItem(1)
         if comparison is not None:
-            self.source.addItem(f"Where {other} disagrees", "compare")
+            self.source.addItem(f"Compared: {other}", "compare")
+            self.source.setItemData(1, f"Where {other} disagrees with this project",
+                                    Qt.ItemDataRole.ToolTipRole)
             self.source.setCurrentIndex(1)
         else:
             self.source.setCurrentIndex(0)
@@ -186,23 +189,12 @@ class CheckView(QWidget):
         ref_only = kind == "only_gt"
         return here if ref_only == (self._reference == "this") else there
 
-    def _say_here(self) -> None:
-        comp = self.comparison
-        if comp is None or self.walking != "compare":
-            self.here.setText("")
-            return
-        frame, oid = self.state.frame, self.state.object_id
-        iou = comp.iou.get((oid, frame))
-        self.here.setText(f"Frame {frame}: IoU {iou:.2f} with {self._other} (its masks "
-                          "dashed)." if iou is not None else
-                          f"Frame {frame}: {self._other}'s masks are drawn dashed.")
-
     def _show_compare(self, on: bool) -> None:
         self.compare_btn.blockSignals(True)
         self.compare_btn.setChecked(on)
         self.compare_btn.blockSignals(False)
         if not on:
-            self.compare_label.setText("")
+            self.set_compare_text("")
 
     def _fill(self) -> None:
         compare = self.walking == "compare" and self.comparison is not None
@@ -214,7 +206,7 @@ class CheckView(QWidget):
             self._fill_compare()
         else:
             self._fill_flags()
-        self._say_here()
+        self.set_compare_text(self.compare_label.text())
 
     def _fill_compare(self) -> None:
         comp = self.comparison
@@ -234,19 +226,27 @@ class CheckView(QWidget):
                 it.setToolTip(col, tip)
             self.tree.addTopLevelItem(it)
         ref = "this project" if self._reference == "this" else self._other
-        stale = (" This project changed since: compare again to bring the list up to date."
-                 if self._stale else "")
+        stale = " Out of date: compare again." if self._stale else ""
+        # short: it shares its line with the source chooser; the whole story in its tooltip
         if checks.clips:
-            self.summary.setText(
+            self.summary.setText(f"{plural(len(checks.clips), 'stretch', 'stretches')}, "
+                                 f"{plural(len(checks.frames), 'frame')} under IoU "
+                                 f"{comp.bar:g}, worst first.{stale}")
+            self.summary.setToolTip(
                 f"{plural(len(checks.clips), 'stretch', 'stretches')} where {self._other} "
-                f"disagrees (IoU under {comp.bar:g} on {plural(len(checks.frames), 'frame')}; "
-                f"reference: {ref}) — worst first. F / Shift+F step through them.{stale}")
+                f"disagrees with this project (IoU under {comp.bar:g} on "
+                f"{plural(len(checks.frames), 'frame')}; the reference: {ref}), worst first; "
+                "F / Shift+F step through them, a click goes to a stretch's worst frame."
+                + (" This project changed since: compare again (Review ▸ Compare with…) to "
+                   "bring the list up to date." if self._stale else ""))
         else:
-            self.summary.setText(f"{self._other} agrees with this project on every frame "
-                                 f"(IoU {comp.bar:g} or more; reference: {ref}).{stale}")
+            self.summary.setText(f"Agrees on every frame (IoU {comp.bar:g} or more).{stale}")
+            self.summary.setToolTip(f"{self._other} and this project agree on every frame "
+                                    f"(IoU {comp.bar:g} or more; the reference: {ref}).")
 
     def _fill_flags(self) -> None:
         checks = self.session.checks
+        self.summary.setToolTip("")
         names = {o.id: o.name for o in self.session.objects}
         self.tree.clear()
         for seg in checks.failed:
@@ -324,3 +324,5 @@ class CheckView(QWidget):
 
     def set_compare_text(self, text: str) -> None:
         self.compare_label.setText(text)
+        # walking a comparison, the source chooser takes its line while it has nothing to say
+        self.compare_label.setVisible(bool(text) or self.walking == "flags")

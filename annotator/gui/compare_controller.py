@@ -69,6 +69,7 @@ class CompareController(QObject):
         self._drawn = 0  # the overlay asked for last
         state.frame_changed.connect(self._frame)
         state.hidden_changed.connect(lambda *_: self._draw())
+        state.object_changed.connect(lambda *_: self._draw())
 
     def attach(self, session: Any, check_view: Any) -> None:
         self.session, self.check_view = session, check_view
@@ -117,6 +118,7 @@ class CompareController(QObject):
             if self.dialog is dlg:
                 self.dialog = None
             dlg.deleteLater()
+            win.activateWindow()  # the keys (F) go to the window again
 
         dlg.finished.connect(closed)
         dlg.show()
@@ -224,6 +226,16 @@ class CompareController(QObject):
                 self.dialog.set_stale()
 
     # -- the other side's masks on the canvas --------------------------------------------------
+    def _say_here(self, frame: int) -> None:
+        """The frame's IoU with the other side, in the status bar (until the person moves)."""
+        oid = self.state.object_id
+        iou = self.result.iou.get((oid, frame))
+        obj = self.session.object(oid)
+        what = f"Frame {frame}" + (f", {obj.name}" if obj is not None else "")
+        self.status.say(f"{what}: IoU {iou:.2f} with {self.other.name} (its masks dashed)"
+                        if iou is not None else
+                        f"{what}: {self.other.name}'s masks are drawn dashed", context=True)
+
     def _frame(self, _frame: int, playing: bool) -> None:
         if not playing:  # while playing, only the frame the person stops on is read
             self._draw()
@@ -249,7 +261,8 @@ class CompareController(QObject):
             return layers
 
         def done(layers: list) -> None:
-            if request == self._drawn:
+            if request == self._drawn and self.other is other:
                 self.canvas.set_others(layers, frame)
+                self._say_here(frame)  # (after the window dropped the last frame's words)
 
         session.run(work, done)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotator.core.words import plural
 from annotator.pipeline.evaluate import percent
 
 #: the columns: (metric key, what its header says when hovered)
@@ -117,9 +118,10 @@ class CompareDialog(QDialog):
         self.progress.setVisible(False)
         gt, pred = ("this project", self.other) if reference == "this" else (
             self.other, "this project")
-        self.what.setText(f"{pred} scored against {gt} (the reference), in percent; "
-                          f"{runs} stretches over {frames} frames disagree, listed in the "
-                          "check view worst first.")
+        where = (f"Where they disagree ({plural(runs, 'stretch', 'stretches')}, "
+                 f"{plural(frames, 'frame')}) is listed in the check view, worst first."
+                 if runs else "They agree on every frame.")
+        self.what.setText(f"{pred} scored against {gt} (the reference), in percent. {where}")
         self.reference.blockSignals(True)
         self.reference.setChecked(reference == "other")
         self.reference.blockSignals(False)
