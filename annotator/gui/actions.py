@@ -37,7 +37,7 @@ class Command:
 
 def commands(c: Any) -> list[Command]:
     """The table; ``c`` holds the window's parts (``c.projects``, ``c.files``, ``c.edit``,
-    ``c.propagation``, ``c.review``, ``c.state``, ``c.playback``, ``c.canvas``, ``c.timeline()``
+    ``c.propagation``, ``c.review``, ``c.compare``, ``c.state``, ``c.playback``, ``c.canvas``, ``c.timeline()``
     and the window's own ``c.close_project``, ``c.quit``, ``c.dialogs``)."""
     st, pb, ed, pr, rv, fl = c.state, c.playback, c.edit, c.propagation, c.review, c.files
     tl = c.timeline  # () -> the open project's timeline, or None
@@ -135,6 +135,9 @@ def commands(c: Any) -> list[Command]:
         Command("next_flag", "&Next flagged frame", "F", lambda: rv.next_flag(+1)),
         Command("prev_flag", "&Previous flagged frame", "Shift+F", lambda: rv.next_flag(-1)),
         Command("compare", "Toggle &XMem / refined mask", "X", rv.toggle_compare),
+        Command("compare_with", "Compare &with…", "", c.compare.compare_with, PROJECT,
+                "Score this project against another project or LU-AVS export of the same "
+                "video, and walk the frames where the two disagree most"),
         Command("mark_done", "Mark segment &done", "Ctrl+D",
                 lambda: rv.mark_current_segment("done"), EDIT),
         Command("mark_failed", "Mark segment &failed", "Ctrl+Shift+D",

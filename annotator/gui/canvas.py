@@ -48,6 +48,8 @@ class Canvas(QWidget):
         self.pending: list[tuple[float, float, bool]] = []
         self.preview: Layer | None = None
         self.preview_hides: int | None = None
+        self.others: list[Layer] = []  # another annotation's masks of frame ``others_frame``
+        self.others_frame = -1
         self.notice = ""
         self.hud = ""
         self.tool = "points"
@@ -87,6 +89,12 @@ class Canvas(QWidget):
         ``hides`` is the object whose own layer it replaces while shown."""
         self.preview = layer
         self.preview_hides = hides
+        self.update()
+
+    def set_others(self, layers: list[Layer], frame: int = -1) -> None:
+        """Another annotation's masks of ``frame`` (Review ▸ Compare with…), drawn as outlines
+        over this project's own while that frame is on screen."""
+        self.others, self.others_frame = list(layers), int(frame)
         self.update()
 
     def set_overlay(self, overlay: str, opacity: float) -> None:
@@ -246,6 +254,9 @@ class Canvas(QWidget):
         for layer in layers:
             p.drawImage(QPointF(layer.x, layer.y),
                         layer.outline if self.overlay == "outline" else layer.image)
+        if self.view.index == self.others_frame:
+            for layer in self.others:
+                p.drawImage(QPointF(layer.x, layer.y), layer.outline)
         if self._stroke:
             self._draw_stroke(p)
         p.restore()

@@ -1,5 +1,6 @@
 """Stage 3, check and re-annotate: flagged clips worst first, stepping from flag to flag,
-the XMem mask beside its refinement, and the segment's verdict (done / failed).
+the XMem mask beside its refinement, and the segment's verdict (done / failed); after *Review ▸
+Compare with…*, the frames where another annotation disagrees with this one, walked the same way.
 
 The list is the session's check list (:mod:`annotator.pipeline.check_list`, read from the store
 on a worker thread whenever masks change; each mask revision carries the flags
@@ -8,6 +9,10 @@ failed first, then flagged clips worst first — the score is the clip's expecte
 failed frames — each reason in words with a tooltip saying what was measured and what to do. F / Shift+F step
 through the flagged frames in the list's order. A fix is made on the canvas with clicks or the brush; accepting it makes
 the frame an anchor and re-propagates only up to the neighbouring anchors (see the window).
+
+Its list has two sources, chosen above it once there is a comparison: the flagged clips, and
+the runs of frames where the other annotation disagrees (:mod:`annotator.pipeline.disagreement`:
+worst first, F visiting each run's worst frame first) — the same rows, buttons and keys.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -35,6 +42,8 @@ from annotator.pipeline.flags import flag_help, flag_label
 FAILED_HELP = ("You marked this segment failed. It stays in this list until it is fixed: click "
                "the object on a frame where the mask is wrong and press Enter (the fix is "
                "re-propagated to the neighbouring anchors), then mark the segment done.")
+FLAG_HEADERS = ("Object", "Frames", "Flags", "Score")
+COMPARE_HEADERS = ("Object", "Frames", "Where they differ", "Score")
 
 
 class CheckView(QWidget):
@@ -42,6 +51,7 @@ class CheckView(QWidget):
 
     use_shown = Signal()
     mark = Signal(str)  # "done" / "failed" for the current segment
+    source_changed = Signal(str)  # "flags" / "compare": which list is shown and walked
 
     def __init__(self, session: ProjectSession, state: ViewState,
                  parent: QWidget | None = None) -> None:
@@ -50,8 +60,21 @@ class CheckView(QWidget):
         self.session = session
         self.state = state
         self._at: tuple[int, int] | None = None  # the (frame, object) F last went to
+        self.comparison: Any = None  # a pipeline.disagreement.Comparison, once there is one
+        self._other, self._reference, self._stale = "", "this", False
+        self.source = QComboBox()
+        self.source.setObjectName("check_source")
+        self.source.setToolTip("Which list is shown and walked with F / Shift+F: the flagged "
+                               "clips, or where the annotation compared with disagrees")
+        self.source.addItem("Flagged clips", "flags")
+        # a long project name must not widen the dock: the combo elides it
+        self.source.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source.setMinimumContentsLength(16)
+        self.source.setVisible(False)  # until there is a comparison to choose
+        self.source.currentIndexChanged.connect(self._source_chosen)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Object", "Frames", "Flags", "Score"])
+        self.tree.setHeaderLabels(list(FLAG_HEADERS))
         for col, tip in enumerate(("The object whose masks were flagged",
                                    "The clip's frames (or the failed segment's)",
                                    "What the quality checks found, with how many frames; hover "
@@ -101,7 +124,10 @@ class CheckView(QWidget):
         grid.addWidget(self.failed_btn, 2, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.summary)
+        top = QHBoxLayout()  # the source chooser beside the summary: no line of its own
+        top.addWidget(self.source)
+        top.addWidget(self.summary, 1)
+        lay.addLayout(top)
         lay.addWidget(self.tree)
         lay.addLayout(grid)
         lay.addWidget(self.compare_label)
@@ -112,18 +138,115 @@ class CheckView(QWidget):
         self._fill()
 
     @property
+    def walking(self) -> str:
+        """The list shown and walked: ``"flags"`` or ``"compare"``."""
+        return self.source.currentData() or "flags"
+
+    @property
     def checks(self) -> Any:
+        if self.walking == "compare" and self.comparison is not None:
+            return self.comparison.checks
         return self.session.checks
+
+    # -- the comparison ----------------------------------------------------------------------
+    def set_comparison(self, comparison: Any, other: str = "", reference: str = "this") -> None:
+        """Show (and walk) where ``other`` disagrees with this project (None: no comparison,
+        back to the flags). ``reference``: the ground truth of the scores, "this" or "other"."""
+        self.comparison, self._other, self._reference = comparison, other, reference
+        self._stale = False
+        self.source.blockSignals(True)
+        while self.source.count() > 1:
+            self.source.removeItem(1)
+        if comparison is not None:
+            self.source.addItem(f"Compared: {other}", "compare")
+            self.source.setItemData(1, f"Where {other} disagrees with this project",
+                                    Qt.ItemDataRole.ToolTipRole)
+            self.source.setCurrentIndex(1)
+        else:
+            self.source.setCurrentIndex(0)
+        self.source.blockSignals(False)
+        self.source.setVisible(comparison is not None)
+        self._at = None
+        self._fill()
+        self.source_changed.emit(self.walking)
+
+    def set_comparison_stale(self, stale: bool = True) -> None:
+        """This project changed since the comparison was made (its list may be out of date)."""
+        self._stale = bool(stale)
+        self._fill()
+
+    def _source_chosen(self, _index: int) -> None:
+        self._at = None
+        self._fill()
+        self.source_changed.emit(self.walking)
+
+    def kind_words(self, kind: str) -> str:
+        """A run's kind of frame (:data:`annotator.pipeline.disagreement.KINDS`) in words."""
+        here = "only in this project"
+        there = f"only in {self._other}"
+        if kind == "differ":
+            return "masks differ"
+        ref_only = kind == "only_gt"
+        return here if ref_only == (self._reference == "this") else there
 
     def _show_compare(self, on: bool) -> None:
         self.compare_btn.blockSignals(True)
         self.compare_btn.setChecked(on)
         self.compare_btn.blockSignals(False)
         if not on:
-            self.compare_label.setText("")
+            self.set_compare_text("")
 
     def _fill(self) -> None:
-        checks = self.checks
+        compare = self.walking == "compare" and self.comparison is not None
+        self.tree.setHeaderLabels(list(COMPARE_HEADERS if compare else FLAG_HEADERS))
+        word = "disagreement" if compare else "flag"
+        self.prev_btn.setText(f"◀ Previous {word}")
+        self.next_btn.setText(f"Next {word} (F) ▶")
+        if compare:
+            self._fill_compare()
+        else:
+            self._fill_flags()
+        self.set_compare_text(self.compare_label.text())
+
+    def _fill_compare(self) -> None:
+        comp = self.comparison
+        checks = comp.checks
+        names = {o.id: o.name for o in self.session.objects}
+        self.tree.clear()
+        for c in checks.clips:
+            what = "\n".join(f"{self.kind_words(k)} ×{n}" for k, n in c.flags.most_common())
+            it = QTreeWidgetItem([names.get(c.object_id, "—"), f"{c.start}–{c.end}", what,
+                                  f"{c.score:.1f}"])
+            it.setData(0, Qt.ItemDataRole.UserRole, (c.object_id, c.worst_frame))
+            tip = (f"The lowest IoU of these {c.end - c.start + 1} frames is "
+                   f"{1 - c.worst:.2f}, at frame {c.worst_frame}: click to go there. Score: "
+                   f"1 − IoU summed over the frames, about {c.score:.1f} frames' worth of mask "
+                   "the two do not share (the list is sorted worst first).")
+            for col in range(4):
+                it.setToolTip(col, tip)
+            self.tree.addTopLevelItem(it)
+        ref = "this project" if self._reference == "this" else self._other
+        stale = " Out of date: compare again." if self._stale else ""
+        # short: it shares its line with the source chooser; the whole story in its tooltip
+        if checks.clips:
+            self.summary.setText(f"{plural(len(checks.clips), 'stretch', 'stretches')}, "
+                                 f"{plural(len(checks.frames), 'frame')} under IoU "
+                                 f"{comp.bar:g}, worst first.{stale}")
+            self.summary.setToolTip(
+                f"{plural(len(checks.clips), 'stretch', 'stretches')} where {self._other} "
+                f"disagrees with this project (IoU under {comp.bar:g} on "
+                f"{plural(len(checks.frames), 'frame')}; the reference: {ref}), worst first; "
+                "F / Shift+F step through them, a click goes to a stretch's worst frame."
+                + (" This project changed since: compare again (Review ▸ Compare with…) to "
+                   "bring the list up to date." if self._stale else ""))
+        else:
+            self.summary.setText(f"Agrees on every frame (IoU {comp.bar:g} or more).{stale}")
+            self.summary.setToolTip(f"{self._other} and this project agree on every frame "
+                                    f"(IoU {comp.bar:g} or more; the reference: {ref}).")
+
+    def _fill_flags(self) -> None:
+        checks = self.session.checks
+        self.summary.setToolTip("")
         names = {o.id: o.name for o in self.session.objects}
         self.tree.clear()
         for seg in checks.failed:
@@ -163,12 +286,25 @@ class CheckView(QWidget):
         self._at = (frame, oid)
         self.state.go(oid, frame)
 
+    def first(self) -> tuple[int, int] | None:
+        """Go to the first frame of the list's order (the worst)."""
+        self._at = None
+        order = self.checks.order
+        if not order:
+            return self.step(+1)  # (says there is nothing to walk)
+        frame, oid, row = order[0]
+        self._at = (frame, oid)
+        self.tree.setCurrentItem(self.tree.topLevelItem(row))
+        self.state.go(oid, frame)
+        return oid, frame
+
     def step(self, direction: int) -> tuple[int, int] | None:
         """Go to the next (+1) or previous (−1) flagged frame in the list's order (worst
         first), from the current one; from a frame that is not in the list, to the worst."""
         order, frame_now = self.checks.order, self.state.frame
         if not order:
-            self.session.say("No flagged frames.", False)
+            self.session.say("No frames where the two disagree." if self.walking == "compare"
+                             else "No flagged frames.", False)
             return None
         keys = [(f, oid) for f, oid, _row in order]
         i = None
@@ -188,3 +324,5 @@ class CheckView(QWidget):
 
     def set_compare_text(self, text: str) -> None:
         self.compare_label.setText(text)
+        # walking a comparison, the source chooser takes its line while it has nothing to say
+        self.compare_label.setVisible(bool(text) or self.walking == "flags")

@@ -47,7 +47,8 @@ class FileController(QObject):
             return str(last)
         return str(self.session.project.dir.parent) if self.session is not None else ""
 
-    def _remember(self, path: str | Path) -> None:
+    def remember(self, path: str | Path) -> None:
+        """The folder of ``path`` is where the next file dialog starts."""
         path = Path(path)
         S.app_settings().setValue("dialogs/last_dir", str(path if path.is_dir() else path.parent))
 
@@ -71,7 +72,7 @@ class FileController(QObject):
                 return
         from annotator.core.importers import import_segments
 
-        self._remember(path)
+        self.remember(path)
         session, p = self.session, Path(path)
         store, video = session.store, session.video
         self._import(lambda: import_segments(store, p, video.index_at),
@@ -93,7 +94,7 @@ class FileController(QObject):
                 return
         from annotator.core import importers
 
-        self._remember(path)
+        self.remember(path)
         store, p = self.session.store, Path(path)
 
         def work() -> Any:
@@ -124,7 +125,7 @@ class FileController(QObject):
             path = self._ask_target(f)
             if not path:
                 return
-        self._remember(path)
+        self.remember(path)
         from annotator.core.export_files import TargetTaken
         from annotator.pipeline.exports import run_export
 

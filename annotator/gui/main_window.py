@@ -3,9 +3,9 @@
 The window only assembles. What the person looks at is the :class:`ViewState` (frame, object,
 tool, comparison, hidden objects); the open project is a :class:`ProjectSession` (the one
 writer and emitter, holding the objects, segments and check list in memory); the views listen
-to both, and controllers act — opening projects, editing, propagating, reviewing, files, error
-reports. The commands are one table (:mod:`annotator.gui.actions`), laid out as menus and a
-toolbar (:mod:`annotator.gui.menus`).
+to both, and controllers act — opening projects, editing, propagating, reviewing, comparing,
+files, error reports. The commands are one table (:mod:`annotator.gui.actions`), laid out as
+menus and a toolbar (:mod:`annotator.gui.menus`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from annotator.gui.actions import Enabling, build_actions, commands
 from annotator.gui.canvas import Canvas
 from annotator.gui.canvas_feed import CanvasFeed
 from annotator.gui.check_view import CheckView
+from annotator.gui.compare_controller import CompareController
 from annotator.gui.dialogs import WindowDialogs
 from annotator.gui.edit_controller import EditController
 from annotator.gui.error_report import ErrorReporter
@@ -110,11 +111,14 @@ class MainWindow(QMainWindow):
                                        lambda: self.window_layout.shown("check"),
                                        self.propagation.repropagate_between_anchors)
         self.files = FileController(status, self, self.playback.pause)
+        self.compare = CompareController(state, status, self.canvas, self, self.files,
+                                         self._show_check, self.errors.show_error)
         self.edit = EditController(state, status, self.canvas, self)
         self.dialogs = WindowDialogs(self, lambda: self.actions_,
                                      self.status.engines_label.toolTip, self.errors.open_log_folder)
         parts = SimpleNamespace(
             projects=self.projects, files=self.files, edit=self.edit, review=self.review,
+            compare=self.compare,
             propagation=self.propagation, state=state, playback=self.playback,
             canvas=self.canvas, timeline=lambda: self.timeline, dialogs=self.dialogs,
             close_project=self.close_project, quit=self.close)
@@ -186,6 +190,7 @@ class MainWindow(QMainWindow):
         for ctl in (self.propagation, self.files, self.enabling, self.playback):
             ctl.attach(session)
         self.review.attach(session, self.check_view, self.prompt)
+        self.compare.attach(session, self.check_view)
         self.edit.attach(session, self.prompt)
         view_only = ("" if not session.readonly else " (view only: read-only)"
                      if not session.held_by else f" (view only: open in process {session.held_by})")
@@ -243,7 +248,8 @@ class MainWindow(QMainWindow):
         self.playback.detach()
         self.save_layout()
         places.save(session.project.dir, self.state.frame, self.state.object_id)
-        for ctl in (self.propagation, self.review, self.files, self.edit, self.enabling):
+        for ctl in (self.propagation, self.review, self.compare, self.files, self.edit,
+                    self.enabling):
             ctl.detach()
         for key in self.docks:
             old = self.docks[key].widget()

@@ -29,13 +29,15 @@ from annotator.core.quality import boundary_f_measure
 from annotator.core.tracks import Track, box_of
 from annotator.errors import UserError
 
-__all__ = ["METRICS", "Scores", "avs_f_measure", "box_iou", "evaluate", "match", "render_table",
-           "score_segment", "temporal_iou", "write_csv"]
+__all__ = ["METRICS", "Scores", "avs_f_measure", "box_iou", "evaluate", "match", "percent",
+           "render_table", "score_segment", "temporal_iou", "write_csv"]
 
 METRICS = ("m_tIoU", "m_vIoU", "m_tF", "m_vF", "m_tIoU_box", "m_vIoU_box", "t_IoU",
            "J", "F", "J&F")
 BETA2 = 0.3  # the AVS F-measure's β² (weights precision)
 PER = ("category", "video", "segment")
+#: ``on_frame(g, t, iou, n_gt, n_pred)``: one scored frame of the GT segment ``g``
+OnFrame = Callable[[Track, int, float, int, int], None]
 
 
 def temporal_iou(a: Track, b: Track) -> Fraction:
@@ -109,9 +111,11 @@ def _box(track: Track, t: int, mask: np.ndarray | None) -> np.ndarray | None:
     return box_of(mask) if b is None else b
 
 
-def score_segment(g: Track, p: Track | None, tick: Callable[[], None] | None = None) -> dict:
+def score_segment(g: Track, p: Track | None, tick: Callable[[], None] | None = None,
+                  on_frame: Callable[[int, float, int, int], None] | None = None) -> dict:
     """One row: ``g``'s video, label, range and name, the matched span (``pred``: (start, end) or
-    None) and every metric of :data:`METRICS` for this segment."""
+    None) and every metric of :data:`METRICS` for this segment. ``on_frame(t, iou, n_gt,
+    n_pred)``: each frame's IoU and both masks' pixel counts, as scored."""
     sums = dict.fromkeys(("iou", "f", "iou_in", "f_in", "box", "box_in", "bf"), 0.0)
     for t in range(g.start, g.end + 1):
         gm = _mask(g, t)
@@ -138,6 +142,8 @@ def score_segment(g: Track, p: Track | None, tick: Callable[[], None] | None = N
         sums["f"] += f
         sums["box"] += bi
         sums["bf"] += bf
+        if on_frame is not None:
+            on_frame(t, iou, n_g, n_p)
         if in_p:
             sums["iou_in"] += iou
             sums["f_in"] += f
@@ -208,11 +214,13 @@ def _check_per(per: Iterable[str]) -> tuple[str, ...]:
 
 
 def _one_way(ref: Sequence[Track], other: Sequence[Track], direction: str,
-             tick: Callable[[], None]) -> list[dict]:
+             tick: Callable[[], None], on_frame: OnFrame | None = None) -> list[dict]:
     by: dict[tuple[str, str], list[Track]] = {}  # a dataset has thousands of videos
     for p in other:
         by.setdefault((p.video, p.label), []).append(p)
-    return [dict(score_segment(g, match(g, by.get((g.video, g.label), ())), tick),
+    return [dict(score_segment(g, match(g, by.get((g.video, g.label), ())), tick,
+                               None if on_frame is None else
+                               (lambda t, iou, n_g, n_p, g=g: on_frame(g, t, iou, n_g, n_p))),
                  direction=direction) for g in ref]
 
 
@@ -230,11 +238,14 @@ def _average(a: dict, b: dict) -> dict:
 
 
 def evaluate(gt: Sequence[Track], pred: Sequence[Track], *, symmetric: bool = False,
-             progress: Callable[[int, int], None] | None = None) -> Scores:
+             progress: Callable[[int, int], None] | None = None,
+             on_frame: OnFrame | None = None) -> Scores:
     """Score ``pred`` against ``gt`` (docs/evaluate.md). ``symmetric``: also score ``gt``
     against ``pred`` and average every number of the two directions (the agreement of two
     annotators; ``n_segments`` then counts both sides' segments). ``progress(done, total)``:
-    frames scored so far, after each frame."""
+    frames scored so far, after each frame. ``on_frame(g, t, iou, n_gt, n_pred)``: every
+    scored frame ``t`` of the GT segment ``g`` (of forward rows only) with its IoU and pixel
+    counts (what :mod:`annotator.pipeline.disagreement` ranks)."""
     gt, pred = list(gt), list(pred)
     total = sum(g.length for g in gt) + (sum(p.length for p in pred) if symmetric else 0)
     done = 0
@@ -245,7 +256,7 @@ def evaluate(gt: Sequence[Track], pred: Sequence[Track], *, symmetric: bool = Fa
         if progress is not None:
             progress(done, total)
 
-    forward = _one_way(gt, pred, "gt", tick)
+    forward = _one_way(gt, pred, "gt", tick, on_frame)
     backward = _one_way(pred, gt, "pred", tick) if symmetric else []
     if not forward and not backward:
         raise UserError("no ground-truth segments to score (and none predicted)" if symmetric
@@ -261,7 +272,8 @@ def evaluate(gt: Sequence[Track], pred: Sequence[Track], *, symmetric: bool = Fa
                   symmetric=symmetric)
 
 
-def _pct(x: float) -> str:
+def percent(x: float) -> str:
+    """A metric as the tables print it: percent, one decimal ("-" for NaN)."""
     return "-" if math.isnan(x) else f"{100 * x:.1f}"
 
 
@@ -272,7 +284,7 @@ def render_table(scores: Scores, per: Iterable[str] = ("category",)) -> str:
     lines: list[tuple[str, ...]] = [("", "n", *METRICS)]
 
     def add(name: str, d: dict, n: int) -> None:
-        lines.append((name, str(n), *(_pct(d[m]) for m in METRICS)))
+        lines.append((name, str(n), *(percent(d[m]) for m in METRICS)))
 
     add("overall", scores.overall, scores.n_segments)
     if "category" in per:
