@@ -21,6 +21,8 @@ from annotator import settings
 from annotator.pipeline.exports import FORMATS
 
 ALWAYS, PROJECT, EDIT = "always", "project", "edit"  # when an action is enabled
+#: commands renamed since a release: new name -> old name (a person's keys for it are kept)
+RENAMED = {"other_version": "compare"}  # "compare" is now Review ▸ Compare with…
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ def commands(c: Any) -> list[Command]:
         Command("check_view", "&Check && re-annotate view", "Ctrl+R", rv.show_check_view),
         Command("next_flag", "&Next flagged frame", "F", lambda: rv.next_flag(+1)),
         Command("prev_flag", "&Previous flagged frame", "Shift+F", lambda: rv.next_flag(-1)),
-        Command("compare", "Toggle &XMem / refined mask", "X", rv.toggle_compare),
+        Command("other_version", "Toggle &XMem / refined mask", "X", rv.toggle_other_version),
         Command("compare_with", "Compare &with…", "", c.compare.compare_with, PROJECT,
                 "Score this project against another project or LU-AVS export of the same "
                 "video, and walk the frames where the two disagree most"),
@@ -167,6 +169,8 @@ def build_actions(parent: QWidget, table: list[Command]) -> dict[str, QAction]:
         act.setObjectName(f"action_{cmd.name}")
         defaults = (cmd.keys,) if isinstance(cmd.keys, str) else cmd.keys
         own = settings.get(f"shortcuts.{cmd.name}")
+        if own is None and cmd.name in RENAMED:  # keys chosen under the command's old name
+            own = settings.get(f"shortcuts.{RENAMED[cmd.name]}")
         # None: the built-in keys; "": the person cleared them (no key)
         seqs = [k for k in defaults if k] if own is None else [own] if own else []
         act.setShortcuts([QKeySequence(k) for k in seqs])

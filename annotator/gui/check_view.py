@@ -97,9 +97,9 @@ class CheckView(QWidget):
         self.next_btn = QPushButton("Next flag (F) ▶")
         self.prev_btn.setToolTip("The previous flagged frame in the list's order (Shift+F)")
         self.next_btn.setToolTip("The next flagged frame in the list's order, worst first (F)")
-        self.compare_btn = QPushButton("XMem ⇄ refined (X)")
-        self.compare_btn.setCheckable(True)
-        self.compare_btn.setToolTip("Show the mask before refinement (the raw propagated mask) "
+        self.other_version_btn = QPushButton("XMem ⇄ refined (X)")
+        self.other_version_btn.setCheckable(True)
+        self.other_version_btn.setToolTip("Show the mask before refinement (the raw propagated mask) "
                                     "instead of the current one")
         self.use_btn = QPushButton("Use shown mask")
         self.use_btn.setToolTip("Make the mask on screen this frame's anchor (Enter)")
@@ -111,14 +111,14 @@ class CheckView(QWidget):
         self.compare_label.setWordWrap(True)
         self.prev_btn.clicked.connect(lambda: self.step(-1))
         self.next_btn.clicked.connect(lambda: self.step(+1))
-        self.compare_btn.toggled.connect(lambda on: setattr(self.state, "compare", on))
+        self.other_version_btn.toggled.connect(lambda on: setattr(self.state, "other_version", on))
         self.use_btn.clicked.connect(self.use_shown)
         self.done_btn.clicked.connect(lambda: self.mark.emit("done"))
         self.failed_btn.clicked.connect(lambda: self.mark.emit("failed"))
         grid = QGridLayout()
         grid.addWidget(self.prev_btn, 0, 0)
         grid.addWidget(self.next_btn, 0, 1)
-        grid.addWidget(self.compare_btn, 1, 0)
+        grid.addWidget(self.other_version_btn, 1, 0)
         grid.addWidget(self.use_btn, 1, 1)
         grid.addWidget(self.done_btn, 2, 0)
         grid.addWidget(self.failed_btn, 2, 1)
@@ -134,7 +134,7 @@ class CheckView(QWidget):
         lay.addWidget(self.auto_repropagate)
         session.flags_changed.connect(self._fill)
         session.objects_changed.connect(self._fill)
-        state.compare_changed.connect(self._show_compare)
+        state.other_version_changed.connect(self._show_other_version)
         self._fill()
 
     @property
@@ -189,10 +189,10 @@ class CheckView(QWidget):
         ref_only = kind == "only_gt"
         return here if ref_only == (self._reference == "this") else there
 
-    def _show_compare(self, on: bool) -> None:
-        self.compare_btn.blockSignals(True)
-        self.compare_btn.setChecked(on)
-        self.compare_btn.blockSignals(False)
+    def _show_other_version(self, on: bool) -> None:
+        self.other_version_btn.blockSignals(True)
+        self.other_version_btn.setChecked(on)
+        self.other_version_btn.blockSignals(False)
         if not on:
             self.set_compare_text("")
 

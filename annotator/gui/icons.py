@@ -21,7 +21,7 @@ GLYPHS = {
     "cancel": ("■", "#ef5350"),
     "check_view": ("⚑", "#ffb300"),
     "next_flag": ("⚐", "#ffb300"),
-    "compare": ("⇄", "#ba68c8"),
+    "other_version": ("⇄", "#ba68c8"),
 }
 
 

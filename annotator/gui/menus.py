@@ -25,7 +25,7 @@ MENUS: list[tuple[str, list[str | None]]] = [  # None: a separator
     ("P&layback", ["play", "loop", "slower", "faster", "mute"]),
     ("&Propagate", ["propagate", "propagate_all", "propagate_fwd", "propagate_back",
                     "repropagate", None, "batch", "cancel"]),
-    ("&Review", ["check_view", "next_flag", "prev_flag", "compare", "compare_with", None,
+    ("&Review", ["check_view", "next_flag", "prev_flag", "other_version", "compare_with", None,
                  "mark_done",
                  "mark_failed", None, "propose", "assign_proposal", "reject_proposal"]),
     ("&Models", ["models"]),
@@ -37,7 +37,7 @@ TOOLBAR: list[tuple[str, str] | None] = [
     ("undo", "Undo"), ("redo", "Redo"), None, ("tool_points", "Points"), ("tool_brush", "Brush"),
     ("tool_eraser", "Eraser"), None, ("accept", "Accept"), ("next_candidate", "Candidate"), None,
     ("propagate", "Propagate"), ("propagate_all", "All"), ("cancel", "Cancel"), None,
-    ("check_view", "Check"), ("next_flag", "Next flag"), ("compare", "XMem ⇄ refined")]
+    ("check_view", "Check"), ("next_flag", "Next flag"), ("other_version", "XMem ⇄ refined")]
 
 
 def build_menus(bar: QMenuBar, actions: dict[str, QAction],

@@ -35,7 +35,7 @@ class ReviewController(QObject):
         self.prompt: Any = None
         self._request = 0  # the comparison asked for last; older answers are dropped
         self._shown: tuple[int, int, int] | None = None  # (object, frame, revision) on screen
-        state.compare_changed.connect(self._compare)
+        state.other_version_changed.connect(self._show_other_version)
         state.frame_changed.connect(lambda *_: self._moved())
         state.object_changed.connect(lambda *_: self._moved())
 
@@ -47,7 +47,7 @@ class ReviewController(QObject):
         check_view.mark.connect(self.mark_current_segment)
 
     def detach(self) -> None:
-        self.state.compare = False
+        self.state.other_version = False
         self.session = self.check_view = self.prompt = None
 
     # -- the check view ------------------------------------------------------------------------
@@ -79,7 +79,7 @@ class ReviewController(QObject):
         """Enter: the version on screen after X, else the current mask, becomes the anchor."""
         if self.prompt is None:
             return
-        if self.state.compare:
+        if self.state.other_version:
             self.use_shown_mask()
         else:
             self.prompt.accept()
@@ -100,18 +100,18 @@ class ReviewController(QObject):
         session.run(lambda: needs_repropagation(store, oid, frame), go)
 
     # -- XMem ⇄ refined ------------------------------------------------------------------------
-    def toggle_compare(self) -> None:
-        self.state.compare = not self.state.compare
+    def toggle_other_version(self) -> None:
+        self.state.other_version = not self.state.other_version
 
     def _moved(self) -> None:
-        self.state.compare = False  # the comparison is about one frame of one object
+        self.state.other_version = False  # the comparison is about one frame of one object
 
     def _masks_changed(self, keys: Any) -> None:
-        if self.state.compare and (keys is None or any(int(k[1]) == self.state.frame
+        if self.state.other_version and (keys is None or any(int(k[1]) == self.state.frame
                                                        for k in keys)):
-            self._compare(True)
+            self._show_other_version(True)
 
-    def _compare(self, on: bool) -> None:
+    def _show_other_version(self, on: bool) -> None:
         """Show the other version of the current mask: XMem's raw one or the refined one."""
         self._request += 1
         self._shown = None
@@ -141,7 +141,7 @@ class ReviewController(QObject):
             if self.check_view is not None:
                 self.check_view.set_compare_text(text)
             if rec is None:
-                self.state.compare = False
+                self.state.other_version = False
                 self.status.say(text)
                 return
             rev_id, mask = rec
@@ -155,7 +155,7 @@ class ReviewController(QObject):
         """Make the version on screen (after X) this frame's anchor."""
         if self.prompt is None:
             return
-        if not self.state.compare:
+        if not self.state.other_version:
             self.prompt.accept()
             return
         shown = self._shown
@@ -163,5 +163,5 @@ class ReviewController(QObject):
             self.status.say("The other version of this frame's mask is not on screen yet: wait "
                             "for it (or press X again), then Enter.", True)
             return
-        self.state.compare = False
+        self.state.other_version = False
         self.prompt.accept_now(rev_id=shown[2])

@@ -26,7 +26,7 @@ class ViewState(QObject):
     frame_changed = Signal(int, bool)  # frame, playing
     object_changed = Signal(object)  # object id or None
     tool_changed = Signal(str)
-    compare_changed = Signal(bool)  # the other version of the current mask is shown
+    other_version_changed = Signal(bool)  # the other version of the current mask is shown
     hidden_changed = Signal(object)  # frozenset of hidden object ids
     overlay_changed = Signal(str, float)  # "filled" | "outline", opacity 0..1
 
@@ -36,7 +36,7 @@ class ViewState(QObject):
         self._frame = 0
         self._object: int | None = None
         self._tool = "points"
-        self._compare = False
+        self._other_version = False
         self._hidden: frozenset[int] = frozenset()
         self._overlay = "filled"
         self._opacity = 0.43  # (the window sets the person's own from the settings)
@@ -49,7 +49,7 @@ class ViewState(QObject):
         comparison, nothing hidden. The tool and the overlay stay the person's."""
         self.frame_count = int(frame_count)
         self.playing = False
-        self.compare = False
+        self.other_version = False
         self.hidden = frozenset()
         self.selected_segment = None
         self.object_id = None
@@ -107,14 +107,14 @@ class ViewState(QObject):
             self.tool_changed.emit(tool)
 
     @property
-    def compare(self) -> bool:
-        return self._compare
+    def other_version(self) -> bool:
+        return self._other_version
 
-    @compare.setter
-    def compare(self, on: bool) -> None:
-        if bool(on) != self._compare:
-            self._compare = bool(on)
-            self.compare_changed.emit(self._compare)
+    @other_version.setter
+    def other_version(self, on: bool) -> None:
+        if bool(on) != self._other_version:
+            self._other_version = bool(on)
+            self.other_version_changed.emit(self._other_version)
 
     # -- what is drawn -------------------------------------------------------------------------
     @property

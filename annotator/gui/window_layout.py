@@ -53,7 +53,7 @@ class WindowLayout(QObject):
             dock.installEventFilter(self)  # a new project's timeline asks for its height
         win.installEventFilter(self)
         # F / Shift+F / X work on the check view: bring it to the front when it is a tab
-        for name in ("next_flag", "prev_flag", "compare", "check_view"):
+        for name in ("next_flag", "prev_flag", "other_version", "check_view"):
             actions[name].triggered.connect(self._raise_check)
         for dock in docks.values():  # View > a dock: shown in front, even as a tab
             dock.toggleViewAction().triggered.connect(

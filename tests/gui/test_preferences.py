@@ -238,3 +238,17 @@ def test_a_cleared_shortcut_stays_cleared(qtbot, demo_dir):
     qtbot.addWidget(again)
     assert again.actions_["propagate_all"].shortcuts() == []
     assert again.actions_["propagate"].shortcut().toString() == "P"
+
+
+def test_keys_chosen_for_a_renamed_command_are_kept(qtbot):
+    """The XMem ⇄ refined toggle was the command "compare" (the name now belongs to Review ▸
+    Compare with…): keys a person set under the old name still drive the toggle."""
+    from annotator.gui.main_window import MainWindow
+
+    settings.set("shortcuts.compare", "Ctrl+Alt+X")
+    try:
+        win = MainWindow()
+        qtbot.addWidget(win)
+        assert win.actions_["other_version"].shortcut().toString() == "Ctrl+Alt+X"
+    finally:
+        settings.set("shortcuts.compare", None)

@@ -132,10 +132,10 @@ def test_check_view_lists_the_check_list_and_steps_the_state(qtbot, parts):
     assert (state.object_id, state.frame) == (bell, 30)
     qtbot.mouseClick(view.next_btn, LEFT)
     assert state.frame == 31
-    qtbot.mouseClick(view.compare_btn, LEFT)  # the button sets the state, the state the button
-    assert state.compare
-    state.compare = False
-    assert not view.compare_btn.isChecked()
+    qtbot.mouseClick(view.other_version_btn, LEFT)  # the button sets the state, the state the button
+    assert state.other_version
+    state.other_version = False
+    assert not view.other_version_btn.isChecked()
 
 
 def test_canvas_feed_shows_the_states_frame_and_the_sessions_masks(qtbot, parts):
