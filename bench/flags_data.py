@@ -3,11 +3,11 @@ pipeline, and its per-frame failure signals, both cached under ``/tmp`` (never i
 
 Propagation (:func:`annotator.pipeline.queue.propagate_project`: a project on the frame folder,
 one object, one segment over all frames, the first frame's ground truth as the anchor, the
-weight-free fallback propagator, no refinement) is cached by a hash of the engine's source,
-the signals (:func:`annotator.pipeline.failure.track_signals`, every feature of
-:data:`~annotator.pipeline.failure.FEATURES`) by a hash of the signals' source as well: a
-change to either recomputes what it touches, and ``--fresh`` recomputes everything. A warm
-cache loads all twenty sequences in about a second.
+weight-free fallback propagator, no refinement: the masks, confidences and the P(fail) the
+commit thread stored) and the signals (:func:`annotator.pipeline.failure.track_signals`, every
+feature of :data:`~annotator.pipeline.failure.FEATURES`) are cached in a folder named by a hash
+of the source they come from (:data:`SOURCES`): a change there recomputes them (about a minute
+for the twenty sequences), ``--fresh`` too. A warm cache loads them in seconds.
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ CACHE = Path("/tmp/flags_bench_cache")
 FAIL_J = 0.5
 ENGINE_FRAMES = 20  # frames per sequence the engine is timed on
 
-#: the sources whose change makes the cached masks (ENGINE) or signals (SIGNALS) stale
-ENGINE = ("annotator/engines/fallback_propagator.py", "annotator/engines/flow.py",
-          "annotator/engines/appearance.py", "annotator/engines/guided_filter.py",
-          "annotator/engines/propagator.py")
-SIGNALS = ENGINE + ("annotator/pipeline/failure.py", "annotator/pipeline/anchor_match.py")
+#: the sources whose change makes the cache stale: the engine, the signals, the stored P(fail)
+SOURCES = ("annotator/engines/fallback_propagator.py", "annotator/engines/flow.py",
+           "annotator/engines/appearance.py", "annotator/engines/guided_filter.py",
+           "annotator/engines/propagator.py", "annotator/pipeline/failure.py",
+           "annotator/pipeline/anchor_match.py", "annotator/pipeline/flags.py",
+           "annotator/pipeline/writer.py")
 
 
 def _digest(files: tuple[str, ...]) -> str:
@@ -74,7 +75,7 @@ def _propagate(seq: Path, truths: list[np.ndarray]) -> dict:
 
 def _masks(seq: Path, truths: list[np.ndarray], cache: Path, fresh: bool) -> dict:
     """The real pipeline's masks and confidences for one sequence (cached)."""
-    file = cache / f"masks-{_digest(ENGINE)}" / f"{seq.name}.npz"
+    file = cache / _digest(SOURCES) / f"{seq.name}-masks.npz"
     if file.exists() and not fresh:
         z = np.load(file)
         shape = tuple(z["shape"])
@@ -126,7 +127,7 @@ def sequence(seq: Path, cache: Path = CACHE, fresh: bool = False) -> dict:
     Keys: ``masks`` (n×h×w), ``confidence``, ``stored_p`` (the P(fail) the commit thread
     stored), ``j``, ``failed`` (J < 0.5), ``feats`` (name → n values; frame 0, the anchor,
     zeros), ``sig_cpu``, ``redetect_cpu``, ``eng_cpu`` (CPU seconds), ``eng_frames``."""
-    file = cache / f"signals-{_digest(SIGNALS)}" / f"{seq.name}.npz"
+    file = cache / _digest(SOURCES) / f"{seq.name}-signals.npz"
     truths = None
     if not file.exists() or fresh:
         images, truths = load(seq)
