@@ -151,6 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"GOAL recall >= 0.9 at precision >= 0.6, held out: recall {rec:.3f}, precision "
           f"{prec:.3f} -> {'met' if rec >= 0.9 and prec >= 0.6 else 'NOT met'}")
     calibration(seqs, held)
+    wrong = np.concatenate([seqs[n]["j"][1:][flagged_by_clips(
+        clips_from_probability(p, 1, m), len(p))[1:] & ~seqs[n]["failed"][1:]]
+        for n, (p, m, _) in out.items()])
+    print(f"false flags (held out): {len(wrong)} frames, J < 0.6 on "
+          f"{ratio((wrong < 0.6).sum(), len(wrong)):.0%}, J < 0.7 on "
+          f"{ratio((wrong < 0.7).sum(), len(wrong)):.0%}")
     tot: dict[int, np.ndarray] = {}
     for name, (p, m, _) in out.items():
         for k, v in topk(clips_from_probability(p, 1, m), seqs[name]["failed"]).items():
