@@ -95,6 +95,37 @@ def topk(clips, failed: np.ndarray, ks=(1, 3, 10)) -> dict[int, tuple[int, int]]
     return out
 
 
+def _spans(frames: np.ndarray) -> str:
+    """``[3, 4, 5, 9]`` → ``3–5, 9``."""
+    if not len(frames):
+        return "-"
+    cuts = np.flatnonzero(np.diff(frames) > 1) + 1
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}"
+                     for r in np.split(frames, cuts))
+
+
+def misses(seqs: dict, out: dict) -> None:
+    """Per sequence: the failed frames outside the held-out clips, and the J of the frames
+    flagged that did not fail; pooled, how many of those were near-failures."""
+    wrong = []
+    print("held out, where it is wrong (frames; false flags' J):")
+    for name, (p, m, _) in out.items():
+        s = seqs[name]
+        fl = flagged_by_clips(clips_from_probability(p, 1, m), len(p))
+        fl[0] = False
+        failed = s["failed"].copy()
+        failed[0] = False
+        j = s["j"][fl & ~failed]
+        wrong.append(j)
+        if (failed & ~fl).any() or len(j):
+            print(f"  {name:18s} missed {_spans(np.flatnonzero(failed & ~fl))}; "
+                  + (f"{len(j)} false flags, J {j.min():.2f}–{j.max():.2f}" if len(j)
+                     else "no false flag"))
+    w = np.concatenate(wrong)
+    print(f"false flags: {len(w)} frames, J < 0.6 on {ratio((w < 0.6).sum(), len(w)):.0%}, "
+          f"J < 0.7 on {ratio((w < 0.7).sum(), len(w)):.0%}")
+
+
 def describe(model: F.FailureModel, info: dict) -> str:
     r = info["recipe"]
     return (f"l2 {r.l2:g}, J < {r.label:g}, {', '.join(model.signals)}; threshold "
@@ -151,12 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"GOAL recall >= 0.9 at precision >= 0.6, held out: recall {rec:.3f}, precision "
           f"{prec:.3f} -> {'met' if rec >= 0.9 and prec >= 0.6 else 'NOT met'}")
     calibration(seqs, held)
-    wrong = np.concatenate([seqs[n]["j"][1:][flagged_by_clips(
-        clips_from_probability(p, 1, m), len(p))[1:] & ~seqs[n]["failed"][1:]]
-        for n, (p, m, _) in out.items()])
-    print(f"false flags (held out): {len(wrong)} frames, J < 0.6 on "
-          f"{ratio((wrong < 0.6).sum(), len(wrong)):.0%}, J < 0.7 on "
-          f"{ratio((wrong < 0.7).sum(), len(wrong)):.0%}")
+    misses(seqs, out)
     tot: dict[int, np.ndarray] = {}
     for name, (p, m, _) in out.items():
         for k, v in topk(clips_from_probability(p, 1, m), seqs[name]["failed"]).items():
