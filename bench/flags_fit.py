@@ -4,10 +4,10 @@ Everything here is chosen from data: the features (greedy forward selection by
 leave-one-sequence-out log-loss, coefficients never negative), the ridge penalty and the label
 the logistic model is fitted to (``J < label``: a label above 0.5 teaches it the start of a
 drift) — a :class:`Recipe` — and the clip threshold and extension (the largest pooled recall
-whose pooled precision reaches a target, on leave-one-sequence-out P(fail)). :func:`nested` measures the whole procedure held
-out: for each sequence left out (the outer loop), every one of those choices is made by
-leave-one-out among the others only (the inner loop), the model is fitted on the others with
-them, and only the left-out sequence's frames are counted.
+whose pooled precision reaches a target, on leave-one-sequence-out P(fail)). :func:`nested`
+measures the whole procedure held out: for each sequence left out (the outer loop), every one
+of those choices is made by leave-one-out among the others only (the inner loop), the model is
+fitted on the others with them, and only the left-out sequence's frames are counted.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ class Recipe:
 def flagged(p: np.ndarray, threshold: float, extend: float, gap: int = GAP) -> np.ndarray:
     """The frames inside clips (as :func:`annotator.pipeline.clips.clips_from_probability`
     groups them, without breaks): runs of P ≥ extend × threshold, gaps of up to ``gap`` frames
-    bridged, kept where they reach ``threshold``."""
+    bridged, kept where they reach ``threshold``. A copy for speed in the inner loop's
+    threshold sweep (tests/pipeline/test_failure_signals.py holds it equal to the real one);
+    the bench counts its figures with the real one."""
     out = np.zeros(len(p), bool)
     idx = np.flatnonzero(p >= threshold * extend)
     if idx.size == 0:

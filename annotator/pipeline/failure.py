@@ -60,11 +60,11 @@ gradient-orientation histograms, blur, solidity, compactness, box fill, fragment
 aspect ratio against the anchor's, GrabCut's disagreement, a scale chained over keypoint
 matches, a decaying maximum, smoothing P(fail), clips kept by their sum; for cost, the
 keypoints looked for only near the mask (2026-12-02, leave-one-out recall 0.93 -> 0.83); and
-(2026-12-07, nested on the fourteen sequences used before, where the procedure found 0.89 at
-0.54 and a fixed ridge of 10, the best, 0.91 at 0.55) each signal relative to its first frames after the anchor, the propagator's own
+(2026-12-07, nested on the fourteen development sequences alone, none clearly better than the
+procedure) each signal relative to its first frames after the anchor, the propagator's own
 confidence (engine-specific besides), a non-negative lasso over every feature, choosing the
-features or the recipe by the recall at the target precision instead of the log-loss, a fixed
-ridge of 1 or 30, labels J < 0.4, 0.45, 0.55 or 0.6 alone.
+features or the recipe by the recall at the target precision instead of the log-loss, fixed
+ridges, each training label alone (J < 0.4 … 0.6).
 
 Cost: the frame at half resolution, colours and edges in the object's box, ORB on the frame on
 every third frame (:data:`REDETECT_EVERY`): about 4 CPU milliseconds per object-frame, an

@@ -205,3 +205,31 @@ def test_the_shipped_model_flags_a_real_drift_and_not_the_frames_before_it(share
     for f in range(1, len(gts)):
         assert masks[f].quality["p_fail"] == pytest.approx(
             model.probability(masks[f].quality), abs=2e-3)
+
+
+def test_the_benchs_fast_clip_count_equals_the_check_views_clips():
+    """bench/flags_fit.py sweeps thresholds with its own copy of the clip grouping (for speed);
+    it must flag exactly the frames inside :func:`clips_from_probability`'s clips, for every
+    threshold and extension it sweeps (random P(fail) runs, some with long gaps)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "flags_fit.py"
+    spec = importlib.util.spec_from_file_location("flags_fit", path)
+    fit = importlib.util.module_from_spec(spec)
+    sys.modules["flags_fit"] = fit  # its dataclass looks its module up while it is defined
+    try:
+        spec.loader.exec_module(fit)
+    finally:
+        del sys.modules["flags_fit"]
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        p = rng.random(int(rng.integers(2, 80))) ** rng.uniform(0.3, 4.0)
+        p[0] = 0.0
+        thr, ext = float(rng.choice(fit.THRESHOLDS)), float(rng.choice(fit.EXTEND))
+        model = F.FailureModel(("x",), (1.0,), 0.0, thr, ext)
+        inside = np.zeros(len(p), bool)
+        for c in clips_from_probability(p, 1, model):
+            inside[c.start:c.end + 1] = True
+        assert (fit.flagged(p, thr, ext) == inside).all(), (thr, ext)
