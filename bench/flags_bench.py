@@ -49,8 +49,9 @@ from annotator.pipeline import failure as F  # noqa: E402
 from annotator.pipeline.clips import clips_from_probability, clips_of  # noqa: E402
 
 #: the sequences seen while the procedure was designed (its candidate features, recipes and
-#: target were tried on them, 2026-12-02 and 2026-12-08); the other sequences of ``--data``
-#: were first propagated for the nested figure and seen by no choice but the procedure's own
+#: target were tried on them, 2026-12-02 and 2026-12-07); the other sequences of ``--data``
+#: were only measured (the earlier defaults, then the frozen procedure): no choice saw them
+#: but the procedure's own inner loop
 DEVELOPMENT = ("bmx-bumps", "boat", "breakdance-flare", "bus", "car-turn", "dance-jump",
                "dog-agility", "drift-turn", "hockey", "kite-walk", "motocross-bumps",
                "paragliding", "stroller", "tennis")
