@@ -363,14 +363,13 @@ class Prompt:
 
     def accept(self, force: bool = False) -> np.ndarray:
         """The mask becomes the frame's anchor (Enter); a to-do segment becomes annotated.
-        A mask that looks wrong for an anchor (empty, far larger or smaller than its
+        A mask that looks wrong for an anchor (empty, covering most of the frame, reaching
+        far past the clicked points, rated low by SAM, far larger or smaller than its
         neighbours) is refused with the window's question as a ``UserError``, unless
         ``force``."""
-        from annotator.core.guards import anchor_concern
-
         self.project._writable()
         store, oid, frame = self.project.store, self.object_id, self.frame
-        concern = anchor_concern(store, oid, frame, settings.get("guards.area_factor"))
+        concern = prompting.anchor_concern(store, oid, frame)
         if concern and not force:
             raise UserError(f"{concern} Fix the mask first (click, stroke) or accept it anyway "
                             "with accept(force=True).")

@@ -18,7 +18,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from annotator import settings
 from annotator.gui.ask import ask
 from annotator.gui.session import ProjectSession
 from annotator.gui.view_state import ViewState
@@ -215,17 +214,15 @@ class PromptController(QObject):
 
     def accept(self) -> None:
         """Enter: the mask on screen becomes this frame's anchor; a to-do segment becomes
-        annotated. A mask that looks wrong for an anchor (empty, or far larger or smaller than
-        its neighbours) is questioned first, on the serial thread, so a click still being
-        computed is part of what is checked."""
+        annotated. A mask that looks wrong for an anchor (empty, covering most of the frame,
+        reaching far past the clicks, rated low by SAM, far larger or smaller than its
+        neighbours: :func:`prompting.anchor_concern`) is questioned first, on the serial
+        thread, so a click still being computed is part of what is checked."""
         oid, frame = self.object_id, self.frame
         if oid is None or frame is None or self._target() is None:
             return
-        from annotator.core.guards import anchor_concern
-
-        factor = settings.get("guards.area_factor")
         store = self.store
-        self.session.write(lambda: anchor_concern(store, oid, frame, factor),
+        self.session.write(lambda: prompting.anchor_concern(store, oid, frame),
                            lambda concern: self._accept_checked(oid, frame, concern))
 
     def _accept_checked(self, oid: int, frame: int, concern: str | None) -> None:

@@ -13,9 +13,11 @@ anchor in view (the frames a resumed job commits, an alternative revision): thei
 is their badness.
 
 Flags change only where masks are written again: a re-propagation rewrites exactly the frames
-whose nearest anchor moved, with their signals measured against the new anchor. The stored
-frames' ``p_fail`` (:func:`p_fail`) is what :mod:`annotator.pipeline.clips` groups into the
-clips that the check view and ``annotator review`` list, worst first.
+whose nearest anchor moved, with their signals measured against the new anchor, and then
+scores the seams where its runs meet the frames it left (:mod:`annotator.pipeline.seams`:
+the frames beside its range, flag ``seam``). The stored frames' ``p_fail`` (:func:`p_fail`)
+is what :mod:`annotator.pipeline.clips` groups into the clips that the check view and
+``annotator review`` list, worst first.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ FLAG_WEIGHTS = {
     "lost": 1.0,
     "whole_frame": 1.0,
     "disagreement": 0.6,
+    "seam": 0.6,
     "area_jump": 0.5,
     "centroid_jump": 0.5,
     "low_confidence": 0.3,
@@ -53,6 +56,12 @@ FLAG_INFO: dict[str, tuple[str, str]] = {
                      "XMem's propagated mask and SAM's refinement of it overlap poorly (1 − IoU "
                      f"above {_T.disagreement:.1f}): one of them is wrong. Press X to compare "
                      "them, Enter to keep the one on screen."),
+    "seam": ("propagations disagree",
+             "Two propagations from different anchors meet here and do not agree: across the "
+             f"two frames the mask's area changes by more than {_T.area_jump:.0%} or its centre "
+             f"moves by more than {_T.centroid_jump:.1f}× the object's size. At least one of "
+             "them is wrong: look at both frames, click the object where the mask is wrong "
+             "and press Enter."),
     "area_jump": ("area jump",
                   "The mask's area changed by more than "
                   f"{_T.area_jump:.0%} of the larger area since the previous frame: a part was "

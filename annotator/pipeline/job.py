@@ -31,6 +31,11 @@ seconds of engine work plus the frames the commit thread had not written yet.
 
 A job whose anchors changed since it was interrupted (a different fingerprint) starts over in a
 new operation. The whole job is one undo operation, across restarts.
+
+**Seams.** When the job is done, the frames where its runs meet other runs (their far ends and
+the frames past them: for a re-propagation, the frames beside its range) are scored for the
+jump across the seam (:mod:`annotator.pipeline.seams`), in the job's operation, before the
+segments' statuses are set.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ from annotator.pipeline.checkpoint import CheckpointStore
 from annotator.pipeline.frames import FramePrefetcher
 from annotator.pipeline.plan import PassPlan, Step
 from annotator.pipeline.policy import RefinePolicy
+from annotator.pipeline.seams import rescore_seams
 from annotator.pipeline.writer import CommitWriter, FrameOut, MaskOut
 
 
@@ -259,6 +265,8 @@ class PropagationJob:
             res.state = "cancelled"
             self.store.job_update(self.key, state="cancelled")
         else:
+            for key in rescore_seams(self.store, plan.runs, op, writer.since_rev):
+                res.flagged[key[0]] = res.flagged.get(key[0], 0) + 1
             self._finish(op)
             self.store.job_update(self.key, state="done")
             if self._checkpoints() is not None:

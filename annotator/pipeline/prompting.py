@@ -102,6 +102,20 @@ def _bbox_xyxy(rec: Any) -> list[float] | None:
     return [x, y, x + w, y + h]
 
 
+def anchor_concern(store: Any, object_id: int, frame: int) -> str | None:
+    """What looks wrong about making the current mask of (object, frame) an anchor, with the
+    bars of the ``guards.*`` settings (:func:`annotator.core.guards.anchor_concern`): the
+    window asks before such an accept, the API refuses it unless forced."""
+    from annotator.core.guards import GuardBars
+    from annotator.core.guards import anchor_concern as concern
+
+    bars = GuardBars(area_factor=settings.get("guards.area_factor"),
+                     frame_share=settings.get("guards.frame_share"),
+                     leak_share=settings.get("guards.leak_share"),
+                     sam_score=settings.get("guards.sam_score"))
+    return concern(store, object_id, frame, bars=bars)
+
+
 def make_segmenter(project: Any = None, on_error: Callable[[BaseException], None] | None = None
                    ) -> Any:
     """The process's one loaded SAM (:mod:`annotator.engines.registry`, on the device chosen at
@@ -261,7 +275,7 @@ class Prompter:
         """The current mask — or its revision ``rev_id`` (a version shown for comparison) —
         becomes the frame's anchor; the to-do segment holding the frame becomes annotated.
         Whether the mask looks right for an anchor is the caller's question to ask first
-        (:func:`annotator.core.guards.anchor_concern`)."""
+        (:func:`anchor_concern`)."""
         store = self.store
         rec = store.mask(object_id, frame) if rev_id is None else store.revision(rev_id)
         if rec is None or rec.rle is None:

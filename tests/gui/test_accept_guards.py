@@ -65,3 +65,77 @@ def test_tiny_and_empty_masks_ask_before_becoming_anchors(ui, qtbot):
     ui.idle()
     rec = ui.store.mask(oid, f)
     assert rec.anchor and rec.area == 0
+
+
+def test_a_first_mask_over_the_road_asks_before_it_becomes_an_anchor(qtbot, tmp_path, shared):
+    """A real street video (vtest.avi): the person clicks a walker (the weight-free
+    segmenter's mask: the walker alone), then brushes over the road — the brush path, as the
+    segmenter does not spread onto the road by itself — and presses Enter on this first mask
+    of the object: the window asks (it reaches far past the click); Cancel keeps it a plain
+    mask, propagation has no anchor to start from. Brushed over most of the frame, it asks
+    again (it covers most of the frame too); "Accept anyway" makes it the anchor."""
+    from annotator.core.project import Project
+    from annotator.gui.app import application
+    from annotator.gui.main_window import MainWindow
+    from tests.api.test_api_guards import BRUSH, PERSON, ROAD
+    from tests.gui.conftest import _UI
+    from tests.person import strokes_over
+
+    with Project.create(tmp_path / "street.avsproj",
+                        shared("data", "videos", "vtest.avi")) as project:
+        st = project.store
+        oid = st.add_object("walker", "person")
+        st.add_segment(oid, 0, 99)
+        h, w = st.size_hw
+    application()
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1366, 768)
+    win.show()
+    win.open_path(tmp_path / "street.avsproj")
+    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
+                    timeout=30000)
+    ui = _UI(qtbot, win)
+    try:
+        seg = ui.store.segments(oid)[0]
+        ui.go_to_segment(seg.id)
+        assert (win.state.frame, win.state.object_id) == (0, oid)
+        ui.click(*PERSON)
+        ui.idle()
+        assert 0 < ui.store.mask(oid, 0).area < 0.02 * h * w  # the walker
+        ui.key(Qt.Key.Key_B)
+        win.canvas.set_brush_radius(BRUSH)
+
+        def paint(polygon) -> None:
+            canvas = win.canvas
+            for (x0, y0), (x1, y1) in strokes_over(polygon, (h, w), BRUSH):
+                a = canvas.to_widget(x0, y0).toPoint()
+                b = canvas.to_widget(x1, y1).toPoint()
+                qtbot.mousePress(canvas, LEFT, pos=a)
+                qtbot.mouseMove(canvas, b)
+                qtbot.mouseRelease(canvas, LEFT, pos=b)
+            ui.idle()
+
+        paint(ROAD)
+        rec = ui.store.mask(oid, 0)
+        assert rec.source == "brush" and 0.25 < rec.area / (h * w) < 0.5
+        ui.key(Qt.Key.Key_Return)
+        box = _question(qtbot, win)
+        assert "walker on frame 0 reaches far past the points you clicked" in box.text()
+        assert "of the frame" not in box.text()  # under half the frame: only the leak
+        qtbot.mouseClick(box.button(QMessageBox.StandardButton.Cancel), LEFT)
+        ui.idle()
+        assert not ui.store.mask(oid, 0).anchor and ui.store.anchors(oid) == []
+
+        paint(((0, 150), (w, 150), (w, h), (0, h)))  # the grass below too
+        assert ui.store.mask(oid, 0).area > 0.5 * h * w
+        win.canvas.setFocus()
+        qtbot.mouseClick(win.toolbar.widgetForAction(win.actions_["accept"]), LEFT)
+        box = _question(qtbot, win)
+        assert "of the frame (more than 50%)" in box.text()
+        assert "reaches far past the points you clicked" in box.text()
+        qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), LEFT)
+        ui.idle()
+        assert ui.store.mask(oid, 0).anchor and ui.store.anchors(oid) == [0]
+    finally:
+        win.close_project()

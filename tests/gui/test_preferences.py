@@ -252,3 +252,31 @@ def test_keys_chosen_for_a_renamed_command_are_kept(qtbot):
         assert win.actions_["other_version"].shortcut().toString() == "Ctrl+Alt+X"
     finally:
         settings.set("shortcuts.compare", None)
+
+
+def test_the_first_mask_guards_bars_are_preferences(qtbot, demo_dir, fresh_registry):
+    """The bars of the first-mask questions (frame share, leak past the clicks, SAM's score)
+    are typed in the Window tab and saved in the settings file; the window's question reads
+    them from there."""
+    import numpy as np
+
+    from annotator.pipeline.prompting import anchor_concern
+
+    win = _window(qtbot, demo_dir)
+    dlg = _preferences(qtbot, win)
+    _tab(qtbot, dlg, "Window")
+    assert (dlg.frame_share.value(), dlg.leak_share.value(), dlg.sam_score.value()) == \
+        (0.5, 0.25, 0.7)
+    _type_number(qtbot, dlg.frame_share, "0.3")
+    _type_number(qtbot, dlg.sam_score, "0.8")
+    _ok(qtbot, dlg)
+    assert json.loads(settings.settings_path().read_text()) == {
+        "guards.frame_share": 0.3, "guards.sam_score": 0.8}
+    store = win.session.store
+    bell = store.object_by_name("bell").id
+    h, w = store.size_hw
+    third = np.zeros((h, w), bool)
+    third[:, : int(0.4 * w)] = True  # 40% of the frame: over the typed 30%
+    store.put_mask(bell, 12, third, source="brush")
+    assert "covers 40% of the frame (more than 30%)" in anchor_concern(store, bell, 12)
+    win.close_project()

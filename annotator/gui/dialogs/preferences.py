@@ -152,10 +152,19 @@ class PreferencesDialog(QDialog):
         self.area_factor = _spin("guards.area_factor", QDoubleSpinBox(), " ×", 100.0)
         self.area_factor.setSingleStep(0.5)
         self.reviewed = _spin("guards.reviewed_frames", QSpinBox(), " masks", 100_000)
+        self.frame_share = _spin("guards.frame_share", QDoubleSpinBox(), "", 1.0)
+        self.leak_share = _spin("guards.leak_share", QDoubleSpinBox(), "", 1.0)
+        self.sam_score = _spin("guards.sam_score", QDoubleSpinBox(), "", 1.0)
+        for box in (self.frame_share, self.leak_share, self.sam_score):
+            box.setSingleStep(0.05)
         form.addRow("Brush radius", self.brush)
         form.addRow("Frame cache", self.cache)
         form.addRow("Ask before accepting an anchor this many times larger or smaller than its "
                     "neighbours", self.area_factor)
+        form.addRow("Ask before accepting an anchor covering more of the frame than",
+                    self.frame_share)
+        form.addRow("… with more of it far past the points clicked on it than", self.leak_share)
+        form.addRow("… that SAM rates under", self.sam_score)
         form.addRow("Ask before re-propagating over more reviewed masks than", self.reviewed)
         where = QLabel(f"Saved in {settings.settings_path()}, shared with the command line. "
                        "The frame cache applies to the next project opened.")
@@ -284,6 +293,9 @@ class PreferencesDialog(QDialog):
                 "canvas.brush": self.brush.value(),
                 "guards.area_factor": self.area_factor.value(),
                 "guards.reviewed_frames": self.reviewed.value(),
+                "guards.frame_share": self.frame_share.value(),
+                "guards.leak_share": self.leak_share.value(),
+                "guards.sam_score": self.sam_score.value(),
                 **self._shortcut_values(),
             })
         except UserError as exc:
