@@ -194,6 +194,7 @@ def run_sequence(seq: Path, args, work: Path) -> dict:  # noqa: ANN001
             run = Run(project, oid, truths, args)
             run.clicks, run.prop_s, run.click_s = (first.clicks, out["stage2"]["prop_s"],
                                                    out["stage2"]["click_s"])
+            run.engines = set(out["stage2"]["engines"])
             out[name] = fix_loop(run, choose, budget)
 
     # keyframes every N (N descending: the curve's clicks grow); every frame from the

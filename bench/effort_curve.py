@@ -101,7 +101,7 @@ def plot(path: Path, curves: dict[str, Sequence[Point]], title: str, good: float
     ax.set_ylim(0, 1)
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", lw=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -58,8 +58,9 @@ def pool(results: list[dict], key: str, x_max: float) -> dict:
 
 def pooled_curves(results: list[dict]) -> dict[str, list]:
     w = [r["frames"] for r in results]
-    top = max(p[-1][0] for r in results for p in (r["check"]["curve"], r["oracle"]["curve"]))
-    grid = np.union1d(np.linspace(0, top, 241), np.geomspace(1, top, 120))
+    curves = [r[k]["curve"] for r in results for k in ("check", "oracle")]
+    lo, top = min(c[0][0] for c in curves), max(c[-1][0] for c in curves)  # from stage 2 on
+    grid = np.union1d(np.linspace(lo, top, 241), np.geomspace(lo, top, 120))
     out = {CURVE_NAMES[k]: pooled([r[k]["curve"] for r in results], w, grid)
            for k in ("check", "oracle")}
     kf = max((k for k in results[0] if k.startswith("kf")), key=lambda k: len(results[0][k]["curve"]))
@@ -107,13 +108,15 @@ def pooled_table(groups: dict[str, list[dict]], x_max: float) -> str:
 
 def goals(label: str, rs: list[dict], x_max: float) -> list[str]:
     c, o = pool(rs, "check", x_max), pool(rs, "oracle", x_max)
-    good_ratio = c["good"] / o["good"] if o["good"] else float("nan")
-    click_ratio = c["per100"] / o["per100"] if o["per100"] else float("nan")
-    met = good_ratio >= 0.95 and click_ratio <= 1.25
+    if o["good"]:
+        good_ratio, click_ratio = c["good"] / o["good"], c["per100"] / o["per100"]
+        met = good_ratio >= 0.95 and click_ratio <= 1.25
+        out = [f"{label}: check view / oracle good frames {good_ratio:.1%} (goal ≥ 95%), "
+               f"clicks {click_ratio:.2f}× (goal ≤ 1.25×): {'met' if met else 'NOT met'}"]
+    else:
+        out = [f"{label}: check view / oracle: the oracle makes no frame good (not judged)"]
     every = pooled_curves(rs)[CURVE_NAMES["every"]]
     need = clicks_for(every, c["mean_j"])
-    out = [f"{label}: check view / oracle good frames {good_ratio:.1%} (goal ≥ 95%), clicks "
-           f"{click_ratio:.2f}× (goal ≤ 1.25×): {'met' if met else 'NOT met'}"]
     if need is None:
         out.append(f"{label}: clicking every frame never reaches the check view's mean J "
                    f"{c['mean_j']:.3f} (at most {every[-1][1]:.3f} with 20 clicks a frame): "
