@@ -74,6 +74,7 @@ class Clicked:
     start: float
     ious: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    accepted: bool = False  # set by whoever accepts the mask
 
     @property
     def clicks(self) -> int:

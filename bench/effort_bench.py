@@ -8,11 +8,12 @@ the interior-most point of the largest error region against the ground truth, un
 
 * **check view** — stage 1: the first frame clicked and accepted; stage 2: ``propagate``;
   stage 3: the clips of ``project.review()`` in their order: the first clip whose worst
-  frame is bad (and not tried yet) has that frame clicked from its propagated mask, accepted
-  and ``repropagate``-d; the list is asked for again; until no frame is bad, no clip offers a
-  bad worst frame, or the budget — ``--budget`` clicks per 10 frames of the segment (3:
-  ``ceil(0.3 × frames)``) — is spent. A fix that ends no better than the mask it started from
-  is undone (``project.undo()``) and not accepted; its clicks still count.
+  frame is bad (and not tried yet) has that frame clicked from its propagated mask; where
+  that makes it good (J ≥ ``--good``) it is accepted and ``repropagate``-d, else the clicks
+  are undone (``project.undo()``: a bad anchor would spoil the frames re-propagated from it)
+  but still count; the list is asked for again; until no frame is bad, no clip offers a bad
+  worst frame, or the budget — ``--budget`` clicks per 10 frames of the segment (3:
+  ``ceil(0.3 × frames)``) — is spent.
 * **oracle** — stage 3 with the truly worst frame by the ground truth fixed each time, same
   budget, from the same propagated project (a copy).
 * **keyframes every N** (``--keyframes``, 25 and 10) — frames 0, N, 2N … clicked from an
@@ -75,12 +76,15 @@ class Run:
         empty = np.zeros(self.truths[0].shape, bool)
         return [region_similarity(masks.get(f, empty), gt) for f, gt in enumerate(self.truths)]
 
-    def click(self, frame: int, max_clicks: int, accept: bool = True):  # noqa: ANN201
+    def click(self, frame: int, max_clicks: int, accept_at: float = 0.0):  # noqa: ANN201
+        """Click ``frame`` (NoC protocol) and accept the mask where it improved on what the
+        frame had and reaches ``accept_at``; ``done.accepted`` says whether it did."""
         with self.project.prompt(frame, self.oid) as p:
             done = click_to(p, self.truths[frame], self.args.target, max_clicks)
             self.clicks += done.clicks
             self.click_s += sum(done.seconds)
-            if accept and done.final > done.start:
+            done.accepted = done.final > done.start and done.final >= accept_at
+            if done.accepted:
                 try:
                     p.accept()
                 except UserError:  # the simulated annotator checked it against the truth
@@ -123,9 +127,9 @@ def fix_loop(run: Run, choose, budget: int) -> dict:  # noqa: ANN001
             break
         tried.add(frame)
         before = run.project.mask(run.oid, frame)
-        done = run.click(frame, min(run.args.max_clicks, budget - spent))
+        done = run.click(frame, min(run.args.max_clicks, budget - spent), run.args.good)
         spent += done.clicks
-        if done.final > done.start:
+        if done.accepted:  # fixed: good now
             run.propagate(frame)
             js = run.js()
         else:
@@ -135,7 +139,7 @@ def fix_loop(run: Run, choose, budget: int) -> dict:  # noqa: ANN001
                     before is not None and not np.array_equal(before, after)):
                 raise RuntimeError(f"undo did not bring back frame {frame}'s mask")
         fixes.append({"frame": frame, "j_before": done.start, "clicks": done.clicks,
-                      "j_after": done.final, "kept": done.final > done.start})
+                      "j_after": done.final, "kept": done.accepted})
         curve.append((100 * run.clicks / n, float(np.mean(js))))
     out = run.summary(js, curve)
     out["fixes"] = fixes

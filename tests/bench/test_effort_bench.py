@@ -41,6 +41,8 @@ def test_one_sequence_end_to_end(shared, tmp_path, monkeypatch, capsys):
         spent = sum(f["clicks"] for f in p["fixes"])
         assert p["clicks"] == first + spent and spent <= r["budget"]
         assert all(f["clicks"] <= 2 for f in p["fixes"])
+        assert all(f["j_after"] >= 0.8 for f in p["fixes"] if f["kept"])  # fixed: good now
+        assert all(f["j_before"] < 0.8 for f in p["fixes"])  # only bad frames are fixed
         assert len({f["frame"] for f in p["fixes"]}) == len(p["fixes"]) and all(
             f["frame"] != 0 for f in p["fixes"])
         xs = [x for x, _ in p["curve"]]
