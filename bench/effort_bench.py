@@ -9,9 +9,10 @@ the interior-most point of the largest error region against the ground truth, un
 * **check view** — stage 1: the first frame clicked and accepted; stage 2: ``propagate``;
   stage 3: the clips of ``project.review()`` in their order: the first clip whose worst
   frame is bad (and not tried yet) has that frame clicked from its propagated mask; where
-  that makes it good (J ≥ ``--good``) it is accepted and ``repropagate``-d, else the clicks
-  are undone (``project.undo()``: a bad anchor would spoil the frames re-propagated from it)
-  but still count; the list is asked for again; until no frame is bad, no clip offers a bad
+  that makes it good (J ≥ ``--good``) it is accepted and ``repropagate``-d (an empty mask —
+  the object has left the frame — is kept without either), else the clicks are undone
+  (``project.undo()``: a bad anchor would spoil the frames re-propagated from it) but still
+  count; the list is asked for again; until no frame is bad, no clip offers a bad
   worst frame, or the budget — ``--budget`` clicks per 10 frames of the segment (3:
   ``ceil(0.3 × frames)``) — is spent.
 * **oracle** — stage 3 with the truly worst frame by the ground truth fixed each time, same
@@ -78,12 +79,16 @@ class Run:
 
     def click(self, frame: int, max_clicks: int, accept_at: float = 0.0):  # noqa: ANN201
         """Click ``frame`` (NoC protocol) and accept the mask where it improved on what the
-        frame had and reaches ``accept_at``; ``done.accepted`` says whether it did."""
+        frame had and reaches ``accept_at``; ``done.accepted`` says whether it did. An empty
+        mask (the object is not in the frame) is kept but not accepted: propagating from it
+        would wipe the object out of the frames around."""
         with self.project.prompt(frame, self.oid) as p:
             done = click_to(p, self.truths[frame], self.args.target, max_clicks)
             self.clicks += done.clicks
             self.click_s += sum(done.seconds)
-            done.accepted = done.final > done.start and done.final >= accept_at
+            mask = p.mask
+            done.accepted = (done.final > done.start and done.final >= accept_at
+                             and mask is not None and mask.any())
             if done.accepted:
                 try:
                     p.accept()
@@ -132,6 +137,8 @@ def fix_loop(run: Run, choose, budget: int) -> dict:  # noqa: ANN001
         if done.accepted:  # fixed: good now
             run.propagate(frame)
             js = run.js()
+        elif done.final >= run.args.good and done.final > done.start:  # fixed by emptying it
+            js = run.js()
         else:
             run.undo(done.clicks)
             after = run.project.mask(run.oid, frame)
@@ -139,7 +146,8 @@ def fix_loop(run: Run, choose, budget: int) -> dict:  # noqa: ANN001
                     before is not None and not np.array_equal(before, after)):
                 raise RuntimeError(f"undo did not bring back frame {frame}'s mask")
         fixes.append({"frame": frame, "j_before": done.start, "clicks": done.clicks,
-                      "j_after": done.final, "kept": done.accepted})
+                      "j_after": done.final,
+                      "kept": done.accepted or done.final >= run.args.good > done.start})
         curve.append((100 * run.clicks / n, float(np.mean(js))))
     out = run.summary(js, curve)
     out["fixes"] = fixes

@@ -63,14 +63,6 @@ def clicks_for(points: Sequence[Point], j: float) -> float | None:
     return None
 
 
-def pooled(curves: Sequence[Sequence[Point]], weights: Sequence[float],
-           grid: np.ndarray) -> list[Point]:
-    """The weighted mean of curves on ``grid`` (weights: the sequences' frames)."""
-    w = np.asarray(weights, float)
-    ys = np.array([value(c, grid) for c in curves])
-    return [(float(x), float(y)) for x, y in zip(grid, w @ ys / w.sum())]
-
-
 def write_csv(path: Path, curves: dict[str, Sequence[Point]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:

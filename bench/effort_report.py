@@ -4,15 +4,13 @@ matplotlib is installed).
 
 Pooling: clicks per 100 frames = all clicks / all frames × 100; good frames and mean J are
 over all frames; the area is the frame-weighted mean of the sequences' areas; machine time is
-the mean over segments (one per sequence). Pooled curves: the check view's and the oracle's
-are the frame-weighted mean of the sequences' curves on a common click axis; the keyframes'
-and every frame's pool each setting (N, or the cap on clicks per frame) the same way.
+the mean over segments (one per sequence). Pooled curves: :func:`pooled_curves`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from effort_curve import area, clicks_for, plot, pooled, write_csv
+from effort_curve import area, clicks_for, plot, write_csv
 
 PROTOCOLS = {"stage2": "first frame + propagate", "check": "check view", "oracle": "oracle"}
 CURVE_NAMES = {"check": "check view", "oracle": "oracle (truly worst frame)",
@@ -57,16 +55,18 @@ def pool(results: list[dict], key: str, x_max: float) -> dict:
 
 
 def pooled_curves(results: list[dict]) -> dict[str, list]:
-    w = [r["frames"] for r in results]
-    curves = [r[k]["curve"] for r in results for k in ("check", "oracle")]
-    lo, top = min(c[0][0] for c in curves), max(c[-1][0] for c in curves)  # from stage 2 on
-    grid = np.union1d(np.linspace(lo, top, 241), np.geomspace(lo, top, 120))
-    out = {CURVE_NAMES[k]: pooled([r[k]["curve"] for r in results], w, grid)
-           for k in ("check", "oracle")}
+    """Each protocol's curve, its steps pooled over the sequences: step k (the propagation,
+    the k-th fix; a keyframe setting; a cap on the clicks per frame) is the frame-weighted
+    mean of the sequences' k-th points, a sequence that stopped earlier counting with its last
+    point — clicks per 100 frames so pooled are all clicks over all frames."""
+    w = np.array([r["frames"] for r in results], float) / sum(r["frames"] for r in results)
     kf = max((k for k in results[0] if k.startswith("kf")), key=lambda k: len(results[0][k]["curve"]))
-    for key, name in ((kf, "kf"), ("every", "every")):
-        curves = np.array([r[key]["curve"] for r in results])  # sequence × point × (x, J)
-        mean = np.tensordot(np.array(w, float) / sum(w), curves, axes=1)
+    out = {}
+    for key, name in (("check", "check"), ("oracle", "oracle"), (kf, "kf"), ("every", "every")):
+        steps = max(len(r[key]["curve"]) for r in results)
+        curves = np.array([r[key]["curve"] + r[key]["curve"][-1:] * (steps - len(r[key]["curve"]))
+                           for r in results])  # sequence × step × (clicks, J)
+        mean = np.tensordot(w, curves, axes=1)
         out[CURVE_NAMES[name]] = [(float(x), float(y)) for x, y in mean]
     return out
 

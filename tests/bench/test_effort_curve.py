@@ -1,5 +1,6 @@
 """J against clicks (bench/effort_curve.py): reading a curve, its area, the clicks it needs for
-a J, pooling, the CSV — on hand-built curves whose answers are worked out by hand."""
+a J, the CSV and plot; pooling curves over sequences (bench/effort_report.py) — on hand-built
+curves whose answers are worked out by hand."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("effort_curve", ROOT / "bench" / "effort_curve.py")
 ec = sys.modules["effort_curve"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ec)
+_spec = importlib.util.spec_from_file_location("effort_report", ROOT / "bench" / "effort_report.py")
+er = sys.modules["effort_report"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(er)  # it imports effort_curve, loaded above
 
 
 def test_a_curve_starts_at_the_origin_and_stays_where_it_ended():
@@ -47,11 +50,23 @@ def test_clicks_for_a_j():
     assert ec.clicks_for([(100.0, 0.5), (200.0, 0.5)], 0.5) == pytest.approx(100)
 
 
-def test_pooled_weighs_sequences_by_their_frames():
-    grid = np.array([0.0, 10.0, 20.0])
-    got = ec.pooled([[(10.0, 0.4)], [(20.0, 0.8)]], [1, 3], grid)
-    assert got == [(0.0, 0.0), (10.0, pytest.approx((0.4 + 3 * 0.4) / 4)),
-                   (20.0, pytest.approx((0.4 + 3 * 0.8) / 4))]
+def test_pooled_curves_pool_each_step_over_the_frames():
+    def result(frames, check, every):
+        kf = [check[0], (check[0][0] + 10, 0.7)]
+        return {"frames": frames, "check": {"curve": check}, "oracle": {"curve": check},
+                "kf10": {"curve": kf}, "every": {"curve": every}}
+
+    # 25 frames with two fixes, 75 frames that stopped after the propagation
+    a = result(25, [(20.0, 0.4), (28.0, 0.6), (40.0, 0.8)], [(100.0, 0.3), (200.0, 0.5)])
+    b = result(75, [(4.0, 0.8)], [(100.0, 0.5), (150.0, 0.9)])
+    got = er.pooled_curves([a, b])
+    assert got[er.CURVE_NAMES["check"]] == pytest.approx(
+        [(0.25 * 20 + 0.75 * 4, 0.25 * 0.4 + 0.75 * 0.8),
+         (0.25 * 28 + 0.75 * 4, 0.25 * 0.6 + 0.75 * 0.8),
+         (0.25 * 40 + 0.75 * 4, 0.8)])
+    assert got[er.CURVE_NAMES["every"]] == pytest.approx(
+        [(100.0, 0.45), (162.5, 0.8)])
+    assert got[er.CURVE_NAMES["kf"]][1] == pytest.approx((0.25 * 30 + 0.75 * 14, 0.7))
 
 
 def test_csv_and_plot(tmp_path):
