@@ -142,6 +142,18 @@ def report(results: list[dict], args) -> None:  # noqa: ANN001
     print(pooled_table(groups, args.auc_max) + "\n")
     for label, rs in groups.items():
         print("\n".join(goals(label, rs, args.auc_max)))
+    for key in ("check", "oracle"):
+        fixes = [f for r in results for f in r[key]["fixes"]]
+        lost = [f for f in fixes if f["j_before"] < 0.1]
+        print(f"{_name(key)}: {len(fixes)} fixes tried, {sum(f['kept'] for f in fixes)} made "
+              f"the frame good; {sum(f['clicks'] for f in fixes if not f['kept'])} of "
+              f"{sum(f['clicks'] for f in fixes)} stage-3 clicks went to fixes that did not; "
+              f"of {len(lost)} lost frames (J < 0.1 before), {sum(f['kept'] for f in lost)} "
+              "made good")
+    ran_out = [r["sequence"] for r in results if r["check"]["bad_left"]
+               and sum(f["clicks"] for f in r["check"]["fixes"]) < r["budget"]]
+    print(f"check view out of clips (each clip's worst frame tried or good) with budget and bad "
+          f"frames left: {len(ran_out)} of {len(results)} sequences ({', '.join(ran_out)})")
     forced = {k: sum(r[k]["forced"] for r in results) for k in ("check", "oracle")}
     print(f"accepted against the window's question (size far from the neighbours'): {forced}")
     curves = pooled_curves(results)
