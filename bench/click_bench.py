@@ -5,8 +5,8 @@ frame of the DAVIS sequences in ``../shared/data/davis2016``, start with an empt
 goes to the interior-most point (largest distance to the region's edge) of the largest error
 region, positive if that region is missed object, negative if it is false object; all clicks so
 far are passed to ``predict`` together with the previous best low-resolution logits; at most
-``--max-clicks`` clicks. NoC@t is the number of clicks needed to reach IoU ≥ t (``--max-clicks`` when never
-reached). Frames whose ground truth is empty are skipped (NoC is undefined there).
+``--max-clicks`` clicks. NoC@t is the number of clicks needed to reach IoU ≥ t (``--max-clicks``
+when never reached). Frames whose ground truth is empty are skipped (NoC is undefined there).
 
     python bench/click_bench.py                      # the weight-free fallback
     python bench/click_bench.py --sam PATH --arch vit_b
