@@ -195,6 +195,16 @@ class Project:
         rec = self.store.mask(obj, self._frame(frame))
         return None if rec is None or rec.rle is None else rec.decode()
 
+    def masks(self, obj: int, start: int = 0, end: int | None = None) -> dict[int, np.ndarray]:
+        """``obj``'s masks on the frames ``[start, end]`` (default: the whole video) that
+        have one, ``{frame: H×W bool}`` in frame order, read in one query (frames without a
+        mask are absent)."""
+        self._object(obj)
+        start = self._frame(start)
+        end = self.frame_count - 1 if end is None else self._frame(end)
+        return {rec.frame: rec.decode() for rec in self.store.masks_of(obj, start, end)
+                if rec.rle is not None}
+
     def prompt(self, frame: int, obj: int) -> Prompt:
         """Clicks on ``frame`` for ``obj`` (see :class:`Prompt`); the frame must lie in one of
         the object's audible segments."""

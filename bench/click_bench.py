@@ -1,12 +1,12 @@
 """Simulated annotator: NoC@85 / NoC@90 and per-click latency of a point-prompt segmenter.
 
-Protocol (the usual interactive-segmentation one): on every ``--every``-th frame of the DAVIS
-sequences in ``../shared/data/davis2016``, start with an empty mask; each click goes to the
-interior-most point (largest distance to the region's edge) of the largest error region, positive
-if that region is missed object, negative if it is false object; all clicks so far are passed to
-``predict`` together with the previous best low-resolution logits; at most ``--max-clicks``
-clicks. NoC@t is the number of clicks needed to reach IoU ≥ t (``--max-clicks`` when never
-reached). Frames whose ground truth is empty are skipped (NoC is undefined there).
+Protocol (the usual interactive-segmentation one, ``bench/clicker.py``): on every ``--every``-th
+frame of the DAVIS sequences in ``../shared/data/davis2016``, start with an empty mask; each click
+goes to the interior-most point (largest distance to the region's edge) of the largest error
+region, positive if that region is missed object, negative if it is false object; all clicks so
+far are passed to ``predict`` together with the previous best low-resolution logits; at most
+``--max-clicks`` clicks. NoC@t is the number of clicks needed to reach IoU ≥ t (``--max-clicks``
+when never reached). Frames whose ground truth is empty are skipped (NoC is undefined there).
 
     python bench/click_bench.py                      # the weight-free fallback
     python bench/click_bench.py --sam PATH --arch vit_b
@@ -28,24 +28,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from clicker import next_click  # noqa: E402  (bench/clicker.py: the NoC protocol's clicks)
+
 from annotator.engines.segmenter import Segmenter  # noqa: E402
-
-
-def next_click(pred: np.ndarray, gt: np.ndarray) -> tuple[int, int, int] | None:
-    """(x, y, label) at the interior-most point of the largest error region, or None."""
-    best: tuple[int, int, int, int] | None = None  # (area, x, y, label)
-    for err, label in ((gt & ~pred, 1), (pred & ~gt, 0)):
-        if not err.any():
-            continue
-        n, lab, stats, _ = cv2.connectedComponentsWithStats(err.astype(np.uint8), connectivity=8)
-        i = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        area = int(stats[i, cv2.CC_STAT_AREA])
-        if best is None or area > best[0]:
-            region = np.pad(lab == i, 1).astype(np.uint8)  # the frame's edge counts as an edge
-            dist = cv2.distanceTransform(region, cv2.DIST_L2, 5)[1:-1, 1:-1]
-            y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-            best = (area, int(x), int(y), label)
-    return None if best is None else best[1:]
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -66,9 +51,8 @@ def run_frame(seg: Segmenter, image: np.ndarray, gt: np.ndarray, max_clicks: int
         if click is None:  # perfect already
             ious.append(1.0)
             continue
-        x, y, label = click
-        points.append((x, y))
-        labels.append(label)
+        points.append((click.x, click.y))
+        labels.append(int(click.positive))
         t0 = time.perf_counter()
         res = seg.predict(np.array(points), np.array(labels), mask_logits=logits,
                           multimask=len(points) == 1)

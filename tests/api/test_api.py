@@ -70,6 +70,29 @@ def test_create_click_accept_propagate_and_export(demo_video, tmp_path):
     assert len(coco.getAnnIds()) == 31
 
 
+def test_masks_reads_the_propagated_masks_of_a_range(demo_video, tmp_path):
+    with api.create(demo_video, tmp_path / "bell.avsproj") as project:
+        bell = project.add_object("bell")
+        project.add_segment(bell, 10, 30)
+        assert project.masks(bell) == {}
+        with project.prompt(10, bell) as p:
+            p.click(*_bell(10))
+            p.accept()
+        project.propagate(engine="fallback", refine="off")
+        with project.prompt(20, bell) as p:
+            p.delete()  # a deleted mask is no mask
+        every = project.masks(bell)
+        assert list(every) == [f for f in range(10, 31) if f != 20]
+        for f, mask in every.items():
+            assert mask.dtype == bool and np.array_equal(mask, project.mask(bell, f))
+        assert list(project.masks(bell, 25)) == list(range(25, 31))
+        assert list(project.masks(bell, 0, 12)) == [10, 11, 12]
+        with pytest.raises(UserError, match="outside the video"):
+            project.masks(bell, 0, project.frame_count)
+        with pytest.raises(UserError, match="no object 99"):
+            project.masks(99)
+
+
 def test_candidates_points_strokes_delete_and_undo(demo_dir):
     with api.open(demo_dir) as project:
         bell = next(o.id for o in project.objects() if o.name == "bell")
