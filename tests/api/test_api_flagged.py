@@ -133,3 +133,34 @@ def test_repropagate_forward_only(flagged):
     project.repropagate(oid, 15, directions=("forward",))
     changed = {m.frame for m in store.masks_of(oid) if m.rev_id != before[m.frame]}
     assert changed == set(range(16, 31))  # up to the segment's end, nothing before the fix
+
+
+def test_a_click_on_the_object_outside_a_lost_masks_box_starts_afresh(flagged, shared):
+    """Where propagation lost the object, a click on it lies outside the propagated mask's box:
+    that box would hold the fix to the wrong place, so the prompt has no box and the mask is the
+    object under the click. The lost mask is written here as the propagation writes one (a
+    stand-in: on this sequence the weight-free engine drifts but keeps part of the dancer)."""
+    import cv2
+
+    from tests.api.conftest import gt
+
+    project, oid = flagged
+    store = project.store
+    f = 20
+    truth = gt(shared, f)
+    h, w = truth.shape
+    ys, xs = np.nonzero(truth)
+    lost = np.zeros_like(truth)
+    corner_x = 0 if xs.mean() > w / 2 else w - w // 6  # the corner farthest from the dancer
+    corner_y = 0 if ys.mean() > h / 2 else h - h // 6
+    lost[corner_y:corner_y + h // 6, corner_x:corner_x + w // 6] = True
+    assert not (lost & truth).any()
+    store.put_mask(oid, f, lost, source="propagated", anchor=False,
+                   op=store.new_op("propagate", "a lost mask"))
+    depth = cv2.distanceTransform(truth.astype(np.uint8), cv2.DIST_L2, 5)
+    cy, cx = np.unravel_index(int(np.argmax(depth)), depth.shape)  # the dancer's deepest pixel
+    with project.prompt(f, oid) as p:
+        mask = p.click(float(cx), float(cy))
+    assert mask[cy, cx] and not (mask & lost).any()
+    assert store.prompts(oid, f)[-1]["box"] is None
+    # a click inside the propagated box still starts from it (the test above)
