@@ -97,6 +97,9 @@ def commands(c: Any) -> list[Command]:
                 ALWAYS, "A more transparent fill"),
         Command("tool_points", "Points tool", "Escape", lambda: ed.set_tool("points"), EDIT,
                 "Left click: object, right click: background"),
+        Command("tool_box", "Box tool", "N", lambda: ed.set_tool("box"), EDIT,
+                "Drag a rectangle around the object: the segmenter masks what it holds "
+                "(a new box replaces it); a click adds a point"),
         Command("tool_brush", "Brush", "B", lambda: ed.set_tool("brush"), EDIT,
                 "Paint the mask"),
         Command("tool_eraser", "Eraser", "E", lambda: ed.set_tool("eraser"), EDIT,
@@ -184,7 +187,8 @@ def build_actions(parent: QWidget, table: list[Command]) -> dict[str, QAction]:
         act.triggered.connect(lambda _checked=False, f=cmd.run: f())
         parent.addAction(act)
         actions[cmd.name] = act
-    for name in ("tool_points", "tool_brush", "tool_eraser", "loop", "mute", "outline"):
+    for name in ("tool_points", "tool_box", "tool_brush", "tool_eraser", "loop", "mute",
+                 "outline"):
         actions[name].setCheckable(True)
     actions["tool_points"].setChecked(True)
     return actions
@@ -219,7 +223,7 @@ class Enabling(QObject):
         self.actions["outline"].setChecked(overlay == "outline")
 
     def _tool(self, tool: str) -> None:
-        for name in ("points", "brush", "eraser"):
+        for name in ("points", "box", "brush", "eraser"):
             self.actions[f"tool_{name}"].setChecked(name == tool)
 
     def update(self, *_changed: Any) -> None:

@@ -2,7 +2,9 @@
 
 Zoom on the wheel around the cursor, pan with the middle button (or Alt + left drag), fit to
 the window. Left click is a positive point and right click a negative one (``point_clicked``);
-with the brush or eraser a drag paints a stroke (``stroke_finished``). The canvas never decodes
+with the brush or eraser a drag paints a stroke (``stroke_finished``); with the box tool a left
+drag draws a box (``box_drawn``, shown dashed while dragged; the prompt's box stays drawn) and a
+click without a drag is a point. The canvas never decodes
 or queries anything: it paints the :class:`~annotator.gui.layers.FrameView` it was given.
 """
 
@@ -24,7 +26,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from annotator import settings
 from annotator.gui.layers import FrameView, Layer
 
-TOOLS = ("points", "brush", "eraser")
+TOOLS = ("points", "brush", "eraser", "box")
+CLICK_SLOP = 4  # widget pixels: a shorter drag with the box tool is a click
 MIN_SCALE, MAX_SCALE = 0.05, 40.0
 
 
@@ -33,6 +36,7 @@ class Canvas(QWidget):
 
     point_clicked = Signal(float, float, bool)
     stroke_finished = Signal(object, int, bool)  # [(x, y), …], radius (pixels), erase
+    box_drawn = Signal(float, float, float, float)  # two opposite corners (frame pixels)
     zoom_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -46,6 +50,7 @@ class Canvas(QWidget):
         self.hidden: set[int] = set()
         self.points: list[tuple[float, float, bool]] = []
         self.pending: list[tuple[float, float, bool]] = []
+        self.box: list[float] | None = None  # the prompt's box, x0 y0 x1 y1
         self.preview: Layer | None = None
         self.preview_hides: int | None = None
         self.others: list[Layer] = []  # another annotation's masks of frame ``others_frame``
@@ -63,6 +68,7 @@ class Canvas(QWidget):
         self._pan_from: QPointF | None = None
         self._stroke: list[tuple[float, float]] = []
         self._stroke_erase = False
+        self._drag: tuple[QPointF, QPointF] | None = None  # box tool: press and now (widget)
         self._mouse: QPointF | None = None
 
     # -- what to show --------------------------------------------------------------------------
@@ -82,6 +88,11 @@ class Canvas(QWidget):
                    pending: list[tuple[float, float, bool]] | None = None) -> None:
         self.points = list(points)
         self.pending = list(pending or [])
+        self.update()
+
+    def set_box(self, box: list[float] | None) -> None:
+        """The box of the current mask's prompt (None: no box drawn)."""
+        self.box = None if box is None else [float(v) for v in box]
         self.update()
 
     def set_preview(self, layer: Layer | None, hides: int | None = None) -> None:
@@ -114,7 +125,8 @@ class Canvas(QWidget):
         if tool not in TOOLS:
             raise ValueError(f"unknown tool {tool!r}")
         self.tool = tool
-        self.setCursor(Qt.CursorShape.CrossCursor if tool == "points" else Qt.CursorShape.BlankCursor)
+        self.setCursor(Qt.CursorShape.CrossCursor if tool in ("points", "box")
+                       else Qt.CursorShape.BlankCursor)
         self.update()
 
     def set_brush_radius(self, radius: int) -> None:
@@ -199,6 +211,12 @@ class Canvas(QWidget):
                 self.point_clicked.emit(img.x(), img.y(),
                                         event.button() == Qt.MouseButton.LeftButton)
             return
+        if self.tool == "box":
+            if event.button() == Qt.MouseButton.LeftButton:
+                self._drag = (pos, pos)
+            elif event.button() == Qt.MouseButton.RightButton:
+                self.point_clicked.emit(img.x(), img.y(), False)
+            return
         if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             # right button inverts the tool: erase with the brush, paint with the eraser
             self._stroke_erase = (self.tool == "eraser") != (event.button() == Qt.MouseButton.RightButton)
@@ -216,6 +234,8 @@ class Canvas(QWidget):
         elif self._stroke:
             img = self.to_image(pos)
             self._stroke.append((img.x(), img.y()))
+        elif self._drag is not None:
+            self._drag = (self._drag[0], pos)
         self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -226,6 +246,15 @@ class Canvas(QWidget):
         if self._stroke:
             stroke, self._stroke = self._stroke, []
             self.stroke_finished.emit(stroke, self.brush_radius, self._stroke_erase)
+            self.update()
+        elif self._drag is not None:
+            (a, _), self._drag = self._drag, None
+            b = event.position()
+            pa, pb = self.to_image(a), self.to_image(b)
+            if max(abs(b.x() - a.x()), abs(b.y() - a.y())) < CLICK_SLOP:
+                self.point_clicked.emit(pa.x(), pa.y(), True)
+            else:
+                self.box_drawn.emit(pa.x(), pa.y(), pb.x(), pb.y())
             self.update()
 
     def leaveEvent(self, event) -> None:  # noqa: N802
@@ -261,11 +290,16 @@ class Canvas(QWidget):
             self._draw_stroke(p)
         p.restore()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if self.box is not None:
+            x0, y0, x1, y1 = self.box
+            self._draw_box(p, QRectF(self.to_widget(x0, y0), self.to_widget(x1, y1)), False)
+        if self._drag is not None:
+            self._draw_box(p, QRectF(*self._drag).normalized(), True)
         for x, y, pos in self.points:
             self._draw_point(p, self.to_widget(x, y), pos, pending=False)
         for x, y, pos in self.pending:
             self._draw_point(p, self.to_widget(x, y), pos, pending=True)
-        if self.tool != "points" and self._mouse is not None:
+        if self.tool in ("brush", "eraser") and self._mouse is not None:
             pen = QPen(QColor("#ffffff"), 1.5)
             pen.setStyle(Qt.PenStyle.DashLine if self.tool == "eraser" else Qt.PenStyle.SolidLine)
             p.setPen(pen)
@@ -291,6 +325,15 @@ class Canvas(QWidget):
         if len(self._stroke) == 1:
             path.lineTo(QPointF(self._stroke[0][0] + 0.01, self._stroke[0][1]))
         p.drawPath(path)
+
+    def _draw_box(self, p: QPainter, rect: QRectF, dragging: bool) -> None:
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(_pen(QColor(0, 0, 0, 200), 4))
+        p.drawRect(rect)
+        pen = QPen(QColor("#ffffff") if dragging else QColor(self.active_color), 2)
+        pen.setStyle(Qt.PenStyle.DashLine if dragging else Qt.PenStyle.SolidLine)
+        p.setPen(pen)
+        p.drawRect(rect)
 
     @staticmethod
     def _draw_point(p: QPainter, c: QPointF, positive: bool, pending: bool) -> None:

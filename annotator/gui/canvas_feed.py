@@ -51,6 +51,7 @@ class CanvasFeed(QObject):
     def _frame_changed(self, frame: int, playing: bool) -> None:
         if playing:
             self.canvas.set_points([])  # a frame's clicked points do not ride along
+            self.canvas.set_box(None)
         self.update_hud()
         self.request(frame)
 

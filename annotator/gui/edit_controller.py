@@ -13,7 +13,9 @@ from annotator.gui.view_state import ViewState
 
 TOOL_HINTS = {"points": "Points: left click object, right click background",
               "brush": "Brush: drag to paint ([ and ] change the size)",
-              "eraser": "Eraser: drag to erase ([ and ] change the size)"}
+              "eraser": "Eraser: drag to erase ([ and ] change the size)",
+              "box": "Box: drag a rectangle around the object (again: a new box); click to add "
+                     "points"}
 
 
 class EditController(QObject):
