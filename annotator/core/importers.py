@@ -39,13 +39,15 @@ class ImportReport:
     segments: int = 0
     already: int = 0  # segments of the file the project held already (skipped)
     masks: int = 0
+    boxes: int = 0  # box keyframes
     frames: int = 0
     fixes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # said as they are
     op_id: int | None = None
 
     def lines(self) -> list[str]:
-        out = [f"{plural(self.segments, 'segment')}, {plural(self.masks, 'mask')} on "
+        boxes = f", {plural(self.boxes, 'box keyframe')}" if self.boxes else ""
+        out = [f"{plural(self.segments, 'segment')}, {plural(self.masks, 'mask')}{boxes} on "
                f"{plural(self.frames, 'frame')}"]
         if self.already:
             out.append(f"{plural(self.already, 'segment')} already in the project (left as "
@@ -487,6 +489,10 @@ def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> Import
             problems.append(f"image {im['id']}: frame {frame} outside the video")
             continue
         ih, iw = im.get("height", h), im.get("width", w)
+        if not ann.get("segmentation") and ann.get("bbox"):
+            problems.append(f"annotation {aid} has a bbox and no segmentation: import boxes "
+                            "with --boxes")
+            continue
         try:
             arr = M.decode(M.to_compressed(_rle_of(ann.get("segmentation"), ih, iw)))
         except Exception as exc:  # noqa: BLE001 - any malformed segmentation
