@@ -11,7 +11,7 @@ from annotator.core.words import plural
 from annotator.errors import UserError
 
 EXPORT_FORMATS = ["coco", "davis", "png", "youtube-vos", "cvat", "cvat-images", "lu-avs", "unav",
-                  "avis"]
+                  "avis", "mot"]
 
 
 def register(sub) -> None:
@@ -60,8 +60,9 @@ def register(sub) -> None:
                         "many grey levels")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("export", help="export masks as COCO, DAVIS / YouTube-VOS PNGs, CVAT XML "
-                                      "or the LU-AVS, UnAV and AVIS layouts")
+    p = sub.add_parser("export", help="export masks and boxes as COCO, DAVIS / YouTube-VOS "
+                                      "PNGs, CVAT XML, the LU-AVS, UnAV, AVIS and MOTChallenge "
+                                      "layouts")
     p.add_argument("project", type=Path)
     p.add_argument("--format", choices=EXPORT_FORMATS, default="coco",
                    help="coco (RLE JSON), davis or png (indexed PNG per frame, empty ones too, "

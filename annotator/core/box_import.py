@@ -21,6 +21,7 @@ from annotator.core.importers import ImportError_, ImportReport, _object, _text_
 from annotator.core.importers import track_of as _track_of
 from annotator.core.records import StoreError
 from annotator.core.store import Store
+from annotator.core.words import plural
 from annotator.errors import UserError
 
 CSV_COLUMNS = ("object", "category", "frame", "x0", "y0", "x1", "y1")
@@ -35,12 +36,18 @@ def import_boxes(store: Store, path: str | Path) -> ImportReport:
     if not path.is_file():
         raise UserError(f"{path}: no such file; expected a CSV of boxes "
                         f"({','.join(CSV_COLUMNS)}[,outside]) or a COCO .json with bbox")
-    rows, problems = (_coco_rows(store, path) if path.suffix.lower() == ".json"
+    masks: list = []  # a COCO file's annotations with a segmentation (left to --masks)
+    rows, problems = (_coco_rows(store, path, masks) if path.suffix.lower() == ".json"
                       else _csv_rows(store, path))
+    if masks and not rows and not problems:
+        problems.append(f"annotation {masks[0]} has a segmentation: import masks with --masks")
     problems += _segment_problems(store, rows)
     if problems:
         raise ImportError_(path, problems)
     report = ImportReport()
+    if masks:
+        report.notes.append(f"{plural(len(masks), 'annotation')} with a segmentation left "
+                            "out: import them with --masks")
     with store.transaction():
         op = store.new_op("import_boxes", f"Import boxes from {path.name}")
         report.op_id = op
@@ -107,7 +114,7 @@ def _csv_rows(store: Store, path: Path) -> tuple[list[Row], list[str]]:
     return rows, problems
 
 
-def _coco_rows(store: Store, path: Path) -> tuple[list[Row], list[str]]:
+def _coco_rows(store: Store, path: Path, masks: list) -> tuple[list[Row], list[str]]:
     try:
         data = json.loads(_text_of(path))
         images = {im["id"]: im for im in data["images"]}
@@ -124,7 +131,7 @@ def _coco_rows(store: Store, path: Path) -> tuple[list[Row], list[str]]:
         aid = ann.get("id", k)
         where = f"annotation {aid}"
         if ann.get("segmentation"):
-            problems.append(f"{where} has a segmentation: import masks with --masks")
+            masks.append(aid)
             continue
         attrs = ann.get("attributes") if isinstance(ann.get("attributes"), dict) else {}
         if attrs.get("keyframe") is False:

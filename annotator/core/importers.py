@@ -472,6 +472,7 @@ def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> Import
     decoded: list[tuple[str, str, int, np.ndarray]] = []
     owner: dict[tuple[str, int], object] = {}
     untracked: dict[str, int] = {}
+    boxes: list = []
     for k, ann in enumerate(anns):
         aid = ann.get("id", k)
         im = images.get(ann.get("image_id"))
@@ -489,9 +490,10 @@ def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> Import
             problems.append(f"image {im['id']}: frame {frame} outside the video")
             continue
         ih, iw = im.get("height", h), im.get("width", w)
-        if not ann.get("segmentation") and ann.get("bbox"):
-            problems.append(f"annotation {aid} has a bbox and no segmentation: import boxes "
-                            "with --boxes")
+        bbox = ann.get("bbox")
+        if (not ann.get("segmentation") and isinstance(bbox, list) and len(bbox) == 4
+                and all(isinstance(v, int | float) and v > 0 for v in bbox[2:])):
+            boxes.append(aid)  # a box-only annotation (an empty mask has an empty bbox)
             continue
         try:
             arr = M.decode(M.to_compressed(_rle_of(ann.get("segmentation"), ih, iw)))
@@ -515,8 +517,14 @@ def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> Import
             continue
         owner[name, frame] = aid
         decoded.append((name, cat, frame, arr))
+    if boxes and not decoded and not problems:
+        problems.append(f"annotation {boxes[0]} has a bbox and no segmentation: import boxes "
+                        "with --boxes")
     if problems:
         raise ImportError_(path, problems)
+    if boxes:
+        report.notes.append(f"{plural(len(boxes), 'box-only annotation')} left out: import "
+                            "them with --boxes")
     with store.transaction():
         op = store.new_op("import_masks", f"Import masks from {path.name}")
         report.op_id = op
