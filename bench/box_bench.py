@@ -7,10 +7,17 @@ truth. Nothing is fitted or chosen on the data. Frames whose ground truth is emp
 
     python bench/box_bench.py                 # the weight-free fallback (GrabCut in the box)
     python bench/box_bench.py --sam-random    # SAM vit_b with random weights: times only
+    python bench/box_bench.py --track [--gap 10] [--sequences 5]   # box tracking s/frame
 
 ``--sam-random`` builds SAM vit_b with random weights (the real architecture, loaded from a
 file as a user's checkpoint is) and times the image encoder once and the box → mask decoder
 call; its masks mean nothing (random weights), so no IoU is printed for it.
+
+``--track``: on the first ``--sequences`` DAVIS sequences (alphabetically), a box-only segment
+over the whole sequence with a keyframe (the ground truth's tight box) every ``--gap`` frames;
+box tracking with the weight-free engines (GrabCut from each keyframe box, the fallback
+propagator), timed per tracked frame; the box IoU with the ground truth of the tracked boxes
+and of plain interpolation, on the frames between keyframes.
 """
 
 from __future__ import annotations
@@ -58,12 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sam-random", action="store_true")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--boxes", type=int, default=20, help="SAM: box calls timed")
+    ap.add_argument("--track", action="store_true")
+    ap.add_argument("--gap", type=int, default=10, help="--track: frames between keyframes")
+    ap.add_argument("--sequences", type=int, default=5, help="--track: sequences")
     args = ap.parse_args(argv)
     if not DAVIS.is_dir():
         print(f"{DAVIS}: the DAVIS-2016 data is not there; nothing to measure", file=sys.stderr)
         return 2
     if args.sam_random:
         return sam_random(args)
+    if args.track:
+        return track(args)
     from annotator.engines.fallback_segmenter import FallbackSegmenter
 
     seg = FallbackSegmenter()
@@ -119,6 +131,49 @@ def sam_random(args: argparse.Namespace) -> int:
     print(f"box → mask (embedding in memory): median {statistics.median(lat):.0f} ms, "
           f"min {min(lat):.0f} ms, max {max(lat):.0f} ms over {len(lat)} boxes")
     print(f"box → mask on a new frame (encoder + decoder): {embed_s + statistics.median(lat) / 1000:.2f} s")
+    return 0
+
+
+def track(args: argparse.Namespace) -> int:
+    from annotator import api
+    from annotator.core.box_tracks import box_track, segment_track
+    from annotator.engines.fallback_propagator import FallbackPropagator
+    from annotator.engines.fallback_segmenter import FallbackSegmenter
+    from annotator.pipeline.box_tracking import track_box_segments
+    from annotator.pipeline.evaluate import box_iou
+
+    seqs = sorted(p for p in DAVIS.iterdir() if (p / "JPEGImages").is_dir())[:args.sequences]
+    per_frame, tracked_iou, interp_iou = [], [], []
+    with tempfile.TemporaryDirectory(prefix="box_bench-") as tmp:
+        for seq in seqs:
+            truth = {int(f.stem): np.array(Image.open(f)) > 0
+                     for f in sorted((seq / "Annotations").glob("*.png"))}
+            n = len(truth)
+            p = api.create(seq / "JPEGImages", Path(tmp) / f"{seq.name}.avsproj")
+            oid = p.add_object(seq.name, category="object")
+            p.add_segment(oid, 0, n - 1)
+            keys = [f for f in range(0, n, args.gap) if truth[f].any()]
+            for f in keys:
+                p.store.put_box(oid, f, tuple(float(v) for v in tight_box(truth[f])))
+            interpolated = {t.frame: t.box for t in box_track(0, n - 1, p.store.boxes_of(oid))}
+            t0 = time.perf_counter()
+            (r,) = track_box_segments(p.project, FallbackPropagator(), FallbackSegmenter())
+            per_frame.append((time.perf_counter() - t0) / max(1, r.written + r.lost))
+            track = {t.frame: t.box for t in segment_track(p.store, oid, 0, n - 1)}
+            for f in range(n):
+                if f in keys or not truth[f].any():
+                    continue
+                gt = tight_box(truth[f])
+                for got, out in ((track.get(f), tracked_iou), (interpolated.get(f), interp_iou)):
+                    out.append(box_iou(None if got is None else np.array(got), gt))
+            print(f"{seq.name}: {n} frames, {len(keys)} keyframes, {r.written} tracked, "
+                  f"{r.lost} lost, {per_frame[-1]:.3f} s/frame")
+            p.close()
+    print(f"box tracking (fallback engines): median {statistics.median(per_frame):.3f} s/frame "
+          f"over {len(seqs)} sequences")
+    print(f"box IoU with the ground truth between keyframes (every {args.gap}th): tracked "
+          f"{np.mean(tracked_iou):.3f}, interpolated {np.mean(interp_iou):.3f} "
+          f"({len(tracked_iou)} frames)")
     return 0
 
 

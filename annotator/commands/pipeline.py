@@ -205,10 +205,40 @@ def _propagate_one(d, args, engine, refining, policy, refiner, bar, cancel) -> b
         results = propagate_project(project, segments=args.segment, engine=engine,
                                     refine=policy, refiner=refiner, on_progress=bar.update,
                                     on_job=on_job, cancel=cancel, on_message=on_message)
-        if not results:
+        boxes = _track_boxes(project, engine, args.segment, bar, cancel)
+        if not results and not boxes:
             print(f"  nothing to propagate: no object has a mask yet; "
                   f"{add_anchor_hint(project.dir)}")
-        return any(r.state == "cancelled" for r in results)
+        return any(r.state == "cancelled" for r in [*results, *boxes])
+
+
+def _track_boxes(project, engine, segments, bar, cancel) -> list:
+    """Box tracking of the box-only segments, a line for each (see
+    :mod:`annotator.pipeline.box_tracking`)."""
+    from annotator.pipeline.box_tracking import track_box_segments
+    from annotator.pipeline.job import Progress
+
+    started = time.monotonic()
+    bar.label = "box tracking"
+
+    def progress(done: int, total: int, frame: int) -> None:
+        bar.update(Progress("boxes", done, total, frame, time.monotonic() - started))
+
+    results = track_box_segments(project, engine, segments=segments, progress=progress,
+                                 cancel=cancel)
+    for r in results:
+        bar.end()
+        seg = project.store.segment(r.segment_id)
+        name = project.store.object(seg.object_id).name
+        head = f"{name} frames {seg.start}–{seg.end} (box-only)"
+        if r.state == "skipped":
+            print(f"  {head}: no visible keyframe, nothing to track")
+            continue
+        print(f"  {head}: {r.state}, {plural(r.written, 'box tracked', 'boxes tracked')}"
+              + (f", {plural(r.lost, 'frame')} lost (interpolated)" if r.lost else "")
+              + (f", {plural(r.kept, 'box')} a person drew kept" if r.kept else ""),
+              flush=True)
+    return results
 
 
 _MODEL_ON = re.compile(r"(XMem|SAM(?: \w+)?) \(((?:cpu|cuda|mps)(?::\d+)?)")
