@@ -54,26 +54,39 @@ def box_track(start: int, end: int, rows: Iterable[BoxRecord],
             (keys if r.keyframe else tracked)[r.frame] = r
     mask_boxes = mask_boxes or {}
     kf = sorted(keys)
-    out: list[TrackBox] = []
-    for f in range(start, end + 1):
-        if f in keys:
-            k = keys[f]
-            out.append(TrackBox(f, None if k.outside else k.box, k.source, True, k.outside))
-            continue
-        i = bisect.bisect_left(kf, f)  # keyframes kf[:i] are before f
-        prev = keys[kf[i - 1]] if i else None
-        if prev is not None and prev.outside:
-            continue
-        if f in tracked:
-            out.append(TrackBox(f, tracked[f].box, "tracked"))
-        elif f in mask_boxes and mask_boxes[f] is not None:
-            out.append(TrackBox(f, tuple(float(v) for v in mask_boxes[f]), "mask"))
-        elif prev is not None:
-            nxt = keys[kf[i]] if i < len(kf) else None
-            box = prev.box if nxt is None else interpolate(
-                prev.box, nxt.box, (f - prev.frame) / (nxt.frame - prev.frame))
-            out.append(TrackBox(f, box, "interpolated"))
-    return out
+    out = [_at(f, keys, kf, tracked, mask_boxes) for f in range(start, end + 1)]
+    return [t for t in out if t is not None]
+
+
+def box_at(frame: int, start: int, end: int, rows: Iterable[BoxRecord]) -> TrackBox | None:
+    """The box of one frame of the track of ``start..end`` (what :func:`box_track` gives for
+    it), or None; costs one pass over ``rows``, not over the segment's frames."""
+    track = {r.frame: r for r in rows if r.box is not None and start <= r.frame <= end}
+    keys = {f: r for f, r in track.items() if r.keyframe}
+    tracked = {f: r for f, r in track.items() if not r.keyframe}
+    if not start <= frame <= end:
+        return None
+    return _at(frame, keys, sorted(keys), tracked, {})
+
+
+def _at(f: int, keys: dict, kf: list[int], tracked: dict, mask_boxes: Mapping) -> TrackBox | None:
+    if f in keys:
+        k = keys[f]
+        return TrackBox(f, None if k.outside else k.box, k.source, True, k.outside)
+    i = bisect.bisect_left(kf, f)  # keyframes kf[:i] are before f
+    prev = keys[kf[i - 1]] if i else None
+    if prev is not None and prev.outside:
+        return None
+    if f in tracked:
+        return TrackBox(f, tracked[f].box, "tracked")
+    if mask_boxes.get(f) is not None:
+        return TrackBox(f, tuple(float(v) for v in mask_boxes[f]), "mask")
+    if prev is None:
+        return None
+    nxt = keys[kf[i]] if i < len(kf) else None
+    box = prev.box if nxt is None else interpolate(
+        prev.box, nxt.box, (f - prev.frame) / (nxt.frame - prev.frame))
+    return TrackBox(f, box, "interpolated")
 
 
 def keyframes_in(rows: Iterable[BoxRecord], start: int, end: int) -> list[BoxRecord]:

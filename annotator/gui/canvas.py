@@ -4,7 +4,9 @@ Zoom on the wheel around the cursor, pan with the middle button (or Alt + left d
 the window. Left click is a positive point and right click a negative one (``point_clicked``);
 with the brush or eraser a drag paints a stroke (``stroke_finished``); with the box tool a left
 drag draws a box (``box_drawn``, shown dashed while dragged; the prompt's box stays drawn) and a
-click without a drag is a point. The canvas never decodes
+click without a drag is a point. With the keyframe tool (box-only annotation) a drag draws the
+selected object's box on this frame, or moves it (inside) or resizes it (a handle)
+(``keyframe_drawn``); the frame's boxes are drawn by :mod:`annotator.gui.canvas_boxes`. The canvas never decodes
 or queries anything: it paints the :class:`~annotator.gui.layers.FrameView` it was given.
 """
 
@@ -24,9 +26,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from annotator import settings
+from annotator.gui import canvas_boxes as CB
 from annotator.gui.layers import FrameView, Layer
 
-TOOLS = ("points", "brush", "eraser", "box")
+TOOLS = ("points", "brush", "eraser", "box", "keyframe")
 CLICK_SLOP = 4  # widget pixels: a shorter drag with the box tool is a click
 MIN_SCALE, MAX_SCALE = 0.05, 40.0
 
@@ -37,6 +40,7 @@ class Canvas(QWidget):
     point_clicked = Signal(float, float, bool)
     stroke_finished = Signal(object, int, bool)  # [(x, y), …], radius (pixels), erase
     box_drawn = Signal(float, float, float, float)  # two opposite corners (frame pixels)
+    keyframe_drawn = Signal(float, float, float, float)  # the selected object's new box here
     zoom_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -51,6 +55,10 @@ class Canvas(QWidget):
         self.points: list[tuple[float, float, bool]] = []
         self.pending: list[tuple[float, float, bool]] = []
         self.box: list[float] | None = None  # the prompt's box, x0 y0 x1 y1
+        self.active_object: int | None = None  # the selected object (its box has handles)
+        self.mask_boxes = False  # View ▸ Masks' boxes: each mask's tight box drawn
+        self._grip: tuple | None = None  # keyframe tool: (grip, box, start) while dragging
+        self._edited: list[float] | None = None  # the box being drawn, moved or resized
         self.preview: Layer | None = None
         self.preview_hides: int | None = None
         self.others: list[Layer] = []  # another annotation's masks of frame ``others_frame``
@@ -125,7 +133,7 @@ class Canvas(QWidget):
         if tool not in TOOLS:
             raise ValueError(f"unknown tool {tool!r}")
         self.tool = tool
-        self.setCursor(Qt.CursorShape.CrossCursor if tool in ("points", "box")
+        self.setCursor(Qt.CursorShape.CrossCursor if tool in ("points", "box", "keyframe")
                        else Qt.CursorShape.BlankCursor)
         self.update()
 
@@ -211,6 +219,10 @@ class Canvas(QWidget):
                 self.point_clicked.emit(img.x(), img.y(),
                                         event.button() == Qt.MouseButton.LeftButton)
             return
+        if self.tool == "keyframe":
+            if event.button() == Qt.MouseButton.LeftButton:
+                self._grip = self._grip_at(pos, img)
+            return
         if self.tool == "box":
             if event.button() == Qt.MouseButton.LeftButton:
                 self._drag = (pos, pos)
@@ -236,6 +248,9 @@ class Canvas(QWidget):
             self._stroke.append((img.x(), img.y()))
         elif self._drag is not None:
             self._drag = (self._drag[0], pos)
+        elif self._grip is not None:
+            grip, box, start = self._grip
+            self._edited = CB.dragged(grip, box, start, self.to_image(pos))
         self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -246,6 +261,11 @@ class Canvas(QWidget):
         if self._stroke:
             stroke, self._stroke = self._stroke, []
             self.stroke_finished.emit(stroke, self.brush_radius, self._stroke_erase)
+            self.update()
+        elif self._grip is not None:
+            edited, self._grip, self._edited = self._edited, None, None
+            if edited is not None:
+                self.keyframe_drawn.emit(*edited)
             self.update()
         elif self._drag is not None:
             (a, _), self._drag = self._drag, None
@@ -290,6 +310,13 @@ class Canvas(QWidget):
             self._draw_stroke(p)
         p.restore()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        CB.paint(p, self, self.view.boxes, self.hidden, self.active_object,
+                 self.tool == "keyframe")
+        if self.mask_boxes:
+            CB.paint_mask_boxes(p, self, self.view.layers, self.hidden)
+        if self._edited is not None:
+            x0, y0, x1, y1 = self._edited
+            self._draw_box(p, QRectF(self.to_widget(x0, y0), self.to_widget(x1, y1)), True)
         if self.box is not None:
             x0, y0, x1, y1 = self.box
             self._draw_box(p, QRectF(self.to_widget(x0, y0), self.to_widget(x1, y1)), False)
@@ -325,6 +352,16 @@ class Canvas(QWidget):
         if len(self._stroke) == 1:
             path.lineTo(QPointF(self._stroke[0][0] + 0.01, self._stroke[0][1]))
         p.drawPath(path)
+
+    def _grip_at(self, pos: QPointF, img: QPointF) -> tuple:
+        """What a keyframe-tool press takes hold of: the selected object's box on this frame
+        by a handle or its inside, else a new box from here."""
+        shown = self.view.boxes.get(self.active_object) if self.view is not None else None
+        box = list(shown[0].box) if shown is not None and shown[0].box is not None else None
+        rect = None if box is None else QRectF(self.to_widget(box[0], box[1]),
+                                               self.to_widget(box[2], box[3])).normalized()
+        grip = CB.hit(rect, pos)
+        return grip, box if grip is not None else None, img
 
     def _draw_box(self, p: QPainter, rect: QRectF, dragging: bool) -> None:
         p.setBrush(Qt.BrushStyle.NoBrush)

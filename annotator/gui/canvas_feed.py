@@ -111,6 +111,7 @@ class CanvasFeed(QObject):
         obj = self.session.object(self.state.object_id) if self.session else None
         if obj is not None:
             self.canvas.active_color = QColor(obj.color)
+        self.canvas.active_object = obj.id if obj is not None else None
         self.update_hud()
 
     def update_hud(self) -> None:

@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.canvas.stroke_finished.connect(lambda pts, r, erase:
                                             self._prompt("stroke", pts, r, erase))
         self.canvas.box_drawn.connect(lambda *corners: self._prompt("box", *corners))
+        self.canvas.keyframe_drawn.connect(lambda *corners: self.edit.keyframe(*corners))
         self.state.frame_changed.connect(lambda f, _p: self.status.set_context(
             f, self.state.object_id))
         self.state.object_changed.connect(lambda oid: self.status.set_context(

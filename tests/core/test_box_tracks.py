@@ -53,3 +53,14 @@ def test_outside_spans_tracked_boxes_masks_and_the_ends():
     assert track[10].source == "interpolated"
     # a deleted box (no coordinates) and rows outside the range are no keyframes
     assert box_track(0, 4, [rec(2, None), rec(8, a)]) == []
+
+
+def test_one_frame_is_the_tracks_frame():
+    from annotator.core.box_tracks import box_at
+
+    rows = [rec(2, (0, 0, 10, 10)), rec(6, (10, 10, 30, 30), outside=True),
+            rec(9, (50, 50, 60, 60)), rec(4, (1, 1, 2, 2), "tracked"), rec(1, (0, 0, 3, 3),
+                                                                          "tracked")]
+    track = {t.frame: t for t in box_track(0, 12, rows)}
+    for f in range(-1, 14):
+        assert box_at(f, 0, 12, rows) == track.get(f), f

@@ -121,3 +121,23 @@ def test_a_box_outside_the_segments_or_without_an_inside_explains(ui, qtbot):
     ui.idle()
     assert ui.store.mask(oid, 0) is None
     assert "outside every audible segment" in ui.win.status.currentMessage()
+
+
+def test_masks_tight_boxes_are_shown_on_request(ui, qtbot):
+    oid, seg = ui.bell()
+    ui.go_to_segment(seg.id)
+    f = ui.win.state.frame
+    cx, cy = (float(v) for v in _bell_center(f / FPS))
+    ui.click(cx, cy)
+    ui.idle()
+    rec = ui.store.mask(oid, f)
+    canvas = ui.win.canvas
+    assert not canvas.mask_boxes
+    ui.key(Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    assert canvas.mask_boxes and ui.win.actions_["mask_boxes"].isChecked()
+    qtbot.waitUntil(lambda: oid in canvas.view.layers)
+    x, y, w, h = rec.bbox
+    assert canvas.view.layers[oid].box == (x, y, x + w, y + h)  # what the exports write
+    assert not canvas.grab().isNull()  # painted with the boxes
+    ui.key(Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    assert not canvas.mask_boxes
