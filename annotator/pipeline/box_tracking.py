@@ -110,6 +110,36 @@ def track_segment(store: Any, frames: Callable[[int], np.ndarray], segment: Any,
     return result
 
 
+def masks_from_boxes(project: Any, segment: Any, segmenter: Any = None) -> int:
+    """Turn a box-only segment into masks: the segmenter's mask of each visible keyframe's
+    box becomes that frame's anchor (one undoable operation; the boxes stay). Propagating
+    the segment then fills the frames between (``annotator propagate --masks-from-boxes``).
+    Returns the number of anchors written."""
+    store = project.store
+    keys = [k for k in keyframes_in(store.boxes_of(segment.object_id, segment.start,
+                                                   segment.end), segment.start, segment.end)
+            if not k.outside]
+    if not keys:
+        return 0
+    if segmenter is None:
+        from annotator.pipeline.prompting import make_segmenter
+
+        segmenter = make_segmenter(project)
+    video = project.open_video()
+    try:
+        masks = [(k.frame, _seed(segmenter, video[k.frame], k.box)) for k in keys]
+    finally:
+        video.close()
+    name = store.object(segment.object_id).name
+    with store.transaction():
+        op = store.new_op("masks_from_boxes", f"Masks from the boxes of {name}, frames "
+                                              f"{segment.start}–{segment.end}")
+        store.put_masks([dict(object_id=segment.object_id, frame=f, mask=m,
+                              source=getattr(segmenter, "source", "sam"), anchor=True)
+                         for f, m in masks], op=op)
+    return len(masks)
+
+
 def track_box_segments(project: Any, propagator: Any, segmenter: Any = None, *,
                        segments: list[int] | None = None,
                        progress: Callable[[int, int, int], None] | None = None,

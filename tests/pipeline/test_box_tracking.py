@@ -127,3 +127,30 @@ def test_annotator_propagate_tracks_box_only_segments(shared, tmp_path):
     assert "nothing to propagate" not in r.stdout
     with api.open(directory) as q:
         assert sum(b.source == "tracked" for b in q.store.boxes_of(dog)) == 24
+
+
+def test_masks_from_boxes_then_propagation_gives_masks_and_keeps_the_boxes(shared, tmp_path):
+    p = api.create(shared("data", "davis2016", SEQ, "JPEGImages"), tmp_path / "dog.avsproj")
+    dog = p.add_object("dog", category="dog")
+    p.add_segment(dog, 0, 24)
+    p.store.put_box(dog, 0, tight(shared, 0))
+    p.store.put_box(dog, 20, tight(shared, 20))
+    directory = p.project.dir
+    p.close()
+    r = subprocess.run([sys.executable, "-m", "annotator.cli", "propagate", str(directory),
+                        "--engine", "fallback", "--masks-from-boxes"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "dog frames 0–24: 2 anchor masks from its box keyframes" in r.stdout, r.stdout
+    assert "(box-only)" not in r.stdout  # it has masks now: propagated, not box-tracked
+    with api.open(directory) as q:
+        assert q.store.anchors(dog) == [0, 20]
+        assert len(q.store.masks_of(dog)) == 25  # propagated between and after the anchors
+        x0, y0, x1, y1 = (int(v) for v in tight(shared, 0))
+        m = q.mask(dog, 0)  # inside its box (GrabCut's working scale: up to 3 pixels over)
+        assert m.any() and not m[:, :x0 - 3].any() and not m[:, x1 + 3:].any()
+        assert not m[:y0 - 3].any() and not m[y1 + 3:].any()
+        m = q.store.mask(dog, 0)
+        assert m.source == "grabcut" and [b.frame for b in q.store.boxes_of(dog)] == [0, 20]
+        track = segment_track(q.store, dog, 0, 24)  # the masked segment's boxes: its masks'
+        assert {t.source for t in track} == {"drawn", "mask"}
