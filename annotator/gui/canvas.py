@@ -316,12 +316,12 @@ class Canvas(QWidget):
             CB.paint_mask_boxes(p, self, self.view.layers, self.hidden)
         if self._edited is not None:
             x0, y0, x1, y1 = self._edited
-            self._draw_box(p, QRectF(self.to_widget(x0, y0), self.to_widget(x1, y1)), True)
+            CB.rect(p, QRectF(self.to_widget(x0, y0), self.to_widget(x1, y1)), None)
         if self.box is not None:
             x0, y0, x1, y1 = self.box
-            self._draw_box(p, QRectF(self.to_widget(x0, y0), self.to_widget(x1, y1)), False)
+            CB.rect(p, QRectF(self.to_widget(x0, y0), self.to_widget(x1, y1)), self.active_color)
         if self._drag is not None:
-            self._draw_box(p, QRectF(*self._drag).normalized(), True)
+            CB.rect(p, QRectF(*self._drag).normalized(), None)
         for x, y, pos in self.points:
             self._draw_point(p, self.to_widget(x, y), pos, pending=False)
         for x, y, pos in self.pending:
@@ -362,15 +362,6 @@ class Canvas(QWidget):
                                                self.to_widget(box[2], box[3])).normalized()
         grip = CB.hit(rect, pos)
         return grip, box if grip is not None else None, img
-
-    def _draw_box(self, p: QPainter, rect: QRectF, dragging: bool) -> None:
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.setPen(_pen(QColor(0, 0, 0, 200), 4))
-        p.drawRect(rect)
-        pen = QPen(QColor("#ffffff") if dragging else QColor(self.active_color), 2)
-        pen.setStyle(Qt.PenStyle.DashLine if dragging else Qt.PenStyle.SolidLine)
-        p.setPen(pen)
-        p.drawRect(rect)
 
     @staticmethod
     def _draw_point(p: QPainter, c: QPointF, positive: bool, pending: bool) -> None:

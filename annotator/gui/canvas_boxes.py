@@ -49,6 +49,18 @@ def dragged(grip: int | str | None, box: list[float] | None, start: QPointF,
     return [box[0] + dx * mx0, box[1] + dy * my0, box[2] + dx * mx1, box[3] + dy * my1]
 
 
+def rect(p: QPainter, r: QRectF, color: QColor | None) -> None:
+    """A box in widget pixels: solid in ``color`` (the prompt's box), dashed white while it
+    is dragged (``color`` None)."""
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.setPen(QPen(QColor(0, 0, 0, 200), 4))
+    p.drawRect(r)
+    pen = QPen(QColor("#ffffff") if color is None else QColor(color), 2)
+    pen.setStyle(Qt.PenStyle.DashLine if color is None else Qt.PenStyle.SolidLine)
+    p.setPen(pen)
+    p.drawRect(r)
+
+
 def paint_mask_boxes(p: QPainter, canvas, layers: dict, hidden: set[int]) -> None:
     """The tight box of every shown mask (View ▸ Masks' boxes), dash-dotted in white."""
     pen = QPen(QColor("#ffffff"), 1.5)
