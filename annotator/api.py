@@ -369,7 +369,19 @@ class Prompt:
         edit = self.project.prompter.stroke(self.object_id, self.frame, points, r, erase)
         return self._do(edit, "stroke", erase=erase)
 
-    # a box prompt, box(x0, y0, x1, y1), comes with the boxes issue (Prompter.box)
+    def box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        """A box around the object (the window's Box tool: any two opposite corners, in
+        pixels), given to the segmenter with the points clicked on the frame; points clicked
+        after it join it, and a second box replaces the first. Returns the new mask."""
+        self.project._writable()
+        edit = self.project.prompter.box(self.object_id, self.frame, x0, y0, x1, y1)
+        return self._do(edit, "box", box=edit.box)
+
+    @property
+    def box_prompt(self) -> list[float] | None:
+        """The box ``[x0, y0, x1, y1]`` of the frame's current mask, if one was drawn."""
+        return self.project.prompter.box_of(self.object_id, self.frame)
+
 
     def accept(self, force: bool = False) -> np.ndarray:
         """The mask becomes the frame's anchor (Enter); a to-do segment becomes annotated.

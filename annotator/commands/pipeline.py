@@ -30,6 +30,10 @@ def register(sub) -> None:
     p.add_argument("--refine", default="auto", metavar="auto|every|k=N|uncertain|off",
                    help="when SAM refines a propagated frame (default auto: every frame where "
                         "SAM runs on a GPU, none on the CPU; see bench/policy_bench.py)")
+    p.add_argument("--masks-from-boxes", action="store_true",
+                   help="turn box-only segments into masks first: the segmenter's mask of "
+                        "each box keyframe becomes an anchor, then propagation fills between "
+                        "(without it, box-only segments are box-tracked)")
     add_device_option(p)
     from annotator.commands.propagate_cluster import add_options
 
@@ -202,13 +206,59 @@ def _propagate_one(d, args, engine, refining, policy, refiner, bar, cancel) -> b
             bar.end()
             print(f"annotator: {text}", file=sys.stderr, flush=True)
 
+        if getattr(args, "masks_from_boxes", False):
+            _masks_from_boxes(project, args.segment)
         results = propagate_project(project, segments=args.segment, engine=engine,
                                     refine=policy, refiner=refiner, on_progress=bar.update,
                                     on_job=on_job, cancel=cancel, on_message=on_message)
-        if not results:
+        boxes = _track_boxes(project, engine, args.segment, bar, cancel)
+        if not results and not boxes:
             print(f"  nothing to propagate: no object has a mask yet; "
                   f"{add_anchor_hint(project.dir)}")
-        return any(r.state == "cancelled" for r in results)
+        return any(r.state == "cancelled" for r in [*results, *boxes])
+
+
+def _masks_from_boxes(project, segments) -> None:
+    """``--masks-from-boxes``: each box-only segment's keyframe boxes become anchor masks
+    (the segmenter's), so the mask passes propagate them."""
+    from annotator.core.export_boxes import box_only_segments
+    from annotator.pipeline.box_tracking import masks_from_boxes
+
+    for s in box_only_segments(project.store):
+        if segments is None or s.id in segments:
+            n = masks_from_boxes(project, s)
+            name = project.store.object(s.object_id).name
+            print(f"  {name} frames {s.start}–{s.end}: "
+                  f"{plural(n, 'anchor mask')} from its box keyframes")
+
+
+def _track_boxes(project, engine, segments, bar, cancel) -> list:
+    """Box tracking of the box-only segments, a line for each (see
+    :mod:`annotator.pipeline.box_tracking`)."""
+    from annotator.pipeline.box_tracking import track_box_segments
+    from annotator.pipeline.job import Progress
+
+    started = time.monotonic()
+    bar.label = "box tracking"
+
+    def progress(done: int, total: int, frame: int) -> None:
+        bar.update(Progress("boxes", done, total, frame, time.monotonic() - started))
+
+    results = track_box_segments(project, engine, segments=segments, progress=progress,
+                                 cancel=cancel)
+    for r in results:
+        bar.end()
+        seg = project.store.segment(r.segment_id)
+        name = project.store.object(seg.object_id).name
+        head = f"{name} frames {seg.start}–{seg.end} (box-only)"
+        if r.state == "skipped":
+            print(f"  {head}: no visible keyframe, nothing to track")
+            continue
+        print(f"  {head}: {r.state}, {plural(r.written, 'box tracked', 'boxes tracked')}"
+              + (f", {plural(r.lost, 'frame')} lost (interpolated)" if r.lost else "")
+              + (f", {plural(r.kept, 'box')} a person drew kept" if r.kept else ""),
+              flush=True)
+    return results
 
 
 _MODEL_ON = re.compile(r"(XMem|SAM(?: \w+)?) \(((?:cpu|cuda|mps)(?::\d+)?)")

@@ -11,7 +11,7 @@ from annotator.core.words import plural
 from annotator.errors import UserError
 
 EXPORT_FORMATS = ["coco", "davis", "png", "youtube-vos", "cvat", "cvat-images", "lu-avs", "unav",
-                  "avis"]
+                  "avis", "mot"]
 
 
 def register(sub) -> None:
@@ -27,13 +27,18 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("import", help="import audible segments or masks into a project")
+    p = sub.add_parser("import", help="import audible segments, masks or box keyframes into a "
+                                      "project")
     p.add_argument("project", type=Path)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--segments", type=Path, help="CSV or JSON: object, category, start, end")
     g.add_argument("--masks", type=Path,
                    help="folder of PNG masks (DAVIS / YouTube-VOS too), COCO JSON, or CVAT "
                         "for video 1.1 XML")
+    g.add_argument("--boxes", type=Path, metavar="FILE",
+                   help="box keyframes: CSV object,category,frame,x0,y0,x1,y1[,outside] in "
+                        "pixels, or a COCO .json whose annotations have a bbox and no "
+                        "segmentation (frames inside the objects' segments)")
     g.add_argument("--lu-avs", type=Path, metavar="PATH",
                    help="an LU-AVS export folder or seg_<subset>.json (segments and masks)")
     p.add_argument("--object", metavar="NAME",
@@ -55,8 +60,9 @@ def register(sub) -> None:
                         "many grey levels")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("export", help="export masks as COCO, DAVIS / YouTube-VOS PNGs, CVAT XML "
-                                      "or the LU-AVS, UnAV and AVIS layouts")
+    p = sub.add_parser("export", help="export masks and boxes as COCO, DAVIS / YouTube-VOS "
+                                      "PNGs, CVAT XML, the LU-AVS, UnAV, AVIS and MOTChallenge "
+                                      "layouts")
     p.add_argument("project", type=Path)
     p.add_argument("--format", choices=EXPORT_FORMATS, default="coco",
                    help="coco (RLE JSON), davis or png (indexed PNG per frame, empty ones too, "
@@ -197,6 +203,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     with Project.open(args.project) as project:
         if args.segments:
             _import_segments(project, args.segments, args.unit)
+            return 0
+        if args.boxes:
+            from annotator.core.box_import import import_boxes
+
+            for line in import_boxes(project.store, args.boxes).lines():
+                print(line)
             return 0
         if args.lu_avs:
             from annotator.core.lu_avs_import import import_lu_avs

@@ -24,6 +24,7 @@ import numpy as np
 
 from annotator.core import export_files as F
 from annotator.core import masks as M
+from annotator.core.export_boxes import box_only_boxes, cvat_box_tracks, cvat_image_box
 from annotator.core.export_files import ExportError
 from annotator.core.store import Store
 from annotator.errors import UserError
@@ -68,9 +69,10 @@ def _sub(parent: ET.Element, tag: str, text: object = None, **attrib: str) -> ET
     return el
 
 
-def _header(store: Store, mode: str) -> tuple[ET.Element, list]:
+def _header(store: Store, mode: str, boxed: set[str] = frozenset()) -> tuple[ET.Element, list]:
     """``<annotations>`` with its ``<meta>``: the task, a label per category (with the
-    ``object`` attribute, and ``track_id`` in annotation mode), the frame size."""
+    ``object`` attribute, and ``track_id`` in annotation mode; type ``any`` for the categories
+    in ``boxed``, which have box-only segments), the frame size."""
     rec = store.video()
     h, w = store.size_hw
     n = store.frame_count
@@ -88,7 +90,7 @@ def _header(store: Store, mode: str) -> tuple[ET.Element, list]:
         lab = _sub(labels, "label")
         _sub(lab, "name", cat)
         _sub(lab, "color", next(o.color for o in objects if o.category == cat))
-        _sub(lab, "type", "mask")
+        _sub(lab, "type", "any" if cat in boxed else "mask")
         attrs = _sub(lab, "attributes")
         for name, kind in attributes:
             attr = _sub(attrs, "attribute")
@@ -103,36 +105,55 @@ def _header(store: Store, mode: str) -> tuple[ET.Element, list]:
 
 
 def cvat_images_xml(store: Store) -> tuple[ET.ElementTree, dict]:
-    """CVAT for images 1.1: an ``<image>`` per frame with masks, a ``<mask>`` per object."""
-    root, objects = _header(store, "annotation")
+    """CVAT for images 1.1: an ``<image>`` per frame with masks or boxes, a ``<mask>`` per
+    object (a ``<box>`` per object of a box-only segment)."""
+    boxes = box_only_boxes(store)
+    by_id = {o.id: o for o in store.objects()}
+    root, objects = _header(store, "annotation", {by_id[b.object_id].category for b in boxes})
     h, w = store.size_hw
     name_of = F.frame_namer(store)
     track = {o.id: k for k, o in enumerate(objects)}
-    by_id = {o.id: o for o in objects}
     images = masks = 0
     current, image = None, None
+    pending = list(reversed(boxes))  # popped in (frame, object) order
+
+    def add_image(frame: int) -> ET.Element:
+        nonlocal images, current
+        current = frame
+        images += 1
+        el = _sub(root, "image", id=str(frame), name=name_of(frame), width=str(w),
+                  height=str(h))
+        while pending and pending[-1].frame == frame:
+            b = pending.pop()
+            o = by_id[b.object_id]
+            cvat_image_box(el, b, o.category, o.name, track[o.id])
+        return el
+
     for m in store.iter_masks():  # ordered by (frame, object)
         obj = by_id.get(m.object_id)
         enc = cvat_rle(m.decode()) if obj is not None else None
         if enc is None:
             continue
         if m.frame != current:
-            current = m.frame
-            image = _sub(root, "image", id=str(m.frame), name=name_of(m.frame), width=str(w),
-                         height=str(h))
-            images += 1
+            while pending and pending[-1].frame < m.frame:
+                add_image(pending[-1].frame)
+            image = add_image(m.frame)
         rle, left, top, mw, mh = enc
         el = _sub(image, "mask", label=obj.category, source="manual", occluded="0", rle=rle,
                   left=str(left), top=str(top), width=str(mw), height=str(mh), z_order="0")
         _sub(el, "attribute", obj.name, name="object")
         _sub(el, "attribute", track[obj.id], name="track_id")
         masks += 1
-    return ET.ElementTree(root), {"images": images, "masks": masks, "tracks": len(
-        {m for m in track if store.masks_of(m)})}
+    while pending:
+        add_image(pending[-1].frame)
+    return ET.ElementTree(root), {"images": images, "masks": masks, "boxes": len(boxes),
+                                  "tracks": len({m for m in track if store.masks_of(m)}
+                                                | {b.object_id for b in boxes})}
 
 
 def cvat_xml(store: Store) -> tuple[ET.ElementTree, dict]:
-    root, objects = _header(store, "interpolation")
+    box_tracks = cvat_box_tracks(store, len(store.objects()))
+    root, objects = _header(store, "interpolation", {t.get("label") for t in box_tracks})
     n = store.frame_count
     tracks = masks = 0
     for k, obj in enumerate(objects):
@@ -154,7 +175,10 @@ def cvat_xml(store: Store) -> tuple[ET.ElementTree, dict]:
             last, prev_frame = enc, m.frame
         if last is not None and prev_frame + 1 < n:
             _mask_el(track, prev_frame + 1, last, obj.name, outside=True)
-    return ET.ElementTree(root), {"tracks": tracks, "masks": masks}
+    root.extend(box_tracks)  # the box-only segments' tracks, after the mask tracks
+    boxes = sum(1 for t in box_tracks for b in t if b.get("outside") == "0")
+    return ET.ElementTree(root), {"tracks": tracks + len(box_tracks), "masks": masks,
+                                  "boxes": boxes}
 
 
 def _mask_el(track: ET.Element, frame: int, enc: tuple, name: str, *, outside: bool) -> None:

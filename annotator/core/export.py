@@ -5,6 +5,9 @@ video's ``<stem>/<frame:06d>.jpg``); ``with_frames`` writes those frames beside 
 ``layout="datumaro"`` writes ``annotations/instances_default.json`` + ``images/default/…``,
 what ``datumaro.Dataset.import_from(dir, "coco")`` reads. Track identity is both the
 annotation's ``track_id`` and ``attributes.track_id`` (CVAT / Datumaro keep only attributes).
+A box-only segment (:mod:`annotator.core.export_boxes`) has one annotation per frame with a box,
+the interpolated ones included: ``bbox``, ``area`` of the box, an empty ``segmentation`` and
+``attributes.keyframe``; they follow the masks' annotations.
 
 The COCO export checks itself before it reports success: ``pycocotools.coco.COCO`` loads the
 file and ``annToMask`` gives back each stored mask pixel for pixel. Files are written
@@ -20,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from annotator.core import export_files as F
+from annotator.core.export_boxes import box_only_boxes, coco_box_annotation
 from annotator.core.export_files import ExportError
 from annotator.core.store import Store
 
@@ -56,16 +60,21 @@ def coco_dict(store: Store, *, progress: Progress | None = None) -> dict:
     cat_ids = {o.category_id for o in objects}
     categories = [{"id": cid, "name": name} for cid, name in store.categories() if cid in cat_ids]
     obj_by_id = {o.id: o for o in objects}
-    images, annotations = [], []
-    total = store.mask_count()
-    for k, m in enumerate(store.iter_masks()):
-        frame = m.frame
-        if not images or images[-1]["frame_index"] != frame:
-            images.append({
+    images: dict[int, dict] = {}
+    annotations = []
+
+    def image(frame: int) -> None:
+        if frame not in images:
+            images[frame] = {
                 "id": frame + 1, "file_name": name_of(frame), "width": rec.width,
                 "height": rec.height, "frame_index": frame, "timestamp": float(times[frame]),
                 "video": video_name,
-            })
+            }
+
+    total = store.mask_count()
+    for k, m in enumerate(store.iter_masks()):
+        frame = m.frame
+        image(frame)
         obj = obj_by_id[m.object_id]
         seg = next((s.id for s in seg_of.get(m.object_id, []) if frame in s), None)
         annotations.append({
@@ -78,11 +87,16 @@ def coco_dict(store: Store, *, progress: Progress | None = None) -> dict:
         })
         if progress and (k % 1000 == 0 or k + 1 == total):
             progress(k + 1, total)
+    for b in box_only_boxes(store):
+        image(b.frame)
+        obj = obj_by_id[b.object_id]
+        annotations.append(coco_box_annotation(b, len(annotations) + 1, obj.category_id,
+                                               obj.name))
     return {
         "info": {"avs_project": F.project_key(store),
                  "description": f"AVS Annotator export of {video_name}",
                  "video": rec.path, "frames": rec.frame_count, "fps": rec.fps},
-        "images": images,
+        "images": [images[f] for f in sorted(images)],
         "annotations": annotations,
         "categories": categories,
         "objects": [{"track_id": o.id, "name": o.name, "category_id": o.category_id,
@@ -117,7 +131,9 @@ def verify_coco(path: Path, store: Store) -> int:
 
     with contextlib.redirect_stdout(io.StringIO()):  # COCO() prints progress
         coco = COCO(str(path))
-    anns = coco.dataset["annotations"]
+    anns = [a for a in coco.dataset["annotations"] if a.get("segmentation") != []]
+    _verify_boxes(path, [a for a in coco.dataset["annotations"] if a.get("segmentation") == []],
+                  store)
     step = max(1, len(anns) // PIXEL_SAMPLE)
     stored_iter = store.iter_masks()
     for k, ann in enumerate(anns):
@@ -138,7 +154,17 @@ def verify_coco(path: Path, store: Store) -> int:
     if next(stored_iter, None) is not None:
         raise ExportError(f"{path}: the file holds fewer masks than the project; nothing was "
                           "exported")
-    return len(anns)
+    return len(coco.dataset["annotations"])
+
+
+def _verify_boxes(path: Path, anns: list[dict], store: Store) -> None:
+    """The box annotations read back are the project's box-only boxes, in order."""
+    want = box_only_boxes(store)
+    got = [(a["image_id"] - 1, a["track_id"], tuple(a["bbox"])) for a in anns]
+    if got != [(b.frame, b.object_id, (b.box[0], b.box[1], b.box[2] - b.box[0],
+                                       b.box[3] - b.box[1])) for b in want]:
+        raise ExportError(f"{path}: the boxes read back differ from the project's; nothing "
+                          "was exported")
 
 
 def export_coco(store: Store, out: str | Path, *, with_frames: bool = False,
@@ -156,8 +182,9 @@ def export_coco(store: Store, out: str | Path, *, with_frames: bool = False,
         raise ExportError(f"unknown COCO layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
     out = Path(out)
     data = coco_dict(store, progress=progress)
+    boxes = sum(1 for a in data["annotations"] if a["segmentation"] == [])
     summary = {"path": str(out), "images": len(data["images"]),
-               "annotations": len(data["annotations"]), "categories": len(data["categories"]),
+               "annotations": len(data["annotations"]) - boxes, "boxes": boxes, "categories": len(data["categories"]),
                "audible_segments": len(data["audible_segments"]), "frames_written": 0}
 
     def write(tmp: Path) -> None:

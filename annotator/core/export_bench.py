@@ -9,7 +9,9 @@
   ``file_names`` for every frame, ``height``, ``width``, ``length``), ``categories``, and one
   ``annotation`` per object over the whole video with per-frame ``segmentations`` (compressed
   RLE, or null where the object has no mask or is not sounding), ``bboxes`` (``[x, y, w, h]``
-  or null) and ``areas``; ``audible_segments`` lists the object's spans (an extra key).
+  or null) and ``areas``; ``audible_segments`` lists the object's spans (an extra key). A
+  box-only segment's frames have their box track's ``bboxes`` and ``areas`` (of the box) and a
+  null segmentation.
 
 Both are written atomically and read back before they are reported.
 """
@@ -20,7 +22,9 @@ import json
 from pathlib import Path
 
 from annotator.core import export_files as F
+from annotator.core.box_tracks import xywh
 from annotator.core.export import frame_times
+from annotator.core.export_boxes import box_only_boxes
 from annotator.core.export_files import ExportError
 from annotator.core.lu_avs import SUBSETS, groups
 from annotator.core.store import Store
@@ -54,6 +58,9 @@ def avis_dict(store: Store, *, video_id: str | None = None) -> dict:
     objects = store.objects()
     cat_ids = {o.category_id for o in objects}
     annotations = []
+    box_only: dict[int, list] = {}
+    for b in box_only_boxes(store):
+        box_only.setdefault(b.object_id, []).append(b)
     for o in objects:
         spans = [(s.start, s.end) for s in store.segments(o.id)]
         segs, boxes, areas = [None] * n, [None] * n, [None] * n
@@ -62,6 +69,9 @@ def avis_dict(store: Store, *, video_id: str | None = None) -> dict:
                 continue
             segs[m.frame] = {"size": list(m.rle["size"]), "counts": m.rle["counts"]}
             boxes[m.frame], areas[m.frame] = list(m.bbox), int(m.area)
+        for b in box_only.get(o.id, []):
+            boxes[b.frame] = xywh(b.box)
+            areas[b.frame] = boxes[b.frame][2] * boxes[b.frame][3]
         if not spans:
             continue
         annotations.append({"id": len(annotations) + 1, "video_id": 1,

@@ -26,6 +26,7 @@ import sqlite3
 import time
 from typing import Any
 
+from annotator.core import box_rows
 from annotator.core.records import Operation, StoreError
 
 
@@ -112,10 +113,12 @@ class HistoryMixin:
             return op
 
     def op_frames(self, op_id: int) -> list[tuple[int, int]]:
-        """The (object, frame) keys an operation wrote: what a view must repaint."""
+        """The (object, frame) keys an operation wrote (masks and boxes): what a view must
+        repaint."""
         return [tuple(r) for r in self._q(
-            "SELECT DISTINCT object_id, frame FROM mask_revs WHERE op_id=? ORDER BY frame",
-            (op_id,))]
+            "SELECT object_id, frame FROM mask_revs WHERE op_id=? UNION "
+            "SELECT object_id, frame FROM box_revs WHERE op_id=? ORDER BY frame",
+            (op_id, op_id))]
 
 
 def _insert_op(db: sqlite3.Connection, kind: str, label: str) -> int:
@@ -140,6 +143,7 @@ def _restore(db: sqlite3.Connection, op_id: int) -> None:
             "SELECT r.id FROM mask_revs r JOIN ops o ON o.id=r.op_id WHERE r.object_id=? "
             "AND r.frame=? AND o.undone=0 ORDER BY r.id DESC LIMIT 1", (oid, frame)).fetchone()
         _point(db, oid, frame, row[0] if row else None)
+    box_rows.restore(db, op_id)
     cols: dict[tuple[str, int], set[str]] = {}
     for tbl, row_id, after in db.execute(
             "SELECT tbl, row_id, after FROM row_changes WHERE op_id=?", (op_id,)).fetchall():

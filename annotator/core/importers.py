@@ -39,13 +39,15 @@ class ImportReport:
     segments: int = 0
     already: int = 0  # segments of the file the project held already (skipped)
     masks: int = 0
+    boxes: int = 0  # box keyframes
     frames: int = 0
     fixes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # said as they are
     op_id: int | None = None
 
     def lines(self) -> list[str]:
-        out = [f"{plural(self.segments, 'segment')}, {plural(self.masks, 'mask')} on "
+        boxes = f", {plural(self.boxes, 'box keyframe')}" if self.boxes else ""
+        out = [f"{plural(self.segments, 'segment')}, {plural(self.masks, 'mask')}{boxes} on "
                f"{plural(self.frames, 'frame')}"]
         if self.already:
             out.append(f"{plural(self.already, 'segment')} already in the project (left as "
@@ -470,6 +472,7 @@ def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> Import
     decoded: list[tuple[str, str, int, np.ndarray]] = []
     owner: dict[tuple[str, int], object] = {}
     untracked: dict[str, int] = {}
+    boxes: list = []
     for k, ann in enumerate(anns):
         aid = ann.get("id", k)
         im = images.get(ann.get("image_id"))
@@ -487,6 +490,11 @@ def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> Import
             problems.append(f"image {im['id']}: frame {frame} outside the video")
             continue
         ih, iw = im.get("height", h), im.get("width", w)
+        bbox = ann.get("bbox")
+        if (not ann.get("segmentation") and isinstance(bbox, list) and len(bbox) == 4
+                and all(isinstance(v, int | float) and v > 0 for v in bbox[2:])):
+            boxes.append(aid)  # a box-only annotation (an empty mask has an empty bbox)
+            continue
         try:
             arr = M.decode(M.to_compressed(_rle_of(ann.get("segmentation"), ih, iw)))
         except Exception as exc:  # noqa: BLE001 - any malformed segmentation
@@ -509,8 +517,14 @@ def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> Import
             continue
         owner[name, frame] = aid
         decoded.append((name, cat, frame, arr))
+    if boxes and not decoded and not problems:
+        problems.append(f"annotation {boxes[0]} has a bbox and no segmentation: import boxes "
+                        "with --boxes")
     if problems:
         raise ImportError_(path, problems)
+    if boxes:
+        report.notes.append(f"{plural(len(boxes), 'box-only annotation')} left out: import "
+                            "them with --boxes")
     with store.transaction():
         op = store.new_op("import_masks", f"Import masks from {path.name}")
         report.op_id = op

@@ -20,9 +20,11 @@ write the other conventions.
 
 One LU-AVS segment is one label over one span, so segments of two objects with the same
 category and the same frames are written as one, their masks joined (the summary says which).
-A frame of a segment that holds no mask is written empty (not visible) and counted; a segment
-with no mask at all is left out of the JSON and named in ``format.json`` (``annotator export
---format unav`` keeps every span). ``masks.npy`` is streamed to disk a frame at a time (a
+A frame of a segment that holds no mask is written empty (not visible) and counted; a box-only
+segment (keyframes and no mask: :mod:`annotator.core.box_tracks`) goes to
+``bbox_segs_<subset>.json`` with a ``bbox.npy`` of its box track (interpolated boxes included)
+and no ``masks.npy``; a segment with neither is left out of the JSON and named in
+``format.json`` (``annotator export --format unav`` keeps every span). ``masks.npy`` is streamed to disk a frame at a time (a
 header, then the rows): memory does not grow with the segment; each array is read back and
 its bytes compared with what was written.
 """
@@ -97,14 +99,38 @@ def _group_masks(store: Store, g: Group):
     return mask, sum(len(r) for r in rles) > 0
 
 
+def _group_boxes(store: Store, g: Group) -> dict[int, tuple]:
+    """``frame -> (x0, y0, x1, y1)`` of the group's box-only segments' box tracks (several
+    objects: the box around their boxes)."""
+    from annotator.core.box_tracks import box_only, segment_track
+
+    out: dict[int, tuple] = {}
+    for oid in g.object_ids:
+        if not box_only(store, oid, g.start, g.end):
+            continue
+        for t in segment_track(store, oid, g.start, g.end):
+            if t.box is not None:
+                b = out.get(t.frame)
+                out[t.frame] = t.box if b is None else (
+                    min(b[0], t.box[0]), min(b[1], t.box[1]), max(b[2], t.box[2]),
+                    max(b[3], t.box[3]))
+    return out
+
+
 def project_tracks(store: Store, video_id: str | None = None) -> list[Track]:
-    """The project's audible segments as tracks (what ``annotator evaluate`` scores)."""
+    """The project's audible segments as tracks (what ``annotator evaluate`` scores); a
+    box-only segment's boxes are its box track."""
     vid = video_id or F.sequence_name(store)
     out = []
     for g in groups(store):
-        mask, _ = _group_masks(store, g)
-        out.append(Track(vid, g.label, g.start, g.end, ", ".join(g.names), mask,
-                         lambda f, m=mask: box_of(m(f)), g.label_id))
+        mask, any_mask = _group_masks(store, g)
+        boxes = {} if any_mask else _group_boxes(store, g)
+
+        def box(f, m=mask, b=boxes):
+            return np.array(b[f], np.float32) if f in b else box_of(m(f))
+
+        out.append(Track(vid, g.label, g.start, g.end, ", ".join(g.names), mask, box,
+                         g.label_id))
     return out
 
 
@@ -155,16 +181,25 @@ def export_lu_avs(store: Store, out_dir: str | Path, *, subset: str = "train",
     gs = groups(store)
     total = sum(g.end - g.start + 1 for g in gs)
     summary = {"path": str(out_dir), "video_id": vid, "subset": subset, "segments": 0,
-               "frames": 0, "empty_frames": 0, "joined": [], "without_masks": []}
+               "frames": 0, "empty_frames": 0, "joined": [], "without_masks": [],
+               "box_segments": 0}
 
     def fill(tmp: Path) -> None:
-        anns, done = [], 0
+        anns, box_anns, done = [], [], 0
         for g in gs:
             e = g.end + (end == "exclusive")
             name = folder_name(vid, g.label, g.start, e)
             mask, any_mask = _group_masks(store, g)
+            track = {} if any_mask else _group_boxes(store, g)
+            if not any_mask and track:
+                _write_boxes(tmp / subset / name, g, track, box)
+                box_anns.append({"segment": [g.start, e], "label": g.label,
+                                 "label_id": g.label_id, **(
+                                     {"object": g.names[0]} if len(g.names) == 1 else {})})
+                summary["box_segments"] += 1
             if not any_mask:
-                summary["without_masks"].append(name)
+                if not track:
+                    summary["without_masks"].append(name)
                 done += g.end - g.start + 1
                 continue
             folder = tmp / subset / name
@@ -209,6 +244,12 @@ def export_lu_avs(store: Store, out_dir: str | Path, *, subset: str = "train",
         path.write_text(json.dumps(entry, indent=1), encoding="utf-8")
         if json.loads(path.read_text(encoding="utf-8")) != entry:
             raise ExportError(f"{path}: read back differs from what was written")
+        if box_anns:
+            boxed = {vid: {**entry[vid], "annotations": box_anns}}
+            path = tmp / f"bbox_segs_{subset}.json"
+            path.write_text(json.dumps(boxed, indent=1), encoding="utf-8")
+            if json.loads(path.read_text(encoding="utf-8")) != boxed:
+                raise ExportError(f"{path}: read back differs from what was written")
         (tmp / FORMAT_FILE).write_text(json.dumps(
             {**FORMAT, "end": end, "box": box, "subset": subset, "video_id": vid,
              "without_masks": summary["without_masks"], "joined": summary["joined"]},
@@ -216,6 +257,18 @@ def export_lu_avs(store: Store, out_dir: str | Path, *, subset: str = "train",
 
     F.atomic_dir(out_dir, store, overwrite, fill, {"format": "lu-avs"})
     return summary
+
+
+def _write_boxes(folder: Path, g: Group, track: dict[int, tuple], box: str) -> None:
+    """A box-only segment's ``bbox.npy`` (NaN where no box), read back."""
+    folder.mkdir(parents=True)
+    boxes = np.full((g.end - g.start + 1, 4), np.nan, np.float32)
+    for f, (x0, y0, x1, y1) in track.items():
+        boxes[f - g.start] = (x0, y0, x1, y1) if box == "xyxy" else (x0, y0, x1 - x0, y1 - y0)
+    np.save(folder / "bbox.npy", boxes)
+    if not np.array_equal(np.load(folder / "bbox.npy"), boxes, equal_nan=True):
+        raise ExportError(f"{folder / 'bbox.npy'}: read back differs from what was written; "
+                          "check the disk and export again")
 
 
 # -- reading an export or the release ------------------------------------------------------

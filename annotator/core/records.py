@@ -20,6 +20,12 @@ SOURCES = ("manual", "sam", "grabcut", "propagated", "refined", "imported", "bru
 ANCHOR_SOURCES = frozenset({"manual", "sam", "grabcut", "imported", "brush"})
 #: the sources of masks a person made: a job never overwrites them (nor an anchor)
 HUMAN_SOURCES = ANCHOR_SOURCES
+#: where a stored box came from: drawn by a person (a keyframe), imported (a keyframe), tracked
+#: (from propagated masks). Boxes a track shows but the store does not hold are ``interpolated``
+#: (between keyframes) and ``mask`` (a mask's tight box): see :mod:`annotator.core.box_tracks`.
+BOX_SOURCES = ("drawn", "imported", "tracked")
+#: the boxes a person made: keyframes, never overwritten by a job
+KEYFRAME_SOURCES = frozenset({"drawn", "imported"})
 SEGMENT_STATUSES = ("todo", "annotated", "propagated", "review", "done", "failed")
 PROPOSAL_STATES = ("open", "accepted", "rejected")
 
@@ -100,6 +106,27 @@ class MaskRecord:
         if self.rle is None:
             raise ValueError("a deleted mask has no pixels")
         return M.decode(self.rle)
+
+
+@dataclass(frozen=True)
+class BoxRecord:
+    """One revision of the box of (object, frame): ``box`` is ``(x0, y0, x1, y1)`` in pixels
+    (None marks a deletion); ``outside``: from this keyframe on, the object is not visible
+    until the next keyframe (its box is kept for tools that want one)."""
+
+    rev_id: int
+    object_id: int
+    frame: int
+    box: tuple[float, float, float, float] | None
+    outside: bool
+    source: str
+    created: float
+    op_id: int
+    prev_id: int | None
+
+    @property
+    def keyframe(self) -> bool:
+        return self.source in KEYFRAME_SOURCES
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from annotator.core.store import Store
 from annotator.core.words import plural
 
 ORDER = ("meta", "video", "categories", "objects", "segments", "proposals", "ops", "mask_revs",
-         "row_changes", "prompts", "jobs")
+         "box_revs", "row_changes", "prompts", "jobs")
 
 
 # -- check ----------------------------------------------------------------------------------
@@ -58,7 +58,33 @@ def check(db_path: str | Path) -> list[str]:
                 "OR p.frame != r.frame OR p.id >= r.id"):
             problems.append(f"revision {rid} (object {oid}, frame {frame}) follows revision "
                             f"of another mask or a later one (object {poid}, frame {pframe})")
-        return problems
+        return problems + _box_problems(db, store.size_hw, store.frame_count)
+
+
+def _box_problems(db: sqlite3.Connection, size_hw: tuple[int, int], frames: int) -> list[str]:
+    """The boxes' own rules: a current box is a box inside the frame, of a known source, on
+    a frame of the video; box revisions chain within their key."""
+    from annotator.core.records import BOX_SOURCES
+
+    h, w = size_hw
+    out = []
+    for oid, frame, rid, x0, y0, x1, y1, source in db.execute(
+            "SELECT b.object_id, b.frame, r.id, r.x0, r.y0, r.x1, r.y1, r.source FROM boxes b "
+            "JOIN box_revs r ON r.id = b.rev_id"):
+        where = f"box of object {oid} on frame {frame} (revision {rid})"
+        if x0 is None or not (0 <= x0 <= x1 <= w and 0 <= y0 <= y1 <= h):
+            out.append(f"{where} is not an ordered box inside the {w}×{h} frame")
+        if source not in BOX_SOURCES:
+            out.append(f"{where} has an unknown source {source!r}")
+        if not 0 <= frame < frames:
+            out.append(f"{where} is outside the video's frames 0..{frames - 1}")
+    for rid, oid, frame in db.execute(
+            "SELECT r.id, r.object_id, r.frame FROM box_revs r JOIN box_revs p ON "
+            "p.id = r.prev_id WHERE p.object_id != r.object_id OR p.frame != r.frame "
+            "OR p.id >= r.id"):
+        out.append(f"box revision {rid} (object {oid}, frame {frame}) follows a revision of "
+                   "another box or a later one")
+    return out
 
 
 # -- reading pages ---------------------------------------------------------------------------
@@ -331,7 +357,14 @@ def salvage(db_path: str | Path, out_db: str | Path) -> SalvageReport:
                 "GROUP BY r.object_id, r.frame")
             db.execute("DELETE FROM masks WHERE rev_id IN (SELECT id FROM mask_revs "
                        "WHERE rle IS NULL)")
+            db.execute(
+                "INSERT INTO boxes(object_id, frame, rev_id) SELECT r.object_id, r.frame, "
+                "max(r.id) FROM box_revs r JOIN ops o ON o.id = r.op_id WHERE o.undone = 0 "
+                "GROUP BY r.object_id, r.frame")
+            db.execute("DELETE FROM boxes WHERE rev_id IN (SELECT id FROM box_revs "
+                       "WHERE x0 IS NULL)")
         report.saved["masks"] = db.execute("SELECT count(*) FROM masks").fetchone()[0]
+        report.saved["boxes"] = db.execute("SELECT count(*) FROM boxes").fetchone()[0]
         db.execute("PRAGMA foreign_keys=ON")
     return report
 
@@ -345,11 +378,11 @@ def _stand_ins(db: sqlite3.Connection, report: SalvageReport) -> None:
         ("INSERT INTO objects(id, name, category_id, color, created) SELECT DISTINCT x.oid, "
          "'recovered-' || x.oid, (SELECT min(id) FROM categories), '#808080', 0 FROM "
          "(SELECT object_id AS oid FROM mask_revs UNION SELECT object_id FROM segments UNION "
-         "SELECT object_id FROM prompts) x WHERE x.oid NOT IN (SELECT id FROM objects)",
+         "SELECT object_id FROM prompts UNION SELECT object_id FROM box_revs) x WHERE x.oid NOT IN (SELECT id FROM objects)",
          "objects"),
         ("INSERT INTO ops(id, kind, label, created) SELECT DISTINCT x.op, 'salvaged', "
          "'recovered', 0 FROM (SELECT op_id AS op FROM mask_revs UNION SELECT op_id FROM "
-         "row_changes) x WHERE x.op NOT IN (SELECT id FROM ops)", "operations"),
+         "row_changes UNION SELECT op_id FROM box_revs) x WHERE x.op NOT IN (SELECT id FROM ops)", "operations"),
     ):
         if what == "objects" and not db.execute("SELECT 1 FROM categories").fetchone():
             db.execute("INSERT INTO categories(name) VALUES ('recovered')")
@@ -358,6 +391,8 @@ def _stand_ins(db: sqlite3.Connection, report: SalvageReport) -> None:
             made.append(f"{n} {what}")
     db.execute("UPDATE mask_revs SET prev_id = NULL WHERE prev_id IS NOT NULL AND prev_id "
                "NOT IN (SELECT id FROM mask_revs)")
+    db.execute("UPDATE box_revs SET prev_id = NULL WHERE prev_id IS NOT NULL AND prev_id "
+               "NOT IN (SELECT id FROM box_revs)")
     db.execute("UPDATE prompts SET mask_rev_id = NULL WHERE mask_rev_id NOT IN "
                "(SELECT id FROM mask_revs)")
     db.execute("UPDATE prompts SET op_id = NULL WHERE op_id NOT IN (SELECT id FROM ops)")

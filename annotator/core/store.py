@@ -28,6 +28,7 @@ import numpy as np
 
 from annotator.core import mask_rows as R
 from annotator.core import masks as M
+from annotator.core.box_rows import BoxesMixin
 from annotator.core.connection import open_db, open_reader
 from annotator.core.history import HistoryMixin, touch
 from annotator.core.proposals import ProposalsMixin
@@ -47,7 +48,7 @@ PALETTE = (
 )
 
 
-class Store(HistoryMixin, ProposalsMixin):
+class Store(HistoryMixin, ProposalsMixin, BoxesMixin):
     """Open (or create) the SQLite store at ``path``. ``readonly`` never writes."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = False):

@@ -91,12 +91,24 @@ def commands(c: Any) -> list[Command]:
         Command("zoom_out", "Zoom out", "Ctrl+-", lambda: c.canvas.zoom_at(0.8), ALWAYS),
         Command("outline", "Masks as &outlines only", "O", ed.toggle_outline, ALWAYS,
                 "Draw masks as outlines, to see the pixels under them (O again: filled)"),
+        Command("mask_boxes", "Masks' &boxes", "Ctrl+B", ed.toggle_mask_boxes, ALWAYS,
+                "Draw each mask's tight box (what the exports write as its bbox)"),
         Command("more_opaque", "Masks more opaque", "Shift+O", lambda: ed.opacity(+0.15),
                 ALWAYS, "A more opaque fill"),
         Command("less_opaque", "Masks more transparent", "Alt+O", lambda: ed.opacity(-0.15),
                 ALWAYS, "A more transparent fill"),
         Command("tool_points", "Points tool", "Escape", lambda: ed.set_tool("points"), EDIT,
                 "Left click: object, right click: background"),
+        Command("tool_box", "Box tool", "N", lambda: ed.set_tool("box"), EDIT,
+                "Drag a rectangle around the object: the segmenter masks what it holds "
+                "(a new box replaces it); a click adds a point"),
+        Command("tool_keyframe", "Keyframe box tool", "K", lambda: ed.set_tool("keyframe"),
+                EDIT, "Box-only annotation: drag the object's box on this frame (a keyframe); "
+                "drag inside it to move it, a handle to resize it"),
+        Command("box_outside", "Object not visible from here", "Shift+K", ed.box_outside, EDIT,
+                "An outside keyframe: no box from this frame until the next keyframe"),
+        Command("delete_keyframe", "Delete box keyframe", "Shift+Del", ed.delete_keyframe, EDIT,
+                "The box between the neighbouring keyframes is interpolated again"),
         Command("tool_brush", "Brush", "B", lambda: ed.set_tool("brush"), EDIT,
                 "Paint the mask"),
         Command("tool_eraser", "Eraser", "E", lambda: ed.set_tool("eraser"), EDIT,
@@ -184,7 +196,8 @@ def build_actions(parent: QWidget, table: list[Command]) -> dict[str, QAction]:
         act.triggered.connect(lambda _checked=False, f=cmd.run: f())
         parent.addAction(act)
         actions[cmd.name] = act
-    for name in ("tool_points", "tool_brush", "tool_eraser", "loop", "mute", "outline"):
+    for name in ("tool_points", "tool_box", "tool_keyframe", "tool_brush", "tool_eraser",
+                 "loop", "mute", "outline", "mask_boxes"):
         actions[name].setCheckable(True)
     actions["tool_points"].setChecked(True)
     return actions
@@ -219,7 +232,7 @@ class Enabling(QObject):
         self.actions["outline"].setChecked(overlay == "outline")
 
     def _tool(self, tool: str) -> None:
-        for name in ("points", "brush", "eraser"):
+        for name in ("points", "box", "keyframe", "brush", "eraser"):
             self.actions[f"tool_{name}"].setChecked(name == tool)
 
     def update(self, *_changed: Any) -> None:

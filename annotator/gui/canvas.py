@@ -2,7 +2,11 @@
 
 Zoom on the wheel around the cursor, pan with the middle button (or Alt + left drag), fit to
 the window. Left click is a positive point and right click a negative one (``point_clicked``);
-with the brush or eraser a drag paints a stroke (``stroke_finished``). The canvas never decodes
+with the brush or eraser a drag paints a stroke (``stroke_finished``); with the box tool a left
+drag draws a box (``box_drawn``, shown dashed while dragged; the prompt's box stays drawn) and a
+click without a drag is a point. With the keyframe tool (box-only annotation) a drag draws the
+selected object's box on this frame, or moves it (inside) or resizes it (a handle)
+(``keyframe_drawn``); the frame's boxes are drawn by :mod:`annotator.gui.canvas_boxes`. The canvas never decodes
 or queries anything: it paints the :class:`~annotator.gui.layers.FrameView` it was given.
 """
 
@@ -22,9 +26,11 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from annotator import settings
+from annotator.gui import canvas_boxes as CB
 from annotator.gui.layers import FrameView, Layer
 
-TOOLS = ("points", "brush", "eraser")
+TOOLS = ("points", "brush", "eraser", "box", "keyframe")
+CLICK_SLOP = 4  # widget pixels: a shorter drag with the box tool is a click
 MIN_SCALE, MAX_SCALE = 0.05, 40.0
 
 
@@ -33,6 +39,8 @@ class Canvas(QWidget):
 
     point_clicked = Signal(float, float, bool)
     stroke_finished = Signal(object, int, bool)  # [(x, y), …], radius (pixels), erase
+    box_drawn = Signal(float, float, float, float)  # two opposite corners (frame pixels)
+    keyframe_drawn = Signal(float, float, float, float)  # the selected object's new box here
     zoom_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -46,6 +54,11 @@ class Canvas(QWidget):
         self.hidden: set[int] = set()
         self.points: list[tuple[float, float, bool]] = []
         self.pending: list[tuple[float, float, bool]] = []
+        self.box: list[float] | None = None  # the prompt's box, x0 y0 x1 y1
+        self.active_object: int | None = None  # the selected object (its box has handles)
+        self.mask_boxes = False  # View ▸ Masks' boxes: each mask's tight box drawn
+        self._grip: tuple | None = None  # keyframe tool: (grip, box, start) while dragging
+        self._edited: list[float] | None = None  # the box being drawn, moved or resized
         self.preview: Layer | None = None
         self.preview_hides: int | None = None
         self.others: list[Layer] = []  # another annotation's masks of frame ``others_frame``
@@ -63,6 +76,7 @@ class Canvas(QWidget):
         self._pan_from: QPointF | None = None
         self._stroke: list[tuple[float, float]] = []
         self._stroke_erase = False
+        self._drag: tuple[QPointF, QPointF] | None = None  # box tool: press and now (widget)
         self._mouse: QPointF | None = None
 
     # -- what to show --------------------------------------------------------------------------
@@ -82,6 +96,11 @@ class Canvas(QWidget):
                    pending: list[tuple[float, float, bool]] | None = None) -> None:
         self.points = list(points)
         self.pending = list(pending or [])
+        self.update()
+
+    def set_box(self, box: list[float] | None) -> None:
+        """The box of the current mask's prompt (None: no box drawn)."""
+        self.box = None if box is None else [float(v) for v in box]
         self.update()
 
     def set_preview(self, layer: Layer | None, hides: int | None = None) -> None:
@@ -114,7 +133,8 @@ class Canvas(QWidget):
         if tool not in TOOLS:
             raise ValueError(f"unknown tool {tool!r}")
         self.tool = tool
-        self.setCursor(Qt.CursorShape.CrossCursor if tool == "points" else Qt.CursorShape.BlankCursor)
+        self.setCursor(Qt.CursorShape.CrossCursor if tool in ("points", "box", "keyframe")
+                       else Qt.CursorShape.BlankCursor)
         self.update()
 
     def set_brush_radius(self, radius: int) -> None:
@@ -199,6 +219,16 @@ class Canvas(QWidget):
                 self.point_clicked.emit(img.x(), img.y(),
                                         event.button() == Qt.MouseButton.LeftButton)
             return
+        if self.tool == "keyframe":
+            if event.button() == Qt.MouseButton.LeftButton:
+                self._grip = self._grip_at(pos, img)
+            return
+        if self.tool == "box":
+            if event.button() == Qt.MouseButton.LeftButton:
+                self._drag = (pos, pos)
+            elif event.button() == Qt.MouseButton.RightButton:
+                self.point_clicked.emit(img.x(), img.y(), False)
+            return
         if event.button() in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             # right button inverts the tool: erase with the brush, paint with the eraser
             self._stroke_erase = (self.tool == "eraser") != (event.button() == Qt.MouseButton.RightButton)
@@ -216,6 +246,11 @@ class Canvas(QWidget):
         elif self._stroke:
             img = self.to_image(pos)
             self._stroke.append((img.x(), img.y()))
+        elif self._drag is not None:
+            self._drag = (self._drag[0], pos)
+        elif self._grip is not None:
+            grip, box, start = self._grip
+            self._edited = CB.dragged(grip, box, start, self.to_image(pos))
         self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -226,6 +261,20 @@ class Canvas(QWidget):
         if self._stroke:
             stroke, self._stroke = self._stroke, []
             self.stroke_finished.emit(stroke, self.brush_radius, self._stroke_erase)
+            self.update()
+        elif self._grip is not None:
+            edited, self._grip, self._edited = self._edited, None, None
+            if edited is not None:
+                self.keyframe_drawn.emit(*edited)
+            self.update()
+        elif self._drag is not None:
+            (a, _), self._drag = self._drag, None
+            b = event.position()
+            pa, pb = self.to_image(a), self.to_image(b)
+            if max(abs(b.x() - a.x()), abs(b.y() - a.y())) < CLICK_SLOP:
+                self.point_clicked.emit(pa.x(), pa.y(), True)
+            else:
+                self.box_drawn.emit(pa.x(), pa.y(), pb.x(), pb.y())
             self.update()
 
     def leaveEvent(self, event) -> None:  # noqa: N802
@@ -261,11 +310,23 @@ class Canvas(QWidget):
             self._draw_stroke(p)
         p.restore()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        CB.paint(p, self, self.view.boxes, self.hidden, self.active_object,
+                 self.tool == "keyframe")
+        if self.mask_boxes:
+            CB.paint_mask_boxes(p, self, self.view.layers, self.hidden)
+        if self._edited is not None:
+            x0, y0, x1, y1 = self._edited
+            CB.rect(p, QRectF(self.to_widget(x0, y0), self.to_widget(x1, y1)), None)
+        if self.box is not None:
+            x0, y0, x1, y1 = self.box
+            CB.rect(p, QRectF(self.to_widget(x0, y0), self.to_widget(x1, y1)), self.active_color)
+        if self._drag is not None:
+            CB.rect(p, QRectF(*self._drag).normalized(), None)
         for x, y, pos in self.points:
             self._draw_point(p, self.to_widget(x, y), pos, pending=False)
         for x, y, pos in self.pending:
             self._draw_point(p, self.to_widget(x, y), pos, pending=True)
-        if self.tool != "points" and self._mouse is not None:
+        if self.tool in ("brush", "eraser") and self._mouse is not None:
             pen = QPen(QColor("#ffffff"), 1.5)
             pen.setStyle(Qt.PenStyle.DashLine if self.tool == "eraser" else Qt.PenStyle.SolidLine)
             p.setPen(pen)
@@ -291,6 +352,16 @@ class Canvas(QWidget):
         if len(self._stroke) == 1:
             path.lineTo(QPointF(self._stroke[0][0] + 0.01, self._stroke[0][1]))
         p.drawPath(path)
+
+    def _grip_at(self, pos: QPointF, img: QPointF) -> tuple:
+        """What a keyframe-tool press takes hold of: the selected object's box on this frame
+        by a handle or its inside, else a new box from here."""
+        shown = self.view.boxes.get(self.active_object) if self.view is not None else None
+        box = list(shown[0].box) if shown is not None and shown[0].box is not None else None
+        rect = None if box is None else QRectF(self.to_widget(box[0], box[1]),
+                                               self.to_widget(box[2], box[3])).normalized()
+        grip = CB.hit(rect, pos)
+        return grip, box if grip is not None else None, img
 
     @staticmethod
     def _draw_point(p: QPainter, c: QPointF, positive: bool, pending: bool) -> None:

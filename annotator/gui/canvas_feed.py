@@ -51,6 +51,7 @@ class CanvasFeed(QObject):
     def _frame_changed(self, frame: int, playing: bool) -> None:
         if playing:
             self.canvas.set_points([])  # a frame's clicked points do not ride along
+            self.canvas.set_box(None)
         self.update_hud()
         self.request(frame)
 
@@ -110,6 +111,7 @@ class CanvasFeed(QObject):
         obj = self.session.object(self.state.object_id) if self.session else None
         if obj is not None:
             self.canvas.active_color = QColor(obj.color)
+        self.canvas.active_object = obj.id if obj is not None else None
         self.update_hud()
 
     def update_hud(self) -> None:

@@ -13,7 +13,12 @@ from annotator.gui.view_state import ViewState
 
 TOOL_HINTS = {"points": "Points: left click object, right click background",
               "brush": "Brush: drag to paint ([ and ] change the size)",
-              "eraser": "Eraser: drag to erase ([ and ] change the size)"}
+              "eraser": "Eraser: drag to erase ([ and ] change the size)",
+              "box": "Box: drag a rectangle around the object (again: a new box); click to add "
+                     "points",
+              "keyframe": "Keyframe box (box-only annotation): drag the object's box on this "
+                          "frame, drag inside it to move it, a handle to resize it; Shift+K: "
+                          "not visible from here"}
 
 
 class EditController(QObject):
@@ -27,12 +32,29 @@ class EditController(QObject):
         self.canvas = canvas
         self.session: Any = None
         self.prompt: Any = None
+        self.boxes: Any = None  # the box-only annotation's controller (BoxController)
 
     def attach(self, session: Any, prompt: Any) -> None:
+        from annotator.gui.box_controller import BoxController
+
         self.session, self.prompt = session, prompt
+        self.boxes = BoxController(session, self.state, self.canvas, self)
 
     def detach(self) -> None:
-        self.session = self.prompt = None
+        self.session = self.prompt = self.boxes = None
+
+    def keyframe(self, *corners: float) -> None:
+        """A box drawn, moved or resized with the keyframe tool."""
+        if self.boxes is not None:
+            self.boxes.keyframe(*corners)
+
+    def box_outside(self) -> None:
+        if self.boxes is not None:
+            self.boxes.outside()
+
+    def delete_keyframe(self) -> None:
+        if self.boxes is not None:
+            self.boxes.delete_keyframe()
 
     def undo(self) -> None:
         if self.session is not None:
@@ -56,6 +78,13 @@ class EditController(QObject):
         self.state.set_overlay("outline" if outline else "filled")
         self.status.say("Masks: outlines only" if outline else
                         f"Masks: filled at {self.state.opacity:.0%} opacity")
+
+    def toggle_mask_boxes(self) -> None:
+        """Each mask's tight box drawn on the frame, or not."""
+        self.canvas.mask_boxes = not self.canvas.mask_boxes
+        self.canvas.update()
+        self.status.say("Masks' boxes shown" if self.canvas.mask_boxes else
+                        "Masks' boxes hidden")
 
     def opacity(self, delta: float) -> None:
         self.state.set_overlay("filled", self.state.opacity + delta)

@@ -14,6 +14,8 @@ GLYPHS = {
     "tool_points": ("⊕", "#22dd44"),
     "tool_brush": ("✎", "#4fc3f7"),
     "tool_eraser": ("⌫", "#ef9a9a"),
+    "tool_box": ("⬚", "#ffcc80"),
+    "tool_keyframe": ("▭", "#ffb74d"),
     "accept": ("✔", "#66bb6a"),
     "next_candidate": ("⇥", "#ffd54f"),
     "propagate": ("▶", "#26a69a"),

@@ -10,6 +10,7 @@ opacity is baked in here, off the GUI thread, not blended at every paint).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -24,6 +25,7 @@ class Layer:
     outline: QImage
     x: int
     y: int
+    box: tuple[int, int, int, int] | None = None  # the mask's tight box, x0 y0 x1 y1
 
 
 @dataclass
@@ -36,6 +38,7 @@ class FrameView:
     sources: dict[int, str] = field(default_factory=dict)
     anchors: set[int] = field(default_factory=set)
     flags: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    boxes: dict[int, Any] = field(default_factory=dict)  # object -> (TrackBox, colour) here
 
 
 def hex_rgb(color: str) -> tuple[int, int, int]:
@@ -74,7 +77,8 @@ def mask_layer(mask: np.ndarray, color: str, *, opacity: float = 0.43,
     filled[edge] = (r, g, b, 255)
     outline = np.zeros(crop.shape + (4,), np.uint8)
     outline[edge] = (r, g, b, 255)
-    return Layer(_qimage(filled), _qimage(outline), int(x0), int(y0))
+    return Layer(_qimage(filled), _qimage(outline), int(x0), int(y0),
+                 (int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1))
 
 
 def _qimage(rgba: np.ndarray) -> QImage:

@@ -85,6 +85,8 @@ class MainWindow(QMainWindow):
         self.canvas.point_clicked.connect(lambda x, y, pos: self._prompt("click", x, y, pos))
         self.canvas.stroke_finished.connect(lambda pts, r, erase:
                                             self._prompt("stroke", pts, r, erase))
+        self.canvas.box_drawn.connect(lambda *corners: self._prompt("box", *corners))
+        self.canvas.keyframe_drawn.connect(lambda *corners: self.edit.keyframe(*corners))
         self.state.frame_changed.connect(lambda f, _p: self.status.set_context(
             f, self.state.object_id))
         self.state.object_changed.connect(lambda oid: self.status.set_context(
@@ -180,6 +182,7 @@ class MainWindow(QMainWindow):
         self.segments_panel.segment_activated.connect(lambda _sid: self.canvas.setFocus())
         self.timeline.delete_requested.connect(self.segments_panel.delete)
         self.prompt.points_changed.connect(self.canvas.set_points)
+        self.prompt.box_changed.connect(self.canvas.set_box)
         self.prompt.view_ready.connect(self.feed.show_early)
         self.prompt.embedding_changed.connect(self._embedding_changed)
         self.prompt.candidate_changed.connect(lambda k, n: self.status.say(
@@ -265,7 +268,8 @@ class MainWindow(QMainWindow):
         with self.playback.quiet():
             self.state.reset(0)
         for clear in (lambda: self.canvas.set_view(None), lambda: self.canvas.set_points([]),
-                      lambda: self.canvas.set_hud(""), lambda: self.canvas.set_preview(None)):
+                      lambda: self.canvas.set_box(None), lambda: self.canvas.set_hud(""),
+                      lambda: self.canvas.set_preview(None)):
             clear()
         self.setWindowTitle("AVS Annotator")
         self.status.reset()

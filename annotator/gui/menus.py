@@ -17,11 +17,12 @@ MENUS: list[tuple[str, list[str | None]]] = [  # None: a separator
     ("&File", ["new", "open", "*recent", None, "import_segments", "import_masks", None,
                "*export", None, "close", "quit"]),
     ("&Edit", ["undo", "redo", None, "accept", "next_candidate", "remove_point", "delete_mask",
-               None, "tool_points", "tool_brush", "tool_eraser", "brush_smaller",
-               "brush_bigger", None, "preferences"]),
+               None, "tool_points", "tool_box", "tool_brush", "tool_eraser",
+               "brush_smaller", "brush_bigger", None, "tool_keyframe", "box_outside",
+               "delete_keyframe", None, "preferences"]),
     ("&View", ["prev_frame", "next_frame", "back10", "fwd10", "first", "last", None, "fit",
-               "zoom_in", "zoom_out", None, "outline", "more_opaque", "less_opaque", None,
-               "*docks"]),
+               "zoom_in", "zoom_out", None, "outline", "mask_boxes", "more_opaque",
+               "less_opaque", None, "*docks"]),
     ("P&layback", ["play", "loop", "slower", "faster", "mute"]),
     ("&Propagate", ["propagate", "propagate_all", "propagate_fwd", "propagate_back",
                     "repropagate", None, "batch", "cancel"]),
@@ -34,7 +35,8 @@ MENUS: list[tuple[str, list[str | None]]] = [  # None: a separator
 
 #: the toolbar's buttons and their short words (None: a separator)
 TOOLBAR: list[tuple[str, str] | None] = [
-    ("undo", "Undo"), ("redo", "Redo"), None, ("tool_points", "Points"), ("tool_brush", "Brush"),
+    ("undo", "Undo"), ("redo", "Redo"), None, ("tool_points", "Points"), ("tool_box", "Box"),
+    ("tool_brush", "Brush"),
     ("tool_eraser", "Eraser"), None, ("accept", "Accept"), ("next_candidate", "Candidate"), None,
     ("propagate", "Propagate"), ("propagate_all", "All"), ("cancel", "Cancel"), None,
     ("check_view", "Check"), ("next_flag", "Next flag"), ("other_version", "XMem ⇄ refined")]

@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from annotator.errors import UserError
 from annotator.gui.ask import ask
 from annotator.gui.session import ProjectSession
 from annotator.gui.view_state import ViewState
@@ -29,6 +30,7 @@ class PromptController(QObject):
     """Turns clicks and strokes on the current (object, frame) into store operations."""
 
     points_changed = Signal(list, list)  # points of the current mask, queued clicks
+    box_changed = Signal(object)  # the box of the current mask's prompt, or None
     view_ready = Signal(object)  # a FrameView with the new mask, before it is written
     embedding_changed = Signal(str)  # "idle", "computing", "ready"
     candidate_changed = Signal(int, int)  # index, count
@@ -45,6 +47,7 @@ class PromptController(QObject):
         self.frame: int | None = None
         self.points: list[tuple[float, float, bool]] = []
         self.pending: list[tuple[float, float, bool]] = []
+        self.prompt_box: list[float] | None = None
         self.embedding = "idle"
         # the prompt logic: its actions run on the serial thread only (the segmenter's)
         self.prompts = prompting.Prompter(session.store, session.segmenter,
@@ -109,19 +112,23 @@ class PromptController(QObject):
             self.view_ready.emit(view)
 
     def refresh(self) -> None:
-        """Re-read the points of the current mask from the store (off the GUI thread)."""
+        """Re-read the points and box of the current mask from the store (off the GUI
+        thread)."""
         oid, frame, prompts = self.object_id, self.frame, self.prompts
         if oid is None or frame is None:
-            self.points = []
+            self.points, self.prompt_box = [], None
             self.points_changed.emit([], list(self.pending))
+            self.box_changed.emit(None)
             return
 
-        def done(result: tuple[int, int, list]) -> None:
+        def done(result: tuple[int, int, list, Any]) -> None:
             if result[:2] == (self.object_id, self.frame):
-                self.points = result[2]
+                self.points, self.prompt_box = result[2], result[3]
                 self.points_changed.emit(self.points, list(self.pending))
+                self.box_changed.emit(self.prompt_box)
 
-        self.session.run(lambda: (oid, frame, prompts.points(oid, frame)), done)
+        self.session.run(lambda: (oid, frame, prompts.points(oid, frame),
+                                  prompts.box_of(oid, frame)), done)
 
     def _on_masks_changed(self, keys: Any) -> None:
         if keys is None or (self.object_id, self.frame) in {tuple(k) for k in keys}:
@@ -186,6 +193,9 @@ class PromptController(QObject):
             if (oid, frame) == (self.object_id, self.frame):
                 self.points = list(edit.points or [])
                 self.points_changed.emit(self.points, list(self.pending))
+                if edit.candidate is not None:  # the segmenter's: its box is the prompt's
+                    self.prompt_box = edit.box
+                    self.box_changed.emit(self.prompt_box)
             if on_done is not None:
                 on_done()
 
@@ -198,6 +208,17 @@ class PromptController(QObject):
         prompts = self.prompts
         self._submit("click", lambda oid, f: prompts.click(oid, f, *point), pending=point,
                      point=point)
+
+    def box(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """A box dragged with the Box tool (two opposite corners): the segmenter masks what it
+        holds, with the frame's points; a new box replaces the one before."""
+        try:
+            box = prompting.clip_box((x0, y0, x1, y1), (self.session.height, self.session.width))
+        except UserError as exc:
+            self.session.say(str(exc), True)
+            return
+        prompts = self.prompts
+        self._submit("box", lambda oid, f: prompts.box(oid, f, *box), box=box)
 
     def next_candidate(self) -> None:
         """Show the segmenter's next candidate mask for the same points (Tab)."""

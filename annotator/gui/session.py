@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
+from annotator.core.box_tracks import box_at
 from annotator.gui import layers as L
 from annotator.gui.undo import HistoryStack
 from annotator.gui.workers import JobContext, JobWorker, TaskRunner
@@ -364,6 +365,12 @@ class ProjectSession(QObject):
                 layer = L.mask_layer(mask, colors[oid], opacity=opacity)
                 if layer is not None:
                     view.layers[oid] = layer
+        for seg in self.structure.segments:  # box-only annotation: the track's box here
+            if index in seg and seg.object_id in colors:
+                box = box_at(index, seg.start, seg.end,
+                             self.store.boxes_of(seg.object_id, seg.start, seg.end))
+                if box is not None:
+                    view.boxes[seg.object_id] = (box, colors[seg.object_id])
         for oid, rec in self.store.frame_masks(index).items():
             if oid not in colors or rec.rle is None or oid in override:
                 continue

@@ -52,7 +52,15 @@ from annotator.gui.timeline_geometry import (
     runs,
 )
 from annotator.gui.view_state import ViewState
-from annotator.pipeline.check_list import ANCHOR, FLAGGED, PROPAGATED, frame_states, mask_state
+from annotator.pipeline.check_list import (
+    ANCHOR,
+    BOX_KEY,
+    BOX_LINE,
+    FLAGGED,
+    PROPAGATED,
+    frame_states,
+    mask_state,
+)
 
 SHORT_WINDOW = 720  # below this window height the sound rows are smaller
 MAX_SHARE = 0.3  # of a short window's height, unless the rows' floor needs more
@@ -183,10 +191,15 @@ class Timeline(QWidget):
             return
         store = self.session.store
 
-        def work() -> list:
+        def work() -> list | None:
+            if any(store.box_revisions(oid, f) for oid, f in keys):
+                return None  # a box keyframe: the interpolation around it changed too
             return [(oid, f, mask_state(store.mask(oid, f))) for oid, f in keys]
 
-        def done(rows: list) -> None:
+        def done(rows: list | None) -> None:
+            if rows is None:
+                self.reload()
+                return
             for oid, f, s in rows:
                 arr = self.states.get(oid)
                 if arr is not None and 0 <= f < len(arr):
@@ -380,8 +393,10 @@ class Timeline(QWidget):
         p.end()
 
     def _paint_states(self, p: QPainter, cols: np.ndarray, color: QColor, y: float) -> None:
-        """An object's masks along its row: propagated, flagged and anchor frames."""
-        for value, h, alpha in ((PROPAGATED, 6, 200), (FLAGGED, 6, 255), (ANCHOR, 12, 255)):
+        """An object's masks along its row: propagated, flagged and anchor frames; its boxes
+        of box-only segments: interpolated or tracked (a thin line) and keyframes (ticks)."""
+        for value, h, alpha in ((PROPAGATED, 6, 200), (FLAGGED, 6, 255), (ANCHOR, 12, 255),
+                                (BOX_LINE, 2, 220), (BOX_KEY, 12, 255)):
             xs = np.nonzero(cols == value)[0]
             if len(xs) == 0:
                 continue

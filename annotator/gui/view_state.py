@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-TOOLS = ("points", "brush", "eraser")
+TOOLS = ("points", "brush", "eraser", "box", "keyframe")
 #: how masks are drawn: a translucent fill with its outline, or the outline alone
 OVERLAYS = ("filled", "outline")
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 NONE, PROPAGATED, FLAGGED, ANCHOR = 0, 1, 2, 3
+BOX_KEY, BOX_LINE = 4, 5  # box-only annotation: a keyframe; an interpolated or tracked box
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,19 @@ def walk_order(clips: Iterable[Any], frames: list[tuple[int, int]],
 
 
 def frame_states(store: Any, oid: int, n: int) -> np.ndarray:
-    """One byte per frame of ``oid``: none / propagated / anchor (worker thread)."""
+    """One byte per frame of ``oid``: none / propagated / anchor, and on the frames of its
+    box-only segments box keyframe / interpolated or tracked box (worker thread)."""
+    from annotator.core.box_tracks import box_only, box_track
+
     out = np.zeros(n, np.uint8)
     for m in store.masks_of(oid):
         if 0 <= m.frame < n:
             out[m.frame] = mask_state(m)
+    for s in store.segments(oid):
+        if box_only(store, oid, s.start, s.end):
+            for t in box_track(s.start, s.end, store.boxes_of(oid, s.start, s.end)):
+                if t.box is not None and 0 <= t.frame < n:
+                    out[t.frame] = BOX_KEY if t.keyframe else BOX_LINE
     return out
 
 

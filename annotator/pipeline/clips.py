@@ -7,7 +7,7 @@ to :data:`CLIP_GAP` frames, never across an anchor. Its score is the expected nu
 frames in it (the sum of P(fail)), so a long failure ranks above a one-frame blip and fixing
 the first clips removes most failures. The check view and ``annotator review`` list clips worst
 first (:func:`review_clips`); clips are computed from the stored frames each time the list is
-asked for.
+asked for. Box-only segments add clips of their box tracks' flags (:func:`box_clips`).
 """
 
 from __future__ import annotations
@@ -130,4 +130,21 @@ def review_clips(store: Store, object_id: int | None = None,
             for f in range(clip.start, clip.end + 1):
                 clip.flags.update(flags.get(f, ()))
             clips.append(clip)
-    return sorted(clips, key=lambda c: (-c.score, c.object_id, c.start))
+    return sorted(clips + box_clips(store, object_id),
+                  key=lambda c: (-c.score, c.object_id, c.start))
+
+
+def box_clips(store: Store, object_id: int | None = None) -> list[Clip]:
+    """Clips of the box-only segments' box tracks (:mod:`annotator.core.box_checks`), each
+    frame scored by its flags' badness."""
+    from annotator.core.box_checks import box_flags
+    from annotator.core.box_tracks import box_only, box_track
+
+    out: list[Clip] = []
+    for s in store.segments(object_id):
+        if not box_only(store, s.object_id, s.start, s.end):
+            continue
+        rows = store.boxes_of(s.object_id, s.start, s.end)
+        flags = box_flags(box_track(s.start, s.end, rows), rows)
+        out += clips_of(sorted(flags.items()), s.object_id)
+    return out

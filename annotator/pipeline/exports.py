@@ -3,7 +3,7 @@
 The command line (``annotator export --format …``) and the window (File ▸ Export) both call
 :func:`run_export`, so a format, its checks and its words exist once. The formats themselves
 live in :mod:`annotator.core.export` (COCO), :mod:`annotator.core.export_vos` (DAVIS,
-YouTube-VOS), :mod:`annotator.core.cvat` (CVAT), :mod:`annotator.core.lu_avs` (LU-AVS) and
+YouTube-VOS), :mod:`annotator.core.cvat` (CVAT), :mod:`annotator.core.export_boxes` (MOT), :mod:`annotator.core.lu_avs` (LU-AVS) and
 :mod:`annotator.core.export_bench` (UnAV, AVIS); each verifies what it wrote and writes
 atomically. ``options`` carry the benchmark layouts' choices: ``subset``, ``video_id``, and
 LU-AVS's ``end`` and ``box`` conventions.
@@ -48,6 +48,8 @@ FORMATS: tuple[ExportFormat, ...] = (
                  "a mask per object per frame (Datumaro reads it)"),
     ExportFormat("lu-avs", "LU-AVS release layout", "folder", "",
                  "seg_<subset>.json + a masks.npy and bbox.npy per audible segment"),
+    ExportFormat("mot", "MOTChallenge boxes (gt.txt)", "folder", "",
+                 "every object's box on every frame (masks' boxes and box tracks)"),
     ExportFormat("unav", "UnAV temporal JSON", "file", ".json",
                  "the audible segments in seconds (UnAV-100's layout)"),
     ExportFormat("avis", "AVIS / YouTube-VIS JSON", "file", ".json",
@@ -114,8 +116,9 @@ def run_export(project: Any, fmt: str | ExportFormat, out: str | Path, *,
                                      overwrite=overwrite, video=video, progress=progress)
             extra = (f", {plural(res['frames_written'], 'frame image')} beside it"
                      if res["frames_written"] else "")
+            boxes = f", {plural(res['boxes'], 'box', 'boxes')}" if res["boxes"] else ""
             return res, (f"wrote {res.get('json', res['path'])}: "
-                         f"{plural(res['annotations'], 'mask')} on "
+                         f"{plural(res['annotations'], 'mask')}{boxes} on "
                          f"{plural(res['images'], 'frame')}, "
                          f"{plural(res['audible_segments'], 'audible segment')} "
                          f"(verified with pycocotools){extra}")
@@ -133,10 +136,19 @@ def run_export(project: Any, fmt: str | ExportFormat, out: str | Path, *,
             return res, (f"wrote YouTube-VOS {res['path']}: Annotations/{res['video']} "
                          f"({plural(res['frames'], 'frame')}, {plural(res['objects'], 'object')})"
                          " and meta.json")
+        if f.key == "mot":
+            from annotator.core.export_boxes import export_mot
+
+            res = export_mot(store, out, overwrite=overwrite)
+            return res, (f"wrote MOTChallenge {res['path']}/{res['sequence']}/gt/gt.txt: "
+                         f"{plural(res['boxes'], 'box', 'boxes')} of "
+                         f"{plural(res['objects'], 'object')} on "
+                         f"{plural(res['frames'], 'frame')} (read back), and seqinfo.ini")
         images = f.key == "cvat-images"
         res = export_cvat(store, out, overwrite=overwrite, images=images)
         return res, (f"wrote CVAT for {'images' if images else 'video'} 1.1 {res['path']}: "
-                     f"{plural(res['tracks'], 'track')}, {plural(res['masks'], 'mask')}")
+                     f"{plural(res['tracks'], 'track')}, {plural(res['masks'], 'mask')}"
+                     + (f", {plural(res['boxes'], 'box', 'boxes')}" if res["boxes"] else ""))
     finally:
         if video is not None:
             video.close()
@@ -162,6 +174,9 @@ def _bench_export(store: Any, key: str, out: Path, overwrite: bool, progress,
     text = (f"wrote LU-AVS {res['path']}: seg_{res['subset']}.json with "
             f"{plural(res['segments'], 'audible segment')} of {res['video_id']}, "
             f"{plural(res['frames'], 'frame')} of masks and boxes (read back)")
+    if res["box_segments"]:
+        text += (f"; {plural(res['box_segments'], 'box-only segment')} in "
+                 f"bbox_segs_{res['subset']}.json (bbox.npy, no masks)")
     if res["empty_frames"]:
         text += (f"; {plural(res['empty_frames'], 'frame')} inside segments had no mask and "
                  "are empty (not visible)")

@@ -37,6 +37,9 @@ FLAG_WEIGHTS = {
     "area_jump": 0.5,
     "centroid_jump": 0.5,
     "low_confidence": 0.3,
+    "box_jump": 0.5,
+    "box_size": 0.5,
+    "box_disagree": 0.6,
 }
 
 _T = Q.FlagThresholds()
@@ -75,6 +78,17 @@ FLAG_INFO: dict[str, tuple[str, str]] = {
                        "The propagator's own confidence in this mask was below "
                        f"{_T.low_confidence:.1f}. Look at it: fix it (clicks, Enter) if it is "
                        "wrong, otherwise go on."),
+    "box_jump": ("box jump",
+                 "The box's centre moved by more than half its diagonal in one frame: the "
+                 "track may have jumped to another object. Draw the box where the object is "
+                 "(it becomes a keyframe)."),
+    "box_size": ("box size change",
+                 "The box's area changed by more than half in one frame. Draw the box right "
+                 "(it becomes a keyframe)."),
+    "box_disagree": ("track–interpolation disagreement",
+                     "The tracked box and the interpolation between the keyframes overlap "
+                     "poorly (IoU under 0.5): the track or a keyframe is off. Draw the box "
+                     "where the object is (it becomes a keyframe)."),
 }
 
 

@@ -17,14 +17,14 @@ The rules:
   the low-resolution logits of the result it made last (SAM's own interactive loop).
 * The first click on a mask nobody clicked — a propagated, refined or imported one — starts
   from that mask: its box is the prompt's box, so the fix stays on that object.
+* A box (dragged with the Box tool) goes to the segmenter with the frame's points; points
+  clicked after it join it, and drawing the box again replaces it (the points stay).
 * Tab cycles the segmenter's candidate masks for the same points.
 * Accept makes the current mask (or a given revision of it) the frame's anchor, with its
   prompt; the to-do segment holding the frame becomes annotated.
 
 The only state kept is a cache of the segmenter's last results (for the logits and the
-candidates), by revision, which may be lost at any time. Box prompts come with the boxes
-issue: a ``box(object_id, frame, x0, y0, x1, y1)`` action here, made like :meth:`click`
-through ``_predict(..., box=...)``, and a ``box`` on the API's ``Prompt``.
+candidates), by revision, which may be lost at any time.
 """
 
 from __future__ import annotations
@@ -58,16 +58,20 @@ class Edit:
     write: Callable[[int], None]
     mask: np.ndarray | None = None  # the mask once written (H×W bool); None: no mask then
     candidate: tuple[int, int] | None = None  # (index, count) when the segmenter made it
+    box: list[float] | None = None  # the box of the frame's prompt once written
 
 
 def action(name: str, *, point: Point | None = None, erase: bool = False,
-           other: bool = False) -> tuple[str, str]:
+           other: bool = False, box: list[float] | None = None) -> tuple[str, str]:
     """``(label, kind)`` of the undo operation of an action: ``click`` (with its ``point``),
-    ``candidate``, ``remove_point``, ``stroke`` (``erase``), ``accept`` (``other``: a version
+    ``box`` (with its ``box``), ``candidate``, ``remove_point``, ``stroke`` (``erase``), ``accept`` (``other``: a version
     shown for comparison), ``delete``."""
     if name == "click":
         x, y, positive = point
         return f"{'Object' if positive else 'Background'} point at ({x:.0f}, {y:.0f})", "click"
+    if name == "box":
+        x0, y0, x1, y1 = box
+        return f"Box ({x0:.0f}, {y0:.0f})–({x1:.0f}, {y1:.0f})", "box"
     return {
         "candidate": ("Next candidate mask", "candidate"),
         "remove_point": ("Remove last point", "click"),
@@ -128,6 +132,24 @@ def anchor_concern(store: Any, object_id: int, frame: int) -> str | None:
     return concern(store, object_id, frame, bars=bars)
 
 
+MIN_BOX = 2.0  # pixels: a smaller drag is no box
+
+
+def clip_box(corners: tuple[float, float, float, float], size_hw: tuple[int, int]
+             ) -> list[float]:
+    """``[x0, y0, x1, y1]`` (x0 < x1, y0 < y1) of a box given by two opposite corners,
+    clipped to a frame of ``size_hw``; a box under :data:`MIN_BOX` pixels on a side is a
+    ``UserError``."""
+    h, w = size_hw
+    xa, ya, xb, yb = (float(v) for v in corners)
+    x0, x1 = sorted((min(max(xa, 0.0), w), min(max(xb, 0.0), w)))
+    y0, y1 = sorted((min(max(ya, 0.0), h), min(max(yb, 0.0), h)))
+    if x1 - x0 < MIN_BOX or y1 - y0 < MIN_BOX:
+        raise UserError(f"A box needs at least {MIN_BOX:.0f} pixels on each side inside the "
+                        "frame: drag a rectangle around the object")
+    return [x0, y0, x1, y1]
+
+
 def make_segmenter(project: Any = None, on_error: Callable[[BaseException], None] | None = None
                    ) -> Any:
     """The process's one loaded SAM (:mod:`annotator.engines.registry`, on the device chosen at
@@ -182,6 +204,11 @@ class Prompter:
         p = prompt_of(self.store, self.store.mask(object_id, frame))
         return [tuple(x) for x in p["points"]] if p else []
 
+    def box_of(self, object_id: int, frame: int) -> list[float] | None:
+        """The box of the frame's current mask's prompt (None: no box in it)."""
+        p = prompt_of(self.store, self.store.mask(object_id, frame))
+        return p["box"] if p else None
+
     # -- the segmenter ---------------------------------------------------------------------
     def _cache(self, rev: int, res: Any, k: int) -> None:
         self._results[rev] = (res, k)
@@ -214,7 +241,8 @@ class Prompter:
             store.add_prompt(oid, frame, pts, box=box, mask_rev_id=rev, op=op)
             self._cache(rev, res, k)
 
-        return Edit(oid, frame, pts, write, np.asarray(res.masks[k], bool), (k, len(res.masks)))
+        return Edit(oid, frame, pts, write, np.asarray(res.masks[k], bool), (k, len(res.masks)),
+                    None if box is None else [float(v) for v in box])
 
     # -- actions ---------------------------------------------------------------------------
     def click(self, object_id: int, frame: int, x: float, y: float, positive: bool) -> Edit:
@@ -225,6 +253,18 @@ class Prompter:
         box = prompt["box"] if prompt else _lost_or_box(rec, x, y, positive)
         pts.append((float(x), float(y), bool(positive)))
         res, k = self._predict(frame, pts, box, rec, use_logits=prompt is not None)
+        return self._result(object_id, frame, res, k, pts, box)
+
+    def box(self, object_id: int, frame: int, x0: float, y0: float, x1: float,
+            y1: float) -> Edit:
+        """Draw the frame's box (any two opposite corners, clipped to the frame) and ask the
+        segmenter for the mask of what it holds, with the points of the frame's mask; a box
+        drawn again replaces the one before."""
+        box = clip_box((x0, y0, x1, y1), self.store.size_hw)
+        rec = self.store.mask(object_id, frame)
+        prompt = prompt_of(self.store, rec)
+        pts = [tuple(p) for p in prompt["points"]] if prompt else []
+        res, k = self._predict(frame, pts, box, rec, use_logits=False)
         return self._result(object_id, frame, res, k, pts, box)
 
     def next_candidate(self, object_id: int, frame: int) -> Edit:

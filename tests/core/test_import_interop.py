@@ -171,7 +171,7 @@ def test_cvat_video_round_trip(dog, tmp_path):
     store.put_mask(b, 5, bar, source="manual")
     out = tmp_path / "task.xml"
     res = export_cvat(store, out)
-    assert res == {"path": str(out), "tracks": 2, "masks": 10}
+    assert res == {"path": str(out), "tracks": 2, "masks": 10, "boxes": 0}
     xml = out.read_text()
     assert xml.count("<track ") == 2 and 'outside="1"' in xml and "<version>1.1</version>" in xml
     with Project.create(tmp_path / "b", project.video_path()) as other:
@@ -198,7 +198,7 @@ def test_cvat_for_images_round_trip(dog, tmp_path):
     store.put_mask(b, 5, bar, source="manual")
     out = tmp_path / "images.xml"
     res = export_cvat(store, out, images=True)
-    assert res == {"path": str(out), "images": 3, "masks": 4, "tracks": 2}
+    assert res == {"path": str(out), "images": 3, "masks": 4, "tracks": 2, "boxes": 0}
     root = ET.parse(out).getroot()
     assert root.findtext("meta/task/mode") == "annotation"
     assert [i.get("name") for i in root.iter("image")] == ["00002.jpg", "00003.jpg", "00005.jpg"]
