@@ -57,7 +57,12 @@ def test_datumaro_reads_the_boxes(boxed, shared, tmp_path, fmt, reader):
     need("datumaro")
     from datumaro.components.dataset import Dataset
 
-    out = tmp_path / ("dog.xml" if fmt == "cvat-images" else "dm")
+    if fmt == "cvat-images":  # Datumaro reads CVAT for images beside its images/ folder
+        (tmp_path / "cv").mkdir()
+        (tmp_path / "cv" / "images").symlink_to(shared("data", "davis2016", SEQ, "JPEGImages"))
+        out = tmp_path / "cv" / "default.xml"
+    else:
+        out = tmp_path / "dm"
     boxed.export(fmt, out)
     ds = Dataset.import_from(str(out), reader)
     boxes = {k: v for k, v in _bboxes(ds).items() if v}
