@@ -349,8 +349,8 @@ def test_sam_bf16_embedding_and_masks_keep_the_gates(sam_pair):
     pts = []
     for _ in range(3):
         pts.append(click.next_click(pred, gt))
-        P = np.array([c[:2] for c in pts], np.float32)
-        L = np.array([c[2] for c in pts], np.int32)
+        P = np.array([(c.x, c.y) for c in pts], np.float32)
+        L = np.array([c.positive for c in pts], np.int32)
         r32 = segs["fp32"].predict(P, L, multimask=False)
         r16 = segs["bf16"].predict(P, L, multimask=False)
         logit = segs["fp32"].predictor.predict(P, L, multimask_output=False,
