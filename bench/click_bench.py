@@ -1,14 +1,26 @@
 """Simulated annotator: NoC@85 / NoC@90 and per-click latency of a point-prompt segmenter.
 
 Protocol (the usual interactive-segmentation one): on every ``--every``-th frame of the DAVIS
-sequences in ``../shared/data/davis2016``, start with an empty mask; each click goes to the
-interior-most point (largest distance to the region's edge) of the largest error region, positive
-if that region is missed object, negative if it is false object; all clicks so far are passed to
-``predict`` together with the previous best low-resolution logits; at most ``--max-clicks``
-clicks. NoC@t is the number of clicks needed to reach IoU ≥ t (``--max-clicks`` when never
-reached). Frames whose ground truth is empty are skipped (NoC is undefined there).
+sequences in ``../shared/data/davis2016`` (at most ``--frames`` per sequence, from its first),
+start with an empty mask; each click goes to the interior-most point (largest distance to the
+region's edge) of the largest error region, positive if that region is missed object, negative
+if it is false object; all clicks so far are passed to ``predict`` together with the previous
+best low-resolution logits; at most ``--max-clicks`` clicks. NoC@t is the number of clicks
+needed to reach IoU ≥ t (``--max-clicks`` when never reached). Frames whose ground truth is
+empty are skipped (NoC is undefined there). Figures are per sequence, then the mean of the
+sequences; ``ms 1st`` is the first click's time.
 
-    python bench/click_bench.py                      # the weight-free fallback
+Choosing the fallback's parameters (held-out or it did not happen): ``--param NAME=V1,V2``
+(repeatable) makes a grid. Without ``--choose-on`` every sequence is measured with the
+configuration chosen (fewest mean NoC@85, then NoC@90) on the other sequences (leave-one-
+sequence-out); with ``--choose-on SEQ ...`` the configuration is chosen on those sequences and
+reported on the others, never seen, plus leave-one-out among them. The per-configuration lines
+printed first are in-sample and are not results. ``--cache FILE`` (outside the repository)
+keeps each configuration's runs so a rerun prints without recomputing.
+
+    python bench/click_bench.py --every 1 --frames 1          # first frames, the fallback
+    python bench/click_bench.py --every 1 --frames 1 --choose-on SEQ ... \
+        --param first_box=0.14,0.18,0.22 --param click_reach=0.5,0.8
     python bench/click_bench.py --sam PATH --arch vit_b
 
 Published figures for GrabCut on DAVIS under this protocol: NoC@85 ≈ 15.1, NoC@90 ≈ 17.4.
@@ -208,8 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     from annotator.engines import registry
 
     registry.start(None)  # threads and allocator once, as the app and the CLI start up
+    if not args.data.is_dir():
+        ap.error(f"{args.data} is not there: pass --data, a folder of DAVIS sequences "
+                 "(SEQ/JPEGImages/*.jpg, SEQ/Annotations/*.png)")
     seqs = args.sequences or sorted(p.name for p in args.data.iterdir() if p.is_dir())
-    grid = grid_of(args.param)
+    try:
+        grid = grid_of(args.param)
+    except ValueError:
+        ap.error(f"--param wants NAME=V1,V2,... with numbers, got {args.param}")
     cache = json.loads(args.cache.read_text()) if args.cache and args.cache.exists() else {}
     figures, runs_of = [], {}
     for kwargs in grid:
@@ -220,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from annotator.engines.fallback_segmenter import FallbackSegmenter
 
-            seg = FallbackSegmenter(**kwargs)
+            try:
+                seg = FallbackSegmenter(**kwargs)
+            except TypeError as e:
+                ap.error(f"--param: {e}")
         key = json.dumps([seg.name, kwargs, args.every, args.frames, args.max_clicks])
         print(f"engine: {seg.name} {kwargs or ''}", flush=True)
         done = cache.setdefault(key, {})

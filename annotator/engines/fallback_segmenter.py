@@ -19,10 +19,10 @@ How a click is answered (``predict`` with points p1 … pn):
 4. GrabCut (OpenCV) in that region: the previous mask is "probable object", the rest "probable
    background", a small disk at each click is fixed object / background, and the region's edge
    is background where it lies inside the frame. The last click, where it contradicts the
-   mask, marks a larger disk as probable object / background: ``click_reach`` of the way to the mask's edge (a click goes to the
-   middle of what is wrong), at most half way to a click of the other kind. Object parts not
-   connected to a positive click are dropped; with ``monotone`` a negative click only takes
-   away and a positive one only adds.
+   mask, marks a larger disk as probable object / background, reaching ``click_reach`` of the
+   way to the mask's edge (a click goes to the middle of what is wrong) and at most half way
+   to a click of the other kind. Object parts not connected to a positive click are dropped;
+   with ``monotone`` a negative click only takes away and a positive one only adds.
 5. The soft result is scaled back to the frame's resolution with a guided filter on the full-
    resolution frame, so the edge follows the image, not the working grid.
 
