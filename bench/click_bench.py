@@ -261,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"frames: {n_frames}; per-click latency: median {statistics.median(lat_ms):.0f} "
               f"ms, p90 {lat_ms[int(0.9 * (len(lat_ms) - 1))]:.0f} ms, max {lat_ms[-1]:.0f} ms "
               f"over {len(lat_ms)} clicks")
+        runs = [f for r in runs_of[key].values() for f in r]
+        first = [1000 * f["lat"][0] for f in runs if f["lat"]]
+        later = [1000 * v for f in runs for v in f["lat"][1:]]
+        print(f"first click: median {statistics.median(first):.0f} ms (max {max(first):.0f}); "
+              f"later clicks: median {statistics.median(later):.0f} ms" if later else "")
         return 0
     for title, rows, chosen in held_out(figures, grid, seqs, args.choose_on):
         print_table(title, rows, chosen)

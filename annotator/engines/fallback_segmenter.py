@@ -14,8 +14,8 @@ How a click is answered (``predict`` with points p1 … pn):
    the ``mask_logits``' own mask, otherwise computed again click by click.
 3. Zoom in: the region of interest is the box around that mask, all clicks and the prompt box,
    widened by half its size; it is cut out of the frame and scaled so its long side is at most
-   ``work_size`` pixels. While the mask is still small (under 2 % of the frame) the region is
-   the whole frame.
+   ``work_size`` pixels (``box_work`` for a box without points). While the mask is still small
+   (under 2 % of the frame) the region is the whole frame.
 4. GrabCut (OpenCV) in that region: the previous mask is "probable object", the rest "probable
    background", a small disk at each click is fixed object / background, and the region's edge
    is background where it lies inside the frame. The last click, where it contradicts the
@@ -53,11 +53,12 @@ class FallbackSegmenter:
 
     def __init__(
         self,
-        work_size: int = 400,
+        work_size: int = 240,
         first_work: int = 240,
+        box_work: int = 400,
         iterations: int = 3,
         memo_items: int = 64,
-        first_box: float = 0.18,
+        first_box: float = 0.14,
         first_spread: float = 1.6,
         click_reach: float = 0.8,
         monotone: bool = True,
@@ -75,6 +76,7 @@ class FallbackSegmenter:
         self.monotone = bool(monotone)
         self.work_size = int(work_size)
         self.first_work = int(first_work)
+        self.box_work = int(box_work)
         self.iterations = int(iterations)
         self.memo_items = int(memo_items)
         self._frame: np.ndarray | None = None
@@ -199,7 +201,7 @@ class FallbackSegmenter:
         else:
             x0, y0, x1, y1 = _widen(min(xs), min(ys), max(xs), max(ys), self.roi_margin,
                                     self.min_margin, W, H)
-        small, s = self._crop(x0, y0, x1, y1, self.work_size)
+        small, s = self._crop(x0, y0, x1, y1, self.box_work if points is None else self.work_size)
         hs, ws = small.shape[:2]
 
         gcm = np.full((hs, ws), cv2.GC_PR_BGD, np.uint8)
