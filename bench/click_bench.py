@@ -1,7 +1,7 @@
 """Simulated annotator: NoC@85 / NoC@90 and per-click latency of a point-prompt segmenter.
 
-Protocol (the usual interactive-segmentation one, ``bench/clicker.py``): on every
-``--every``-th frame of the DAVIS sequences in ``../shared/data/davis2016`` (at most ``--frames`` per sequence, from its first),
+Protocol (the usual interactive-segmentation one, ``bench/clicker.py``): on every ``--every``-th frame of the DAVIS
+sequences in ``../shared/data/davis2016`` (at most ``--frames`` per sequence, from its first),
 start with an empty mask; each click goes to the interior-most point (largest distance to the
 region's edge) of the largest error region, positive if that region is missed object, negative
 if it is false object; all clicks so far are passed to ``predict`` together with the previous
