@@ -4,32 +4,21 @@ Used when no SAM checkpoint is present, so the app always opens and works. Same 
 ``SamSegmenter`` (see ``segmenter.py``); its name says what it is wherever engines are shown.
 
 How a click is answered (``predict`` with points p1 … pn):
-1. The first click (no box, no mask yet) gives the object under it: GrabCut in a region around
-   the positive click(s), where a square of half-side ``first_box`` × the frame's long side is
-   probable object and a ring half as wide around it is background. Three sizes (× 1,
-   ÷ ``first_spread``, × ``first_spread``) are the three candidates, in that order (as SAM's
-   whole / part candidates; the window cycles them), each cut at ``first_work`` pixels.
-2. A later click builds on the mask of p1 … p(n-1): the candidate whose logits came back as
-   ``mask_logits`` (the best one without logits), remembered from the previous call, otherwise
-   the ``mask_logits``' own mask, otherwise computed again click by click.
-3. Zoom in: the region of interest is the box around that mask, all clicks and the prompt box,
+1. Start from the mask of p1 … p(n-1) (remembered from the previous call; otherwise the
+   ``mask_logits`` passed back, otherwise computed again click by click).
+2. Zoom in: the region of interest is the box around that mask, all clicks and the prompt box,
    widened by half its size; it is cut out of the frame and scaled so its long side is at most
-   ``work_size`` pixels (``box_work`` for a box without points). While the mask is still small
-   (under 2 % of the frame) the region is the whole frame.
-4. GrabCut (OpenCV) in that region: the previous mask is "probable object", the rest "probable
+   ``work_size`` pixels. While the mask is still small (under 2 % of the frame), and for the
+   first click, the region is the whole frame.
+3. GrabCut (OpenCV) in that region: the previous mask is "probable object", the rest "probable
    background", a small disk at each click is fixed object / background, and the region's edge
-   is background where it lies inside the frame. The last click, where it contradicts the
-   mask, marks a larger disk as probable object / background, reaching ``click_reach`` of the
-   way to the mask's edge (a click goes to the middle of what is wrong) and at most half way
-   to a click of the other kind. Object parts not connected to a positive click are dropped;
-   with ``monotone`` a negative click only takes away and a positive one only adds.
-5. The soft result is scaled back to the frame's resolution with a guided filter on the full-
+   is background where it lies inside the frame. Object parts not connected to a positive click
+   are dropped.
+4. The soft result is scaled back to the frame's resolution with a guided filter on the full-
    resolution frame, so the edge follows the image, not the working grid.
 
-After the first click the three candidates are the mask, a slightly shrunk and a slightly
-grown version. Scores are a fixed preference order: the fallback has no quality estimator.
-The parameters' defaults were chosen on DAVIS sequences by ``bench/click_bench.py``
-(held-out figures in docs/benchmarks.md).
+``multimask`` gives three candidates: the mask, a slightly shrunk and a slightly grown version
+(scores are a fixed preference order: the fallback has no quality estimator).
 """
 
 from __future__ import annotations
@@ -53,15 +42,10 @@ class FallbackSegmenter:
 
     def __init__(
         self,
-        work_size: int = 240,
-        first_work: int = 240,
-        box_work: int = 400,
+        work_size: int = 400,
         iterations: int = 3,
         memo_items: int = 64,
-        first_box: float = 0.14,
-        first_spread: float = 1.6,
-        click_reach: float = 0.8,
-        monotone: bool = True,
+        first_click_prior: float = 0.0,
         roi_margin: float = 0.5,
         min_margin: float = 0.0,
         zoom_min_area: float = 0.02,
@@ -70,20 +54,15 @@ class FallbackSegmenter:
         self.roi_margin = float(roi_margin)
         self.zoom_min_area = float(zoom_min_area)
         self.min_margin = float(min_margin)
-        self.first_box = float(first_box)
-        self.first_spread = float(first_spread)
-        self.click_reach = float(click_reach)
-        self.monotone = bool(monotone)
+        self.first_click_prior = float(first_click_prior)
         self.work_size = int(work_size)
-        self.first_work = int(first_work)
-        self.box_work = int(box_work)
         self.iterations = int(iterations)
         self.memo_items = int(memo_items)
         self._frame: np.ndarray | None = None
         self._bgr: np.ndarray | None = None
         self._gray: np.ndarray | None = None
         self._key: str | None = None
-        self._memo: OrderedDict[bytes, np.ndarray] = OrderedDict()  # prompts → packed masks
+        self._memo: OrderedDict[bytes, np.ndarray] = OrderedDict()
 
     # -- Segmenter interface -------------------------------------------------------------
     def embed(self, frame: np.ndarray, key: str | None = None) -> str:
@@ -113,15 +92,21 @@ class FallbackSegmenter:
         if self._frame is None:
             raise RuntimeError("call embed(frame) before predict")
         points, labels, box = check_prompts(points, labels, box)
-        logits = None
+        prior = None
         if mask_logits is not None:
             logits = np.asarray(mask_logits, np.float32).reshape(-1, LOW_RES, LOW_RES)[0]
-        masks = self._masks(points, labels, box, logits)
-        masks = masks if multimask else masks[:1]
+            prior = _from_low_res(logits, self._frame.shape[:2]) > 0
+        mask = self._mask(points, labels, box, prior)
+        if multimask:
+            k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+            m8 = mask.astype(np.uint8)
+            masks = np.stack([mask, cv2.erode(m8, k) > 0, cv2.dilate(m8, k) > 0])
+        else:
+            masks = mask[None]
         n = len(masks)
-        scores = np.array([1.0, 0.9, 0.8][:n], np.float32) if masks[0].any() else np.zeros(n, np.float32)
-        low = np.stack([_to_low_res(m) for m in masks])
-        return SegmentResult(masks=masks, scores=scores, low_res_logits=low, engine=self.name)
+        scores = np.array([1.0, 0.9, 0.8][:n], np.float32) if mask.any() else np.zeros(n, np.float32)
+        logits = np.stack([_to_low_res(m) for m in masks])
+        return SegmentResult(masks=masks, scores=scores, low_res_logits=logits, engine=self.name)
 
     # -- the algorithm ---------------------------------------------------------------------------
     def _memo_key(self, points, labels, box) -> bytes:
@@ -130,59 +115,37 @@ class FallbackSegmenter:
                  b"" if box is None else np.round(box, 1).tobytes()]
         return b"|".join(parts)
 
-    def _masks(self, points, labels, box, logits) -> np.ndarray:
-        """The three candidate masks of these prompts, best first (remembered)."""
-        assert self._frame is not None
-        shape = self._frame.shape[:2]
+    def _mask(self, points, labels, box, prior) -> np.ndarray:
         key = self._memo_key(points, labels, box)
         hit = self._memo.get(key)
         if hit is not None:
             self._memo.move_to_end(key)
-            return np.unpackbits(hit, count=3 * shape[0] * shape[1]).reshape(3, *shape) > 0
-        masks = self._step(self._previous(points, labels, box, logits), points, labels, box)
-        if len(masks) == 1:  # a slightly shrunk and a slightly grown version
-            k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-            m8 = masks[0].astype(np.uint8)
-            masks = [masks[0], cv2.erode(m8, k) > 0, cv2.dilate(m8, k) > 0]
-        out = np.stack(masks)
-        self._memo[key] = np.packbits(out)
+            return hit
+        n = 0 if points is None else len(points)
+        if n > 1:
+            prev_key = self._memo_key(points[:-1], labels[:-1], box)
+            if prev_key in self._memo:
+                prev = self._memo[prev_key]
+            elif prior is not None:
+                prev = prior
+            else:  # replay click by click (each step is remembered)
+                prev = self._mask(points[:-1], labels[:-1], box, None)
+        elif n == 1 and box is not None:
+            prev = self._mask(None, None, box, None)
+        else:
+            prev = prior
+        out = self._step(prev, points, labels, box)
+        self._memo[key] = out
         while len(self._memo) > self.memo_items:
             self._memo.popitem(last=False)
         return out
 
-    def _previous(self, points, labels, box, logits) -> np.ndarray | None:
-        """The mask the last click builds on: the previous prompts' candidate whose logits came
-        back (their best without logits; replayed click by click when not remembered), else
-        the logits' own mask."""
-        assert self._frame is not None
-        n = 0 if points is None else len(points)
-        if n > 1:
-            before = (points[:-1], labels[:-1], box)
-        elif n == 1 and box is not None:
-            before = (None, None, box)
-        else:
-            before = None
-        own = None if logits is None else _from_low_res(logits, self._frame.shape[:2]) > 0
-        if before is None or (own is not None and self._memo_key(*before) not in self._memo):
-            return own
-        masks = self._masks(*before, None)
-        if logits is None:
-            return masks[0]
-        for m in masks:  # the candidate shown when the click came (SAM's three, cycled)
-            if np.array_equal(_to_low_res(m), logits):
-                return m
-        return own
-
-    def _step(self, prev, points, labels, box) -> list[np.ndarray]:
+    def _step(self, prev, points, labels, box) -> np.ndarray:
         assert self._frame is not None and self._bgr is not None
         H, W = self._frame.shape[:2]
         pos_pts = [] if points is None else [p for p, lab in zip(points, labels) if lab > 0]
         if not pos_pts and box is None:
-            return [np.zeros((H, W), bool)]
-        if box is None and (prev is None or not prev.any()):
-            r = self.first_box * max(H, W)  # the first click: the object around it, 3 sizes
-            return [self._first(np.array(pos_pts), points, labels, r * f)
-                    for f in (1.0, 1.0 / self.first_spread, self.first_spread)]
+            return np.zeros((H, W), bool)
 
         # region of interest
         xs, ys = [], []
@@ -197,20 +160,21 @@ class FallbackSegmenter:
             xs += [box[0], box[2]]
             ys += [box[1], box[3]]
         if prev is None or prev.sum() < self.zoom_min_area * H * W:
-            x0, y0, x1, y1 = 0, 0, W, H  # small masks or a box: the whole frame
+            x0, y0, x1, y1 = 0, 0, W, H  # first clicks or a box: the whole frame
         else:
             x0, y0, x1, y1 = _widen(min(xs), min(ys), max(xs), max(ys), self.roi_margin,
                                     self.min_margin, W, H)
-        small, s = self._crop(x0, y0, x1, y1, self.box_work if points is None else self.work_size)
-        hs, ws = small.shape[:2]
+        crop = self._bgr[y0:y1, x0:x1]
+        ch, cw = crop.shape[:2]
+        s = min(1.0, self.work_size / max(ch, cw))
+        ws, hs = max(1, round(cw * s)), max(1, round(ch * s))
+        small = cv2.resize(crop, (ws, hs), interpolation=cv2.INTER_AREA) if s < 1 else crop
 
         gcm = np.full((hs, ws), cv2.GC_PR_BGD, np.uint8)
         if prev is not None and prev.any():
             pm = cv2.resize(prev[y0:y1, x0:x1].astype(np.uint8), (ws, hs),
                             interpolation=cv2.INTER_NEAREST) > 0
             gcm[pm] = cv2.GC_PR_FGD
-            if points is not None and self.click_reach > 0:
-                self._reach(gcm, pm, points, labels, x0, y0, s)
         # the region's edge is background where it lies inside the frame
         if y0 > 0:
             gcm[0, :] = cv2.GC_BGD
@@ -221,64 +185,22 @@ class FallbackSegmenter:
         if x1 < W:
             gcm[:, -1] = cv2.GC_BGD
         if box is not None:
-            inside = _inside(gcm.shape, box, x0, y0, s)
+            bx0, by0 = (box[0] - x0) * s, (box[1] - y0) * s
+            bx1, by1 = (box[2] - x0) * s, (box[3] - y0) * s
+            inside = np.zeros((hs, ws), bool)
+            inside[max(0, int(by0)) : int(np.ceil(by1)) + 1, max(0, int(bx0)) : int(np.ceil(bx1)) + 1] = True
             gcm[~inside] = cv2.GC_BGD
             if prev is None or not prev.any():
                 gcm[inside] = cv2.GC_PR_FGD
-        out = self._cut(small, gcm, (x0, y0, x1, y1), s, points, labels)
-        if self.monotone and prev is not None and points is not None:
-            # a negative click only takes away, a positive one only adds
-            out = (out & prev) if labels[-1] <= 0 else (out | prev)
-        return [out]
-
-    def _reach(self, gcm, pm, points, labels, x0: int, y0: int, s: float) -> None:
-        """A click that contradicts the previous mask speaks for the error region around it:
-        probable object (background) in a disk reaching ``click_reach`` of the way from the click to the
-        mask's edge (a click goes to the middle of what is wrong), and at most half way to a
-        click of the other kind."""
-        hs, ws = gcm.shape
-        (px, py), label = points[-1], labels[-1]
-        cx, cy = int(round((px - x0) * s)), int(round((py - y0) * s))
-        if not (0 <= cx < ws and 0 <= cy < hs) or pm[cy, cx] == (label > 0):
-            return
-        wrong = ~pm if label > 0 else pm  # the side of the mask's edge the click is on
-        dist = cv2.distanceTransform(wrong.astype(np.uint8), cv2.DIST_L2, 3)
-        r = self.click_reach * float(dist[cy, cx])
-        other = points[(labels > 0) != (label > 0)]
-        if len(other):
-            r = min(r, 0.5 * s * float(np.min(np.hypot(*(other - points[-1]).T))))
-        if round(r) > 0:
-            value = cv2.GC_PR_FGD if label > 0 else cv2.GC_PR_BGD
-            cv2.circle(gcm, (cx, cy), int(round(r)), int(value), -1)
-
-    def _first(self, pos: np.ndarray, points, labels, r: float) -> np.ndarray:
-        """A first click's mask: GrabCut with the square of half-side ``r`` around the positive
-        clicks as probable object and a ring half as wide as the square around it as background."""
-        assert self._frame is not None
-        H, W = self._frame.shape[:2]
-        box = np.array([*(pos.min(0) - r), *(pos.max(0) + r)], np.float32)
-        x0, y0, x1, y1 = _widen(*box, 0.5, 0.0, W, H)
-        small, s = self._crop(x0, y0, x1, y1, self.first_work)
-        gcm = np.full(small.shape[:2], cv2.GC_BGD, np.uint8)
-        gcm[_inside(gcm.shape, box, x0, y0, s)] = cv2.GC_PR_FGD
-        return self._cut(small, gcm, (x0, y0, x1, y1), s, points, labels)
-
-    def _crop(self, x0: int, y0: int, x1: int, y1: int, size: int) -> tuple[np.ndarray, float]:
-        """The frame's region, scaled so its long side is at most ``size``, and the scale."""
-        assert self._bgr is not None
-        crop = self._bgr[y0:y1, x0:x1]
-        ch, cw = crop.shape[:2]
-        s = min(1.0, size / max(ch, cw))
-        ws, hs = max(1, round(cw * s)), max(1, round(ch * s))
-        return (cv2.resize(crop, (ws, hs), interpolation=cv2.INTER_AREA) if s < 1 else crop), s
-
-    def _cut(self, small, gcm, roi, s, points, labels) -> np.ndarray:
-        """GrabCut in the region from the initial labels ``gcm`` (the clicks are added as fixed
-        disks), kept where connected to a positive click, back at the frame's resolution."""
-        assert self._frame is not None and self._gray is not None
-        H, W = self._frame.shape[:2]
-        x0, y0, x1, y1 = roi
-        hs, ws = gcm.shape
+        elif (prev is None or not prev.any()) and self.first_click_prior > 0:
+            # a first click: the object is probably around it
+            r = max(2, round(self.first_click_prior * max(hs, ws)))
+            for x, y in pos_pts:
+                c = (int(round((x - x0) * s)), int(round((y - y0) * s)))
+                cv2.circle(gcm, c, r, int(cv2.GC_PR_FGD), -1)
+            if y0 == 0 and y1 == H and x0 == 0 and x1 == W:
+                gcm[[0, -1], :] = cv2.GC_BGD
+                gcm[:, [0, -1]] = cv2.GC_BGD
         radius = max(3, round(0.012 * max(hs, ws)))
         pos = np.zeros((hs, ws), np.uint8)
         neg = np.zeros((hs, ws), np.uint8)
@@ -303,7 +225,7 @@ class FallbackSegmenter:
         # back to full resolution along the image's edges
         soft = fg.astype(np.float32)
         if s < 1:
-            soft = cv2.resize(soft, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+            soft = cv2.resize(soft, (cw, ch), interpolation=cv2.INTER_LINEAR)
             soft = _guided_filter(self._gray[y0:y1, x0:x1], soft, radius=max(2, round(1.5 / s)))
         out = np.zeros((H, W), bool)
         out[y0:y1, x0:x1] = soft >= 0.5
@@ -312,16 +234,6 @@ class FallbackSegmenter:
                 xi, yi = int(np.clip(round(x), 0, W - 1)), int(np.clip(round(y), 0, H - 1))
                 out[yi, xi] = lab > 0
         return out
-
-
-def _inside(shape: tuple[int, int], box, x0: int, y0: int, s: float) -> np.ndarray:
-    """The pixels of a region (origin ``x0, y0``, scale ``s``) inside a frame box."""
-    hs, ws = shape
-    bx0, by0 = (box[0] - x0) * s, (box[1] - y0) * s
-    bx1, by1 = (box[2] - x0) * s, (box[3] - y0) * s
-    inside = np.zeros((hs, ws), bool)
-    inside[max(0, int(by0)) : int(np.ceil(by1)) + 1, max(0, int(bx0)) : int(np.ceil(bx1)) + 1] = True
-    return inside
 
 
 def _widen(x0: float, y0: float, x1: float, y1: float, frac: float, least: float, W: int, H: int):
