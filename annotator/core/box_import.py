@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from annotator.core.box_rows import check_box
-from annotator.core.importers import ImportError_, ImportReport, _object, _text_of, frame_of
+from annotator.core.importers import ImportError_, ImportReport, _object, _text_of, coco_image_frame
 from annotator.core.importers import track_of as _track_of
 from annotator.core.records import StoreError
 from annotator.core.store import Store
@@ -142,13 +142,9 @@ def _coco_rows(store: Store, path: Path, masks: list) -> tuple[list[Row], list[s
             problems.append(f"{where}: " + ("unknown image_id" if im is None
                                             else "bbox is not [x, y, width, height]"))
             continue
-        frame = im.get("frame_index")
+        frame = coco_image_frame(im, problems)
         if frame is None:
-            try:
-                frame = frame_of(Path(im.get("file_name", "")))
-            except ValueError as exc:
-                problems.append(f"image {im['id']}: {exc}")
-                continue
+            continue
         try:
             x, y, w, h = (float(v) for v in bbox)
         except (TypeError, ValueError):

@@ -263,6 +263,19 @@ HANDFUL = 8  # more grey levels than this in a greyscale PNG: anti-aliased edges
 _DIGITS = re.compile(r"(\d+)(?!.*\d)")
 
 
+def coco_image_frame(im: dict, problems: list[str]) -> int | None:
+    """A COCO image's frame: its ``frame_index``, else the number in its file name; None (and
+    the problem noted) when it has neither."""
+    frame = im.get("frame_index")
+    if frame is None:
+        try:
+            frame = frame_of(Path(im.get("file_name", "")))
+        except ValueError as exc:
+            problems.append(f"image {im['id']}: {exc}")
+            return None
+    return frame
+
+
 def frame_of(path: Path) -> int:
     m = _DIGITS.search(path.stem)
     if not m:
@@ -479,13 +492,9 @@ def import_coco(store: Store, path: str | Path, *, fit: str = "error") -> Import
         if im is None:
             problems.append(f"annotation {aid}: unknown image_id")
             continue
-        frame = im.get("frame_index")
+        frame = coco_image_frame(im, problems)
         if frame is None:
-            try:
-                frame = frame_of(Path(im.get("file_name", "")))
-            except ValueError as exc:
-                problems.append(f"image {im['id']}: {exc}")
-                continue
+            continue
         if not 0 <= frame < store.frame_count:
             problems.append(f"image {im['id']}: frame {frame} outside the video")
             continue
