@@ -36,11 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 from annotator.core import quality as Q  # noqa: E402
 from annotator.core.project import Project  # noqa: E402
-from annotator.pipeline.clips import clips_from_probability, review_clips  # noqa: E402
-from annotator.pipeline.flags import p_fail  # noqa: E402
+from annotator.pipeline.clips import review_clips  # noqa: E402
 from annotator.pipeline.plan import assign_runs, object_spans  # noqa: E402
 from annotator.pipeline.queue import propagate_project, repropagate  # noqa: E402
-from annotator.pipeline.seams import SEAM, seam_pairs  # noqa: E402
+from annotator.pipeline.seams import SEAM, clips_without_seams, seam_pairs  # noqa: E402
 
 DAVIS = ROOT.parent / "shared" / "data" / "davis2016"
 T = Q.FlagThresholds()
@@ -58,18 +57,6 @@ def jumps(a: np.ndarray, b: np.ndarray) -> tuple[float, float, bool]:
 def listed(clips, frame: int) -> bool:
     return any(c.start <= frame <= c.end for c in clips)
 
-
-def clips_without_seams(store, oid):
-    p = np.zeros(store.frame_count)
-    anchors = set()
-    for m in store.masks_of(oid):
-        if m.anchor:
-            anchors.add(m.frame)
-            continue
-        q = dict(m.quality or {})
-        q["p_fail"] = q.get("p_run", q.get("p_fail", 0.0))
-        p[m.frame] = p_fail(q, tuple(f for f in m.flags if f != SEAM))
-    return clips_from_probability(p, oid, breaks=anchors)
 
 
 def run(seq: str, tmp: Path) -> dict:

@@ -8,6 +8,7 @@ has it.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,26 @@ def shared_path(*parts: str) -> Path:
 def shared():
     """The ``shared_path`` helper as a fixture: ``shared('data', 'videos', 'bikes.mp4')``."""
     return shared_path
+
+
+# -- the demo project ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def _demo_master(tmp_path_factory):
+    """The demo (video with its sound, project with a bell and a drum), made once a session."""
+    from annotator.demo import make_demo
+
+    root = tmp_path_factory.mktemp("demo-master")
+    make_demo(root).close()
+    return root
+
+
+@pytest.fixture
+def demo_dir(_demo_master, tmp_path):
+    """A fresh copy of the demo (video + project, objects bell and drum with their audible
+    segments): returns the project folder."""
+    dst = tmp_path / "demo"
+    shutil.copytree(_demo_master, dst)
+    return dst / "demo.avsproj"
 
 
 # -- the machine the suite runs on --------------------------------------------------------------

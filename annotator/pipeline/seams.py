@@ -27,10 +27,11 @@ from collections.abc import Iterable
 from annotator.core import quality as Q
 from annotator.core.records import HUMAN_SOURCES, MaskRecord
 from annotator.core.store import Store
+from annotator.pipeline.clips import Clip, clips_from_probability
 from annotator.pipeline.flags import badness, p_fail
 from annotator.pipeline.plan import Run
 
-__all__ = ["SEAM", "rescore_seams", "seam_pairs", "seam_quality"]
+__all__ = ["SEAM", "clips_without_seams", "rescore_seams", "seam_pairs", "seam_quality"]
 
 SEAM = "seam"
 _KEYS = ("seam_with", "seam_area_jump", "seam_centroid_jump", "p_run")
@@ -108,3 +109,21 @@ def rescore_seams(store: Store, runs: Iterable[Run], op: int, since_rev: int = 0
     revs = store.put_machine_masks(rows, op=op, since_rev=since_rev)
     kept = {(r["object_id"], r["frame"]) for r, rev in zip(rows, revs) if rev is None}
     return [k for k in newly if k not in kept]
+
+
+def clips_without_seams(store: Store, object_id: int) -> list[Clip]:
+    """The clips the review would list for ``object_id`` if seams were not scored: each frame's
+    P(fail) from its own run (its ``p_run`` where a seam raised it) and its flags but ``seam``.
+    What the seams add to the review is the difference (the seams bench and its tests)."""
+    import numpy as np
+
+    p = np.zeros(store.frame_count)
+    anchors = set()
+    for m in store.masks_of(object_id):
+        if m.anchor:
+            anchors.add(m.frame)
+            continue
+        q = dict(m.quality or {})
+        q["p_fail"] = q.get("p_run", q.get("p_fail", 0.0))
+        p[m.frame] = p_fail(q, tuple(f for f in m.flags if f != SEAM))
+    return clips_from_probability(p, object_id, breaks=anchors)

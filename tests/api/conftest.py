@@ -26,14 +26,6 @@ def _private_settings(tmp_path, monkeypatch):
     registry.reset_for_tests()
 
 
-@pytest.fixture(scope="session")
-def _demo_master(tmp_path_factory):
-    from annotator.demo import make_demo
-
-    root = tmp_path_factory.mktemp("api-demo")
-    make_demo(root).close()
-    return root
-
 
 @pytest.fixture
 def demo_video(_demo_master, tmp_path):
@@ -42,13 +34,6 @@ def demo_video(_demo_master, tmp_path):
     dst.mkdir()
     return shutil.copy2(_demo_master / "demo.mp4", dst / "demo.mp4")
 
-
-@pytest.fixture
-def demo_dir(_demo_master, tmp_path):
-    """A fresh copy of the demo project (objects bell and drum, their audible segments)."""
-    dst = tmp_path / "demo"
-    shutil.copytree(_demo_master, dst)
-    return dst / "demo.avsproj"
 
 
 SEQ = "breakdance-flare"

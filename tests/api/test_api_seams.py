@@ -21,9 +21,8 @@ from PIL import Image
 
 from annotator import api
 from annotator.core import quality as Q
-from annotator.pipeline.clips import clips_from_probability
 from annotator.pipeline.failure import DEFAULT_MODEL
-from annotator.pipeline.flags import p_fail
+from annotator.pipeline.seams import clips_without_seams
 from tests.person import click_until, iou
 
 SEQ = "mallard-fly"
@@ -39,19 +38,6 @@ def _truth(shared, frame: int) -> np.ndarray:
 def _covered(clips, frame: int) -> bool:
     return any(c.start <= frame <= c.end for c in clips)
 
-
-def _clips_without_seams(store, oid):
-    """The clips each frame's own run would give (its ``p_run`` where a seam raised it)."""
-    p = np.zeros(store.frame_count)
-    anchors = set()
-    for m in store.masks_of(oid):
-        if m.anchor:
-            anchors.add(m.frame)
-            continue
-        q = dict(m.quality or {})
-        q["p_fail"] = q.get("p_run", q.get("p_fail", 0.0))
-        p[m.frame] = p_fail(q, tuple(f for f in m.flags if f != "seam"))
-    return clips_from_probability(p, oid, breaks=anchors)
 
 
 def test_a_frame_left_bad_beside_a_re_propagated_range_is_reviewed(shared, tmp_path):
@@ -103,7 +89,7 @@ def test_a_frame_left_bad_beside_a_re_propagated_range_is_reviewed(shared, tmp_p
 
     clips = project.review()
     assert _covered(clips, SEAM[1])  # the bad frame is listed ...
-    assert not _covered(_clips_without_seams(store, oid), SEAM[1])  # ... only by its seam
+    assert not _covered(clips_without_seams(store, oid), SEAM[1])  # ... only by its seam
     clip = next(c for c in clips if c.start <= SEAM[1] <= c.end)
     assert clip.flags["seam"] >= 1 and clip.worst_frame in SEAM
 

@@ -16,7 +16,7 @@ from annotator.gui import settings as S
 from annotator.gui.dialogs.batch_dialog import BatchDialog
 from tests.cluster.conftest import make_projects, masks_of
 from tests.conftest import shared_path
-from tests.gui.conftest import _demo_master, _private_settings, demo_dir, window  # noqa: F401
+from tests.gui.conftest import _private_settings, window  # noqa: F401
 
 
 def press_ok(qtbot, dlg) -> None:

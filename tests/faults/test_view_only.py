@@ -9,26 +9,16 @@ import shutil
 from PySide6.QtCore import Qt
 
 from tests.faults.conftest import remount_ro
-from tests.gui.conftest import _demo_master, demo_dir  # noqa: F401 (the demo project)
+from tests.gui.conftest import open_window
 
 
-def test_read_only_project_opens_view_only(qtbot, mount_point, demo_dir):  # noqa: F811
-    from annotator.gui.app import application
-    from annotator.gui.main_window import MainWindow
-
+def test_read_only_project_opens_view_only(qtbot, mount_point, demo_dir):
     disk = mount_point("64m")
     shutil.copytree(demo_dir.parent, disk / "demo")
     project = disk / "demo" / demo_dir.name
     (project / "project.avs-shm").unlink(missing_ok=True)
     remount_ro(disk)
-    application()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    win.open_path(project)
-    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
-                    timeout=30000)
+    win = open_window(qtbot, project)
     try:
         assert "view only" in win.windowTitle() and demo_dir.name in win.windowTitle()
         assert win.session.store.readonly

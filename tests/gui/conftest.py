@@ -1,10 +1,10 @@
-"""Fixtures for the GUI tests: offscreen Qt, private settings, a fresh copy of the demo project."""
+"""Fixtures for the GUI tests: offscreen Qt, private settings, a window with the demo project
+open (the demo itself is in tests/conftest.py), and `_UI`, which drives it as a person does."""
 
 from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import threading
 
 import pytest
@@ -25,37 +25,29 @@ def _private_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
 
 
-@pytest.fixture(scope="session")
-def _demo_master(tmp_path_factory):
-    from annotator.demo import make_demo
-
-    root = tmp_path_factory.mktemp("demo-master")
-    make_demo(root).close()
-    return root
 
 
-@pytest.fixture
-def demo_dir(_demo_master, tmp_path):
-    """A fresh copy of the demo (video + project): returns the project folder."""
-    dst = tmp_path / "demo"
-    shutil.copytree(_demo_master, dst)
-    return dst / "demo.avsproj"
-
-
-@pytest.fixture
-def window(qtbot, demo_dir):
-    """The main window with the demo project open (and closed after the test)."""
+def open_window(qtbot, project, size: tuple[int, int] = (1280, 800)):
+    """A main window of ``size``, shown, with ``project`` opened as File ▸ Open does, once its
+    session and first frame are there. The caller closes the project."""
     from annotator.gui.app import application
     from annotator.gui.main_window import MainWindow
 
     application()
     win = MainWindow()
     qtbot.addWidget(win)
-    win.resize(1280, 800)
+    win.resize(*size)
     win.show()
-    win.open_path(demo_dir)
+    win.open_path(project)
     qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
                     timeout=30000)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, demo_dir):
+    """The main window with the demo project open (and closed after the test)."""
+    win = open_window(qtbot, demo_dir)
     yield win
     win.close_project()
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from tests.gui.conftest import open_window
+
 LEFT = Qt.MouseButton.LeftButton
 
 
@@ -75,8 +77,6 @@ def test_a_first_mask_over_the_road_asks_before_it_becomes_an_anchor(qtbot, tmp_
     mask, propagation has no anchor to start from. Brushed over most of the frame, it asks
     again (it covers most of the frame too); "Accept anyway" makes it the anchor."""
     from annotator.core.project import Project
-    from annotator.gui.app import application
-    from annotator.gui.main_window import MainWindow
     from tests.api.test_api_guards import BRUSH, PERSON, ROAD
     from tests.gui.conftest import _UI
     from tests.person import strokes_over
@@ -87,14 +87,7 @@ def test_a_first_mask_over_the_road_asks_before_it_becomes_an_anchor(qtbot, tmp_
         oid = st.add_object("walker", "person")
         st.add_segment(oid, 0, 99)
         h, w = st.size_hw
-    application()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    win.open_path(tmp_path / "street.avsproj")
-    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
-                    timeout=30000)
+    win = open_window(qtbot, tmp_path / "street.avsproj", size=(1366, 768))
     ui = _UI(qtbot, win)
     try:
         seg = ui.store.segments(oid)[0]

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from annotator.demo import FPS, _bell_center
+from tests.gui.conftest import open_window
 
 
 def _disk(store, frame: int, r: int = 40) -> np.ndarray:
@@ -108,8 +109,6 @@ def test_real_flags_of_a_davis_sequence_read_as_words(qtbot, tmp_path, shared):
     from PIL import Image
 
     from annotator.core.project import Project
-    from annotator.gui.app import application
-    from annotator.gui.main_window import MainWindow
 
     src = shared("data", "davis2016", "bmx-bumps")
     with Project.create(tmp_path / "bmx.avsproj", src / "JPEGImages", fps=24) as project:
@@ -118,14 +117,7 @@ def test_real_flags_of_a_davis_sequence_read_as_words(qtbot, tmp_path, shared):
         st.add_segment(oid, 0, st.frame_count - 1)
         gt = np.array(Image.open(src / "Annotations" / "00000.png")) > 0
         st.put_mask(oid, 0, gt, source="imported")
-    application()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    win.open_path(tmp_path / "bmx.avsproj")
-    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
-                    timeout=30000)
+    win = open_window(qtbot, tmp_path / "bmx.avsproj", size=(1366, 768))
     try:
         with qtbot.waitSignal(win.session.job_finished, timeout=300000):
             qtbot.keyClick(win.canvas, Qt.Key.Key_P, Qt.KeyboardModifier.ShiftModifier)

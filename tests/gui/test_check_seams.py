@@ -16,6 +16,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
 from annotator.pipeline.flags import flag_label
+from tests.gui.conftest import open_window
 from tests.person import iou, next_click
 
 SEQ = "mallard-fly"
@@ -35,8 +36,6 @@ def _rows(cv) -> list[tuple[int, int, str]]:
 
 def test_a_bad_frame_left_beside_the_re_propagated_range_is_listed(qtbot, tmp_path, shared):
     from annotator.core.project import Project
-    from annotator.gui.app import application
-    from annotator.gui.main_window import MainWindow
     from tests.api.test_api_seams import _clips_without_seams
     from tests.gui.conftest import _UI
 
@@ -50,14 +49,7 @@ def test_a_bad_frame_left_beside_the_re_propagated_range_is_listed(qtbot, tmp_pa
         oid = st.add_object("mallard", "bird")
         st.add_segment(oid, 0, st.frame_count - 1)
         st.put_mask(oid, 0, truth(0), source="imported")  # stands in for an accepted first mask
-    application()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    win.open_path(tmp_path / "mallard.avsproj")
-    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
-                    timeout=30000)
+    win = open_window(qtbot, tmp_path / "mallard.avsproj", size=(1366, 768))
     ui = _UI(qtbot, win)
     try:
         with qtbot.waitSignal(win.session.job_finished, timeout=300000):

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QPushButton
 
-from tests.gui.conftest import _demo_master, demo_dir  # noqa: F401 (the demo project)
+from tests.gui.conftest import open_window
 
 HOLD = ("import sys\nfrom annotator.core.project import Project\n"
         "p = Project.open(sys.argv[1])\nprint('holding', flush=True)\nsys.stdin.read()\n")
@@ -35,7 +35,7 @@ def held_elsewhere(source, tmp_path):
 
 
 def test_a_project_open_elsewhere_opens_view_only_and_says_who_has_it(
-        qtbot, demo_dir, tmp_path, monkeypatch):  # noqa: F811
+        qtbot, demo_dir, tmp_path, monkeypatch):
     from annotator.gui.app import application
     from annotator.gui.main_window import MainWindow
 
@@ -77,23 +77,14 @@ def test_a_project_open_elsewhere_opens_view_only_and_says_who_has_it(
 
 
 def test_view_only_the_panels_buttons_that_would_change_it_are_off_and_say_why(
-        qtbot, demo_dir, tmp_path):  # noqa: F811
+        qtbot, demo_dir, tmp_path):
     """The Objects and Segments panels' Add…, Rename…, Colour…, Delete…, Done and Failed were
     live in a view-only window: Add… opened its dialog, the person typed a name, and only OK
     answered, in red, that nothing can be written. Now they are greyed like the menus' commands,
     their tooltips say why, and a click opens nothing; Annotate (a jump) still works."""
-    from annotator.gui.app import application
-    from annotator.gui.main_window import MainWindow
 
     with held_elsewhere(demo_dir, tmp_path) as (project, other):
-        application()
-        win = MainWindow()
-        qtbot.addWidget(win)
-        win.resize(1280, 800)
-        win.show()
-        win.open_path(project)
-        qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
-                        timeout=30000)
+        win = open_window(qtbot, project)
         try:
             objects, segments = win.objects_panel, win.segments_panel
             edits = [b for panel in (objects, segments) for b in panel.findChildren(QPushButton)

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from annotator.gui.dialogs.segment_dialog import SegmentDialog
+from tests.gui.conftest import open_window
 
 
 @pytest.fixture
@@ -15,18 +16,9 @@ def fresh(qtbot, tmp_path, shared):
     """The window on a new, empty project of vtest.avi (project in tmp_path)."""
     video = shared("data", "videos", "vtest.avi")
     from annotator.core.project import Project
-    from annotator.gui.app import application
-    from annotator.gui.main_window import MainWindow
 
     Project.create(tmp_path / "vtest.avsproj", video).close()
-    application()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    win.open_path(tmp_path / "vtest.avsproj")
-    qtbot.waitUntil(lambda: win.session is not None and win.canvas.view is not None,
-                    timeout=30000)
+    win = open_window(qtbot, tmp_path / "vtest.avsproj")
     yield win
     win.close_project()
 
