@@ -52,6 +52,22 @@ def window(qtbot, demo_dir):
     win.close_project()
 
 
+@pytest.fixture
+def parts(qtbot, demo_dir):
+    """(session, state) on the demo project; closed after the test."""
+    from annotator.gui.app import application
+    from annotator.gui.session import ProjectSession
+    from annotator.gui.view_state import ViewState
+    from annotator.pipeline.opening import open_project
+
+    application()
+    session = ProjectSession(*open_project(demo_dir))
+    state = ViewState()
+    state.reset(session.frame_count)
+    yield session, state
+    session.close()
+
+
 class _UI:
     """Drive the window as a person would, and wait for its workers without blocking Qt."""
 

@@ -5,7 +5,6 @@ annotation. The journeys through the window: test_compare.py."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
 from annotator.demo import FPS, _bell_center
@@ -65,20 +64,6 @@ def test_the_scores_dialog_shows_what_it_is_fed_and_says_what_is_pressed(qtbot):
     dlg.show_scores(scores, "other", 0, 0)  # nothing disagrees: nothing to walk
     assert not dlg.walk_btn.isEnabled() and dlg.reference.isChecked()
 
-
-@pytest.fixture
-def parts(qtbot, demo_dir):
-    from annotator.gui.app import application
-    from annotator.gui.session import ProjectSession
-    from annotator.gui.view_state import ViewState
-    from annotator.pipeline.opening import open_project
-
-    application()
-    session = ProjectSession(*open_project(demo_dir))
-    state = ViewState()
-    state.reset(session.frame_count)
-    yield session, state
-    session.close()
 
 
 def test_the_check_view_lists_and_walks_a_comparison_beside_the_flags(qtbot, parts):

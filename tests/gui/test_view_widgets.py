@@ -13,21 +13,6 @@ from annotator.demo import FPS, _bell_center
 LEFT = Qt.MouseButton.LeftButton
 
 
-@pytest.fixture
-def parts(qtbot, demo_dir):
-    """(session, state) on the demo project; closed after the test."""
-    from annotator.gui.app import application
-    from annotator.gui.session import ProjectSession
-    from annotator.gui.view_state import ViewState
-    from annotator.pipeline.opening import open_project
-
-    application()
-    session = ProjectSession(*open_project(demo_dir))
-    state = ViewState()
-    state.reset(session.frame_count)
-    yield session, state
-    session.close()
-
 
 def _idle(qtbot, session):
     qtbot.waitUntil(lambda: session.serial.pending == 0 and session.tasks.pending == 0,
