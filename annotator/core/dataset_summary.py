@@ -31,9 +31,9 @@ def stamp(project_dir: Path) -> str | None:
         st = db.stat()
     except OSError:
         return None
-    try:
+    try:  # an empty -wal (a reader leaves one) holds no commit
         wal = os.stat(f"{db}-wal")
-        w = f"{wal.st_mtime_ns}:{wal.st_size}"
+        w = f"{wal.st_mtime_ns}:{wal.st_size}" if wal.st_size else "-"
     except OSError:
         w = "-"
     return f"{SUMMARY_VERSION}:{st.st_mtime_ns}:{st.st_size}:{w}"
