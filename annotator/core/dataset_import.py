@@ -19,6 +19,7 @@ from pathlib import Path
 
 from annotator.core.importers import (
     ImportError_,
+    ImportReport,
     check_segment_rows,
     read_segment_rows,
     write_segment_rows,
@@ -92,8 +93,11 @@ def import_dataset_segments(ds, path: str | Path, *, unit: str = "seconds",
             if checked.problems:  # changed since the check above (another annotator)
                 raise ImportError_(path, [f"{w} (video {vid}; the videos before it were "
                                           "imported)" for _line, w in checked.problems])
-            report = write_segment_rows(project.store, checked,
-                                        f"Import segments from {path.name} (dataset)")
+            if not checked.rows:  # all there already: no empty step in the project's undo
+                report = ImportReport(already=checked.already)
+            else:
+                report = write_segment_rows(project.store, checked,
+                                            f"Import segments from {path.name} (dataset)")
         added[vid] = report.segments
         on_line(f"{vid}: " + "; ".join(report.lines()))
     return added
