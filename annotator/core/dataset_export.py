@@ -111,8 +111,9 @@ def _source(ds, project: Project, video_id: str, approved_only: bool, tmp: Path)
     dst = sqlite3.connect(folder / DB_NAME)
     try:
         src.backup(dst)
-        marks = ",".join("?" * len(keep)) or "NULL"
-        dst.execute(f"UPDATE segments SET deleted=1 WHERE id NOT IN ({marks})", tuple(keep))
+        marks = ",".join("?" * len(keep))  # (NOT IN (NULL) would keep every segment)
+        dst.execute("UPDATE segments SET deleted=1" + (f" WHERE id NOT IN ({marks})"
+                                                       if keep else ""), tuple(keep))
         for table in ("masks", "boxes"):
             dst.execute(f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM segments s "
                         f"WHERE s.deleted=0 AND s.object_id={table}.object_id AND "
