@@ -15,10 +15,11 @@ exporting again replaces an earlier export of the same dataset only)::
 
 Every category an object of an exported project uses must be accepted (it has a label id);
 a proposed one stops the export before anything is written, naming it and its videos.
-``approved_only`` exports, of each video, only the segments whose latest review event says
-``approved`` (a filtered copy of the project's store, made beside the export and removed).
-Projects are read read-only (no lock): an export runs while annotators work, and holds what
-each project had committed when it was read.
+Each project is read from a snapshot of its store (SQLite's backup of the file, taken
+without the project's lock, made inside the export's hidden folder and removed after): an
+export runs while annotators work and holds, of each video, what its project had committed
+when the snapshot was taken. ``approved_only`` keeps, in each snapshot, only the segments
+whose latest review event says ``approved``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 from annotator.core import export_files as F
 from annotator.core.dataset_summary import summaries
 from annotator.core.export_files import ExportError
-from annotator.core.project import DB_NAME, Project
+from annotator.core.project import DB_NAME, is_project
 from annotator.core.store import Store
 from annotator.core.vocabulary import label_ids
 from annotator.core.words import plural
@@ -58,8 +59,10 @@ def export_dataset(ds, fmt: str, out: str | Path, *, approved_only: bool = False
         joined = _Joined(fmt, ids)
         for k, v in enumerate(videos):
             subset = splits[v.video_id]
-            with Project.open(v.project, readonly=True) as project, \
-                    _source(ds, project, v.video_id, approved_only, tmp) as store:
+            if not is_project(v.project):
+                raise UserError(f"{v.project}: no project there; run 'annotator dataset "
+                                f"check {ds.root}'; nothing was exported")
+            with _snapshot(ds, v.project, v.video_id, approved_only, tmp) as store:
                 part = joined.add(store, v.video_id, subset, tmp)
             summary["segments"] += part["segments"]
             summary["masks"] += part.get("masks", 0)
@@ -99,26 +102,30 @@ def _check_vocabulary(ds, ids: dict[str, int]) -> None:
 
 
 @contextlib.contextmanager
-def _source(ds, project: Project, video_id: str, approved_only: bool, tmp: Path):
-    """The store to export: the project's own, or a copy holding only approved segments."""
-    if not approved_only:
-        yield project.store
-        return
-    keep = {int(k) for k in ds.approved(video_id) if k.isdigit()}
-    folder = tmp / ".approved" / video_id
+def _snapshot(ds, project_dir: Path, video_id: str, approved_only: bool, tmp: Path):
+    """A read-only store on a copy of the project's store as it is now (SQLite's backup, one
+    step: one consistent snapshot, however the project's annotator writes meanwhile), holding
+    only the approved segments (and their masks and boxes) when ``approved_only``."""
+    folder = tmp / ".snapshots" / video_id
     folder.mkdir(parents=True)
-    src = sqlite3.connect(f"{Path(project.store.path).resolve().as_uri()}?mode=ro", uri=True)
+    src = sqlite3.connect(f"{(project_dir / DB_NAME).resolve().as_uri()}?mode=ro", uri=True,
+                          timeout=60)
     dst = sqlite3.connect(folder / DB_NAME)
     try:
         src.backup(dst)
-        marks = ",".join("?" * len(keep))  # (NOT IN (NULL) would keep every segment)
-        dst.execute("UPDATE segments SET deleted=1" + (f" WHERE id NOT IN ({marks})"
-                                                       if keep else ""), tuple(keep))
-        for table in ("masks", "boxes"):
-            dst.execute(f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM segments s "
-                        f"WHERE s.deleted=0 AND s.object_id={table}.object_id AND "
-                        f"{table}.frame BETWEEN s.start_frame AND s.end_frame)")
-        dst.commit()
+        if approved_only:
+            keep = {int(k) for k in ds.approved(video_id) if k.isdigit()}
+            marks = ",".join("?" * len(keep))  # (NOT IN (NULL) would keep every segment)
+            dst.execute("UPDATE segments SET deleted=1" + (f" WHERE id NOT IN ({marks})"
+                                                           if keep else ""), tuple(keep))
+            for table in ("masks", "boxes"):
+                dst.execute(f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM segments s "
+                            f"WHERE s.deleted=0 AND s.object_id={table}.object_id AND "
+                            f"{table}.frame BETWEEN s.start_frame AND s.end_frame)")
+            dst.commit()
+    except sqlite3.Error as exc:
+        raise UserError(f"{project_dir / DB_NAME}: cannot be read for the export ({exc}); "
+                        f"run 'annotator check {project_dir}'") from None
     finally:
         src.close()
         dst.close()
@@ -127,6 +134,9 @@ def _source(ds, project: Project, video_id: str, approved_only: bool, tmp: Path)
         yield store
     finally:
         store.close()
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class _Joined:
@@ -187,7 +197,7 @@ class _Joined:
     def write(self, tmp: Path) -> None:
         import shutil
 
-        for hidden in (".parts", ".approved"):
+        for hidden in (".parts", ".snapshots"):
             shutil.rmtree(tmp / hidden, ignore_errors=True)
         files: dict[str, object] = {}
         if self.fmt == "lu-avs":

@@ -96,8 +96,7 @@ def test_status_is_cached_by_the_store_stamp_and_refreshed_after_a_write(dataset
     db.close()
     assert after["motorbike"] != before["motorbike"]
     assert after["dog-agility"] == before["dog-agility"]
-    with Dataset.open(dataset, readonly=True) as ds:
-        cats = {c.label: c for c in categories_for(dataset / "projects" / "motorbike")}
+    cats = {c.label: c for c in categories_for(dataset / "projects" / "motorbike")}
     assert cats["person"].videos == ("motorbike", "rollerblade")
 
 

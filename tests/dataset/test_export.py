@@ -113,4 +113,4 @@ def test_approved_only_exports_the_approved_segments(dataset, annotator, tmp_pat
     db = json.loads((out / "annotations.json").read_text())["database"]
     assert {v: [a["segment"] for a in e["annotations"]] for v, e in db.items()} == {
         "dog-agility": [], "motorbike": [], "rollerblade": [[0.833, 1.167]]}
-    assert not list(out.glob(".approved*")) and not (out / ".approved").exists()
+    assert not (out / ".snapshots").exists()
