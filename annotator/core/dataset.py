@@ -219,18 +219,23 @@ class Dataset:
                                 "path (nothing was added)")
         out, failed = self.finish(on_line=on_line), []
         for src in sources:
-            row = self.query("SELECT video_id FROM videos WHERE source=?", (str(src),))
-            if row:
-                out.append((row[0][0], "already in the dataset"))
+            with self.write() as db:  # checked and claimed in one transaction: two people
+                row = db.execute("SELECT video_id FROM videos WHERE source=?",  # adding at
+                                 (str(src),)).fetchone()                        # once
+                if row is None:
+                    taken = {v for (v,) in db.execute("SELECT video_id FROM videos")}
+                    vid = unique_id(video_name(src), taken | _folders(self.root / PROJECTS))
+                    db.execute("INSERT INTO videos(video_id, project, source, added) VALUES "
+                               "(?,?,?,?)", (vid, f"{PROJECTS}/{vid}", str(src), time.time()))
+            if row is not None:
+                out.append((row[0], "already in the dataset"))
                 continue
-            with self.write() as db:
-                taken = {v for (v,) in db.execute("SELECT video_id FROM videos")}
-                vid = unique_id(video_name(src), taken | _folders(self.root / PROJECTS))
-                db.execute("INSERT INTO videos(video_id, project, source, added) "
-                           "VALUES (?,?,?,?)", (vid, f"{PROJECTS}/{vid}", str(src), time.time()))
             try:
                 self._make_project(vid, src, on_line)
             except UserError as exc:
+                if is_project(self.root / PROJECTS / vid):  # another add finished it meanwhile
+                    out.append((vid, "added"))
+                    continue
                 with self.write() as db:
                     db.execute("DELETE FROM videos WHERE video_id=?", (vid,))
                 failed.append(str(src))
@@ -249,7 +254,12 @@ class Dataset:
         out = []
         for v in self.videos():
             if not is_project(v.project) and Path(v.source).exists():
-                self._make_project(v.video_id, Path(v.source), on_line)
+                try:
+                    self._make_project(v.video_id, Path(v.source), on_line)
+                except UserError:
+                    if not is_project(v.project):
+                        raise
+                    continue  # another process's add made it meanwhile
                 out.append((v.video_id, "finished (an earlier add was interrupted)"))
         return out
 

@@ -124,3 +124,15 @@ def test_check_names_a_missing_project(dataset, annotator):
     rc, out, err = annotator("dataset", "add", dataset)  # finishes it
     assert rc == 0 and "motorbike: finished" in out, err
     assert annotator("dataset", "check", dataset)[0] == 0
+
+
+def test_propagate_runs_the_videos_that_need_it(dataset, annotator):
+    rc, out, err = annotator("dataset", "propagate", dataset, "--engine", "fallback",
+                             "--refine", "off")
+    assert rc == 0, err
+    assert "1 video to propagate, 2 need nothing" in out  # dog-agility done, motorbike: no anchor
+    assert "rollerblade" in out and "dog-agility" not in out.split("need nothing", 1)[1]
+    with Project.open(dataset / "projects" / "rollerblade", readonly=True) as p:
+        assert p.store.mask_count() == 20
+    rc, out, err = annotator("dataset", "propagate", dataset, "--engine", "fallback")
+    assert rc == 0 and "nothing to propagate (3 videos need nothing" in out, err
