@@ -118,11 +118,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def needs_propagation(summary: dict) -> bool:
-    """Whether a video has an anchor and audible frames without a mask (or box-only work)."""
-    if "error" in summary:
-        return False
-    return bool(summary["anchors"] and summary["todo_frames"]) or bool(
-        summary["boxes"] and summary["todo_frames"])
+    """Whether a video has a segment with an anchor and frames without a mask, or a box-only
+    segment with frames without a box."""
+    return "error" not in summary and summary["propagate_frames"] > 0
 
 
 def cmd_propagate(args: argparse.Namespace) -> int:
@@ -135,7 +133,7 @@ def cmd_propagate(args: argparse.Namespace) -> int:
         skipped = len(sums) - len(chosen)
     if not chosen:
         print(f"{args.dir}: nothing to propagate ({plural(skipped, 'video')} need nothing: "
-              "no anchor, or every audible frame has a mask)")
+              "no segment with an anchor has a frame without a mask)")
         return 0
     print(f"{args.dir}: {plural(len(chosen), 'video')} to propagate, {skipped} need nothing")
     forwarded = argparse.Namespace(**{**vars(args), "projects": [v.project for v in chosen],

@@ -20,7 +20,7 @@ from annotator.core.connection import open_db
 from annotator.core.project import DB_NAME
 from annotator.errors import UserError
 
-SUMMARY_VERSION = 1  # bump when video_summary's fields change: every cached summary is redone
+SUMMARY_VERSION = 2  # bump when video_summary's fields change: every cached summary is redone
 BATCH = 200  # cached summaries written per transaction
 
 
@@ -55,10 +55,13 @@ def _summary(db) -> dict:
     cat_of = dict(db.execute(
         "SELECT o.id, c.name FROM objects o JOIN categories c ON c.id=o.category_id "
         "WHERE o.deleted=0").fetchall())
+    inside = "m.object_id=s.object_id AND m.frame BETWEEN s.start_frame AND s.end_frame"
     segs = db.execute(
         "SELECT s.id, s.object_id, s.start_frame, s.end_frame, s.status, "
-        "(SELECT COUNT(*) FROM masks m WHERE m.object_id=s.object_id AND m.frame "
-        " BETWEEN s.start_frame AND s.end_frame) "
+        f"(SELECT COUNT(*) FROM masks m WHERE {inside}), "
+        f"(SELECT COUNT(*) FROM masks m JOIN mask_revs r ON r.id=m.rev_id WHERE {inside} "
+        " AND r.anchor=1), "
+        f"(SELECT COUNT(*) FROM boxes m WHERE {inside}) "
         "FROM segments s JOIN objects o ON o.id=s.object_id "
         "WHERE s.deleted=0 AND o.deleted=0 ORDER BY s.start_frame").fetchall()
     masks = dict(db.execute(
@@ -81,12 +84,16 @@ def _summary(db) -> dict:
         c["boxes"] += boxes.get(oid, 0)
     statuses: dict[str, int] = {}
     audible = 0
-    todo = seg_frames = 0
+    todo = seg_frames = to_propagate = 0
     last = -1
-    for _sid, oid, start, end, status, masked in segs:  # ordered by start: a union of spans
+    for _sid, oid, start, end, status, masked, anchored, boxed in segs:  # ordered by start
         n = end - start + 1
         seg_frames += n
         todo += n - masked
+        if anchored:  # frames propagation can fill: from an anchor of this segment
+            to_propagate += n - masked
+        elif not masked and boxed:  # a box-only segment: box tracking fills it
+            to_propagate += n - boxed
         c = cats[cat_of[oid]]
         c["segments"] += 1
         c["segment_frames"] += n
@@ -98,7 +105,7 @@ def _summary(db) -> dict:
             "objects": len(cat_of), "segments": len(segs), "segment_frames": seg_frames,
             "segment_status": statuses, "masks": sum(masks.values()),
             "boxes": sum(boxes.values()), "flagged": flagged, "anchors": anchors,
-            "todo_frames": todo, "silent_frames": frames - audible, "categories": cats}
+            "todo_frames": todo, "propagate_frames": to_propagate, "silent_frames": frames - audible, "categories": cats}
 
 
 def summaries(ds, *, refresh: bool = True) -> dict[str, dict]:
