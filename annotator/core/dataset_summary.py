@@ -156,7 +156,8 @@ def status_rows(ds) -> list[dict]:
                "assignee": assignee.get(v.video_id), "active_s": round(active.get(v.video_id,
                                                                                   0.0), 1),
                "subset": splits[v.video_id], "segment_frames": s.get("segment_frames"),
-               "todo_frames": s.get("todo_frames")}
+               "todo_frames": s.get("todo_frames"),
+               "propagate_frames": s.get("propagate_frames")}
         if "error" in s:
             row["error"] = s["error"]
         rows.append(row)
