@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 # Order is the order of ``annotator --help``.
-MODULES = ["gui", "project", "check", "salvage", "pipeline", "evaluate", "audio", "models",
+MODULES = ["gui", "project", "dataset", "check", "salvage", "pipeline", "evaluate", "audio", "models",
            "doctor", "desktop"]
 
 

@@ -137,21 +137,34 @@ def _owner(target: Path) -> str | None:
 def check_target(target: Path, store: Store, overwrite: bool) -> None:
     """Refuse a target that exists, is not empty and is not an earlier export of this
     project, unless ``overwrite``."""
+    check_owner(target, project_key(store), overwrite)
+
+
+def check_owner(target: Path, key: str, overwrite: bool, what: str = "project") -> None:
+    """Refuse a target that exists, is not empty and is not an earlier export of the
+    ``what`` (a project, a dataset) ``key`` names, unless ``overwrite``."""
     if not target.exists() and not target.is_symlink():
         return
     if target.is_dir() and not any(target.iterdir()):
         return
-    if overwrite or _owner(target) == project_key(store):
+    if overwrite or _owner(target) == key:
         return
-    what = "folder" if target.is_dir() else "file"
-    raise TargetTaken(f"{target}: this {what} exists and is not an earlier export of this "
-                      "project; choose a new name, or pass --overwrite to replace it")
+    kind = "folder" if target.is_dir() else "file"
+    raise TargetTaken(f"{target}: this {kind} exists and is not an earlier export of this "
+                      f"{what}; choose a new name, or pass --overwrite to replace it")
 
 
 def atomic_dir(target: Path, store: Store, overwrite: bool, fill: Callable[[Path], None],
                info: dict | None = None) -> None:
     """Build the export in a temporary sibling with ``fill(tmp)``, then move it into place."""
-    check_target(target, store, overwrite)
+    atomic_dir_of(target, project_key(store), overwrite, fill, info)
+
+
+def atomic_dir_of(target: Path, key: str, overwrite: bool, fill: Callable[[Path], None],
+                  info: dict | None = None, what: str = "project") -> None:
+    """:func:`atomic_dir` for the export of what ``key`` names (a project's store, a
+    dataset's database): its marker holds ``key``."""
+    check_owner(target, key, overwrite, what)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _clear_orphans(target)
@@ -166,7 +179,7 @@ def atomic_dir(target: Path, store: Store, overwrite: bool, fill: Callable[[Path
     try:
         fill(tmp)
         (tmp / PID).unlink()
-        (tmp / MARKER).write_text(json.dumps({"project": project_key(store), **(info or {})}),
+        (tmp / MARKER).write_text(json.dumps({"project": key, **(info or {})}),
                                   encoding="utf-8")
         _swap(tmp, target)
     except OSError as exc:

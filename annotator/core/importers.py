@@ -130,23 +130,53 @@ def import_segments(store: Store, path: str | Path, time_to_frame: Callable[[flo
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such segments file")
-    rows = _rows_from(path)
+    entry = "entry" if path.suffix.lower() == ".json" else "line"
+    checked = check_segment_rows(store, _rows_from(path), time_to_frame, unit=unit,
+                                 entry=entry)
+    if checked.problems:
+        raise ImportError_(path, [words for _line, words in sorted(checked.problems,
+                                                                   key=lambda p: p[0])])
+    return write_segment_rows(store, checked, f"Import segments from {path.name}")
+
+
+@dataclass
+class CheckedSegments:
+    """What :func:`check_segment_rows` found: the spans to add, how many the project held
+    already, and the problems as ``(line, words)``."""
+
+    rows: list[_Row] = field(default_factory=list)
+    already: int = 0
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+def read_segment_rows(path: str | Path) -> list[tuple[int, dict]]:
+    """``(line, row)`` of a CSV or JSON segments file (keys lower-case), checked as text."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such segments file")
+    return _rows_from(path)
+
+
+def check_segment_rows(store: Store, rows: list[tuple[int, dict]],
+                       time_to_frame: Callable[[float], int], *, unit: str = "seconds",
+                       entry: str = "line", extra: frozenset[str] = frozenset()
+                       ) -> CheckedSegments:
+    """Check segment rows against the project in ``store`` as :func:`import_segments` does
+    (``extra``: further columns the caller reads itself, e.g. a dataset's ``video``)."""
     n = store.frame_count
     rec = store.video()
     duration = rec.duration if rec is not None and rec.duration else None
-    entry = "entry" if path.suffix.lower() == ".json" else "line"
-    problems: list[tuple[int, str]] = []  # (line, words): reported in line order
+    out = CheckedSegments()
+    problems = out.problems
     # the spans each object name holds: the project's segments (line 0), then the file's
     names = {o.id: o.name for o in store.objects()}
     held: dict[str, list[_Row]] = {}
     for seg in store.segments():
         name = names[seg.object_id]
         held.setdefault(name, []).append(_Row(0, name, "", seg.start, seg.end))
-    parsed: list[_Row] = []
-    already = 0
     for line, row in rows:
         where = f"{entry} {line}"
-        unknown = sorted(set(row) - SEGMENT_COLUMNS)
+        unknown = sorted(set(row) - SEGMENT_COLUMNS - extra)
         if unknown:
             problems.append((line, f"{where}: unknown column(s) {', '.join(unknown)}"))
             continue
@@ -167,7 +197,7 @@ def import_segments(store: Store, path: str | Path, time_to_frame: Callable[[flo
             continue
         spans = held.setdefault(name, [])
         if any(r.line == 0 and (r.start, r.end) == (start, end) for r in spans):
-            already += 1  # the project has this segment: importing a file twice is harmless
+            out.already += 1  # the project has this segment: importing a file twice is harmless
             continue
         problem = segment_problem(spans, name, start, end, n, name=name)
         if problem:
@@ -177,16 +207,18 @@ def import_segments(store: Store, path: str | Path, time_to_frame: Callable[[flo
                             else " (already in the project)")
             problems.append((line, f"{where}: {problem}"))
             continue
-        parsed.append(_Row(line, name, category, start, end))
-        spans.append(parsed[-1])
-    if problems:
-        raise ImportError_(path, [words for _line, words in sorted(problems,
-                                                                   key=lambda p: p[0])])
-    report = ImportReport(already=already)
+        out.rows.append(_Row(line, name, category, start, end))
+        spans.append(out.rows[-1])
+    return out
+
+
+def write_segment_rows(store: Store, checked: CheckedSegments, label: str) -> ImportReport:
+    """Add the checked spans in one transaction: one undoable operation named ``label``."""
+    report = ImportReport(already=checked.already)
     with store.transaction():
-        op = store.new_op("import_segments", f"Import segments from {path.name}")
+        op = store.new_op("import_segments", label)
         report.op_id = op
-        for r in parsed:
+        for r in checked.rows:
             obj = store.object_by_name(r.name)
             oid = obj.id if obj else store.add_object(r.name, r.category, op=op)
             if not obj:
