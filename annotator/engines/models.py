@@ -63,7 +63,7 @@ class ModelFile:
 
     @property
     def env_var(self) -> str:
-        return "AVS_ANNOTATOR_" + self.name.upper().replace("-", "_")
+        return "AVS_ANNOTATOR_" + self.name.upper().replace("-", "_").replace(".", "_")
 
 
 _SAM_SRC = (

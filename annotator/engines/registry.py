@@ -380,9 +380,9 @@ class EngineRegistry:
             out["SAM"] = sam.precision
         if net is not None:
             out["XMem"] = "bf16 " + "+".join(XMEM_BF16_PARTS) if self.choice.bf16 else "fp32"
-        if sam2 is not None:  # bf16 autocast for bf16 (CPU) and fp16 (CUDA), as its users run it
-            out[_sam2_label(sam2[1])] = "bf16" if self.choice.precision in ("bf16", "fp16") \
-                else "fp32"
+        if sam2 is not None:
+            bf16 = sam2_models.runs_bf16(next(sam2[0].parameters()).device, self.choice.precision)
+            out[_sam2_label(sam2[1])] = "bf16" if bf16 else "fp32"
         return out
 
     def describe(self) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 from annotator.engines import models
 
-__all__ = ["SAM2_CONFIGS", "SAM2_NAMES", "SEGMENTERS", "build_sam2_model", "check_sam2_state_dict",
+__all__ = ["SAM2_CONFIGS", "SAM2_NAMES", "SEGMENTERS", "build_sam2_model", "check_sam2_state_dict", "runs_bf16",
            "find_sam2", "installed", "load_sam2", "sam2_name_of"]
 
 # registry name → the package's config (the architecture of that file)
@@ -39,6 +39,14 @@ SAM2_CONFIGS = {
 SAM2_NAMES = tuple(SAM2_CONFIGS)  # smallest first
 # what clicks can run on (``--segmenter``, the ``engines.segmenter`` setting)
 SEGMENTERS = ("auto", "sam", "fallback", "sam2", *SAM2_NAMES)
+
+def runs_bf16(device, precision: str | None) -> bool:
+    """Whether SAM 2.1 runs under bf16 autocast: on CUDA when the precision is fp16 or bf16
+    (SAM 2's own code runs it so there); on the CPU never — no fidelity gate has been measured
+    for SAM 2 in bf16 (bench/precision_bench.py measures SAM and XMem), so it stays fp32."""
+    kind = str(getattr(device, "type", device)).split(":")[0]
+    return kind == "cuda" and precision in ("bf16", "fp16")
+
 
 def installed() -> bool:
     """Whether the ``sam2`` package (the ``[sam2]`` extra) can be imported (found, not

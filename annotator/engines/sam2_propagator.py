@@ -29,8 +29,8 @@ encodings depend only on the distance between frames). ``num_frames`` — the ru
 known — caps the object pointers at ``min(num_frames, 16)`` as the predictor does for a video of
 that length; None: a long run (16).
 
-Precision: bf16 autocast over the whole model where the registry's precision is bf16 (a CPU with
-native bf16) or fp16 (CUDA: SAM 2's own inference runs under bf16 autocast there); else fp32.
+Precision: :func:`annotator.engines.sam2_models.runs_bf16` (bf16 autocast on CUDA, as SAM 2's
+own code runs it; fp32 on the CPU).
 State for checkpoints (:meth:`get_state`) is plain tensors and numbers.
 """
 
@@ -92,7 +92,9 @@ class Sam2Propagator:
         self.model = model
         self.arch = arch or "hiera"
         self.num_frames = num_frames
-        self.bf16 = precision in ("bf16", "fp16")
+        from annotator.engines.sam2_models import runs_bf16
+
+        self.bf16 = runs_bf16(self.device, precision)
         self.name = f"SAM 2.1 {self.arch.removeprefix('sam2.1_')} ({self.device}, " \
                     f"{self.precision})"
         self._pos_enc: list[torch.Tensor] | None = None  # the same for every frame

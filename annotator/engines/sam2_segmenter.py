@@ -60,9 +60,9 @@ class Sam2Segmenter:
         self._lock = _lock or threading.Lock()  # one interactive call at a time
         self.current_key: str | None = None
         self.last_source: str | None = None
-        # bf16 autocast where the registry's precision is bf16 (CPU) or fp16 (CUDA: SAM 2's
-        # own inference runs under bf16 autocast there)
-        self.bf16 = self.device_choice.precision in ("bf16", "fp16")
+        from annotator.engines.sam2_models import runs_bf16
+
+        self.bf16 = runs_bf16(self.device_choice.device, self.device_choice.precision)
         self.name = f"SAM 2.1 {arch.removeprefix('sam2.1_')} ({self.device}, {self.precision})"
 
     @property
