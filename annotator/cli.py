@@ -67,11 +67,17 @@ def main(argv: list[str] | None = None) -> int:
 
             # process-wide settings (device, torch threads, allocator) once, before any model
             registry.start(getattr(args, "device", None),
-                           precision=getattr(args, "precision", None), lazy=True)
-        elif getattr(args, "precision", None):  # a window starts its engines: it reads this
-            from annotator.engines.devices import PRECISION_ENV
+                           precision=getattr(args, "precision", None), lazy=True,
+                           segmenter=getattr(args, "segmenter", None))
+            if getattr(args, "segmenter", None):  # its children (a cluster worker) too
+                os.environ[registry.SEGMENTER_ENV] = args.segmenter
+        else:  # a window starts its engines: it reads these
+            if getattr(args, "precision", None):
+                from annotator.engines.devices import PRECISION_ENV
 
-            os.environ[PRECISION_ENV] = args.precision
+                os.environ[PRECISION_ENV] = args.precision
+            if getattr(args, "segmenter", None):
+                os.environ["AVS_ANNOTATOR_SEGMENTER"] = args.segmenter
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("annotator: interrupted", file=sys.stderr)

@@ -155,7 +155,11 @@ def spec(key: str) -> Spec:
     found = SPECS.get(key)
     if found is None and "." in key:
         family = SPECS.get(key.rsplit(".", 1)[0] + ".*")
-        if family is not None and key.count(".") == family.key.count("."):
+        if family is None and key.startswith("models.paths."):  # sam2.1_hiera_tiny: a dot
+            family = SPECS.get("models.paths.*")                 # in the model's own name
+        elif family is not None and key.count(".") != family.key.count("."):
+            family = None
+        if family is not None:
             found = Spec(key, family.default, family.kind, family.help, family.strict,
                          family.choices, family.minimum, family.maximum)
     if found is None:

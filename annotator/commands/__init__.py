@@ -29,4 +29,11 @@ def add_device_option(parser) -> None:
                         help="what the models compute in (default: $AVS_ANNOTATOR_PRECISION, "
                              "else the precision setting, else auto: fp16 on CUDA, bf16 on a "
                              "CPU with native bf16, fp32 elsewhere; annotator doctor says which)")
+    from annotator.engines.sam2_models import SEGMENTERS  # no torch: the CLI starts fast
+
+    parser.add_argument("--segmenter", default=None, choices=SEGMENTERS,
+                        help="what clicks and refinement run on (default: "
+                             "$AVS_ANNOTATOR_SEGMENTER, else the engines.segmenter setting, "
+                             "else auto: SAM, else SAM 2.1, else the weight-free fallback); "
+                             "sam2: the largest SAM 2.1 file present, or name one")
     parser.set_defaults(runs_models=True)

@@ -52,6 +52,27 @@ def _loaded_models_lines(args: argparse.Namespace) -> None:
             continue
         print(f"{what}: loaded, runs on {reg.devices().get(what, '?')} in "
               f"{reg.precisions().get(what, '?')}")
+    _sam2_line(reg)
+
+
+def _sam2_line(reg) -> None:
+    """SAM 2.1: the model this process would use, and where and in what it runs."""
+    from annotator.engines import sam2_models
+
+    if not sam2_models.installed():
+        print("SAM 2.1: the sam2 package is not installed (pip install 'avs-annotator[sam2]')")
+        return
+    try:
+        loaded = reg.sam2_model()
+    except Exception as exc:  # noqa: BLE001 - a broken file is reported, not raised
+        print(f"SAM 2.1: could not be loaded: {exc}")
+        return
+    if loaded is None:
+        print("SAM 2.1: no model file (`annotator models download sam2.1_hiera_tiny`)")
+        return
+    label = f"SAM 2.1 {loaded[1].removeprefix('sam2.1_')}"
+    print(f"{label}: loaded from {reg.sam2_file()}, runs on {reg.devices().get(label, '?')} "
+          f"in {reg.precisions().get(label, '?')}")
 
 
 def _cpu_bf16_line(on_cpu: bool) -> str:
@@ -104,7 +125,17 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         state = "found" if r.exists else "missing"
         print(f"  {r.model.name:<10} {state:<7} {r.path} [{r.source}]")
     sam = models.find_sam()
-    if sam is None:
+    from annotator.engines import registry, sam2_models
+
+    try:
+        choice = registry.get().segmenter_choice()
+    except Exception as exc:  # noqa: BLE001 - a bad setting is reported, not raised
+        choice = f"? ({exc})"
+    if choice == "sam2" or choice in sam2_models.SAM2_CONFIGS:
+        found = sam2_models.find_sam2(None if choice == "sam2" else choice)
+        where = found.path if found is not None else "no SAM 2.1 file present"
+        print(f"segmenter: SAM 2.1 ({choice}) from {where}")
+    elif choice == "fallback" or sam is None:
         print("segmenter: fallback (watershed + GrabCut, no SAM weights) — "
               "`annotator models download sam_vit_b` gets SAM")
     else:

@@ -99,9 +99,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         print(result.line())
-        if result.model is None:  # an unregistered file: say what it holds
+        kind = result.model.kind if result.model is not None else None
+        if result.model is None or kind == "sam2":  # say what it holds
             sd = models.read_state_dict(path)
-            print(f"  contents: {models.describe_state_dict(sd)} ({len(sd)} tensors)")
+            if kind == "sam2" or models.describe_state_dict(sd) == "SAM 2":
+                print(f"  contents: {_sam2_contents(path, sd, result.model)}")
+            else:
+                print(f"  contents: {models.describe_state_dict(sd)} ({len(sd)} tensors)")
     return 0
 
 
@@ -110,3 +114,16 @@ def cmd_path(args: argparse.Namespace) -> int:
 
     print(models.resolve(args.name))
     return 0
+
+
+def _sam2_contents(path: Path, sd: dict, model) -> str:
+    """A SAM 2 file's keys and shapes against its config (one line; a mismatch raises)."""
+    from annotator.engines import sam2_models
+
+    if not sam2_models.installed():
+        return (f"SAM 2 ({len(sd)} tensors; keys and shapes not checked: the sam2 package is "
+                "not installed)")
+    expected = model.name if model is not None else None
+    found = sam2_models.check_sam2_state_dict(path, sd, expected)
+    return (f"{found} ({len(sd)} tensors): every key and shape matches "
+            f"{sam2_models.SAM2_CONFIGS[found]}")

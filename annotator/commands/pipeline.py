@@ -26,6 +26,7 @@ def register(sub) -> None:
 
     p.add_argument("--engine", choices=["auto", *ENGINES], default="auto",
                    help="propagator (default auto: XMem when its model file is installed; "
+                        "sam2: SAM 2.1's video model, the [sam2] extra and a SAM 2.1 file; "
                         "flow-warp: the plain optical-flow baseline)")
     p.add_argument("--refine", default="auto", metavar="auto|every|k=N|uncertain|off",
                    help="when SAM refines a propagated frame (default auto: every frame where "
@@ -136,6 +137,9 @@ def cmd_propagate(args: argparse.Namespace) -> int:
     auto = " (auto)" if policy.mode == "auto" else ""
     if refiner is not None:
         refining = f"refine {chosen}{auto} with {refiner.segmenter.name}"
+    elif policy.mode == "auto" and getattr(engine, "kind", None) == "sam2":
+        refining = "refine off (auto: SAM 2.1's masks come out of a SAM decoder already; " \
+                   "--refine uncertain|every|k=N to refine anyway)"
     elif policy.mode == "auto" and models.find_sam() is not None:
         refining = "refine off (auto: SAM would run on the CPU, where refining costs more " \
                    "time than it saves; --refine uncertain|every|k=N to refine anyway)"

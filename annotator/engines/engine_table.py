@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from annotator.engines import models
 
-__all__ = ["ENGINES", "Engine", "available_engines", "entry", "kind_of", "xmem_installed"]
+__all__ = ["ENGINES", "Engine", "available_engines", "entry", "kind_of", "sam2_installed",
+           "xmem_installed"]
 
 
 def _always() -> bool:
@@ -35,11 +36,25 @@ def xmem_installed() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("torch", "xmem"))
 
 
+def sam2_installed() -> bool:
+    """SAM 2.1 can run: the ``sam2`` package (the ``[sam2]`` extra) is there and a SAM 2.1
+    model file is installed."""
+    from annotator.engines import sam2_models
+
+    return sam2_models.installed() and sam2_models.find_sam2() is not None
+
+
 # each class is imported when an engine of its kind is made (XMem's brings torch)
 def _xmem_class() -> type:
     from annotator.engines.xmem_propagator import XMemPropagator
 
     return XMemPropagator
+
+
+def _sam2_class() -> type:
+    from annotator.engines.sam2_propagator import Sam2Propagator
+
+    return Sam2Propagator
 
 
 def _fallback_class() -> type:
@@ -63,10 +78,13 @@ class Engine:
     load: Callable[[], type]  # its class
     installed: Callable[[], bool] = _always  # whether it can run here
     xmem_network: bool = False  # built over the process's one loaded XMem network
+    sam2_model: bool = False  # built over the process's one loaded SAM 2.1 network
 
 
 ENGINES: dict[str, Engine] = {e.name: e for e in (
     Engine("xmem", 10, _xmem_class, xmem_installed, xmem_network=True),
+    # below XMem: the seed's engine stays auto's choice where both are installed
+    Engine("sam2", 5, _sam2_class, sam2_installed, sam2_model=True),
     Engine("fallback", 0, _fallback_class),
     Engine("flow-warp", -10, _flow_warp_class),
 )}

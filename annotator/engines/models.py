@@ -9,7 +9,11 @@ error naming it, never a silent fall-through.
 Checksums: SHA-256 and sizes of the SAM checkpoints are the values that many independent
 projects pin for Meta's files (e.g. computational-cell-analytics/micro-sam's model registry);
 the XMem release page publishes none and we found no source we could check, so those entries
-hold ``None`` and ``verify`` reports "checksum unknown" instead of inventing one.
+hold ``None`` and ``verify`` reports "checksum unknown" instead of inventing one. SAM 2.1's
+(kind ``sam2``, Meta's ``092824`` release): Meta's download script publishes addresses only; the
+sizes and SHA-256 are those independent projects pin (micro-sam's ``micro_sam/util.py``) and the
+Hugging Face mirrors ``facebook/sam2.1-hiera-*`` name their LFS blobs by. Loading and checking a
+SAM 2 file against its config is :mod:`annotator.engines.sam2_models`'.
 """
 
 from __future__ import annotations
@@ -52,14 +56,14 @@ class ModelFile:
     url: str  # official download address
     size: int | None  # bytes, None where unknown
     sha256: str | None  # None where no source we could check publishes it
-    kind: str  # "sam" | "xmem"
-    arch: str  # "vit_b" | "vit_l" | "vit_h" | "xmem"
+    kind: str  # "sam" | "xmem" | "sam2"
+    arch: str  # "vit_b" | "vit_l" | "vit_h" | "xmem" | "hiera_tiny" …
     description: str
     checksum_source: str = ""
 
     @property
     def env_var(self) -> str:
-        return "AVS_ANNOTATOR_" + self.name.upper().replace("-", "_")
+        return "AVS_ANNOTATOR_" + self.name.upper().replace("-", "_").replace(".", "_")
 
 
 _SAM_SRC = (
@@ -67,6 +71,10 @@ _SAM_SRC = (
     "(micro_sam/util.py) and GitHub code that downloads them with sha256sum -c"
 )
 _XMEM_SRC = "not published by hkchengrex/XMem (release v1.0); unknown"
+_SAM2_SRC = ("not published by Meta (checkpoints/download_ckpts.sh has addresses only); pinned "
+             "by independent projects (micro-sam's micro_sam/util.py) and the SHA-256 the Hugging "
+             "Face mirrors facebook/sam2.1-hiera-* name their files by")
+_SAM2_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
 
 REGISTRY: dict[str, ModelFile] = {
     m.name: m
@@ -90,6 +98,22 @@ REGISTRY: dict[str, ModelFile] = {
         ModelFile("xmem_s012", "XMem-s012.pth",
                   "https://github.com/hkchengrex/XMem/releases/download/v1.0/XMem-s012.pth",
                   None, None, "xmem", "xmem", "XMem-s012 (also pre-trained on BL30K)", _XMEM_SRC),
+        *(ModelFile(f"sam2.1_hiera_{arch}", f"sam2.1_hiera_{arch}.pt",
+                    f"{_SAM2_URL}sam2.1_hiera_{arch}.pt", size, sha, "sam2", f"hiera_{arch}",
+                    what, _SAM2_SRC)
+          for arch, size, sha, what in [
+              ("tiny", 156008466,
+               "7402e0d864fa82708a20fbd15bc84245c2f26dff0eb43a4b5b93452deb34be69",
+               "SAM 2.1 Hiera-Tiny (fastest; clicks and propagation)"),
+              ("small", 184416285,
+               "6d1aa6f30de5c92224f8172114de081d104bbd23dd9dc5c58996f0cad5dc4d38",
+               "SAM 2.1 Hiera-Small"),
+              ("base_plus", 323606802,
+               "a2345aede8715ab1d5d31b4a509fb160c5a4af1970f199d9054ccfb746c004c5",
+               "SAM 2.1 Hiera-Base+"),
+              ("large", 898083611,
+               "2647878d5dfa5098f2f8649825738a9345572bae2d4350a2468587ece47dd318",
+               "SAM 2.1 Hiera-Large (best, slowest)")]),
     ]
 }
 SAM_FOR_ARCH = {"vit_b": "sam_vit_b", "vit_l": "sam_vit_l", "vit_h": "sam_vit_h"}
@@ -325,6 +349,8 @@ def describe_state_dict(sd: dict[str, Any]) -> str:
         return f"SAM {arch}"
     if any(k.startswith(("key_encoder.", "value_encoder.")) for k in sd):
         return "XMem"
+    if "image_encoder.trunk.patch_embed.proj.weight" in sd:
+        return "SAM 2"
     return "unknown"
 
 

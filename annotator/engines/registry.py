@@ -16,6 +16,9 @@ The registry loads SAM and XMem once, on its device, and hands them out:
   fresh propagator (its own memory of the run) by its name in the engine table
   (:mod:`annotator.engines.engine_table`): XMem over the one loaded XMem network, or a
   weight-free engine;
+* :meth:`EngineRegistry.sam2_model` — SAM 2.1 (the ``[sam2]`` extra), loaded once: the
+  segmenter when the segmenter choice (``--segmenter`` / ``$AVS_ANNOTATOR_SEGMENTER`` / the
+  ``engines.segmenter`` setting) names it, and the ``sam2`` propagator, over the same weights;
 * :meth:`EngineRegistry.devices` — the device each loaded model really runs on (asked of the
   model's weights), for the status bar, ``annotator doctor`` and ``annotator propagate``;
 * :meth:`EngineRegistry.release` — drop the models (Preferences; they load again when next
@@ -41,7 +44,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from annotator.engines import engine_table, models
+from annotator.engines import engine_table, models, sam2_models
 from annotator.engines.devices import DeviceChoice, apply_threads, choose_device
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,8 @@ log = logging.getLogger(__name__)
 __all__ = ["EngineRegistry", "get", "make_propagator", "start", "started"]
 
 GUI_IDLE_RELEASE_S = 600.0  # an app left alone with no project open lets its models go
+SEGMENTER_ENV = "AVS_ANNOTATOR_SEGMENTER"  # --segmenter, for the process and its window
+SEGMENTERS = sam2_models.SEGMENTERS
 
 _PROCESS_LOCK = threading.Lock()
 _REGISTRY: EngineRegistry | None = None
@@ -59,8 +64,10 @@ class EngineRegistry:
     """The models of one process (see the module docstring)."""
 
     def __init__(self, device: str | None = None, half: bool | str | None = None,
-                 idle_release_s: float | None = None, precision: str | None = None) -> None:
+                 idle_release_s: float | None = None, precision: str | None = None,
+                 segmenter: str | None = None) -> None:
         self._device = device
+        self._segmenter_choice = segmenter
         self._half = half
         self._precision = precision
         self._lock = threading.Lock()  # quick state only: never held while a model loads
@@ -71,6 +78,9 @@ class EngineRegistry:
         self._sam_path: Path | None = None
         self._xmem: Any = None
         self._xmem_path: Path | None = None
+        self._sam2: Any = None  # (model, arch)
+        self._sam2_path: Path | None = None
+        self._sam2_seg: Any = None
         self._shares: weakref.WeakSet = weakref.WeakSet()  # SAMs handed out, still in use
         self._users: weakref.WeakSet = weakref.WeakSet()  # propagators over the loaded XMem
         self._last_use = time.monotonic()
@@ -84,6 +94,7 @@ class EngineRegistry:
         self.notices: list[str] = []  # what the person should know (fallbacks, OOM)
         self.sam_loads = 0  # how many times SAM's weights were loaded (status, tests)
         self.xmem_loads = 0
+        self.sam2_loads = 0
         self._deferred: tuple | None = None  # a lazy start's (threads, keep_freed_memory)
 
     # -- device ------------------------------------------------------------------------------
@@ -174,6 +185,74 @@ class EngineRegistry:
         log.info("loaded %s from %s", seg.name, path)
         return seg
 
+    # -- SAM 2.1 -----------------------------------------------------------------------------
+    def segmenter_choice(self) -> str:
+        """What clicks run on: ``--segmenter``, else ``$AVS_ANNOTATOR_SEGMENTER``, else the
+        ``engines.segmenter`` setting: auto (SAM, else SAM 2.1, else the fallback), sam, sam2
+        (the largest SAM 2.1 file present), a SAM 2.1 file's name, or fallback."""
+        from annotator import settings
+
+        value = self._segmenter_choice or os.environ.get(SEGMENTER_ENV) or \
+            settings.get("engines.segmenter") or "auto"
+        value = str(value)
+        if value not in SEGMENTERS:
+            from annotator.errors import UserError
+
+            raise UserError(f"segmenter {value!r}: choose one of {', '.join(SEGMENTERS)}")
+        return value
+
+    def sam2_file(self) -> Path | None:
+        """The SAM 2.1 file this process uses (the one the segmenter choice names, else the
+        largest present); None when none is present. A named one that is missing raises
+        ``ModelFileError`` saying where it looked."""
+        choice = self.segmenter_choice()
+        named = choice if choice in sam2_models.SAM2_CONFIGS else None
+        found = sam2_models.find_sam2(named)
+        if found is None:
+            return None
+        return models.resolve(found.model) if named else found.path
+
+    def sam2_model(self) -> tuple[Any, str] | None:
+        """The one loaded SAM 2.1 network and its name (loaded now, on the registry's device),
+        or None when no SAM 2.1 file is present."""
+        path = self.sam2_file()
+        if path is None:
+            return None
+        with self._lock:
+            if self._sam2 is not None and self._sam2_path == path:
+                return self._sam2
+        with self._load_lock:
+            with self._lock:
+                if self._sam2 is not None and self._sam2_path == path:
+                    return self._sam2
+                gen = self._gen
+            loaded = sam2_models.load_sam2(path, device=self.choice.device)
+            self.sam2_loads += 1
+            log.info("loaded %s from %s", loaded[1], path)
+            with self._lock:
+                if gen == self._gen:
+                    self._sam2, self._sam2_path, self._sam2_seg = loaded, path, None
+                self._last_use = time.monotonic()
+            return loaded
+
+    def sam2(self) -> Any:
+        """The SAM 2.1 segmenter over the loaded network (None: no SAM 2.1 file)."""
+        loaded = self.sam2_model()
+        if loaded is None:
+            return None
+        with self._lock:
+            if self._sam2_seg is not None and self._sam2 is loaded:
+                return self._sam2_seg
+        from annotator.engines.embedding_cache import EmbeddingCache
+        from annotator.engines.sam2_segmenter import Sam2Segmenter
+
+        seg = Sam2Segmenter(loaded[0], loaded[1], models.file_identity(self._sam2_path),
+                            self.choice, EmbeddingCache(None), self._sam2_path)
+        with self._lock:
+            if self._sam2 is loaded:
+                self._sam2_seg = seg
+        return seg
+
     def segmenter(self, cache_dir: str | os.PathLike[str] | None = None,
                   allow_fallback: bool = True, memory_items: int = 16) -> Any:
         """SAM for one caller, with its own embedding cache in ``cache_dir`` (None: memory
@@ -186,7 +265,17 @@ class EngineRegistry:
     def _segmenter(self, cache_dir, allow_fallback: bool, memory_items: int) -> Any:
         from annotator.engines.embedding_cache import EmbeddingCache
 
-        sam = self.sam()
+        choice = self.segmenter_choice()
+        if choice == "fallback":
+            sam = None
+        elif choice == "sam2" or choice in sam2_models.SAM2_CONFIGS:
+            sam = self.sam2()
+            if sam is None:  # asked for by name: say where it looked
+                models.resolve(choice if choice != "sam2" else "sam2.1_hiera_tiny")
+        else:
+            sam = self.sam()
+            if sam is None and choice == "auto" and sam2_models.installed():
+                sam = self.sam2()
         if sam is None:
             if not allow_fallback:
                 return None
@@ -246,6 +335,15 @@ class EngineRegistry:
             raise RuntimeError(
                 f"propagation engine {name!r} cannot run here (its model files are missing?)")
         cls = engine.load()
+        if engine.sam2_model:
+            with self._handing_out():
+                loaded = self.sam2_model()
+                if loaded is None:
+                    raise RuntimeError("propagation engine 'sam2' needs a SAM 2.1 model file")
+                options.setdefault("precision", self.choice.precision)
+                prop = cls(loaded[0], arch=loaded[1], **options)
+                self._users.add(prop)
+            return prop
         if not engine.xmem_network:
             return cls(**options)
         with self._handing_out():
@@ -259,12 +357,14 @@ class EngineRegistry:
         """``{"SAM": "cuda:0", "XMem": "cuda:0"}`` for the models loaded now, asked of their
         weights (not of the preference)."""
         with self._lock:
-            sam, net = self._sam, self._xmem
+            sam, net, sam2 = self._sam, self._xmem, self._sam2
         out = {}
         if sam is not None:
             out["SAM"] = str(sam.device)
         if net is not None:
             out["XMem"] = str(next(net.parameters()).device)
+        if sam2 is not None:
+            out[_sam2_label(sam2[1])] = str(next(sam2[0].parameters()).device)
         return out
 
     def precisions(self) -> dict[str, str]:
@@ -274,12 +374,15 @@ class EngineRegistry:
         from annotator.engines.devices import XMEM_BF16_PARTS
 
         with self._lock:
-            sam, net = self._sam, self._xmem
+            sam, net, sam2 = self._sam, self._xmem, self._sam2
         out = {}
         if sam is not None:
             out["SAM"] = sam.precision
         if net is not None:
             out["XMem"] = "bf16 " + "+".join(XMEM_BF16_PARTS) if self.choice.bf16 else "fp32"
+        if sam2 is not None:
+            bf16 = sam2_models.runs_bf16(next(sam2[0].parameters()).device, self.choice.precision)
+            out[_sam2_label(sam2[1])] = "bf16" if bf16 else "fp32"
         return out
 
     def describe(self) -> str:
@@ -297,9 +400,9 @@ class EngineRegistry:
         back."""
         with self._lock:
             self._gen += 1
-            had = self._sam is not None or self._xmem is not None
-            self._sam = self._xmem = None
-            self._sam_path = self._xmem_path = None
+            had = self._sam is not None or self._xmem is not None or self._sam2 is not None
+            self._sam = self._xmem = self._sam2 = self._sam2_seg = None
+            self._sam_path = self._xmem_path = self._sam2_path = None
         if had:
             gc.collect()
             import torch
@@ -315,7 +418,7 @@ class EngineRegistry:
         """:meth:`release` when models are loaded, nobody holds one and none was handed out
         for :attr:`idle_release_s` seconds (the idle time-out); True if it released."""
         with self._lock:
-            loaded = self._sam is not None or self._xmem is not None
+            loaded = self._sam is not None or self._xmem is not None or self._sam2 is not None
         idle = time.monotonic() - self._last_use >= (self.idle_release_s or 0)
         if not (loaded and idle) or self.in_use():
             return False
@@ -372,7 +475,7 @@ def started() -> bool:
 def start(device: str | None = None, *, half: bool | str | None = None,
           threads: int | None = None, keep_freed_memory: bool = True,
           idle_release_s: float | None = None, precision: str | None = None,
-          lazy: bool = False) -> EngineRegistry:
+          lazy: bool = False, segmenter: str | None = None) -> EngineRegistry:
     """Process start-up (CLI ``main``, the GUI's ``run_app``): choose the device (a
     ``UserError`` names a device the machine does not have), set torch's threads and — on the
     CPU, where glibc's fresh pages cost a model step up to 40 % (``xmem.allocator``) — the
@@ -387,7 +490,8 @@ def start(device: str | None = None, *, half: bool | str | None = None,
     settings wait for the first model, so a run on the weight-free engines never imports torch
     (about 3 s of a resumed job's start-up on a small CPU)."""
     global _REGISTRY
-    reg = EngineRegistry(device, half, idle_release_s=idle_release_s, precision=precision)
+    reg = EngineRegistry(device, half, idle_release_s=idle_release_s, precision=precision,
+                         segmenter=segmenter)
     if lazy and not _device_asked(device) and not _models_installed():
         reg._deferred = (threads, keep_freed_memory)
     else:
@@ -421,7 +525,13 @@ def _device_asked(device: str | None) -> bool:
 
 
 def _models_installed() -> bool:
-    return models.find_sam() is not None or engine_table.xmem_installed()
+    return models.find_sam() is not None or engine_table.xmem_installed() \
+        or engine_table.sam2_installed()
+
+
+def _sam2_label(arch: str) -> str:
+    """``SAM 2.1 hiera_tiny``: how the loaded SAM 2.1 is named in devices() and doctor."""
+    return f"SAM 2.1 {arch.removeprefix('sam2.1_')}"
 
 
 def reset_for_tests() -> None:

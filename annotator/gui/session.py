@@ -188,6 +188,17 @@ class ProjectSession(QObject):
             self._segmenter = make_segmenter(self.project, on_error=self.failed.emit)
         return self._segmenter
 
+    def forget_segmenter(self) -> None:
+        """The segmenter preference changed: the next click makes the chosen one (on the
+        serial thread, where the segmenter lives)."""
+        def drop() -> None:
+            if self._precompute is not None:
+                self._precompute.stop()
+                self._precompute = None
+            self._segmenter = None
+
+        self.write(drop, None, lambda exc: None)
+
     @property
     def loaded_segmenter(self) -> Any:
         """The segmenter if it was created already (None before first use)."""

@@ -154,15 +154,22 @@ def make_segmenter(project: Any = None, on_error: Callable[[BaseException], None
                    ) -> Any:
     """The process's one loaded SAM (:mod:`annotator.engines.registry`, on the device chosen at
     start-up) with ``project``'s embedding cache, else the weight-free fallback; the setting
-    ``engines.segmenter`` may force the fallback. A present but broken checkpoint is reported
+    ``engines.segmenter`` (or ``--segmenter``) chooses SAM, SAM 2.1 or the fallback (the
+    registry's :meth:`~annotator.engines.registry.EngineRegistry.segmenter_choice`). A present
+    but broken checkpoint, or a chosen one that is missing, is reported
     through ``on_error`` (the window offers the Models dialog) and the fallback is used
     meanwhile, so prompting keeps working. Loading SAM takes seconds (the window calls this on
     a worker)."""
+    from annotator.engines import registry
     from annotator.engines.fallback_segmenter import FallbackSegmenter
 
-    if settings.get("engines.segmenter") == "fallback":
+    try:
+        if registry.get().segmenter_choice() == "fallback":
+            return FallbackSegmenter()
+    except Exception as exc:  # a setting naming no segmenter: say so, keep prompting
+        if on_error is not None:
+            on_error(exc)
         return FallbackSegmenter()
-    from annotator.engines import registry
 
     cache = project.cache_dir / "embeddings" if project is not None else None
     try:

@@ -54,12 +54,16 @@ def make_refiner(policy: RefinePolicy, engine: Propagator,
     """The SAM refiner for ``engine`` when the refine policy wants one and SAM can run, else
     None: policy ``off``; ``auto`` where SAM really runs on the CPU (the loaded one, or the
     registry's device when none is loaded yet: see ``policy.py``); no SAM file installed (the
-    weight-free segmenter does not refine: it would cost time without making masks better).
+    weight-free segmenter does not refine: it would cost time without making masks better);
+    ``auto`` with the SAM 2.1 propagator (its masks come out of a SAM mask decoder already, and
+    it has no memory prototypes to prompt from: see docs/design.md).
     SAM is the process's one loaded model, its embeddings cached in ``cache_dir`` (None: in
     memory only); the ``refine.write_back`` setting says whether refined masks are written
     back into the propagator's memory."""
     if policy.mode == "off":
         return None
+    if policy.mode == "auto" and kind_of(engine) == "sam2":
+        return None  # SAM 2's masks are already a SAM decoder's (docs/design.md: refinement)
     if policy.mode == "auto":
         if models.find_sam() is None or policy.resolve(sam_device_type()).mode == "off":
             return None  # (no SAM: decided without choosing a device, so without torch)

@@ -59,6 +59,13 @@ def _auto_type() -> str:
     return automatic_device()
 
 
+
+def sam2_choices() -> list[str]:
+    """The SAM 2.1 model files by name (the segmenter can be any of them)."""
+    from annotator.engines.sam2_models import SAM2_NAMES
+
+    return list(SAM2_NAMES)
+
 class PreferencesDialog(QDialog):
     def __init__(self, parent: QWidget | None, actions: dict[str, QAction]) -> None:
         super().__init__(parent)
@@ -72,6 +79,9 @@ class PreferencesDialog(QDialog):
         form = QFormLayout(eng)
         self.segmenter = QComboBox()
         self.segmenter.addItem("SAM when its model file is present, else the fallback", "auto")
+        self.segmenter.addItem("SAM 2.1 (the largest model file present)", "sam2")
+        for name in sam2_choices():
+            self.segmenter.addItem(f"SAM 2.1 {name.removeprefix('sam2.1_')}", name)
         self.segmenter.addItem("Weight-free fallback (watershed + GrabCut)", "fallback")
         self._select(self.segmenter, settings.for_editing("engines.segmenter"))
         self.propagator = QComboBox()
@@ -281,6 +291,8 @@ class PreferencesDialog(QDialog):
         from annotator.engines import registry
 
         device, precision = self.device.currentData(), self.precision.currentData()
+        segmenter_changed = self.segmenter.currentData() != settings.for_editing(
+            "engines.segmenter")
         precision_changed = precision != settings.for_editing("precision")
         try:
             settings.update({
@@ -310,6 +322,9 @@ class PreferencesDialog(QDialog):
         if precision_changed:
             reg.set_device(None if device == "auto" else device,
                            precision=None if precision == "auto" else precision)
+        session = getattr(self.parent(), "session", None)  # the window's open project
+        if segmenter_changed and session is not None:
+            session.forget_segmenter()  # the next click loads the chosen one (on a worker)
         for name, edit in self._edits.items():
             act = self.actions[name]
             seq = edit.keySequence()
