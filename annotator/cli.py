@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     from annotator import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--as", dest="person", metavar="NAME", default=None,
+                        help="who you are, recorded with every change, review and second of "
+                             "active time (default: the person.name setting, else your login "
+                             "name)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from annotator import commands
 
@@ -72,7 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             from annotator.engines.devices import PRECISION_ENV
 
             os.environ[PRECISION_ENV] = args.precision
-        return int(args.func(args) or 0)
+        from annotator.settings import acting_as
+
+        with acting_as(getattr(args, "person", None)):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("annotator: interrupted", file=sys.stderr)
         return 130
