@@ -53,9 +53,6 @@ def register(sub) -> None:
     p.add_argument("--comment", metavar="TEXT", help="what needs work (or a note on approval)")
     p.add_argument("--frame", type=int, metavar="F",
                    help="the frame the comment is about (default: the segment's first)")
-    from annotator.commands.status import add_person_option
-
-    add_person_option(p)
     p.set_defaults(func=cmd_review)
 
 

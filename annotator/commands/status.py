@@ -22,13 +22,6 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_status)
 
 
-def add_person_option(p) -> None:
-    """``--as NAME`` on a sub-command (the same as ``annotator --as NAME …``)."""
-    p.add_argument("--as", dest="person", metavar="NAME", default=argparse.SUPPRESS,
-                   help="who you are, recorded with what you write (default: the person.name "
-                        "setting, else your login name)")
-
-
 def status_dict(project) -> dict:
     from annotator.core.active_time import active_seconds
     from annotator.core.review import review_summary
