@@ -19,9 +19,10 @@ from annotator.gui.workers import TaskRunner
 from annotator.pipeline.activity import ActiveTimeMeter
 
 FLUSH_MS = 15000
+#: the person's input (a key that is a shortcut comes as ShortcutOverride, never as KeyPress)
 INPUT = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.Wheel,
-                   QEvent.Type.KeyPress, QEvent.Type.MouseButtonDblClick,
-                   QEvent.Type.TabletPress})
+                   QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride,
+                   QEvent.Type.MouseButtonDblClick, QEvent.Type.TabletPress})
 log = logging.getLogger(__name__)
 
 

@@ -41,7 +41,11 @@ class NeedsWorkDialog(QDialog):
         form.addRow(self.buttons)
         self.comment.textChanged.connect(self._update)
         self._update()
-        self.comment.setFocus()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.activateWindow()
+        self.comment.setFocus()  # the comment is typed first
 
     def _update(self) -> None:
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
