@@ -108,13 +108,15 @@ class ReviewerController(QObject):
         name = getattr(session.object(seg.object_id), "name", "?")
         words = "approved" if state == "approved" else f"needs work (frame {frame})"
 
-        def done(_id: int) -> None:
-            self.status.say(f"Segment {name} {seg.start}–{seg.end}: {words}, by "
-                            f"{store.person}.")
+        def work() -> str:
+            store.add_review(seg.id, state, comment=comment, frame=frame)
+            return store.person  # (read here: the settings file is not the GUI thread's)
+
+        def done(who: str) -> None:
+            self.status.say(f"Segment {name} {seg.start}–{seg.end}: {words}, by {who}.")
             session.refresh_checks()
 
-        session.write(lambda: store.add_review(seg.id, state, comment=comment, frame=frame),
-                      done)
+        session.write(work, done)
 
     # -- the comment on its frame --------------------------------------------------------------
     def _remark(self, *_changed: Any) -> None:
