@@ -25,7 +25,7 @@ segment (keyframes and no mask: :mod:`annotator.core.box_tracks`) goes to
 ``bbox_segs_<subset>.json`` with a ``bbox.npy`` of its box track (interpolated boxes included)
 and no ``masks.npy``; a segment with neither is left out of the JSON and named in
 ``format.json`` (``annotator export --format unav`` keeps every span). Each annotation also
-carries ``review`` and ``reviewed_by`` (:func:`group_review`): extra keys, which readers of
+carries ``review`` and ``reviewed_by`` (:func:`~annotator.core.review.joined_review`): extra keys, which readers of
 the layout pass over. ``masks.npy`` is streamed to disk a frame at a time (a
 header, then the rows): memory does not grow with the segment; each array is read back and
 its bytes compared with what was written.
@@ -44,7 +44,7 @@ import numpy as np
 from annotator.core import export_files as F
 from annotator.core import masks as M
 from annotator.core.export_files import ExportError
-from annotator.core.review import review_attributes, segment_reviews
+from annotator.core.review import joined_review, segment_reviews
 from annotator.core.store import Store
 from annotator.core.tracks import Track, box_of
 from annotator.errors import UserError
@@ -87,18 +87,6 @@ def groups(store: Store) -> list[Group]:
                   tuple(o.name for o, _ in objs), tuple(sid for _, sid in objs))
             for (label, s, e), objs in sorted(by_key.items(), key=lambda kv: (kv[0][1], kv[0][0],
                                                                                kv[0][2]))]
-
-
-def group_review(reviews: dict, g: Group) -> dict:
-    """``review`` and ``reviewed_by`` of one LU-AVS segment: of its one audible segment, or of
-    the joined ones the least approved (needs work, fixed, changed, none, approved) and every
-    reviewer."""
-    order = ("needs_work", "fixed", "changed", "none", "approved")
-    rs = [review_attributes(reviews, sid) for sid in g.segment_ids] or [
-        review_attributes(reviews, None)]
-    state = min((r["review"] for r in rs), key=order.index)
-    by = ", ".join(sorted({r["reviewed_by"] for r in rs if r["reviewed_by"]}))
-    return {"review": state, "reviewed_by": by}
 
 
 def _group_masks(store: Store, g: Group):
@@ -213,7 +201,7 @@ def export_lu_avs(store: Store, out_dir: str | Path, *, subset: str = "train",
                 box_anns.append({"segment": [g.start, e], "label": g.label,
                                  "label_id": g.label_id, **(
                                      {"object": g.names[0]} if len(g.names) == 1 else {}),
-                                 **group_review(reviews, g)})
+                                 **joined_review(reviews, g.segment_ids)})
                 summary["box_segments"] += 1
             if not any_mask:
                 if not track:
@@ -252,7 +240,7 @@ def export_lu_avs(store: Store, out_dir: str | Path, *, subset: str = "train",
             ann = {"segment": [g.start, e], "label": g.label, "label_id": g.label_id}
             if len(g.names) == 1:
                 ann["object"] = g.names[0]  # an extra key: readers of the layout pass it over
-            ann.update(group_review(reviews, g))  # extra keys too
+            ann.update(joined_review(reviews, g.segment_ids))  # extra keys too
             anns.append(ann)
             summary["segments"] += 1
             summary["frames"] += n

@@ -193,3 +193,15 @@ def review_attributes(reviews: dict[int, SegmentReview], segment_id: int | None)
     """The exports' ``review`` and ``reviewed_by`` of an annotation of ``segment_id``."""
     r = reviews.get(segment_id) if segment_id is not None else None
     return {"review": r.state if r else "none", "reviewed_by": (r.by or "") if r else ""}
+
+
+def joined_review(reviews: dict[int, SegmentReview], segment_ids: tuple[int, ...]) -> dict:
+    """``review`` and ``reviewed_by`` of segments exported as one (an LU-AVS segment of two
+    objects): the least approved state (needs work, fixed, changed, none, approved) and every
+    reviewer."""
+    order = ("needs_work", "fixed", "changed", "none", "approved")
+    rs = [review_attributes(reviews, sid) for sid in segment_ids] or [
+        review_attributes(reviews, None)]
+    state = min((r["review"] for r in rs), key=order.index)
+    by = ", ".join(sorted({r["reviewed_by"] for r in rs if r["reviewed_by"]}))
+    return {"review": state, "reviewed_by": by}

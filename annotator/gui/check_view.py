@@ -4,8 +4,10 @@ Compare with…*, the frames where another annotation disagrees with this one, w
 
 The list is the session's check list (:mod:`annotator.pipeline.check_list`, read from the store
 on a worker thread whenever masks change; each mask revision carries the flags
-the pipeline raised and its estimated probability of being wrong): segments a person marked
-failed first, then flagged clips worst first — the score is the clip's expected number of
+the pipeline raised and its estimated probability of being wrong): what a reviewer asked for
+first (needs work, then fixed since, then changed since approval, each at the frame its comment
+is pinned to; in reviewer mode the Approve / Needs work buttons show), then segments a person
+marked failed, then flagged clips worst first — the score is the clip's expected number of
 failed frames — each reason in words with a tooltip saying what was measured and what to do. F / Shift+F step
 through the flagged frames in the list's order. A fix is made on the canvas with clicks or the brush; accepting it makes
 the frame an anchor and re-propagates only up to the neighbouring anchors (see the window).

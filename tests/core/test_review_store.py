@@ -240,3 +240,13 @@ def test_sigkill_during_review_and_time_writes_loses_nothing_committed(tmp_path)
             assert wrote <= seconds <= wrote + sum(1 for i in maybe if not i % 2)
         next_i = maybe[-1] + 1
     assert check(db) == []
+
+
+def test_segments_exported_as_one_carry_the_least_approved_state():
+    from annotator.core.review import SegmentReview, joined_review
+
+    reviews = {1: SegmentReview(1, 1, 0, 9, "approved", "rita"),
+               2: SegmentReview(2, 2, 0, 9, "changed", "bo"), 3: SegmentReview(3, 3, 0, 9, "none")}
+    assert joined_review(reviews, (1,)) == {"review": "approved", "reviewed_by": "rita"}
+    assert joined_review(reviews, (1, 2)) == {"review": "changed", "reviewed_by": "bo, rita"}
+    assert joined_review(reviews, (1, 3)) == {"review": "none", "reviewed_by": "rita"}
