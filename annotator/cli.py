@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     from annotator import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--as", dest="person", metavar="NAME", default=None,
+                        help="who you are, recorded with every change, review and second of "
+                             "active time (default: the person.name setting, else your login "
+                             "name); also after any sub-command")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from annotator import commands
 
@@ -53,9 +57,33 @@ def _path_means_open(parser: argparse.ArgumentParser, argv: list[str]) -> list[s
     return argv
 
 
+def _take_person(argv: list[str]) -> tuple[list[str], str | None]:
+    """``--as NAME`` (or ``--as=NAME``) anywhere before a ``--``: taken out of ``argv`` (every
+    sub-command knows it), the name returned."""
+    out: list[str] = []
+    name = None
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            out += argv[i:]
+            break
+        if word == "--as" and i + 1 < len(argv):
+            name, i = argv[i + 1], i + 2
+            continue
+        if word.startswith("--as="):
+            name = word[len("--as="):]
+        else:
+            out.append(word)
+        i += 1
+    return out, name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(_path_means_open(parser, sys.argv[1:] if argv is None else argv))
+    words, person = _take_person(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(_path_means_open(parser, words))
+    args.person = person
     if args.command is None and argv is None:
         args = parser.parse_args(["gui"])  # no sub-command: the desktop window
     if not getattr(args, "func", None):
@@ -78,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ[PRECISION_ENV] = args.precision
             if getattr(args, "segmenter", None):
                 os.environ["AVS_ANNOTATOR_SEGMENTER"] = args.segmenter
-        return int(args.func(args) or 0)
+        from annotator.settings import acting_as
+
+        with acting_as(args.person):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("annotator: interrupted", file=sys.stderr)
         return 130

@@ -32,7 +32,8 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -340,3 +341,42 @@ def _write(path: Path, data: dict[str, Any]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# -- the person ---------------------------------------------------------------------------------
+_acting_as: str | None = None  # ``annotator --as NAME``: this process works as NAME
+
+
+def login_name() -> str:
+    """The operating system's name of the person logged in ("unknown" where it has none)."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "unknown"
+    except Exception:  # noqa: BLE001 - no login name (a container without $USER): a name still
+        return "unknown"
+
+
+def person() -> str:
+    """Who is working: ``--as NAME`` (:func:`acting_as`), else the ``person.name`` setting, else
+    the login name. Recorded with every operation, review and second of active time."""
+    if _acting_as:
+        return _acting_as
+    try:
+        name = str(get("person.name") or "").strip()
+    except UserError:  # a damaged settings file: the login name, the window still opens
+        name = ""
+    return name or login_name()
+
+
+@contextmanager
+def acting_as(name: str | None) -> Iterator[None]:
+    """``with acting_as("alice"):`` — :func:`person` is ``alice`` inside (None or "": as before)."""
+    global _acting_as
+    before = _acting_as
+    if name and name.strip():
+        _acting_as = name.strip()
+    try:
+        yield
+    finally:
+        _acting_as = before

@@ -9,8 +9,8 @@ from __future__ import annotations
 import importlib
 
 # Order is the order of ``annotator --help``.
-MODULES = ["gui", "project", "dataset", "check", "salvage", "pipeline", "evaluate", "audio", "models",
-           "doctor", "desktop"]
+MODULES = ["gui", "project", "status", "dataset", "check", "salvage", "pipeline", "evaluate",
+           "audio", "models", "doctor", "desktop"]
 
 
 def register_all(sub) -> None:

@@ -41,10 +41,19 @@ def register(sub) -> None:
     add_options(p)  # --cluster, --retries, --json: the batch on Ray
     p.set_defaults(func=cmd_propagate)
 
-    p = sub.add_parser("review", help="list flagged clips of a project, worst first")
+    p = sub.add_parser("review", help="list flagged clips of a project, worst first; or approve "
+                                      "a segment, or ask for work on it")
     p.add_argument("project", type=Path, metavar="DIR")
     p.add_argument("--limit", type=int, default=50, help="at most this many clips (default 50)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    verdict = p.add_mutually_exclusive_group()
+    verdict.add_argument("--approve", type=int, metavar="SEG",
+                         help="approve audible segment SEG (annotator status lists them)")
+    verdict.add_argument("--needs-work", type=int, metavar="SEG",
+                         help="ask for work on segment SEG (with --comment, and --frame)")
+    p.add_argument("--comment", metavar="TEXT", help="what needs work (or a note on approval)")
+    p.add_argument("--frame", type=int, metavar="F",
+                   help="the frame the comment is about (default: the segment's first)")
     p.set_defaults(func=cmd_review)
 
 
@@ -277,6 +286,13 @@ def model_devices(model: str | None) -> dict[str, str]:
 
 def cmd_review(args: argparse.Namespace) -> int:
     from annotator.core.project import Project
+
+    if args.approve is not None or args.needs_work is not None:
+        from annotator.commands.status import cmd_verdict
+
+        return cmd_verdict(args)
+    if args.comment is not None or args.frame is not None:
+        raise UserError("--comment and --frame go with --approve SEG or --needs-work SEG")
     from annotator.pipeline.clips import review_clips
     from annotator.pipeline.flags import flag_label
 

@@ -7,7 +7,10 @@ what ``datumaro.Dataset.import_from(dir, "coco")`` reads. Track identity is both
 annotation's ``track_id`` and ``attributes.track_id`` (CVAT / Datumaro keep only attributes).
 A box-only segment (:mod:`annotator.core.export_boxes`) has one annotation per frame with a box,
 the interpolated ones included: ``bbox``, ``area`` of the box, an empty ``segmentation`` and
-``attributes.keyframe``; they follow the masks' annotations.
+``attributes.keyframe``; they follow the masks' annotations. Every annotation's
+``attributes.review`` is its segment's review state (:mod:`annotator.core.review`: ``none``,
+``needs_work``, ``fixed``, ``approved``, ``changed``) and ``attributes.reviewed_by`` the
+reviewer ("" when none); ``audible_segments`` carry them too, with the reviewer's comment.
 
 The COCO export checks itself before it reports success: ``pycocotools.coco.COCO`` loads the
 file and ``annToMask`` gives back each stored mask pixel for pixel. Files are written
@@ -25,6 +28,7 @@ import numpy as np
 from annotator.core import export_files as F
 from annotator.core.export_boxes import box_only_boxes, coco_box_annotation
 from annotator.core.export_files import ExportError
+from annotator.core.review import review_attributes, segment_reviews
 from annotator.core.store import Store
 
 Progress = Callable[[int, int], None]
@@ -60,6 +64,7 @@ def coco_dict(store: Store, *, progress: Progress | None = None) -> dict:
     cat_ids = {o.category_id for o in objects}
     categories = [{"id": cid, "name": name} for cid, name in store.categories() if cid in cat_ids]
     obj_by_id = {o.id: o for o in objects}
+    reviews = segment_reviews(store)
     images: dict[int, dict] = {}
     annotations = []
 
@@ -82,7 +87,8 @@ def coco_dict(store: Store, *, progress: Progress | None = None) -> dict:
             "segmentation": {"size": m.rle["size"], "counts": m.rle["counts"]},
             "area": int(m.area), "bbox": list(m.bbox), "iscrowd": 0,
             "category_id": obj.category_id, "track_id": m.object_id, "segment_id": seg,
-            "attributes": {"track_id": m.object_id, "object": obj.name, "occluded": False},
+            "attributes": {"track_id": m.object_id, "object": obj.name, "occluded": False,
+                           **review_attributes(reviews, seg)},
             "source": m.source, "anchor": m.anchor, "flags": list(m.flags),
         })
         if progress and (k % 1000 == 0 or k + 1 == total):
@@ -90,8 +96,9 @@ def coco_dict(store: Store, *, progress: Progress | None = None) -> dict:
     for b in box_only_boxes(store):
         image(b.frame)
         obj = obj_by_id[b.object_id]
-        annotations.append(coco_box_annotation(b, len(annotations) + 1, obj.category_id,
-                                               obj.name))
+        ann = coco_box_annotation(b, len(annotations) + 1, obj.category_id, obj.name)
+        ann["attributes"].update(review_attributes(reviews, b.segment_id))
+        annotations.append(ann)
     return {
         "info": {"avs_project": F.project_key(store),
                  "description": f"AVS Annotator export of {video_name}",
@@ -106,7 +113,9 @@ def coco_dict(store: Store, *, progress: Progress | None = None) -> dict:
             "category_id": obj_by_id[s.object_id].category_id,
             "start_frame": s.start, "end_frame": s.end,
             "start_time": float(times[s.start]), "end_time": float(times[s.end]),
-            "status": s.status,
+            "status": s.status, **review_attributes(reviews, s.id),
+            "review_comment": reviews[s.id].comment if s.id in reviews else None,
+            "review_frame": reviews[s.id].frame if s.id in reviews else None,
         } for s in segs],
     }
 

@@ -31,13 +31,14 @@ from annotator.core.records import Operation, StoreError
 
 
 class HistoryMixin:
-    """Mixed into :class:`annotator.core.store.Store` (needs ``transaction``, ``_q`` and
-    ``path``): operations, the record of row changes, undo and redo."""
+    """Mixed into :class:`annotator.core.store.Store` (needs ``transaction``, ``_q``, ``path``
+    and ``person``): operations (each recording who made it), the record of row changes, undo
+    and redo."""
 
     def new_op(self, kind: str, label: str = "") -> int:
         """Start an undo unit. Writes that pass ``op=`` join it; a new op ends redo."""
         with self.transaction() as db:
-            return _insert_op(db, kind, label)
+            return _insert_op(db, kind, label, self.person)
 
     def _op(self, db: sqlite3.Connection, op: int | None, kind: str) -> int:
         """The operation a write joins: ``op`` (now the newest in the order of writes), or a
@@ -45,7 +46,7 @@ class HistoryMixin:
         if op is not None:
             touch(db, op)
             return op
-        return _insert_op(db, kind, "")
+        return _insert_op(db, kind, "", self.person)
 
     def _update_row(self, db, op, kind, tbl, row_id, changes: dict[str, Any]) -> None:
         """Change columns of one object/segment/proposal row, recorded for undo."""
@@ -68,8 +69,8 @@ class HistoryMixin:
                     json.dumps(after)))
 
     def _ops_where(self, sql: str, args=()) -> list[Operation]:
-        return [Operation(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in self._q(
-            f"SELECT id, kind, label, created, undone, seq FROM ops {sql}", args)]
+        return [Operation(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in self._q(
+            f"SELECT id, kind, label, created, undone, seq, author FROM ops {sql}", args)]
 
     def operation(self, op_id: int) -> Operation | None:
         """One operation by id (None if there is no such operation)."""
@@ -121,10 +122,10 @@ class HistoryMixin:
             (op_id, op_id))]
 
 
-def _insert_op(db: sqlite3.Connection, kind: str, label: str) -> int:
-    return db.execute("INSERT INTO ops(kind, label, created, seq) VALUES "
-                      "(?,?,?,(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops))",
-                      (kind, label, time.time())).lastrowid
+def _insert_op(db: sqlite3.Connection, kind: str, label: str, author: str | None) -> int:
+    return db.execute("INSERT INTO ops(kind, label, created, seq, author) VALUES "
+                      "(?,?,?,(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops),?)",
+                      (kind, label, time.time(), author)).lastrowid
 
 
 def touch(db: sqlite3.Connection, op_id: int) -> None:

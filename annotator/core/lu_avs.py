@@ -24,7 +24,9 @@ A frame of a segment that holds no mask is written empty (not visible) and count
 segment (keyframes and no mask: :mod:`annotator.core.box_tracks`) goes to
 ``bbox_segs_<subset>.json`` with a ``bbox.npy`` of its box track (interpolated boxes included)
 and no ``masks.npy``; a segment with neither is left out of the JSON and named in
-``format.json`` (``annotator export --format unav`` keeps every span). ``masks.npy`` is streamed to disk a frame at a time (a
+``format.json`` (``annotator export --format unav`` keeps every span). Each annotation also
+carries ``review`` and ``reviewed_by`` (:func:`~annotator.core.review.joined_review`): extra keys, which readers of
+the layout pass over. ``masks.npy`` is streamed to disk a frame at a time (a
 header, then the rows): memory does not grow with the segment; each array is read back and
 its bytes compared with what was written.
 """
@@ -42,6 +44,7 @@ import numpy as np
 from annotator.core import export_files as F
 from annotator.core import masks as M
 from annotator.core.export_files import ExportError
+from annotator.core.review import joined_review, segment_reviews
 from annotator.core.store import Store
 from annotator.core.tracks import Track, box_of
 from annotator.errors import UserError
@@ -70,6 +73,7 @@ class Group:
     end: int
     object_ids: tuple[int, ...]
     names: tuple[str, ...]
+    segment_ids: tuple[int, ...] = ()
 
 
 def groups(store: Store) -> list[Group]:
@@ -78,9 +82,9 @@ def groups(store: Store) -> list[Group]:
     by_key: dict[tuple[str, int, int], list] = {}
     for s in store.segments():
         o = objects[s.object_id]
-        by_key.setdefault((o.category, s.start, s.end), []).append(o)
-    return [Group(label, objs[0].category_id, s, e, tuple(o.id for o in objs),
-                  tuple(o.name for o in objs))
+        by_key.setdefault((o.category, s.start, s.end), []).append((o, s.id))
+    return [Group(label, objs[0][0].category_id, s, e, tuple(o.id for o, _ in objs),
+                  tuple(o.name for o, _ in objs), tuple(sid for _, sid in objs))
             for (label, s, e), objs in sorted(by_key.items(), key=lambda kv: (kv[0][1], kv[0][0],
                                                                                kv[0][2]))]
 
@@ -179,6 +183,7 @@ def export_lu_avs(store: Store, out_dir: str | Path, *, subset: str = "train",
     h, w = store.size_hw
     vid = video_id or F.sequence_name(store)
     gs = groups(store)
+    reviews = segment_reviews(store)
     total = sum(g.end - g.start + 1 for g in gs)
     summary = {"path": str(out_dir), "video_id": vid, "subset": subset, "segments": 0,
                "frames": 0, "empty_frames": 0, "joined": [], "without_masks": [],
@@ -195,7 +200,8 @@ def export_lu_avs(store: Store, out_dir: str | Path, *, subset: str = "train",
                 _write_boxes(tmp / subset / name, g, track, box)
                 box_anns.append({"segment": [g.start, e], "label": g.label,
                                  "label_id": g.label_id, **(
-                                     {"object": g.names[0]} if len(g.names) == 1 else {})})
+                                     {"object": g.names[0]} if len(g.names) == 1 else {}),
+                                 **joined_review(reviews, g.segment_ids)})
                 summary["box_segments"] += 1
             if not any_mask:
                 if not track:
@@ -234,6 +240,7 @@ def export_lu_avs(store: Store, out_dir: str | Path, *, subset: str = "train",
             ann = {"segment": [g.start, e], "label": g.label, "label_id": g.label_id}
             if len(g.names) == 1:
                 ann["object"] = g.names[0]  # an extra key: readers of the layout pass it over
+            ann.update(joined_review(reviews, g.segment_ids))  # extra keys too
             anns.append(ann)
             summary["segments"] += 1
             summary["frames"] += n

@@ -28,6 +28,8 @@ BOX_SOURCES = ("drawn", "imported", "tracked")
 KEYFRAME_SOURCES = frozenset({"drawn", "imported"})
 SEGMENT_STATUSES = ("todo", "annotated", "propagated", "review", "done", "failed")
 PROPOSAL_STATES = ("open", "accepted", "rejected")
+#: what a reviewer says of an audible segment (a review event; see annotator.core.review)
+REVIEW_VERDICTS = ("approved", "needs_work")
 
 
 class StoreError(UserError):
@@ -155,3 +157,22 @@ class Operation:
     created: float
     undone: bool
     seq: int = 0  # position in the order of writes (see annotator.core.history)
+    author: str | None = None  # who made it (None: made before the store recorded people)
+
+
+@dataclass(frozen=True)
+class ReviewEvent:
+    """What a reviewer said of a segment, and what the segment held then (a row of
+    ``review_events``; see :mod:`annotator.core.review`)."""
+
+    id: int
+    segment_id: int
+    object_id: int
+    start: int  # the segment's frames when it was reviewed
+    end: int
+    state: str  # 'approved' | 'needs_work'
+    author: str
+    comment: str | None
+    frame: int | None  # the frame the comment is pinned to
+    created: float
+    content: str | None  # digest of the segment's current revisions then

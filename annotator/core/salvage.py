@@ -25,7 +25,7 @@ from annotator.core.store import Store
 from annotator.core.words import plural
 
 ORDER = ("meta", "video", "categories", "objects", "segments", "proposals", "ops", "mask_revs",
-         "box_revs", "row_changes", "prompts", "jobs")
+         "box_revs", "row_changes", "prompts", "jobs", "review_events", "active_time")
 
 
 # -- check ----------------------------------------------------------------------------------

@@ -204,12 +204,52 @@ CREATE TABLE boxes (
 ) WITHOUT ROWID
 """
 
+# Version 5: people, review and time (see annotator.core.review, annotator.core.active_time).
+# ``ops.author`` names who made each operation (NULL: made before version 5, by someone
+# unknown); every row of ``ops`` is rewritten once so that all of them have seven columns (no
+# other table has seven: a salvaged page's rows are told apart by their shape).
+# ``review_events`` is what reviewers said of a segment (eleven columns, the only table with as
+# many): who, when, ``approved`` or ``needs_work``, a comment pinned to a frame, and what the
+# segment held then (its frames and ``content``, a digest of its current mask and box
+# revisions), so that a later edit shows as "changed since approval". Review events are no
+# operations: undo never takes a reviewer's verdict back. ``active_time`` holds the seconds of
+# active annotation per (segment, person, day) — ``segment_id`` NULL: time on no segment —
+# added to in short batched transactions (five columns, the only table with as many).
+SCHEMA_V5 = """
+ALTER TABLE ops ADD COLUMN author TEXT;
+UPDATE ops SET author = NULL;
+CREATE TABLE review_events (
+    id INTEGER PRIMARY KEY,
+    segment_id INTEGER NOT NULL REFERENCES segments(id),
+    object_id INTEGER NOT NULL REFERENCES objects(id),
+    start_frame INTEGER NOT NULL,
+    end_frame INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    author TEXT NOT NULL,
+    comment TEXT,
+    frame INTEGER,
+    created REAL NOT NULL,
+    content TEXT,
+    CHECK (state IN ('approved', 'needs_work'))
+);
+CREATE INDEX review_events_segment ON review_events(segment_id, id);
+CREATE TABLE active_time (
+    id INTEGER PRIMARY KEY,
+    segment_id INTEGER REFERENCES segments(id),
+    person TEXT NOT NULL,
+    day TEXT NOT NULL,
+    seconds REAL NOT NULL
+);
+CREATE INDEX active_time_key ON active_time(segment_id, person, day)
+"""
+
 # version -> SQL that upgrades version-1 to version. Version 1 creates everything.
 MIGRATIONS: dict[int, str] = {
     1: SCHEMA_V1,
     2: SCHEMA_V2,
     3: SCHEMA_V3,
     4: SCHEMA_V4,
+    5: SCHEMA_V5,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

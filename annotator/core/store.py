@@ -28,6 +28,7 @@ import numpy as np
 
 from annotator.core import mask_rows as R
 from annotator.core import masks as M
+from annotator.core.active_time import ActiveTimeMixin
 from annotator.core.box_rows import BoxesMixin
 from annotator.core.connection import open_db, open_reader
 from annotator.core.history import HistoryMixin, touch
@@ -40,6 +41,7 @@ from annotator.core.records import (
     StoreError,
     VideoRecord,
 )
+from annotator.core.review import ReviewMixin
 from annotator.core.segments import segment_problem
 
 PALETTE = (
@@ -48,12 +50,14 @@ PALETTE = (
 )
 
 
-class Store(HistoryMixin, ProposalsMixin, BoxesMixin):
+class Store(HistoryMixin, ProposalsMixin, BoxesMixin, ReviewMixin, ActiveTimeMixin):
     """Open (or create) the SQLite store at ``path``. ``readonly`` never writes."""
 
-    def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = False):
+    def __init__(self, path: str | Path, *, readonly: bool = False, create: bool = False,
+                 person: str | None = None):
         self.path = Path(path)
         self.readonly = readonly
+        self._person = person
         #: "PID on HOST" of the other process that holds the project's write lock, when this
         #: store is read-only because of it (set by whoever opened it; see lock.py)
         self.held_by: str | None = None
@@ -64,6 +68,21 @@ class Store(HistoryMixin, ProposalsMixin, BoxesMixin):
         self._reader: sqlite3.Connection | None = None  # the main thread's own connection
         self._reader_failed = False
         self._size: tuple[int, int] | None = None
+
+    @property
+    def person(self) -> str:
+        """Who this store's writes are made by (``ops.author``, review events, active time):
+        the name given when it was opened, else :func:`annotator.settings.person` now (the
+        window's Preferences, ``annotator --as NAME``, the login name)."""
+        if self._person:
+            return self._person
+        from annotator.settings import person
+
+        return person()
+
+    @person.setter
+    def person(self, name: str | None) -> None:
+        self._person = (name or "").strip() or None
 
     # -- plumbing -------------------------------------------------------------------------
     def close(self) -> None:

@@ -39,7 +39,7 @@ class Command:
 
 def commands(c: Any) -> list[Command]:
     """The table; ``c`` holds the window's parts (``c.projects``, ``c.files``, ``c.edit``,
-    ``c.propagation``, ``c.review``, ``c.compare``, ``c.state``, ``c.playback``, ``c.canvas``, ``c.timeline()``
+    ``c.propagation``, ``c.review``, ``c.reviewer``, ``c.compare``, ``c.state``, ``c.playback``, ``c.canvas``, ``c.timeline()``
     and the window's own ``c.close_project``, ``c.quit``, ``c.dialogs``)."""
     st, pb, ed, pr, rv, fl = c.state, c.playback, c.edit, c.propagation, c.review, c.files
     tl = c.timeline  # () -> the open project's timeline, or None
@@ -152,6 +152,15 @@ def commands(c: Any) -> list[Command]:
         Command("compare_with", "Compare &with…", "", c.compare.compare_with, PROJECT,
                 "Score this project against another project or LU-AVS export of the same "
                 "video, and walk the frames where the two disagree most"),
+        Command("reviewer_mode", "Re&viewer mode", "", c.reviewer.toggle, PROJECT,
+                "Review another person's work: approve segments or ask for work on them"),
+        Command("review_approve", "&Approve segment", "Ctrl+Alt+A",
+                lambda: c.reviewer.verdict("approved"), EDIT,
+                "Reviewer mode: the segment under the playhead is approved"),
+        Command("review_needs_work", "Needs &work…", "Ctrl+Alt+W",
+                lambda: c.reviewer.verdict("needs_work"), EDIT,
+                "Reviewer mode: ask for work on the segment under the playhead, with a comment "
+                "on this frame"),
         Command("mark_done", "Mark segment &done", "Ctrl+D",
                 lambda: rv.mark_current_segment("done"), EDIT),
         Command("mark_failed", "Mark segment &failed", "Ctrl+Shift+D",
@@ -197,7 +206,7 @@ def build_actions(parent: QWidget, table: list[Command]) -> dict[str, QAction]:
         parent.addAction(act)
         actions[cmd.name] = act
     for name in ("tool_points", "tool_box", "tool_keyframe", "tool_brush", "tool_eraser",
-                 "loop", "mute", "outline", "mask_boxes"):
+                 "loop", "mute", "outline", "mask_boxes", "reviewer_mode"):
         actions[name].setCheckable(True)
     actions["tool_points"].setChecked(True)
     return actions

@@ -65,6 +65,7 @@ class Canvas(QWidget):
         self.others_frame = -1
         self.notice = ""
         self.hud = ""
+        self.remark = ""  # a reviewer's comment pinned to the frame on screen
         self.tool = "points"
         self.overlay, self.opacity = "filled", 0.43
         self.brush_radius = settings.get("canvas.brush")
@@ -127,6 +128,11 @@ class Canvas(QWidget):
 
     def set_hud(self, text: str) -> None:
         self.hud = text
+        self.update()
+
+    def set_remark(self, text: str) -> None:
+        """A reviewer's comment about the frame on screen, drawn under the line over it."""
+        self.remark = text
         self.update()
 
     def set_tool(self, tool: str) -> None:
@@ -335,6 +341,8 @@ class Canvas(QWidget):
             p.drawEllipse(self._mouse, r, r)
         if self.hud:
             self._draw_hud(p)
+        if self.remark:
+            self._draw_notice(p, self.remark, top=True)
         if self.notice:
             self._draw_notice(p, self.notice, bottom=True)
         p.end()
@@ -394,17 +402,20 @@ class Canvas(QWidget):
         p.setPen(QColor("#f0f0f0"))
         p.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.hud)
 
-    def _draw_notice(self, p: QPainter, text: str, bottom: bool = False) -> None:
+    def _draw_notice(self, p: QPainter, text: str, bottom: bool = False,
+                     top: bool = False) -> None:
         fm = p.fontMetrics()
         width = min(self.width() - 40, fm.horizontalAdvance(text) + 32)
         lines = max(1, fm.horizontalAdvance(text) // max(1, width - 32) + 1)
         height = fm.height() * lines + 16
-        y = self.height() - height - 12 if bottom else (self.height() - height) / 2
+        y = (self.height() - height - 12 if bottom else fm.height() + 24 if top
+             else (self.height() - height) / 2)
         rect = QRectF((self.width() - width) / 2, y, width, height)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(0, 0, 0, 170))
         p.drawRoundedRect(rect, 6, 6)
-        p.setPen(QColor("#ffd866") if bottom else QColor("#e0e0e0"))
+        p.setPen(QColor("#ff9e64") if top else QColor("#ffd866") if bottom
+                 else QColor("#e0e0e0"))
         p.drawText(rect.adjusted(12, 6, -12, -6),
                    Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
 

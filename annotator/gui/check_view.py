@@ -4,8 +4,10 @@ Compare with…*, the frames where another annotation disagrees with this one, w
 
 The list is the session's check list (:mod:`annotator.pipeline.check_list`, read from the store
 on a worker thread whenever masks change; each mask revision carries the flags
-the pipeline raised and its estimated probability of being wrong): segments a person marked
-failed first, then flagged clips worst first — the score is the clip's expected number of
+the pipeline raised and its estimated probability of being wrong): what a reviewer asked for
+first (needs work, then fixed since, then changed since approval, each at the frame its comment
+is pinned to; in reviewer mode the Approve / Needs work buttons show), then segments a person
+marked failed, then flagged clips worst first — the score is the clip's expected number of
 failed frames — each reason in words with a tooltip saying what was measured and what to do. F / Shift+F step
 through the flagged frames in the list's order. A fix is made on the canvas with clicks or the brush; accepting it makes
 the frame an anchor and re-propagates only up to the neighbouring anchors (see the window).
@@ -42,6 +44,14 @@ from annotator.pipeline.flags import flag_help, flag_label
 FAILED_HELP = ("You marked this segment failed. It stays in this list until it is fixed: click "
                "the object on a frame where the mask is wrong and press Enter (the fix is "
                "re-propagated to the neighbouring anchors), then mark the segment done.")
+REVIEW_HELP = {
+    "needs_work": "A reviewer asked for work on this segment; click the row to go to the frame "
+                  "the comment is about (the comment shows on the frame). Fix the mask there "
+                  "(click the object, Enter); the reviewer then looks again.",
+    "fixed": "A reviewer asked for work on this segment and it changed since: it waits for "
+             "the reviewer to approve it (Review ▸ Reviewer mode) or ask again.",
+    "changed": "A reviewer approved this segment, and it changed since: it waits for the "
+               "reviewer to look again."}
 FLAG_HEADERS = ("Object", "Frames", "Flags", "Score")
 COMPARE_HEADERS = ("Object", "Frames", "Where they differ", "Score")
 
@@ -51,6 +61,7 @@ class CheckView(QWidget):
 
     use_shown = Signal()
     mark = Signal(str)  # "done" / "failed" for the current segment
+    review = Signal(str)  # reviewer mode: "approved" / "needs_work" for the current segment
     source_changed = Signal(str)  # "flags" / "compare": which list is shown and walked
 
     def __init__(self, session: ProjectSession, state: ViewState,
@@ -105,6 +116,16 @@ class CheckView(QWidget):
         self.use_btn.setToolTip("Make the mask on screen this frame's anchor (Enter)")
         self.done_btn = QPushButton("Segment done")
         self.failed_btn = QPushButton("Segment failed")
+        self.approve_btn = QPushButton("Approve segment")
+        self.approve_btn.setObjectName("review_approve")
+        self.approve_btn.setToolTip("Reviewer mode: the segment under the playhead is approved")
+        self.needs_work_btn = QPushButton("Needs work…")
+        self.needs_work_btn.setObjectName("review_needs_work")
+        self.needs_work_btn.setToolTip("Reviewer mode: ask for work on the segment under the "
+                                       "playhead, with a comment pinned to this frame")
+        self.approve_btn.clicked.connect(lambda: self.review.emit("approved"))
+        self.needs_work_btn.clicked.connect(lambda: self.review.emit("needs_work"))
+        self.set_reviewer(False)
         self.auto_repropagate = QCheckBox("Re-propagate to the neighbouring anchors after a fix")
         self.auto_repropagate.setChecked(True)
         self.compare_label = QLabel("")
@@ -122,6 +143,8 @@ class CheckView(QWidget):
         grid.addWidget(self.use_btn, 1, 1)
         grid.addWidget(self.done_btn, 2, 0)
         grid.addWidget(self.failed_btn, 2, 1)
+        grid.addWidget(self.approve_btn, 3, 0)
+        grid.addWidget(self.needs_work_btn, 3, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()  # the source chooser beside the summary: no line of its own
@@ -136,6 +159,11 @@ class CheckView(QWidget):
         session.objects_changed.connect(self._fill)
         state.other_version_changed.connect(self._show_other_version)
         self._fill()
+
+    def set_reviewer(self, on: bool) -> None:
+        """Reviewer mode (Review ▸ Reviewer mode): the Approve / Needs work buttons show."""
+        self.approve_btn.setVisible(on)
+        self.needs_work_btn.setVisible(on)
 
     @property
     def walking(self) -> str:
@@ -249,6 +277,14 @@ class CheckView(QWidget):
         self.summary.setToolTip("")
         names = {o.id: o.name for o in self.session.objects}
         self.tree.clear()
+        for r in checks.listed_reviews:
+            said = f"{r.words} ({r.by})" + (f": {r.comment}" if r.comment else "")
+            it = QTreeWidgetItem([names.get(r.object_id, "?"), f"{r.start}–{r.end}", said,
+                                  f"@{r.frame}"])
+            it.setData(0, Qt.ItemDataRole.UserRole, (r.object_id, r.frame))
+            for col in range(4):
+                it.setToolTip(col, f"{said}\n\n{REVIEW_HELP[r.state]}")
+            self.tree.addTopLevelItem(it)
         for seg in checks.failed:
             it = QTreeWidgetItem([names.get(seg.object_id, "?"), f"{seg.start}–{seg.end}",
                                   "marked failed", "—"])
@@ -271,6 +307,12 @@ class CheckView(QWidget):
                 it.setToolTip(col, f"{where}\n\n{explain}")
             self.tree.addTopLevelItem(it)
         parts = []
+        asked = [r for r in checks.listed_reviews if r.state == "needs_work"]
+        if asked:
+            parts.append(f"{plural(len(asked), 'segment')} needing work (listed first)")
+        if len(checks.listed_reviews) > len(asked):
+            parts.append(f"{plural(len(checks.listed_reviews) - len(asked), 'segment')} "
+                         "changed since review")
         if checks.failed:
             parts.append(f"{plural(len(checks.failed), 'segment')} marked failed (listed first "
                          "until fixed)")

@@ -22,6 +22,7 @@ from annotator import settings
 from annotator.gui import places
 from annotator.gui import settings as S
 from annotator.gui.actions import Enabling, build_actions, commands
+from annotator.gui.active_time import ActiveTimeRecorder
 from annotator.gui.canvas import Canvas
 from annotator.gui.canvas_feed import CanvasFeed
 from annotator.gui.check_view import CheckView
@@ -37,6 +38,7 @@ from annotator.gui.project_controller import ProjectController
 from annotator.gui.prompt_controller import PromptController
 from annotator.gui.propagation_controller import PropagationController
 from annotator.gui.review_controller import ReviewController
+from annotator.gui.reviewer_controller import ReviewerController
 from annotator.gui.segments_panel import SegmentsPanel
 from annotator.gui.session import ProjectSession
 from annotator.gui.status_bar import StatusBar
@@ -113,6 +115,9 @@ class MainWindow(QMainWindow):
                                        lambda: self.window_layout.shown("check"),
                                        self.propagation.repropagate_between_anchors)
         self.files = FileController(status, self, self.playback.pause)
+        self.reviewer = ReviewerController(state, status, self.canvas, self, self._show_check,
+                                           lambda: self.check_view)
+        self.active_time = ActiveTimeRecorder(state, self)
         self.compare = CompareController(state, status, self.canvas, self, self.files,
                                          self._show_check, self.errors.show_error)
         self.edit = EditController(state, status, self.canvas, self)
@@ -120,10 +125,9 @@ class MainWindow(QMainWindow):
                                      self.status.engines_label.toolTip, self.errors.open_log_folder)
         parts = SimpleNamespace(
             projects=self.projects, files=self.files, edit=self.edit, review=self.review,
-            compare=self.compare,
-            propagation=self.propagation, state=state, playback=self.playback,
-            canvas=self.canvas, timeline=lambda: self.timeline, dialogs=self.dialogs,
-            close_project=self.close_project, quit=self.close)
+            compare=self.compare, reviewer=self.reviewer, propagation=self.propagation,
+            state=state, playback=self.playback, canvas=self.canvas, dialogs=self.dialogs,
+            timeline=lambda: self.timeline, close_project=self.close_project, quit=self.close)
         self.actions_ = build_actions(self, commands(parts))
         self.recent_menu = build_menus(self.menuBar(), self.actions_, self.docks)
         rebuild_recent(self.recent_menu, self.projects.open_path)
@@ -190,7 +194,8 @@ class MainWindow(QMainWindow):
         session.embedding_status.connect(self.status.set_embedding)
         session.job_finished.connect(lambda _o: self._show_engines())  # XMem may be loaded now
         state.frame_changed.connect(session.follow)
-        for ctl in (self.propagation, self.files, self.enabling, self.playback):
+        for ctl in (self.propagation, self.files, self.enabling, self.playback, self.reviewer,
+                    self.active_time):
             ctl.attach(session)
         self.review.attach(session, self.check_view, self.prompt)
         self.compare.attach(session, self.check_view)
@@ -252,7 +257,7 @@ class MainWindow(QMainWindow):
         self.save_layout()
         places.save(session.project.dir, self.state.frame, self.state.object_id)
         for ctl in (self.propagation, self.review, self.compare, self.files, self.edit,
-                    self.enabling):
+                    self.enabling, self.reviewer, self.active_time):
             ctl.detach()
         for key in self.docks:
             old = self.docks[key].widget()

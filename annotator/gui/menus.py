@@ -27,7 +27,7 @@ MENUS: list[tuple[str, list[str | None]]] = [  # None: a separator
     ("&Propagate", ["propagate", "propagate_all", "propagate_fwd", "propagate_back",
                     "repropagate", None, "batch", "cancel"]),
     ("&Review", ["check_view", "next_flag", "prev_flag", "other_version", "compare_with", None,
-                 "mark_done",
+                 "reviewer_mode", "review_approve", "review_needs_work", None, "mark_done",
                  "mark_failed", None, "propose", "assign_proposal", "reject_proposal"]),
     ("&Models", ["models"]),
     ("&Help", ["shortcuts", "open_log", None, "about"]),

@@ -146,8 +146,11 @@ def run_batch(dirs: Iterable[str | Path], *, cluster: str = "ray", engine: str =
     pending: list = []
     try:
         board = Board.remote()
+        from annotator.settings import person
+
         options = {"engine": engine, "refine": refine, "device": device,
-                   "precision": precision, "threads": max(1, int(cpus_per_project))}
+                   "precision": precision, "threads": max(1, int(cpus_per_project)),
+                   "person": person()}  # a worker's operations are the batch's person's
         task = propagate_task.options(max_retries=max_retries,
                                       retry_exceptions=transient_errors(),
                                       **task_resources(device, cpus_per_project))

@@ -131,6 +131,7 @@ def propagate_task(project_dir: str, options: dict, board) -> dict:
     try:
         _start_registry(options)
         project = _open(Project, ProjectLockedError, name, options, board)
+        project.store.person = options.get("person")  # who started the batch
     except ProjectLockedError as exc:
         return {"event": "skipped", "project": name, "message": f"already open by process "
                 f"{exc.pid}: close it there, then run the batch again for this project"}

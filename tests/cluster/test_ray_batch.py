@@ -37,9 +37,12 @@ def events_of(kind, events, project=None):
 
 
 def test_six_projects_give_the_masks_of_the_local_queue(ray_local, local_masks, tmp_path):
+    from annotator.settings import acting_as
+
     dirs = make_projects(tmp_path, shared_path)
     events: list[dict] = []
-    report = run_batch(dirs, on_event=events.append, **OPTS)
+    with acting_as("batcher"):  # who started the batch: the author of its workers' operations
+        report = run_batch(dirs, on_event=events.append, **OPTS)
     assert sorted(report.by_state("done")) == sorted(str(d) for d in dirs)
     assert masks_of(dirs) == local_masks()
     for d in dirs:  # every project started once, on a worker of this instance, and reported
@@ -52,6 +55,8 @@ def test_six_projects_give_the_masks_of_the_local_queue(ray_local, local_masks, 
     for d in dirs:
         with Project.open(d) as project:  # every lock was released
             assert project.store.integrity_check() == "ok"
+            ops = project.store.history()
+            assert ops[0].kind != "import" and ops[0].author == "batcher"
 
 
 def test_a_worker_killed_by_its_pid_is_retried_and_resumes(ray_local, local_masks, tmp_path):

@@ -1,5 +1,6 @@
-"""Edit ▸ Preferences: engines and model files, device, precision, refine policy; the brush,
-the frame cache and the questions before an accept or a re-propagation; shortcuts.
+"""Edit ▸ Preferences: engines and model files, device, precision, refine policy; your name
+(recorded with every change and review), the brush, the frame cache and the questions before an
+accept or a re-propagation; shortcuts.
 
 Values live in the JSON settings (:mod:`annotator.settings`, shared with the command line): OK
 writes them in one go; the window takes the brush and the shortcuts at once, the engines their
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QKeySequenceEdit,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -157,6 +159,11 @@ class PreferencesDialog(QDialog):
         re-propagation."""
         tab = QWidget()
         form = QFormLayout(tab)
+        self.person_name = QLineEdit(str(settings.for_editing("person.name") or ""))
+        self.person_name.setObjectName("person_name")
+        self.person_name.setPlaceholderText(settings.login_name())
+        self.person_name.setToolTip(settings.spec("person.name").help)
+        form.addRow("Your name", self.person_name)
         self.brush = _spin("canvas.brush", QSpinBox(), " px", 200)
         self.cache = _spin("cache.frames_mb", QSpinBox(), " MB", 65536)
         self.area_factor = _spin("guards.area_factor", QDoubleSpinBox(), " ×", 100.0)
@@ -303,6 +310,7 @@ class PreferencesDialog(QDialog):
                 "pipeline.refine": self.refine.currentData(),
                 "cache.frames_mb": self.cache.value(),
                 "canvas.brush": self.brush.value(),
+                "person.name": self.person_name.text().strip() or None,
                 "guards.area_factor": self.area_factor.value(),
                 "guards.reviewed_frames": self.reviewed.value(),
                 "guards.frame_share": self.frame_share.value(),
