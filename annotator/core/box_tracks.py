@@ -6,12 +6,13 @@ For each frame ``f`` of a segment ``[start, end]``, the first that applies:
 1. a **keyframe** at ``f`` (a box a person drew or imported): that box — or, when it is an
    *outside* keyframe, no box (the object is not visible from there until the next keyframe);
 2. inside an outside span (the last keyframe before ``f`` is outside): no box;
-3. a **tracked** box at ``f`` (taken from a propagated mask by box tracking) — unless it
+3. the tight box of the object's **mask** at ``f`` (source ``mask``: a segment with masks,
+   e.g. made from its boxes after it was box-tracked, shows its masks' boxes);
+4. a **tracked** box at ``f`` (taken from a propagated mask by box tracking) — unless it
    disagrees with the interpolation (below) at ``f``: where both exist and their IoU is under
    :data:`RULE` ``.agree``, the interpolation wins (and the check view flags the frame). Where
    there is no interpolation (before the first keyframe) the track is all there is; after the
    last keyframe (the held box) the rule applies when ``RULE.held`` says so;
-4. the tight box of the object's **mask** at ``f`` (source ``mask``);
 5. between two keyframes ``a < f < b``: the **interpolated** box
    ``A + (B - A) · (f - a) / (b - a)``, computed in float64 and never rounded (CVAT's linear
    interpolation, also towards an outside keyframe, whose box is where the object left);
@@ -112,14 +113,14 @@ def _at(f: int, keys: dict, kf: list[int], tracked: dict, mask_boxes: Mapping,
     nxt = keys[kf[i]] if i < len(kf) else None
     box = None if prev is None else prev.box if nxt is None else interpolate(
         prev.box, nxt.box, (f - prev.frame) / (nxt.frame - prev.frame))
+    if mask_boxes.get(f) is not None:
+        return TrackBox(f, tuple(float(v) for v in mask_boxes[f]), "mask")
     if f in tracked:
         t = tracked[f].box
         judged = box is not None and (nxt is not None or rule.held)
         if not judged or iou(t, box) >= rule.agree:
             return TrackBox(f, t, "tracked")
         return TrackBox(f, box, "interpolated", overruled=True)
-    if mask_boxes.get(f) is not None:
-        return TrackBox(f, tuple(float(v) for v in mask_boxes[f]), "mask")
     return None if box is None else TrackBox(f, box, "interpolated")
 
 
