@@ -235,6 +235,23 @@ def masks_from_boxes(project: Any, segment: Any, segmenter: Any = None) -> int:
     return len(masks)
 
 
+def box_jobs(store: Any) -> dict[int, tuple[str, int, int]]:
+    """``segment id -> (job key, frames done, frames to track)`` of every box-only segment
+    with a visible keyframe (what a batch reports before it tracks them; a finished job
+    counts as all done)."""
+    from annotator.core.export_boxes import box_only_segments
+
+    out = {}
+    for s in box_only_segments(store):
+        keys = keyframes_in(store.boxes_of(s.object_id, s.start, s.end), s.start, s.end)
+        total = sum(len(f) for _k, f in stretches(s.start, s.end, keys))
+        if total:
+            job = store.job(job_key(s.id)) or {}
+            done = total if job.get("state") == "done" else int(job.get("done") or 0)
+            out[s.id] = (job_key(s.id), min(done, total), total)
+    return out
+
+
 def track_box_segments(project: Any, propagator: Any, segmenter: Any = None, *,
                        segments: list[int] | None = None,
                        progress: Callable[[int, int, int], None] | None = None,
