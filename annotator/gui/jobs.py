@@ -86,10 +86,11 @@ def track_boxes(project: Any, segment_ids: list[int], ctx: Any, out: JobOutcome)
     from annotator.pipeline.queue import choose_engine
 
     store = project.store
+    objects = sorted({store.segment(sid).object_id for sid in segment_ids})
 
     def progress(done: int, total: int, frame: int) -> None:
         ctx.progress(done, total, f"box tracking: frame {frame}")
-        ctx.frames([(store.segment(sid).object_id, frame) for sid in segment_ids])
+        ctx.frames([(oid, frame) for oid in objects])  # the canvas repaints the frame
 
     for r in track_box_segments(project, choose_engine(options()["engine"]),
                                 segments=segment_ids, progress=progress,

@@ -38,6 +38,11 @@ from annotator.core.box_tracks import keyframes_in
 from annotator.core.tracks import box_of
 from annotator.pipeline.checkpoint import CheckpointStore
 
+#: a checkpoint after this many seconds of engine time (and 20 times its own cost apart), as
+#: mask propagation takes them; ``CHECKPOINT_EVERY`` (steps) instead when set
+CHECKPOINT_S = 0.5
+CHECKPOINT_EVERY: int | None = None
+
 
 @dataclass
 class BoxTrackResult:
@@ -150,7 +155,9 @@ def track_segment(store: Any, frames: Callable[[int], np.ndarray], segment: Any,
                 result.state = "cancelled"
                 store.job_update(key, state="cancelled")
                 return result
-            if ckpts is not None and j > first and engine_s >= max(0.5, 20 * cost):
+            due = (j % CHECKPOINT_EVERY == 0 if CHECKPOINT_EVERY else
+                   engine_s >= max(CHECKPOINT_S, 20 * cost))
+            if ckpts is not None and j > first and due:
                 t0 = time.perf_counter()
                 ckpts.save(s, j, propagator.get_state(), {}, committed=j)
                 cost, engine_s = time.perf_counter() - t0, 0.0

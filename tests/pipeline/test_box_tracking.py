@@ -208,3 +208,46 @@ def test_a_cancelled_box_tracking_resumes_where_it_stopped(shared, tmp_path):
         assert fourth.state == "done" and fourth.op_id != r.op_id
     finally:
         p.close()
+
+
+def test_a_resume_replays_from_the_engines_checkpoint(shared, tmp_path, monkeypatch):
+    """With a checkpoint every 8 steps, a run cancelled after 21 frames of a stretch resumes
+    from the checkpoint of step 16 (5 frames replayed, not 21) and ends with the boxes of an
+    uninterrupted run; the finished job leaves no checkpoint behind."""
+    import threading
+
+    from annotator.pipeline import box_tracking
+
+    monkeypatch.setattr(box_tracking, "CHECKPOINT_EVERY", 8)
+
+    def project(name):
+        p = api.create(shared("data", "davis2016", SEQ, "JPEGImages"), tmp_path / name)
+        dog = p.add_object("dog", category="dog")
+        p.add_segment(dog, 0, 24)
+        p.store.put_box(dog, 0, tight(shared, 0))
+        return p, dog
+
+    whole, dog = project("whole.avsproj")
+    try:
+        track_box_segments(whole.project, FallbackPropagator(), FallbackSegmenter())
+        expected = {b.frame: b.box for b in whole.store.boxes_of(dog)}
+    finally:
+        whole.close()
+    p, dog = project("cut.avsproj")
+    try:
+        cancel = threading.Event()
+        (r,) = track_box_segments(p.project, FallbackPropagator(), FallbackSegmenter(),
+                                  progress=lambda d, t, f: d == 21 and cancel.set(),
+                                  cancel=cancel)
+        assert r.state == "cancelled" and r.written + r.lost == 21
+        folder = p.project.cache_dir / "jobs"
+        assert sorted(f.name for f in folder.glob("*.ckpt")) == ["track_boxes_1.s0.16.ckpt"]
+        (again,) = track_box_segments(p.project, FallbackPropagator(), FallbackSegmenter())
+        assert again.state == "done" and again.replayed == 21 - 16
+        got = {b.frame: b.box for b in p.store.boxes_of(dog)}
+        assert got.keys() == expected.keys()
+        for f in got:
+            assert got[f] == pytest.approx(expected[f], abs=1e-6)
+        assert not list(folder.glob("*.ckpt"))
+    finally:
+        p.close()
