@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from annotator import settings
+from annotator.api_boxes import BoxCalls
 from annotator.core.project import Project as _Project
 from annotator.core.project import default_project_dir
 from annotator.errors import UserError
@@ -88,8 +89,9 @@ class Exported:
         return self.text
 
 
-class Project:
-    """An open project (:func:`create`, :func:`open`); close it, or use ``with``."""
+class Project(BoxCalls):
+    """An open project (:func:`create`, :func:`open`); close it, or use ``with``. Its box
+    calls (``box``, ``set_box``, ``track_boxes`` …) are :class:`annotator.api_boxes.BoxCalls`'."""
 
     def __init__(self, project: _Project) -> None:
         self.project = project
@@ -233,6 +235,10 @@ class Project:
         if segments is not None:
             segments = [int(s) for s in segments]
             t = triage(self.store, segments)  # an unknown id: the store's error
+            if not t["run"] and not t["unanchored"]:
+                raise UserError(f"{self.dir}: segments {t['boxes']} are box-only: "
+                                "project.track_boxes(segments) tracks their boxes, "
+                                "project.masks_from_boxes(segment) makes masks of them")
             if not t["run"]:
                 label, seg = t["unanchored"][0]
                 raise UserError(f"{self.dir}: segment {label} has no accepted mask yet: "

@@ -16,7 +16,8 @@ call; its masks mean nothing (random weights), so no IoU is printed for it.
 ``--track``: on the first ``--sequences`` DAVIS sequences (alphabetically), a box-only segment
 over the whole sequence with a keyframe (the ground truth's tight box) every ``--gap`` frames;
 box tracking with the weight-free engines (GrabCut from each keyframe box, the fallback
-propagator), timed per tracked frame; the box IoU with the ground truth of the tracked boxes
+propagator), timed per tracked frame; the box IoU with the ground truth of the segment's track
+(the track rule of ``annotator.core.box_tracks`` applied: ``bench/box_rule_bench.py`` chose it)
 and of plain interpolation, on the frames between keyframes.
 """
 

@@ -264,13 +264,16 @@ def _track_boxes(project, engine, segments, bar, cancel) -> list:
         seg = project.store.segment(r.segment_id)
         name = project.store.object(seg.object_id).name
         head = f"{name} frames {seg.start}–{seg.end} (box-only)"
-        if r.state == "skipped":
-            print(f"  {head}: no visible keyframe, nothing to track")
+        if r.state in ("skipped", "already"):
+            print(f"  {head}: " + ("no visible keyframe, nothing to track" if r.state ==
+                                   "skipped" else "already tracked from these keyframes, "
+                                   "skipped"))
             continue
         print(f"  {head}: {r.state}, {plural(r.written, 'box tracked', 'boxes tracked')}"
               + (f", {plural(r.lost, 'frame')} lost (interpolated)" if r.lost else "")
-              + (f", {plural(r.kept, 'box')} a person drew kept" if r.kept else ""),
-              flush=True)
+              + (f", {plural(r.kept, 'box')} a person drew kept" if r.kept else "")
+              + (f", resumed (replayed {plural(r.replayed, 'frame')})" if r.replayed else "")
+              + ("; run again to resume" if r.state == "cancelled" else ""), flush=True)
     return results
 
 

@@ -37,8 +37,9 @@ def register(sub) -> None:
                         "for video 1.1 XML")
     g.add_argument("--boxes", type=Path, metavar="FILE",
                    help="box keyframes: CSV object,category,frame,x0,y0,x1,y1[,outside] in "
-                        "pixels, or a COCO .json whose annotations have a bbox and no "
-                        "segmentation (frames inside the objects' segments)")
+                        "pixels, a COCO .json whose annotations have a bbox and no "
+                        "segmentation, or a CVAT 1.1 .xml with <box> tracks (keyframes and "
+                        "outside) (frames inside the objects' segments)")
     g.add_argument("--lu-avs", type=Path, metavar="PATH",
                    help="an LU-AVS export folder or seg_<subset>.json (segments and masks)")
     p.add_argument("--object", metavar="NAME",

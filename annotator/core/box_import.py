@@ -1,6 +1,7 @@
 """Box keyframes from a file: a CSV ``object,category,frame,x0,y0,x1,y1[,outside]`` in pixels,
-or a COCO file whose annotations have a ``bbox`` and no ``segmentation`` (``annotator import
-DIR --boxes FILE``).
+a COCO file whose annotations have a ``bbox`` and no ``segmentation``, or a CVAT 1.1 XML file
+with ``<box>`` tracks (CVAT for video; CVAT for images boxes too) (``annotator import DIR
+--boxes FILE``).
 
 Objects (and categories) are created when new; every frame must lie in one of its object's
 audible segments (import the segments first), and every box inside the frame. A file with any
@@ -8,6 +9,9 @@ problem imports nothing and names each problem with its line or annotation. Impo
 keyframes (source ``imported``): boxes between them are interpolated, and no job replaces them.
 A COCO annotation whose ``attributes.keyframe`` is false (an interpolated box, as our own COCO
 export writes one per frame) is left out; ``attributes.outside`` true makes an outside keyframe.
+A CVAT track's keyframes are read (its ``keyframe="0"`` boxes are CVAT's interpolation), its
+``outside`` boxes are outside keyframes — except one outside every audible segment of the
+object, which only closes the track (as CVAT closes one after its last box) and is left out.
 """
 
 from __future__ import annotations
@@ -36,18 +40,22 @@ def import_boxes(store: Store, path: str | Path) -> ImportReport:
     if not path.is_file():
         raise UserError(f"{path}: no such file; expected a CSV of boxes "
                         f"({','.join(CSV_COLUMNS)}[,outside]) or a COCO .json with bbox")
-    masks: list = []  # a COCO file's annotations with a segmentation (left to --masks)
-    rows, problems = (_coco_rows(store, path, masks) if path.suffix.lower() == ".json"
-                      else _csv_rows(store, path))
+    masks: list = []  # a file's masks: COCO annotations with a segmentation, CVAT shapes
+    suffix = path.suffix.lower()
+    rows, problems = (_coco_rows(store, path, masks) if suffix == ".json" else
+                      _cvat_rows(store, path, masks) if suffix == ".xml" else
+                      _csv_rows(store, path))
     if masks and not rows and not problems:
-        problems.append(f"annotation {masks[0]} has a segmentation: import masks with --masks")
+        problems.append(f"{masks[0]} is a mask, not a box: import masks with --masks")
     problems += _segment_problems(store, rows)
     if problems:
         raise ImportError_(path, problems)
     report = ImportReport()
     if masks:
-        report.notes.append(f"{plural(len(masks), 'annotation')} with a segmentation left "
-                            "out: import them with --masks")
+        what = ("annotation", "with a segmentation") if suffix == ".json" else \
+            ("shape", "that is not a box")
+        report.notes.append(f"{plural(len(masks), what[0])} {what[1]} left out: import them "
+                            "with --masks")
     with store.transaction():
         op = store.new_op("import_boxes", f"Import boxes from {path.name}")
         report.op_id = op
@@ -131,7 +139,7 @@ def _coco_rows(store: Store, path: Path, masks: list) -> tuple[list[Row], list[s
         aid = ann.get("id", k)
         where = f"annotation {aid}"
         if ann.get("segmentation"):
-            masks.append(aid)
+            masks.append(where)
             continue
         attrs = ann.get("attributes") if isinstance(ann.get("attributes"), dict) else {}
         if attrs.get("keyframe") is False:
@@ -167,6 +175,46 @@ def _coco_rows(store: Store, path: Path, masks: list) -> tuple[list[Row], list[s
         if box is not None:
             rows.append((name, cat, int(frame), box, bool(attrs.get("outside")), where))
     return rows, problems
+
+
+def _cvat_rows(store: Store, path: Path, masks: list) -> tuple[list[Row], list[str]]:
+    from annotator.core.cvat import read_annotations, track_boxes
+
+    hw = store.size_hw
+    root, src_hw = read_annotations(path, hw)
+    if src_hw != hw:
+        raise ImportError_(path, [f"the CVAT task's frames are {src_hw[1]}×{src_hw[0]}, the "
+                                  f"project's video {hw[1]}×{hw[0]}: export the boxes from a "
+                                  "task of this video"])
+    shapes, others = track_boxes(root)
+    masks += others
+    rows: list[Row] = []
+    problems: list[str] = []
+    seen: dict[tuple[str, int], str] = {}
+    for name, label, frame_text, coords, outside, where in shapes:
+        try:
+            frame = int(frame_text)
+            box = [float(v) for v in coords]
+        except (TypeError, ValueError):
+            problems.append(f"{where}: frame must be a whole number and xtl ytl xbr ybr "
+                            "numbers (pixels)")
+            continue
+        if outside and _outside_segments(store, name, frame):
+            continue  # closes the track after its last box: nothing to keep
+        if (name, frame) in seen:
+            problems.append(f"{seen[name, frame]} and {where} both give {name!r} a box on "
+                            f"frame {frame}")
+            continue
+        seen[name, frame] = where
+        box = _checked(store, box, frame, where, problems)
+        if box is not None:
+            rows.append((name, label, frame, box, outside, where))
+    return rows, problems
+
+
+def _outside_segments(store: Store, name: str, frame: int) -> bool:
+    obj = store.object_by_name(name)
+    return obj is None or not any(frame in s for s in store.segments(obj.id))
 
 
 def _segment_problems(store: Store, rows: list[Row]) -> list[str]:

@@ -207,6 +207,57 @@ def export_cvat(store: Store, out: str | Path, *, overwrite: bool = False,
     return {"path": str(out), **summary}
 
 
+def read_annotations(path: Path, hw: tuple[int, int]) -> tuple[ET.Element, tuple[int, int]]:
+    """The ``<annotations>`` root of a CVAT 1.1 XML file and its frames' ``(height, width)``
+    (``original_size``; ``hw`` when the file does not say); a ``UserError`` naming the file
+    when it is not one."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise UserError(f"{path}: not a CVAT XML file ({exc})") from None
+    if root.tag != "annotations":
+        raise UserError(f"{path}: not a CVAT XML file (root element <{root.tag}>)")
+    osize = root.find("meta/task/original_size")
+    if osize is None:
+        osize = root.find("meta/job/original_size")
+    if osize is None:
+        return root, hw
+    try:
+        return root, (int(osize.findtext("height", hw[0])), int(osize.findtext("width", hw[1])))
+    except ValueError:
+        raise UserError(f"{path}: original_size is not two whole numbers") from None
+
+
+def track_boxes(root: ET.Element) -> tuple[list[tuple], list[str]]:
+    """The ``<box>`` keyframes of a CVAT for video file's tracks and of a CVAT for images
+    file's images: ``(name, label, frame, (x0, y0, x1, y1) text, outside, where)`` each, and
+    where the other shapes (masks, polygons …) are. A track's boxes with ``keyframe="0"`` are
+    CVAT's own interpolation between its keyframes and are left out; each track is one object
+    (named by its ``object`` attribute, else ``label id``)."""
+    out: list[tuple] = []
+    others: list[str] = []
+    owners = [(t, True) for t in root.iter("track")] + [(i, False) for i in root.iter("image")]
+    for owner, is_track in owners:
+        for shape in owner:
+            where = (f"track {owner.get('id')}" if is_track else f"image {owner.get('name')}") \
+                + f" {shape.tag} on frame {shape.get('frame') if is_track else owner.get('id')}"
+            if shape.tag != "box":
+                if shape.tag in ("mask", "polygon", "polyline", "points", "skeleton"):
+                    others.append(where)
+                continue
+            if is_track and shape.get("keyframe", "1") == "0":
+                continue
+            label = (owner.get("label") if is_track else shape.get("label")) or "object"
+            attrs = {a.get("name"): a.text or "" for a in shape.findall("attribute")}
+            default = f"{label} {owner.get('id')}" if is_track else \
+                f"{label} {shape.get('group_id') or len(out) + 1}"
+            frame = shape.get("frame") if is_track else owner.get("id")
+            coords = tuple(shape.get(k) for k in ("xtl", "ytl", "xbr", "ybr"))
+            out.append((attrs.get("object") or default, label, frame, coords,
+                        shape.get("outside") == "1", where))
+    return out, others
+
+
 def import_cvat(store: Store, path: str | Path, *, fit: str = "error"):
     """Masks and polygons of a CVAT for video 1.1 (or images 1.1) XML; each track is one
     object. Everything is checked first; a bad shape imports nothing."""
@@ -215,20 +266,8 @@ def import_cvat(store: Store, path: str | Path, *, fit: str = "error"):
     from annotator.core.importers import ImportError_, ImportReport, _fit, _object
 
     path = Path(path)
-    try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as exc:
-        raise UserError(f"{path}: not a CVAT XML file ({exc})") from None
-    if root.tag != "annotations":
-        raise UserError(f"{path}: not a CVAT XML file (root element <{root.tag}>)")
     hw = store.size_hw
-    osize = root.find("meta/task/original_size")
-    if osize is None:
-        osize = root.find("meta/job/original_size")
-    if osize is not None:
-        src_hw = (int(osize.findtext("height", hw[0])), int(osize.findtext("width", hw[1])))
-    else:
-        src_hw = hw
+    root, src_hw = read_annotations(path, hw)
     report = ImportReport()
     problems: list[str] = []
     decoded: list[tuple[str, str, int, np.ndarray]] = []

@@ -131,6 +131,9 @@ def commands(c: Any) -> list[Command]:
                 lambda: pr.propagate_from_here(-1), EDIT),
         Command("repropagate", "&Re-propagate between anchors", "R",
                 pr.repropagate_between_anchors, EDIT, "Only up to the neighbouring anchors"),
+        Command("masks_from_boxes", "&Masks from boxes", "", pr.masks_from_boxes, EDIT,
+                "A box-only segment: the segmenter's mask of each box keyframe becomes an "
+                "anchor, then the segment is propagated (the boxes stay)"),
         Command("batch", "&Batch over several projects…", "", fl.batch_projects, PROJECT,
                 "Propagate every segment of other projects, one after the other"),
         Command("cancel", "&Cancel job", "Ctrl+.", pr.cancel_job, PROJECT,

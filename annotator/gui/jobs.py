@@ -57,19 +57,79 @@ class _Relay:
         self.ctx.frames([(o, pr.frame) for o in self.objects])
 
 
-def propagate_segments(project: Any, segment_ids: list[int] | None, ctx: Any) -> JobOutcome:
-    """Propagate the given segments (None: all) from their anchors."""
+def propagate_segments(project: Any, segment_ids: list[int] | None, ctx: Any,
+                       boxes: list[int] = ()) -> JobOutcome:
+    """Propagate the given segments (None: all) from their anchors, then track the boxes of
+    the box-only segments ``boxes`` (:mod:`annotator.pipeline.box_tracking`)."""
     from annotator.pipeline.queue import propagate_project
 
     relay = _Relay(ctx)
-    results = propagate_project(project, segments=segment_ids, on_progress=relay.on_progress,
-                                on_job=relay.on_job, cancel=ctx.cancel_event,
-                                on_message=relay.on_message, **options())
+    results = []
+    if segment_ids is None or segment_ids:
+        results = propagate_project(project, segments=segment_ids,
+                                    on_progress=relay.on_progress, on_job=relay.on_job,
+                                    cancel=ctx.cancel_event, on_message=relay.on_message,
+                                    **options())
     label = "Propagate all segments" if segment_ids is None else "Propagate segment"
     out = summarize(results, label, project.store)
     out.skipped = relay.notes + out.skipped
-    if not results:
+    if boxes and not ctx.cancel_event.is_set():
+        track_boxes(project, list(boxes), ctx, out)
+    if not results and not boxes:
         out.skipped.append("Nothing to propagate: no segment has an accepted mask yet")
+    return out
+
+
+def track_boxes(project: Any, segment_ids: list[int], ctx: Any, out: JobOutcome) -> None:
+    """Box tracking of the box-only segments ``segment_ids``, counted into ``out``."""
+    from annotator.pipeline.box_tracking import track_box_segments
+    from annotator.pipeline.queue import choose_engine
+
+    store = project.store
+    objects = sorted({store.segment(sid).object_id for sid in segment_ids})
+
+    def progress(done: int, total: int, frame: int) -> None:
+        ctx.progress(done, total, f"box tracking: frame {frame}")
+        ctx.frames([(oid, frame) for oid in objects])  # the canvas repaints the frame
+
+    for r in track_box_segments(project, choose_engine(options()["engine"]),
+                                segments=segment_ids, progress=progress,
+                                cancel=ctx.cancel_event):
+        out.boxes += r.written
+        out.kept += r.kept
+        out.boxes_already += r.state == "already"
+        out.cancelled = out.cancelled or r.state == "cancelled"
+        out.states.append(r.state)
+        if r.state == "skipped":
+            seg = store.segment(r.segment_id)
+            out.skipped.append(f"{store.object(seg.object_id).name} frames {seg.start}–"
+                               f"{seg.end}: every box keyframe is an outside one — draw the "
+                               "object's box with K on a frame where it is visible")
+
+
+def masks_from_boxes(project: Any, segment_id: int, ctx: Any) -> JobOutcome:
+    """Propagate ▸ Masks from boxes: a box-only segment's keyframe boxes become anchor masks
+    (the segmenter's), then the segment is propagated from them; the boxes stay."""
+    from annotator.core.box_tracks import box_only
+    from annotator.pipeline.box_tracking import masks_from_boxes as anchors_from_boxes
+
+    store = project.store
+    seg = store.segment(segment_id)
+    name = store.object(seg.object_id).name
+    label = f"Masks from boxes, {name} {seg.start}–{seg.end}"
+    if not box_only(store, seg.object_id, seg.start, seg.end):
+        has = store.masks_of(seg.object_id, seg.start, seg.end)
+        why = ("it has masks already (they stay as they are)" if has else
+               "it has no box keyframe: draw the object's box with K first")
+        return JobOutcome(label, skipped=[f"{name} frames {seg.start}–{seg.end}: no masks "
+                                          f"made from boxes, {why}"])
+    n = anchors_from_boxes(project, seg)
+    if n == 0:
+        return JobOutcome(label, sync_history=True, skipped=[
+            f"{name} frames {seg.start}–{seg.end}: every box keyframe is an outside one — "
+            "draw the object's box with K on a frame where it is visible"])
+    out = propagate_segments(project, [segment_id], ctx)
+    out.label, out.anchors = label, n
     return out
 
 

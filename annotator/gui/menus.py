@@ -25,7 +25,7 @@ MENUS: list[tuple[str, list[str | None]]] = [  # None: a separator
                "less_opaque", None, "*docks"]),
     ("P&layback", ["play", "loop", "slower", "faster", "mute"]),
     ("&Propagate", ["propagate", "propagate_all", "propagate_fwd", "propagate_back",
-                    "repropagate", None, "batch", "cancel"]),
+                    "repropagate", "masks_from_boxes", None, "batch", "cancel"]),
     ("&Review", ["check_view", "next_flag", "prev_flag", "other_version", "compare_with", None,
                  "reviewer_mode", "review_approve", "review_needs_work", None, "mark_done",
                  "mark_failed", None, "propose", "assign_proposal", "reject_proposal"]),

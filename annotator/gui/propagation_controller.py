@@ -84,7 +84,7 @@ class PropagationController(QObject):
             if session is not self.session:
                 return
             note = triage_note(t)
-            if not t["run"]:
+            if not t["run"] and not t["boxes"]:
                 if segment_ids is not None and t["unanchored"]:
                     label, seg = t["unanchored"][0]
                     note = (f"Segment {label} has no accepted mask yet: click the object on "
@@ -93,11 +93,27 @@ class PropagationController(QObject):
                     note = "Nothing to propagate: " + (note or "there are no segments yet")
                 self.status.say(note[0].upper() + note[1:], True, 15000)
                 return
-            project, ids = session.project, t["run"]
-            if self._start(title, lambda ctx: jobs.propagate_segments(project, ids, ctx)):
+            project, ids, boxes = session.project, t["run"], t["boxes"]
+            if self._start(title, lambda ctx: jobs.propagate_segments(project, ids, ctx,
+                                                                      boxes)):
                 self._note = note
 
         session.run(lambda: triage(store, segment_ids), start)
+
+    def masks_from_boxes(self) -> None:
+        """Propagate ▸ Masks from boxes: the segment under the playhead, box-only, gets the
+        segmenter's mask of each box keyframe as an anchor, then is propagated (the boxes
+        stay; undo takes back each step)."""
+        if not self._editable():
+            return
+        seg = current_segment(self.session, self.state)
+        if seg is None:
+            self.status.say("No segment here: choose an object and a frame inside one of its "
+                            "audible segments (or select a segment).", True)
+            return
+        project = self.session.project
+        self._start(f"Masks from the boxes of segment {seg.start}–{seg.end}",
+                    lambda ctx: jobs.masks_from_boxes(project, seg.id, ctx))
 
     def propagate_from_here(self, direction: int) -> None:
         if not self._editable():

@@ -206,7 +206,8 @@ class CheckpointStore:
             self.notes.append(msg)
             log.warning(msg)
 
-    def clear(self) -> None:
-        for sweep in (0, 1):
+    def clear(self, sweeps: range | tuple = (0, 1)) -> None:
+        """Delete this job's checkpoints of ``sweeps`` (a propagation's two sweeps)."""
+        for sweep in sweeps:
             for _, path in self._files(sweep):
                 path.unlink(missing_ok=True)

@@ -145,6 +145,6 @@ def box_clips(store: Store, object_id: int | None = None) -> list[Clip]:
         if not box_only(store, s.object_id, s.start, s.end):
             continue
         rows = store.boxes_of(s.object_id, s.start, s.end)
-        flags = box_flags(box_track(s.start, s.end, rows), rows)
+        flags = box_flags(box_track(s.start, s.end, rows))
         out += clips_of(sorted(flags.items()), s.object_id)
     return out

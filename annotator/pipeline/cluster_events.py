@@ -133,8 +133,10 @@ def describe(ev: dict) -> str | None:
     if kind == RETRY:
         return f"{name}: retry: {ev['message']}"
     if kind == DONE:
-        return (f"{name}: done, {plural(ev.get('written', 0), 'mask')} written in "
-                f"{ev.get('wall_s', 0):.1f} s ({ev.get('done', 0)}/{ev.get('total', 0)})")
+        boxes = ev.get("boxes", 0)
+        return (f"{name}: done, {plural(ev.get('written', 0), 'mask')} written"
+                + (f", {plural(boxes, 'box tracked', 'boxes tracked')}" if boxes else "")
+                + f" in {ev.get('wall_s', 0):.1f} s ({ev.get('done', 0)}/{ev.get('total', 0)})")
     if kind in (SKIPPED, FAILED):
         return f"{name}: {kind}: {ev.get('message', '')}"
     if kind == CANCELLED:

@@ -6,7 +6,10 @@ Imported only where Ray is installed (:mod:`annotator.pipeline.cluster` checks f
   drains them; the driver sets its cancel flag and every running task sees it within a
   fraction of a second (it stops after the frame in flight, as the local queue does).
 * :func:`propagate_task` — one project: open it (taking its lock), run the very
-  :func:`~annotator.pipeline.queue.propagate_project` of the local queue, close it. A project
+  :func:`~annotator.pipeline.queue.propagate_project` of the local queue and then, as
+  ``annotator propagate`` does, box tracking of its box-only segments
+  (:func:`~annotator.pipeline.box_tracking.track_box_segments`, resumable the same way), close
+  it. A project
   open elsewhere comes back ``skipped``, a bad input ``failed``: neither raises, so Ray does not
   retry them. A worker that dies (SIGKILL, OOM killer, lost node) is retried by Ray
   (``max_retries``); the next attempt resumes from the project's checkpoints. The engines come
@@ -121,9 +124,11 @@ def propagate_task(project_dir: str, options: dict, board) -> dict:
     from annotator.core.lock import ProjectLockedError
     from annotator.core.project import Project
     from annotator.errors import explain
-    from annotator.pipeline.job import job_key
+    from annotator.pipeline.box_tracking import box_jobs as track_boxes_jobs
+    from annotator.pipeline.box_tracking import track_box_segments
+    from annotator.pipeline.job import Progress, job_key
     from annotator.pipeline.plan import plan_passes
-    from annotator.pipeline.queue import propagate_project
+    from annotator.pipeline.queue import choose_engine, propagate_project
 
     holder = f"{os.getpid()} on {socket.gethostname()}"
     name = str(project_dir)
@@ -150,6 +155,9 @@ def propagate_task(project_dir: str, options: dict, board) -> dict:
             plans = plan_passes(project.store)
             totals = {job_key(p): p.total for p in plans if p.runs}
             done = {k: int((project.store.job(k) or {}).get("done") or 0) for k in totals}
+            box_jobs = track_boxes_jobs(project.store)
+            for key, d, t in box_jobs.values():
+                totals[key], done[key] = t, d
             board.push.remote({"event": START, "project": name, "holder": holder,
                                "done": sum(done.values()), "total": sum(totals.values())})
             last = [0.0]
@@ -163,16 +171,30 @@ def propagate_task(project_dir: str, options: dict, board) -> dict:
                                        "done": sum(done.values()), "total": sum(totals.values()),
                                        "frame": pr.frame})
 
-            results = propagate_project(project, engine=options.get("engine", "auto"),
-                                        refine=options.get("refine"), on_progress=on_progress,
-                                        cancel=cancel)
-            state = "cancelled" if any(r.state == "cancelled" for r in results) else "done"
-            return {"event": state, "project": name, "holder": holder,
-                    "written": sum(r.written for r in results),
-                    "done": sum(r.done for r in results if r.key in totals),
+            engine = options.get("engine", "auto")
+            results = propagate_project(project, engine=engine, refine=options.get("refine"),
+                                        on_progress=on_progress, cancel=cancel)
+            boxes = []
+            for sid, (key, _d, total) in box_jobs.items():
+                if cancel.is_set():
+                    break
+
+                def on_boxes(d: int, _t: int, frame: int, key: str = key) -> None:
+                    on_progress(Progress(key, d, totals[key], frame, 0.0))
+
+                boxes += track_box_segments(project, choose_engine(engine), segments=[sid],
+                                            progress=on_boxes, cancel=cancel)
+                if boxes and boxes[-1].state != "cancelled":
+                    done[key] = total
+            cancelled = any(r.state == "cancelled" for r in [*results, *boxes])
+            return {"event": "cancelled" if cancelled else "done", "project": name,
+                    "holder": holder, "written": sum(r.written for r in results),
+                    "boxes": sum(b.written for b in boxes),
+                    "done": sum(r.done for r in results if r.key in totals)
+                    + sum(done[k] for k, _d, _t in box_jobs.values()),
                     "total": sum(totals.values()), "wall_s": round(time.monotonic() - t0, 3),
                     "flagged": sum(sum(r.flagged.values()) for r in results),
-                    "states": [r.state for r in results]}
+                    "states": [r.state for r in results] + [b.state for b in boxes]}
     except Exception as exc:  # noqa: BLE001 - a bad input met mid-run (a missing video …)
         user = explain(exc, Path(project_dir))
         if user is None:

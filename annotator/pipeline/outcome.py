@@ -24,6 +24,9 @@ class JobOutcome:
     flagged: int = 0
     kept: int = 0  # frames a person edited while the job ran, kept as they were
     already: int = 0  # passes with nothing to do (same anchors as the last run)
+    boxes: int = 0  # boxes tracked (box-only segments)
+    boxes_already: int = 0  # box-only segments tracked from the same keyframes before
+    anchors: int = 0  # anchor masks made from box keyframes
     cancelled: bool = False
     failed: bool = False
     error: str = ""
@@ -36,7 +39,8 @@ class JobOutcome:
     @property
     def propagated(self) -> bool:
         """A propagation summary is due (not an export's or batch's own message)."""
-        return not self.message and not (self.skipped and not self.frames)
+        did = self.frames or self.boxes or self.boxes_already
+        return not self.message and not (self.skipped and not did)
 
     def text(self) -> str:
         """The sentence for the status bar ("" when the skipped lines say it all)."""
@@ -46,9 +50,18 @@ class JobOutcome:
             return self.message
         if not self.propagated:
             return ""
-        what = plural(self.frames, "mask") + " propagated"
-        if self.flagged:
-            what += f", {self.flagged} flagged"
+        parts = []
+        if self.anchors:
+            parts.append(plural(self.anchors, "anchor mask") + " from box keyframes")
+        if self.frames or not (self.boxes or self.boxes_already):
+            parts.append(plural(self.frames, "mask") + " propagated"
+                         + (f", {self.flagged} flagged" if self.flagged else ""))
+        if self.boxes:
+            parts.append(plural(self.boxes, "box tracked", "boxes tracked"))
+        if self.boxes_already and not self.boxes:
+            parts.append("boxes already tracked from the same keyframes (nothing changed "
+                         "since): draw or move a keyframe to track again")
+        what = "; ".join(parts)
         if self.kept:
             what += (f"; {plural(self.kept, 'frame')} a person edited while it ran kept as "
                      f"{'it was' if self.kept == 1 else 'they were'}")

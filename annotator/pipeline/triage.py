@@ -21,17 +21,21 @@ def _already_propagated(seg: Any, masks: list) -> bool:
 
 
 def triage(store: Any, segment_ids: list[int] | None) -> dict:
-    """Which segments a propagation can start: ``run`` (segment ids), ``unanchored`` and, for
-    all segments (``segment_ids`` None), ``already`` propagated or done — as
-    ``(label, segment)`` pairs; ``label`` is "object start–end"."""
+    """Which segments a propagation can start: ``run`` (segment ids), ``boxes`` (ids of
+    box-only segments: box tracking), ``unanchored`` and, for all segments (``segment_ids``
+    None), ``already`` propagated or done — as ``(label, segment)`` pairs; ``label`` is
+    "object start–end"."""
     names = {o.id: o.name for o in store.objects()}
     segs = (store.segments() if segment_ids is None
             else [store.segment(i) for i in segment_ids])
-    out: dict[str, list] = {"run": [], "unanchored": [], "already": []}
+    out: dict[str, list] = {"run": [], "boxes": [], "unanchored": [], "already": []}
     for seg in segs:
         masks = store.masks_of(seg.object_id, seg.start, seg.end)
         label = f"{names.get(seg.object_id, '?')} {seg.start}–{seg.end}"
-        if not any(m.anchor for m in masks):
+        if not masks and any(b.keyframe for b in store.boxes_of(seg.object_id, seg.start,
+                                                                  seg.end)):
+            out["boxes"].append(seg.id)  # box-only: tracked (a finished track says so)
+        elif not any(m.anchor for m in masks):
             out["unanchored"].append((label, seg))
         elif segment_ids is None and _already_propagated(seg, masks):
             out["already"].append((label, seg))

@@ -14,12 +14,14 @@ import socket
 import threading
 import time
 
+import numpy as np
 import pytest
 
 pytest.importorskip("ray")
 
 from annotator.core.project import DB_NAME, Project  # noqa: E402
 from annotator.pipeline.cluster import run_batch, transient_errors  # noqa: E402
+from annotator.pipeline.cluster_events import describe  # noqa: E402
 from annotator.pipeline.cluster_worker import Board, propagate_task  # noqa: E402
 from annotator.pipeline.queue import propagate_projects  # noqa: E402
 from tests.cluster.conftest import SEQUENCES, make_projects, masks_of  # noqa: E402
@@ -180,3 +182,49 @@ def test_a_lock_still_held_by_a_lost_worker_of_the_batch_is_waited_for_not_skipp
     waits = [e for e in ray.get(board.drain.remote())
              if e["event"] == "retry" and e["project"] == str(d2)]
     assert len(waits) == 2  # the first attempt and Ray's retry
+
+
+def test_box_only_segments_are_tracked_on_the_cluster_as_locally(ray_local, tmp_path):
+    """A project with a masked object and a box-only one: the Ray task propagates the masks
+    and tracks the boxes (as ``annotator propagate`` does locally), a person's keyframes
+    kept; the tracked boxes are those the local box tracking makes of a twin project."""
+    from PIL import Image
+
+    from annotator.engines.fallback_propagator import FallbackPropagator
+    from annotator.engines.fallback_segmenter import FallbackSegmenter
+    from annotator.pipeline.box_tracking import track_box_segments
+
+    folder = shared_path("data", "davis2016", "dog-agility")
+    gt = {f: np.array(Image.open(folder / "Annotations" / f"{f:05d}.png")) > 0
+          for f in (0, 10)}
+
+    def tight(m):
+        ys, xs = np.nonzero(m)
+        return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+
+    twins = []
+    for name in ("cluster", "local"):
+        (d,) = make_projects(tmp_path / name, shared_path, ("dog-agility",), 20)
+        with Project.open(d) as project:
+            store = project.store
+            dog = store.add_object("dog")
+            store.add_segment(dog, 0, 19)
+            for f, m in gt.items():
+                store.put_box(dog, f, tight(m))
+        twins.append(d)
+    events: list[dict] = []
+    report = run_batch([twins[0]], on_event=events.append, **OPTS)
+    assert report.by_state("done") == [str(twins[0])]
+    (start,) = events_of("start", events)
+    assert start["total"] == 19 + 18  # 19 masks, 18 boxes to track
+    (done,) = events_of("done", events)
+    assert done["boxes"] == 18 and done["done"] == done["total"] == 37
+    assert "18 boxes tracked" in describe(done)
+    with Project.open(twins[1]) as project:
+        (r,) = track_box_segments(project, FallbackPropagator(), FallbackSegmenter())
+        assert r.written == 18
+        want = {(b.frame, b.source): b.box for b in project.store.boxes_of(2)}
+    with Project.open(twins[0]) as project:
+        got = {(b.frame, b.source): b.box for b in project.store.boxes_of(2)}
+        assert project.store.object(2).name == "dog" and not project.store.masks_of(2)
+    assert got == want and got[0, "drawn"] == tight(gt[0])

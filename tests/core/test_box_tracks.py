@@ -38,7 +38,7 @@ def test_interpolation_between_keyframes_is_exact():
 
 def test_outside_spans_tracked_boxes_masks_and_the_ends():
     a, b, c = (0, 0, 10, 10), (10, 10, 30, 30), (50, 50, 60, 60)
-    rows = [rec(2, a), rec(6, b, outside=True), rec(9, c), rec(4, (1, 1, 2, 2), "tracked"),
+    rows = [rec(2, a), rec(6, b, outside=True), rec(9, c), rec(4, (5, 5, 20, 21), "tracked"),
             rec(7, (5, 5, 6, 6), "tracked")]  # a tracked box inside an outside span
     masks = {3: (2, 2, 12, 12), 1: (0, 0, 3, 3)}
     track = {t.frame: t for t in box_track(0, 11, rows, masks)}
@@ -53,6 +53,29 @@ def test_outside_spans_tracked_boxes_masks_and_the_ends():
     assert track[10].source == "interpolated"
     # a deleted box (no coordinates) and rows outside the range are no keyframes
     assert box_track(0, 4, [rec(2, None), rec(8, a)]) == []
+
+
+def test_a_tracked_box_that_disagrees_with_the_interpolation_gives_way():
+    """The track rule: between keyframes a tracked box under RULE.agree IoU with the
+    interpolation is overruled (flagged as such); before the first keyframe and after the
+    last one (RULE.held False) the track is kept whatever it says."""
+    from annotator.core.box_tracks import RULE, TrackRule, iou
+
+    a, b = (0.0, 0.0, 10.0, 10.0), (10.0, 0.0, 20.0, 10.0)
+    off, near = (40.0, 0.0, 50.0, 10.0), (5.0, 0.0, 15.0, 10.5)
+    rows = [rec(2, a), rec(12, b), rec(0, off, "tracked"), rec(5, off, "tracked"),
+            rec(7, near, "tracked"), rec(14, off, "tracked")]
+    track = {t.frame: t for t in box_track(0, 14, rows)}
+    assert track[0].source == "tracked" and track[0].box == off  # no interpolation there
+    assert track[5].source == "interpolated" and track[5].overruled
+    assert track[5].box == pytest.approx(interpolate(a, b, 0.3))
+    assert iou(near, interpolate(a, b, 0.5)) >= RULE.agree
+    assert track[7].source == "tracked" and not track[7].overruled
+    assert track[14].source == "tracked"  # after the last keyframe: held is no interpolation
+    held = {t.frame: t for t in box_track(0, 14, rows, rule=TrackRule(RULE.agree, True))}
+    assert held[14].overruled and held[14].box == b
+    never = {t.frame: t for t in box_track(0, 14, rows, rule=TrackRule(0.0, False))}
+    assert never[5].source == "tracked"  # agree 0: the track always wins
 
 
 def test_one_frame_is_the_tracks_frame():

@@ -62,11 +62,15 @@ def test_tracked_boxes_fill_the_segment_and_never_replace_a_persons(shared, tmp_
         track = {t.frame: t for t in segment_track(p.store, dog, 0, 24)}
         assert track[4].source == "drawn" and track[22].outside
         assert 23 not in track and 24 not in track  # inside the outside span
+        stored = [b.frame for b in p.store.boxes_of(dog) if b.source == "tracked"]
+        assert len(stored) == r.written and 0 in stored and 21 in stored
+        # shown: each tracked box, or the interpolation where the track disagreed with it
+        # (towards the person's off box on frame 12, mostly)
         tracked = [f for f, t in track.items() if t.source == "tracked"]
-        assert len(tracked) == r.written and 0 in tracked and 21 in tracked
+        assert sorted(tracked + [f for f, t in track.items() if t.overruled]) == stored
         ious = [box_iou(np.array(track[f].box), np.array(tight(shared, f))) for f in tracked
                 if f < 12]
-        assert np.mean(ious) > 0.6  # the dog is followed, not a box left in place
+        assert 0 in tracked and np.mean(ious) > 0.6  # the dog is followed
         assert p.undo().startswith("Track boxes of dog")
         assert {t.source for t in segment_track(p.store, dog, 0, 24)} <= {"drawn",
                                                                            "interpolated"}
@@ -154,3 +158,96 @@ def test_masks_from_boxes_then_propagation_gives_masks_and_keeps_the_boxes(share
         assert m.source == "grabcut" and [b.frame for b in q.store.boxes_of(dog)] == [0, 20]
         track = segment_track(q.store, dog, 0, 24)  # the masked segment's boxes: its masks'
         assert {t.source for t in track} == {"drawn", "mask"}
+
+
+def test_a_cancelled_box_tracking_resumes_where_it_stopped(shared, tmp_path):
+    """Cancel after 7 frames, run again: the job goes on in the same operation, replays the
+    stretch's committed frames without writing, and ends with the boxes an uninterrupted run
+    writes; a third run has nothing to do. Real engines, a real store file."""
+    import threading
+
+    def project(name):
+        p = api.create(shared("data", "davis2016", SEQ, "JPEGImages"), tmp_path / name)
+        dog = p.add_object("dog", category="dog")
+        p.add_segment(dog, 0, 24)
+        p.store.put_box(dog, 4, tight(shared, 4))
+        p.store.put_box(dog, 20, tight(shared, 20))
+        return p, dog
+
+    whole, dog = project("whole.avsproj")
+    try:
+        track_box_segments(whole.project, FallbackPropagator(), FallbackSegmenter())
+        expected = {b.frame: b.box for b in whole.store.boxes_of(dog)}
+    finally:
+        whole.close()
+    p, dog = project("cut.avsproj")
+    try:
+        cancel, seen = threading.Event(), []
+
+        def progress(done, total, frame):
+            seen.append(frame)
+            if done == 7:
+                cancel.set()
+
+        (r,) = track_box_segments(p.project, FallbackPropagator(), FallbackSegmenter(),
+                                  progress=progress, cancel=cancel)
+        assert r.state == "cancelled" and r.written == 7  # 3, 2, 1, 0, then 5, 6, 7
+        assert seen == [3, 2, 1, 0, 5, 6, 7]
+        (again,) = track_box_segments(p.project, FallbackPropagator(), FallbackSegmenter())
+        assert again.state == "done" and again.op_id == r.op_id  # one undo step in all
+        assert again.written + again.lost == 25 - 2 - 7  # the rest, none twice
+        assert again.replayed == 3  # frames 5–7 again in the engine, not written
+        got = {b.frame: b.box for b in p.store.boxes_of(dog)}
+        assert got.keys() == expected.keys()
+        for f in got:
+            assert got[f] == pytest.approx(expected[f], abs=1e-6)
+        (third,) = track_box_segments(p.project, FallbackPropagator(), FallbackSegmenter())
+        assert third.state == "already" and third.written == 0
+        p.store.put_box(dog, 12, tight(shared, 12))  # a new keyframe: a new run
+        (fourth,) = track_box_segments(p.project, FallbackPropagator(), FallbackSegmenter())
+        assert fourth.state == "done" and fourth.op_id != r.op_id
+    finally:
+        p.close()
+
+
+def test_a_resume_replays_from_the_engines_checkpoint(shared, tmp_path, monkeypatch):
+    """With a checkpoint every 8 steps, a run cancelled after 21 frames of a stretch resumes
+    from the checkpoint of step 16 (5 frames replayed, not 21) and ends with the boxes of an
+    uninterrupted run; the finished job leaves no checkpoint behind."""
+    import threading
+
+    from annotator.pipeline import box_tracking
+
+    monkeypatch.setattr(box_tracking, "CHECKPOINT_EVERY", 8)
+
+    def project(name):
+        p = api.create(shared("data", "davis2016", SEQ, "JPEGImages"), tmp_path / name)
+        dog = p.add_object("dog", category="dog")
+        p.add_segment(dog, 0, 24)
+        p.store.put_box(dog, 0, tight(shared, 0))
+        return p, dog
+
+    whole, dog = project("whole.avsproj")
+    try:
+        track_box_segments(whole.project, FallbackPropagator(), FallbackSegmenter())
+        expected = {b.frame: b.box for b in whole.store.boxes_of(dog)}
+    finally:
+        whole.close()
+    p, dog = project("cut.avsproj")
+    try:
+        cancel = threading.Event()
+        (r,) = track_box_segments(p.project, FallbackPropagator(), FallbackSegmenter(),
+                                  progress=lambda d, t, f: d == 21 and cancel.set(),
+                                  cancel=cancel)
+        assert r.state == "cancelled" and r.written + r.lost == 21
+        folder = p.project.cache_dir / "jobs"
+        assert sorted(f.name for f in folder.glob("*.ckpt")) == ["track_boxes_1.s0.16.ckpt"]
+        (again,) = track_box_segments(p.project, FallbackPropagator(), FallbackSegmenter())
+        assert again.state == "done" and again.replayed == 21 - 16
+        got = {b.frame: b.box for b in p.store.boxes_of(dog)}
+        assert got.keys() == expected.keys()
+        for f in got:
+            assert got[f] == pytest.approx(expected[f], abs=1e-6)
+        assert not list(folder.glob("*.ckpt"))
+    finally:
+        p.close()
