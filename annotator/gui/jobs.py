@@ -166,7 +166,24 @@ def batch(folders: list[str | Path], ctx: Any) -> JobOutcome:
     lines, frames = [], 0
     for path, results in by_project.items():
         s = summarize(results, path.name)
+        tracked = _batch_boxes(path, ctx, s) if not ctx.cancel_event.is_set() else ""
         frames += s.frames
-        lines.append(f"{path.name}: {plural(s.frames, 'mask')}, {s.flagged} flagged")
+        lines.append(f"{path.name}: {plural(s.frames, 'mask')}, {s.flagged} flagged{tracked}")
     return JobOutcome("Batch", message="Batch: " + ("; ".join(lines) or "nothing to do"),
                       frames=frames, cancelled=ctx.cancelled())
+
+
+def _batch_boxes(path: Path, ctx: Any, out: JobOutcome) -> str:
+    """Track the box-only segments of the batch's project ``path`` after its masks (as
+    ``annotator propagate`` and P do); the words the batch's line adds ("" when none)."""
+    from annotator.core.project import Project
+    from annotator.pipeline.box_tracking import box_jobs
+
+    with Project.open(path) as project:
+        todo = sorted(box_jobs(project.store))
+        if not todo:
+            return ""
+        track_boxes(project, todo, ctx, out)
+    if out.boxes:
+        return f", {plural(out.boxes, 'box', 'boxes')} tracked"
+    return ", boxes already tracked" if out.boxes_already else ""

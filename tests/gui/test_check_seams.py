@@ -36,7 +36,7 @@ def _rows(cv) -> list[tuple[int, int, str]]:
 
 def test_a_bad_frame_left_beside_the_re_propagated_range_is_listed(qtbot, tmp_path, shared):
     from annotator.core.project import Project
-    from tests.api.test_api_seams import _clips_without_seams
+    from annotator.pipeline.seams import clips_without_seams
     from tests.gui.conftest import _UI
 
     src = shared("data", "davis2016", SEQ)
@@ -94,7 +94,7 @@ def test_a_bad_frame_left_beside_the_re_propagated_range_is_listed(qtbot, tmp_pa
         bad = {f for f in range(st.frame_count) if not st.mask(oid, f).anchor
                and iou(st.mask(oid, f).decode(), truth(f)) < 0.5}
         assert SEAM[1] in bad and SEAM[0] not in bad  # the premise: the fix's run went wrong
-        assert not any(c.start <= SEAM[1] <= c.end for c in _clips_without_seams(st, oid))
+        assert not any(c.start <= SEAM[1] <= c.end for c in clips_without_seams(st, oid))
         # the list: a row covers the bad frame, and says why in words
         qtbot.waitUntil(lambda: any(a <= SEAM[1] <= b for a, b, _ in _rows(cv)), timeout=30000)
         i, (a, b, flags) = next((i, r) for i, r in enumerate(_rows(cv)) if r[0] <= SEAM[1] <= r[1])

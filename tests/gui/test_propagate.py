@@ -114,9 +114,20 @@ def test_batch_over_other_projects(ui, qtbot, tmp_path, _demo_master):
         yy, xx = np.mgrid[:h, :w]
         x, y = _bell_center(seg.start / FPS)
         st.put_mask(oid, seg.start, (xx - x) ** 2 + (yy - y) ** 2 <= 40 ** 2, source="manual")
+        drum = st.object_by_name("drum").id  # annotated with boxes: two keyframes drawn
+        dseg = st.segments(drum)[0]
+        drawn = {dseg.start: (250.0, 150.0, 340.0, 240.0), dseg.end: (260.0, 150.0, 350.0, 240.0)}
+        for f, box in drawn.items():
+            st.put_box(drum, f, box)
     with qtbot.waitSignal(ui.win.session.job_finished, timeout=120000) as blocker:
         ui.win.files.batch_projects([str(other / "demo.avsproj")])
-    assert "demo.avsproj: 55 masks" in blocker.args[0].message
     with Project.open(other / "demo.avsproj", readonly=True) as project:
         assert len(project.store.masks_of(oid, seg.start, seg.end)) == seg.length
+        boxes = {b.frame: b for b in project.store.boxes_of(drum, dseg.start, dseg.end)}
+        tracked = [f for f, b in boxes.items() if b.source == "tracked"]
+        assert tracked and all(dseg.start < f < dseg.end for f in tracked)
+        for f, box in drawn.items():  # the drawn keyframes are as the person drew them
+            assert tuple(boxes[f].box) == box and boxes[f].source == "drawn"
+    assert (f"demo.avsproj: 55 masks, 0 flagged, {len(tracked)} boxes tracked"
+            in blocker.args[0].message)
     assert ui.store.mask_count() == 0  # the open project is untouched
