@@ -42,16 +42,16 @@ class ObjectDialog(QDialog):
         self.category = QComboBox()
         self.category.setEditable(True)
         #: label → label id of the vocabulary's accepted categories (None: in no dataset)
-        self.accepted: dict[str, int] | None = None
+        self.label_ids: dict[str, int] | None = None
         if vocabulary is None:
             self.category.addItems(categories or [])
         else:
-            self.accepted = {c.label: c.label_id for c in vocabulary if c.state == "accepted"}
-            proposed = [c.label for c in vocabulary if c.label not in self.accepted]
-            proposed += sorted(set(categories or ()) - set(self.accepted) - set(proposed))
-            for label in [*self.accepted, *proposed]:
+            self.label_ids = {c.label: c.label_id for c in vocabulary if c.state == "accepted"}
+            proposed = [c.label for c in vocabulary if c.label not in self.label_ids]
+            proposed += sorted(set(categories or ()) - set(self.label_ids) - set(proposed))
+            for label in [*self.label_ids, *proposed]:
                 self.category.addItem(label)
-                tip = (f"label id {self.accepted[label]}" if label in self.accepted
+                tip = (f"label id {self.label_ids[label]}" if label in self.label_ids
                        else "proposed: not in the dataset's vocabulary yet")
                 self.category.setItemData(self.category.count() - 1, tip,
                                           Qt.ItemDataRole.ToolTipRole)
@@ -64,7 +64,7 @@ class ObjectDialog(QDialog):
         form.addRow("Name", self.name)
         form.addRow("Category", self.category)
         form.addRow("", self.category_state)
-        self.category_state.setVisible(self.accepted is not None)
+        self.category_state.setVisible(self.label_ids is not None)
         self.category.currentTextChanged.connect(self._show_state)
         self.name.textChanged.connect(self._show_state)
         self._show_state()
@@ -92,21 +92,21 @@ class ObjectDialog(QDialog):
     def proposed(self) -> bool:
         """The category (the name when none is typed) is not in the dataset's vocabulary."""
         cat = self.category.currentText().strip() or self.name.text().strip()
-        return self.accepted is not None and bool(cat) and cat not in self.accepted
+        return self.label_ids is not None and bool(cat) and cat not in self.label_ids
 
     def _show_state(self, *_args: object) -> None:
-        if self.accepted is None:
+        if self.label_ids is None:
             return
         cat = self.category.currentText().strip() or self.name.text().strip()
         if not cat:
             self.category_state.setText("")
-        elif cat in self.accepted:
+        elif cat in self.label_ids:
             self.category_state.setText(f"In the dataset's vocabulary (label id "
-                                        f"{self.accepted[cat]}).")
+                                        f"{self.label_ids[cat]}).")
         else:
             self.category_state.setText(f"“{cat}” is proposed: it is not in the dataset's "
                                         "vocabulary until a reviewer accepts it.")
-        self.category_state.setStyleSheet("" if cat in self.accepted or not cat
+        self.category_state.setStyleSheet("" if cat in self.label_ids or not cat
                                           else "color: #b9770e")
 
     def values(self) -> tuple[str, str]:
