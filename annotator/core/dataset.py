@@ -12,9 +12,11 @@ parent's for ``JPEGImages``, as DAVIS lays sequences out), de-duplicated with ``
 first, so a kill in between leaves a row without a project, which the next ``add`` (or
 ``new``) finishes. The same video (by its resolved path) is never added twice.
 
-Everything a video's annotation holds lives in its project; the dataset keeps the vocabulary
-(:mod:`annotator.core.vocabulary`), splits, assignments, review events, the time log and a
-cache of the projects' summaries (:mod:`annotator.core.dataset_summary`).
+Everything a video's annotation holds lives in its project — its review events and its active
+time too (:mod:`annotator.core.review`, :mod:`annotator.core.active_time`); the dataset keeps
+the vocabulary (:mod:`annotator.core.vocabulary`), splits, assignments and a cache of the
+projects' summaries (:mod:`annotator.core.dataset_summary`), which carry each video's review
+state and active time.
 """
 
 from __future__ import annotations
@@ -269,7 +271,7 @@ class Dataset:
         for note in notes:
             on_line(f"note: {vid}: {note}")
 
-    # -- people, splits, time, review -------------------------------------------------------
+    # -- people and splits ----------------------------------------------------------------
     def assign(self, person: str, video_ids: list[str]) -> None:
         person = person.strip()
         if not person:
@@ -297,27 +299,6 @@ class Dataset:
         """Each video's subset; a video without one is ``train``."""
         chosen = dict(self.query("SELECT video_id, subset FROM splits"))
         return {v.video_id: chosen.get(v.video_id, "train") for v in self.videos()}
-
-    def log_time(self, video_id: str, seconds: float, person: str,
-                 segment: str | None = None) -> None:
-        """Active annotation time (the window's tracker writes it)."""
-        with self.write() as db:
-            db.execute("INSERT INTO time_log(video_id, segment, person, seconds, at) "
-                       "VALUES (?,?,?,?,?)", (video_id, segment, person, float(seconds),
-                                              time.time()))
-
-    def active_seconds(self) -> dict[str, float]:
-        return {v: float(s) for v, s in self.query(
-            "SELECT video_id, SUM(seconds) FROM time_log GROUP BY video_id")}
-
-    def approved(self, video_id: str) -> set[str]:
-        """The segments (their keys) whose latest review event says ``approved``."""
-        rows = self.query("SELECT segment, state FROM review_events WHERE video_id=? "
-                       "ORDER BY at, id", (video_id,))
-        latest: dict[str, str] = {}
-        for seg, state in rows:
-            latest[seg] = state
-        return {seg for seg, state in latest.items() if state == "approved"}
 
 
 def _folders(projects: Path) -> set[str]:

@@ -9,12 +9,17 @@ several machines write it (a team in one shared folder), so every write is one s
 
 Tables: ``videos`` (the stable ``video_id`` and its project folder, relative to DIR),
 ``vocabulary`` (categories with label ids; a ``proposed`` row has no label id until it is
-accepted), ``splits`` and ``assignments`` (one row per video), ``review_events`` (a reviewer's
-verdict on one audible segment: ``segment`` is the project's segment id as text),
-``time_log`` (active seconds per video, segment and person) and ``summaries`` (each project's
-derived summary, cached under the project store's file stamp: see
-:mod:`annotator.core.dataset_summary`). Nothing here is the truth about a video's annotation:
-that is its project's store; the dataset keeps only what spans videos.
+accepted), ``splits`` and ``assignments`` (one row per video) and ``summaries`` (each
+project's derived summary — its figures, review state and active time — cached under the
+project store's file stamp: see :mod:`annotator.core.dataset_summary`). Nothing here is the
+truth about a video's annotation: that is its project's store (review events and active time
+included: :mod:`annotator.core.review`, :mod:`annotator.core.active_time`); the dataset keeps
+only what spans videos.
+
+Schema 2 dropped schema 1's ``review_events`` and ``time_log``: review and active time are
+kept per project, where the edits they are about are. A schema-1 file holds only what schema
+2 holds and more, so a read-only connection (:func:`connect` with ``readonly``) reads it as
+it is; the first writer upgrades it.
 """
 
 from __future__ import annotations
@@ -91,8 +96,18 @@ CREATE TABLE summaries (
 )
 """
 
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1}
+# review and active time live in each project's store (schema 5 there)
+SCHEMA_V2 = """
+DROP INDEX IF EXISTS review_events_key;
+DROP TABLE IF EXISTS review_events;
+DROP INDEX IF EXISTS time_log_video;
+DROP TABLE IF EXISTS time_log
+"""
+
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
 SCHEMA_VERSION = max(MIGRATIONS)
+#: the oldest schema a read-only connection reads without an upgrade (later ones only dropped)
+READABLE_FROM = 1
 
 
 class DatasetError(UserError):
@@ -140,7 +155,7 @@ def _migrate(db: sqlite3.Connection, path: Path, version: int, readonly: bool) -
     if version > SCHEMA_VERSION:
         raise DatasetError(f"{path} was written by a newer AVS Annotator (dataset schema "
                            f"{version}, this one knows {SCHEMA_VERSION}); update the application")
-    if version == SCHEMA_VERSION:
+    if version == SCHEMA_VERSION or readonly and version >= READABLE_FROM:
         return
     if readonly:
         raise DatasetError(f"{path} needs a schema upgrade; run any 'annotator dataset' "

@@ -19,7 +19,10 @@ Each project is read from a snapshot of its store (SQLite's backup of the file, 
 without the project's lock, made inside the export's hidden folder and removed after): an
 export runs while annotators work and holds, of each video, what its project had committed
 when the snapshot was taken. ``approved_only`` keeps, in each snapshot, only the segments
-whose latest review event says ``approved``.
+whose review state in that snapshot is ``approved`` (:func:`annotator.core.review.segment_reviews`:
+the newest verdict approves it and nothing changed since), and their masks and boxes. The
+project exporters write each segment's ``review`` and ``reviewed_by`` (COCO, LU-AVS); the
+joined files keep them.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from annotator.core import export_files as F
 from annotator.core.dataset_summary import summaries
 from annotator.core.export_files import ExportError
 from annotator.core.project import DB_NAME, is_project
+from annotator.core.review import segment_reviews
 from annotator.core.store import Store
 from annotator.core.vocabulary import label_ids
 from annotator.core.words import plural
@@ -62,7 +66,7 @@ def export_dataset(ds, fmt: str, out: str | Path, *, approved_only: bool = False
             if not is_project(v.project):
                 raise UserError(f"{v.project}: no project there; run 'annotator dataset "
                                 f"check {ds.root}'; nothing was exported")
-            with _snapshot(ds, v.project, v.video_id, approved_only, tmp) as store:
+            with _snapshot(v.project, v.video_id, approved_only, tmp) as store:
                 part = joined.add(store, v.video_id, subset, tmp)
             summary["segments"] += part["segments"]
             summary["masks"] += part.get("masks", 0)
@@ -102,7 +106,7 @@ def _check_vocabulary(ds, ids: dict[str, int]) -> None:
 
 
 @contextlib.contextmanager
-def _snapshot(ds, project_dir: Path, video_id: str, approved_only: bool, tmp: Path):
+def _snapshot(project_dir: Path, video_id: str, approved_only: bool, tmp: Path):
     """A read-only store on a copy of the project's store as it is now (SQLite's backup, one
     step: one consistent snapshot, however the project's annotator writes meanwhile), holding
     only the approved segments (and their masks and boxes) when ``approved_only``."""
@@ -114,7 +118,10 @@ def _snapshot(ds, project_dir: Path, video_id: str, approved_only: bool, tmp: Pa
     try:
         src.backup(dst)
         if approved_only:
-            keep = {int(k) for k in ds.approved(video_id) if k.isdigit()}
+            dst.commit()
+            with Store(folder / DB_NAME, readonly=True) as snap:
+                keep = {sid for sid, r in segment_reviews(snap).items()
+                        if r.state == "approved"}
             marks = ",".join("?" * len(keep))  # (NOT IN (NULL) would keep every segment)
             dst.execute("UPDATE segments SET deleted=1" + (f" WHERE id NOT IN ({marks})"
                                                            if keep else ""), tuple(keep))

@@ -1,8 +1,10 @@
 """What the dataset shows about each video, derived from its project's store, read-only.
 
 :func:`video_summary` reads one project (frames, segments, masks, flagged frames, boxes, per
-category …) through a read-only connection: it never takes the project's lock, so it works
-while an annotator has the project open. :func:`summaries` caches each summary in the dataset
+category …, its review state through :func:`annotator.core.review.review_summary` and its
+active time through :func:`annotator.core.active_time.active_seconds`) through a read-only
+store: it never takes the project's lock, so it works while an annotator has the project
+open. :func:`summaries` caches each summary in the dataset
 database under the project store's *stamp* — the modification time and size of
 ``project.avs`` and of its ``-wal`` file (in WAL mode a commit reaches the ``-wal`` first) —
 so a dataset of thousands of projects opens with one ``stat`` per project and only the
@@ -16,11 +18,13 @@ import json
 import os
 from pathlib import Path
 
-from annotator.core.connection import open_db
+from annotator.core.active_time import active_seconds
 from annotator.core.project import DB_NAME
+from annotator.core.review import review_summary
+from annotator.core.store import Store
 from annotator.errors import UserError
 
-SUMMARY_VERSION = 2  # bump when video_summary's fields change: every cached summary is redone
+SUMMARY_VERSION = 3  # bump when video_summary's fields change: every cached summary is redone
 BATCH = 200  # cached summaries written per transaction
 
 
@@ -42,39 +46,45 @@ def stamp(project_dir: Path) -> str | None:
 def video_summary(project_dir: str | Path) -> dict:
     """One project's figures, read-only (see the module doc). Raises :class:`UserError` for
     a project that cannot be read."""
-    db = open_db(Path(project_dir) / DB_NAME, readonly=True, create=False)
+    store = Store(Path(project_dir) / DB_NAME, readonly=True)
     try:
-        return _summary(db)
+        out = _summary(store._q)
+        review = review_summary(store)
+        out["review"] = review["overall"]
+        out["review_counts"] = review["counts"]
+        out["active_s"] = round(active_seconds(store).total, 1)
+        return out
     finally:
-        db.close()
+        store.close()
 
 
-def _summary(db) -> dict:
-    frames, fps, duration, width, height = db.execute(
-        "SELECT frame_count, fps, duration, width, height FROM video WHERE id=1").fetchone()
-    cat_of = dict(db.execute(
+def _summary(q) -> dict:
+    """The figures of the store that ``q(sql, args=())`` reads (a list of rows)."""
+    ((frames, fps, duration, width, height),) = q(
+        "SELECT frame_count, fps, duration, width, height FROM video WHERE id=1")
+    cat_of = dict(q(
         "SELECT o.id, c.name FROM objects o JOIN categories c ON c.id=o.category_id "
-        "WHERE o.deleted=0").fetchall())
+        "WHERE o.deleted=0"))
     inside = "m.object_id=s.object_id AND m.frame BETWEEN s.start_frame AND s.end_frame"
-    segs = db.execute(
+    segs = q(
         "SELECT s.id, s.object_id, s.start_frame, s.end_frame, s.status, "
         f"(SELECT COUNT(*) FROM masks m WHERE {inside}), "
         f"(SELECT COUNT(*) FROM masks m JOIN mask_revs r ON r.id=m.rev_id WHERE {inside} "
         " AND r.anchor=1), "
         f"(SELECT COUNT(*) FROM boxes m WHERE {inside}) "
         "FROM segments s JOIN objects o ON o.id=s.object_id "
-        "WHERE s.deleted=0 AND o.deleted=0 ORDER BY s.start_frame").fetchall()
-    masks = dict(db.execute(
+        "WHERE s.deleted=0 AND o.deleted=0 ORDER BY s.start_frame")
+    masks = dict(q(
         "SELECT m.object_id, COUNT(*) FROM masks m JOIN objects o ON o.id=m.object_id "
-        "WHERE o.deleted=0 GROUP BY m.object_id").fetchall())
-    boxes = dict(db.execute(
+        "WHERE o.deleted=0 GROUP BY m.object_id"))
+    boxes = dict(q(
         "SELECT b.object_id, COUNT(*) FROM boxes b JOIN box_revs r ON r.id=b.rev_id "
         "JOIN objects o ON o.id=b.object_id WHERE o.deleted=0 AND r.x0 IS NOT NULL "
-        "GROUP BY b.object_id").fetchall())
-    flagged, anchors = db.execute(
+        "GROUP BY b.object_id"))
+    ((flagged, anchors),) = q(
         "SELECT COUNT(DISTINCT CASE WHEN r.flags IS NOT NULL AND r.flags != '' THEN m.frame "
         "END), COALESCE(SUM(r.anchor), 0) FROM masks m JOIN mask_revs r ON r.id=m.rev_id "
-        "JOIN objects o ON o.id=m.object_id WHERE o.deleted=0").fetchone()
+        "JOIN objects o ON o.id=m.object_id WHERE o.deleted=0")
     cats: dict[str, dict] = {}
     for oid, cat in cat_of.items():
         c = cats.setdefault(cat, {"objects": 0, "segments": 0, "segment_frames": 0,
@@ -105,7 +115,8 @@ def _summary(db) -> dict:
             "objects": len(cat_of), "segments": len(segs), "segment_frames": seg_frames,
             "segment_status": statuses, "masks": sum(masks.values()),
             "boxes": sum(boxes.values()), "flagged": flagged, "anchors": anchors,
-            "todo_frames": todo, "propagate_frames": to_propagate, "silent_frames": frames - audible, "categories": cats}
+            "todo_frames": todo, "propagate_frames": to_propagate,
+            "silent_frames": frames - audible, "categories": cats}
 
 
 def summaries(ds, *, refresh: bool = True) -> dict[str, dict]:
@@ -145,16 +156,15 @@ def status_rows(ds) -> list[dict]:
     """Per video what ``annotator dataset status`` shows (see docs/dataset.md)."""
     sums = summaries(ds)
     assignee = ds.assignments()
-    active = ds.active_seconds()
     splits = ds.splits()
     rows = []
     for v in ds.videos():
         s = sums[v.video_id]
         row = {"video_id": v.video_id, "project": str(v.project),
                "frames": s.get("frames"), "segments": s.get("segments"),
-               "masks": s.get("masks"), "flagged": s.get("flagged"), "review": "none",
-               "assignee": assignee.get(v.video_id), "active_s": round(active.get(v.video_id,
-                                                                                  0.0), 1),
+               "masks": s.get("masks"), "flagged": s.get("flagged"),
+               "review": s.get("review"), "review_counts": s.get("review_counts"),
+               "assignee": assignee.get(v.video_id), "active_s": s.get("active_s"),
                "subset": splits[v.video_id], "segment_frames": s.get("segment_frames"),
                "todo_frames": s.get("todo_frames"),
                "propagate_frames": s.get("propagate_frames")}

@@ -166,7 +166,8 @@ class ObjectsPanel(QWidget):
     def add(self) -> None:
         """Ask for a name and category, then add the object (one undo step)."""
         dlg = ObjectDialog(self, title="Add a sounding object", categories=self._categories(),
-                           taken={o.name for o in self.objects})
+                           taken={o.name for o in self.objects},
+                           vocabulary=self.session.vocabulary)
         self._show(dlg, lambda: self.add_object(*dlg.values()))
 
     def add_object(self, name: str, category: str | None = None) -> None:
@@ -182,7 +183,8 @@ class ObjectsPanel(QWidget):
             self.session.say("Select an object to rename first.", True)
             return
         dlg = ObjectDialog(self, title=f"Rename {o.name}", name=o.name, category=o.category,
-                           categories=self._categories(), taken={x.name for x in self.objects})
+                           categories=self._categories(), taken={x.name for x in self.objects},
+                           vocabulary=self.session.vocabulary)
         store, oid = self.session.store, o.id
 
         def done() -> None:

@@ -73,6 +73,8 @@ class ProjectSession(QObject):
         self.history = HistoryStack(self)
         self.history.rebuild(self.structure.history)
         self.video_key = self.structure.video_key
+        #: the dataset's categories when the project lies in one (read at opening), else None
+        self.vocabulary = self.structure.vocabulary
         self.job: JobWorker | None = None
         self._segmenter: Any = None
         self._precompute: Any = None

@@ -4,12 +4,13 @@
 the first read); a project on read-only media, or one another process is editing, opens view
 only. :class:`Structure` is what the session keeps in memory — objects, segments, sound
 proposals — read by :func:`read_structure` on the serial thread after each write that changes
-them; at opening it also carries the undo history and the video's key.
+them; at opening it also carries the undo history, the video's key and, for a project that lies
+in a dataset, the dataset's vocabulary (what the object dialog offers).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ class Structure:
     proposals: tuple = ()
     history: tuple | None = None  # the store's operations, when asked for (the undo stack's)
     video_key: str = "video"  # the video's content fingerprint, short (embedding cache keys)
+    #: the dataset's categories (:class:`annotator.core.vocabulary.Category`, accepted first)
+    #: when the project lies in a dataset, else None; read once, at opening
+    vocabulary: tuple | None = None
 
 
 def read_structure(store: Any, history: bool = False) -> Structure:
@@ -74,7 +78,21 @@ def _with_video(project: Any) -> tuple[Any, Any, Structure]:
     try:
         cache = settings.get("cache.frames_mb") << 20
         return (project, project.open_video(cache_bytes=cache),
-                read_structure(project.store, history=True))
+                replace(read_structure(project.store, history=True),
+                        vocabulary=dataset_vocabulary(project.dir)))
     except BaseException:
         project.close()
         raise
+
+
+def dataset_vocabulary(project_dir: str | Path) -> tuple | None:
+    """The vocabulary of the dataset the project lies in (None: in none, or its database
+    cannot be read now: the object dialog then offers the project's own categories)."""
+    from annotator.core.dataset import categories_for
+    from annotator.errors import UserError
+
+    try:
+        found = categories_for(project_dir)
+    except UserError:
+        return None
+    return None if found is None else tuple(found)

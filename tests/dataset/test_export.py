@@ -1,19 +1,17 @@
 """One deliverable for the dataset: the LU-AVS layout read back by the project's own LU-AVS
 reader, COCO read by pycocotools, UnAV and AVIS; label ids from the vocabulary, subsets from
-the splits, and only approved segments when asked."""
+the splits (only approved segments when asked: tests/dataset/test_review.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
-import time
 
 import numpy as np
 from PIL import Image
 
 from annotator.core import lu_avs
-from annotator.core.dataset import Dataset
 from tests.dataset.conftest import sequence
 
 
@@ -94,23 +92,3 @@ def test_unav_and_avis_exports(dataset, annotator, tmp_path):
     val = json.loads((tmp_path / "avis" / "val.json").read_text())
     (ann,) = val["annotations"]
     assert ann["category_id"] == 4 and sum(s is not None for s in ann["segmentations"]) == 25
-
-
-def test_approved_only_exports_the_approved_segments(dataset, annotator, tmp_path):
-    # the review branch writes review events; here one is written as it would be
-    with Dataset.open(dataset) as ds:
-        with ds.write() as db:
-            db.execute("INSERT INTO review_events(video_id, segment, state, comment, frame, by,"
-                       " at) VALUES ('rollerblade', '2', 'approved', NULL, NULL, 'rev', ?)",
-                       (time.time(),))
-            db.execute("INSERT INTO review_events(video_id, segment, state, comment, frame, by,"
-                       " at) VALUES ('dog-agility', '1', 'needs_work', 'edge', 3, 'rev', ?)",
-                       (time.time(),))
-    out = tmp_path / "approved"
-    rc, text, err = annotator("dataset", "export", dataset, "--format", "unav", "-o", out,
-                              "--approved-only")
-    assert rc == 0 and "1 segment" in text and "approved only" in text, err
-    db = json.loads((out / "annotations.json").read_text())["database"]
-    assert {v: [a["segment"] for a in e["annotations"]] for v, e in db.items()} == {
-        "dog-agility": [], "motorbike": [], "rollerblade": [[0.833, 1.167]]}
-    assert not (out / ".snapshots").exists()
