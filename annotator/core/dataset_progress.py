@@ -9,7 +9,7 @@ reviewer sent back first, then in the rows' order (by video id).
 
 from __future__ import annotations
 
-NEEDS_WORK = ("needs work", "needs_work", "fixed")  # review states that ask the annotator
+NEEDS_WORK = ("needs work", "needs_work")  # a video's (a segment's) review asking for work
 
 
 def masks_done(row: dict) -> float | None:

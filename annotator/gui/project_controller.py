@@ -57,6 +57,8 @@ class ProjectController(QObject):
         from annotator.core.project import is_project
 
         path = Path(path)
+        if path.name == DB_NAME and path.is_file():  # the dataset database itself
+            path = path.parent
         if (path / DB_NAME).is_file():
             self.dataset_wanted.emit(path)
         elif is_project(path):

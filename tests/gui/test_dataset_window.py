@@ -149,13 +149,14 @@ def test_open_dataset_double_click_back_and_next(qtbot, dataset, monkeypatch):
 
 def test_a_dataset_folder_given_to_open_shows_its_table(qtbot, dataset):
     """The window's open path (File ▸ Open project…, the command-line argument, a drop)
-    given a dataset folder shows the dataset's table; Next with nothing left says so."""
+    given a dataset folder or its dataset.avsds shows the dataset's table; Next with nothing
+    left says so."""
     from annotator.core.dataset import Dataset
 
     with Dataset.open(dataset) as ds:
         ds.assign("bob", ["rollerblade", "motorbike"])  # ann keeps only the finished one
     win = _window(qtbot)
-    win.open_path(Path(dataset))
+    win.open_path(Path(dataset) / "dataset.avsds")  # the database itself: its folder
     qtbot.waitUntil(lambda: win.datasets.showing and win.datasets.view.proxy.rowCount() == 3,
                     timeout=30000)
     qtbot.mouseClick(win.datasets.view.next_button, Qt.MouseButton.LeftButton)
