@@ -38,7 +38,8 @@ class Command:
 
 
 def commands(c: Any) -> list[Command]:
-    """The table; ``c`` holds the window's parts (``c.projects``, ``c.files``, ``c.edit``,
+    """The table; ``c`` holds the window's parts (``c.projects``, ``c.datasets``, ``c.files``,
+    ``c.edit``,
     ``c.propagation``, ``c.review``, ``c.reviewer``, ``c.compare``, ``c.state``, ``c.playback``, ``c.canvas``, ``c.timeline()``
     and the window's own ``c.close_project``, ``c.quit``, ``c.dialogs``)."""
     st, pb, ed, pr, rv, fl = c.state, c.playback, c.edit, c.propagation, c.review, c.files
@@ -52,6 +53,13 @@ def commands(c: Any) -> list[Command]:
                 "Create a project for a video (or drag a video onto the window)"),
         Command("open", "&Open project…", "Ctrl+O", c.projects.open_path, ALWAYS,
                 "Open a project folder"),
+        Command("open_dataset", "Open &dataset…", "Ctrl+Shift+O", c.datasets.open_dataset,
+                ALWAYS, "A dataset folder: the table of its videos, how far each is"),
+        Command("dataset_next", "Ne&xt video of the dataset", "Ctrl+Shift+Right",
+                c.datasets.next, ALWAYS,
+                "Open the next unfinished video assigned to you (needs work first)"),
+        Command("dataset_back", "&Back to the dataset", "Ctrl+Shift+Up", c.datasets.back,
+                ALWAYS, "Close the project and show the dataset's table again"),
         Command("import_segments", "Import &segments…", "", fl.import_segments, EDIT,
                 "Audible segments from CSV or JSON"),
         Command("import_masks", "Import &masks…", "", fl.import_masks, EDIT,

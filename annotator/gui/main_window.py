@@ -1,11 +1,9 @@
-"""The main window: canvas in the centre, objects / segments / check docks, timeline below.
-
-The window only assembles. What the person looks at is the :class:`ViewState` (frame, object,
-tool, comparison, hidden objects); the open project is a :class:`ProjectSession` (the one
-writer and emitter, holding the objects, segments and check list in memory); the views listen
-to both, and controllers act — opening projects, editing, propagating, reviewing, comparing,
-files, error reports. The commands are one table (:mod:`annotator.gui.actions`), laid out as
-menus and a toolbar (:mod:`annotator.gui.menus`).
+"""The main window: canvas (or a dataset's table) in the centre, objects / segments / check
+docks, timeline below. It only assembles. What the person looks at is the :class:`ViewState`
+(frame, object, tool, comparison, hidden objects); the open project is a :class:`ProjectSession`
+(the one writer and emitter, holding objects, segments and check list in memory); views listen
+to both, and controllers act (projects, datasets, editing, propagating, reviewing, comparing,
+files, errors). The commands are one table (:mod:`annotator.gui.actions`) laid out as menus.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from annotator.gui.canvas import Canvas
 from annotator.gui.canvas_feed import CanvasFeed
 from annotator.gui.check_view import CheckView
 from annotator.gui.compare_controller import CompareController
+from annotator.gui.dataset_controller import DatasetController
 from annotator.gui.dialogs import WindowDialogs
 from annotator.gui.edit_controller import EditController
 from annotator.gui.error_report import ErrorReporter
@@ -50,7 +49,6 @@ DOCKS = (("objects", "Objects", Qt.DockWidgetArea.LeftDockWidgetArea),
          ("segments", "Audible segments", Qt.DockWidgetArea.LeftDockWidgetArea),
          ("check", "Check and re-annotate", Qt.DockWidgetArea.RightDockWidgetArea),
          ("timeline", "Timeline", Qt.DockWidgetArea.BottomDockWidgetArea))
-
 
 FRAME = (16, 48)  # what a window manager's frame and title bar may add (width, height)
 
@@ -111,6 +109,8 @@ class MainWindow(QMainWindow):
         self.projects = ProjectController(status, self.canvas, self, lambda: self.session,
                                           self.propagation.may_close, self.errors.show_error)
         self.projects.opened.connect(self._opened)
+        self.datasets = DatasetController(self, self.projects, status, lambda: self.session,
+                                          self.close_project, self.errors.show_error)
         self.review = ReviewController(state, status, self.canvas, self, self._show_check,
                                        lambda: self.window_layout.shown("check"),
                                        self.propagation.repropagate_between_anchors)
@@ -124,10 +124,11 @@ class MainWindow(QMainWindow):
         self.dialogs = WindowDialogs(self, lambda: self.actions_,
                                      self.status.engines_label.toolTip, self.errors.open_log_folder)
         parts = SimpleNamespace(
-            projects=self.projects, files=self.files, edit=self.edit, review=self.review,
-            compare=self.compare, reviewer=self.reviewer, propagation=self.propagation,
-            state=state, playback=self.playback, canvas=self.canvas, dialogs=self.dialogs,
-            timeline=lambda: self.timeline, close_project=self.close_project, quit=self.close)
+            projects=self.projects, datasets=self.datasets, files=self.files, edit=self.edit,
+            review=self.review, compare=self.compare, reviewer=self.reviewer,
+            propagation=self.propagation, state=state, playback=self.playback,
+            canvas=self.canvas, dialogs=self.dialogs, timeline=lambda: self.timeline,
+            close_project=self.close_project, quit=self.close)
         self.actions_ = build_actions(self, commands(parts))
         self.recent_menu = build_menus(self.menuBar(), self.actions_, self.docks)
         rebuild_recent(self.recent_menu, self.projects.open_path)
@@ -272,10 +273,9 @@ class MainWindow(QMainWindow):
         session.deleteLater()
         with self.playback.quiet():
             self.state.reset(0)
-        for clear in (lambda: self.canvas.set_view(None), lambda: self.canvas.set_points([]),
-                      lambda: self.canvas.set_box(None), lambda: self.canvas.set_hud(""),
-                      lambda: self.canvas.set_preview(None)):
-            clear()
+        for name, empty in (("set_view", None), ("set_points", []), ("set_box", None),
+                            ("set_hud", ""), ("set_preview", None)):
+            getattr(self.canvas, name)(empty)
         self.setWindowTitle("AVS Annotator")
         self.status.reset()
         return True

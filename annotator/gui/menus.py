@@ -14,7 +14,8 @@ from annotator.gui.icons import icon
 from annotator.pipeline.exports import FORMATS
 
 MENUS: list[tuple[str, list[str | None]]] = [  # None: a separator
-    ("&File", ["new", "open", "*recent", None, "import_segments", "import_masks", None,
+    ("&File", ["new", "open", "*recent", None, "open_dataset", "dataset_next",
+               "dataset_back", None, "import_segments", "import_masks", None,
                "*export", None, "close", "quit"]),
     ("&Edit", ["undo", "redo", None, "accept", "next_candidate", "remove_point", "delete_mask",
                None, "tool_points", "tool_box", "tool_brush", "tool_eraser",

@@ -28,6 +28,7 @@ class ProjectController(QObject):
     """Opens projects for one window (see the module docstring)."""
 
     opened = Signal(object, object, object)  # project, video, Structure
+    dataset_wanted = Signal(object)  # a dataset folder was given to open: its path
 
     def __init__(self, status: StatusBar, canvas: Canvas, parent: QWidget,
                  current: Callable[[], Any], may_close: Callable[[], bool],
@@ -45,16 +46,22 @@ class ProjectController(QObject):
         self._runner = TaskRunner(pool, self)
 
     def open_path(self, path: str | Path | None = None) -> None:
-        """Open a project folder, or a video (creating ``VIDEO.avsproj`` beside it)."""
+        """Open a project folder, or a video (creating ``VIDEO.avsproj`` beside it); a
+        dataset folder (it holds ``dataset.avsds``) is handed on as ``dataset_wanted``."""
         if path is None:
             path = QFileDialog.getExistingDirectory(self.parent_widget,
                                                     "Open an AVS Annotator project")
             if not path:
                 return
+        from annotator.core.dataset_db import DB_NAME
         from annotator.core.project import is_project
 
         path = Path(path)
-        if is_project(path):
+        if path.name == DB_NAME and path.is_file():  # the dataset database itself
+            path = path.parent
+        if (path / DB_NAME).is_file():
+            self.dataset_wanted.emit(path)
+        elif is_project(path):
             self._open_with(opening.open_project, path)
         elif path.name and path.is_dir() and is_project(path.with_name(path.name + ".avsproj")):
             self._open_with(opening.open_project, path.with_name(path.name + ".avsproj"))
