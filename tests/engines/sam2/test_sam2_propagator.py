@@ -2,7 +2,8 @@
 builder, object-score bias raised: see conftest.py).
 
 * **Equal to the package's own video predictor**: on a DAVIS-2016 sequence (downscaled, written
-  as the JPEG folder the predictor reads), our engine — fed the same frames one at a time by our
+  as the JPEG folder the predictor reads; both models built with the tests' 256² input size),
+  our engine — fed the same frames one at a time by our
   decoder — gives masks with IoU ≥ 0.99 on every frame to those of ``SAM2VideoPredictor``
   (``init_state`` / ``add_new_mask`` / ``propagate_in_video``), same weights, same first mask.
 * The protocol, as XMem's engine keeps it: anchors returned unchanged, an object joining mid-run,
@@ -15,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .conftest import SKIP_REASON, TINY, davis_frames
+from .conftest import SKIP_REASON, TEST_OVERRIDES, TEST_SIZE, TINY, davis_frames
 
 pytest.importorskip("sam2", reason=SKIP_REASON)
-pytestmark = pytest.mark.slow  # each frame runs Hiera-Tiny at 1024² on the CPU
+pytestmark = pytest.mark.slow  # each frame runs Hiera-Tiny (at 256², conftest.py) on the CPU
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -57,7 +58,8 @@ def test_masks_equal_the_packages_own_video_predictor(sam2_installed, shared, tm
     assert ours[0] is not None and np.array_equal(ours[0], first)  # the anchor, unchanged
 
     pred = build_sam2_video_predictor(sam2_models.SAM2_CONFIGS[TINY], str(sam2_installed),
-                                      device="cpu")
+                                      device="cpu", hydra_overrides_extra=list(TEST_OVERRIDES))
+    assert pred.image_size == prop.model.image_size == TEST_SIZE  # the same model
     theirs = {}
     with torch.inference_mode():
         state = pred.init_state(str(folder))
