@@ -7,8 +7,8 @@ builder, object-score bias raised: see conftest.py).
   decoder — gives masks with IoU ≥ 0.99 on every frame to those of ``SAM2VideoPredictor``
   (``init_state`` / ``add_new_mask`` / ``propagate_in_video``), same weights, same first mask.
 * The protocol, as XMem's engine keeps it: anchors returned unchanged, an object joining mid-run,
-  exclusive masks, a forgotten object, state saved and restored mid-run continuing exactly, and
-  memory that stops growing once SAM 2's windows are full.
+  exclusive masks, a forgotten object, state saved and restored mid-run continuing exactly (the
+  run's length with it), and memory that stops growing once SAM 2's windows are full.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ def test_the_protocol_joining_forgetting_resuming_and_flat_memory(sam2_installed
     second[5:30, 5:40] = True
     prop = _ours(sam2_installed)
     assert prop.kind == "sam2" and prop.name == "SAM 2.1 hiera_tiny (cpu, fp32)"
+    prop.set_run_length(20)  # as the pipeline's job does after a reset
     r = prop.step(frames[0], given={1: first})
     assert np.array_equal(r.masks[1], first) and r.confidence[1] == 1.0
     r = prop.step(frames[1], given={2: second})  # object 2 joins on the second frame
@@ -98,6 +99,7 @@ def test_the_protocol_joining_forgetting_resuming_and_flat_memory(sam2_installed
 
     again = _ours(sam2_installed)
     again.set_state(saved)  # resume: the same masks as the uninterrupted run
+    assert again.num_frames == 20  # the run's length travels in the state
     r = again.step(frames[12])
     for o in (1, 2):
         assert np.array_equal(r.masks[o], after_12[o])
