@@ -116,9 +116,8 @@ class MainWindow(QMainWindow):
         self.compare = CompareController(state, status, self.canvas, self, self.files,
                                          self._show_check, self.errors.show_error)
         self.edit = EditController(state, status, self.canvas, self)
-        self.dialogs = WindowDialogs(self, lambda: self.actions_,
-                                     self.status.engines_label.toolTip, self.errors.open_log_folder,
-                                     self._engines_changed)
+        self.dialogs = WindowDialogs(self, lambda: self.actions_, self.status.engines_label.toolTip,
+                                     self.errors.open_log_folder, self._engines_changed)
         parts = SimpleNamespace(
             projects=self.projects, files=self.files, edit=self.edit, review=self.review,
             compare=self.compare,
@@ -238,11 +237,9 @@ class MainWindow(QMainWindow):
                         lambda r: self.status.set_engines(*r))
 
     def _engines_changed(self) -> None:
-        """Preferences ▸ OK: the status bar names the engines chosen now (the segmenter made
-        on the serial thread first, after the old one was dropped, as on opening)."""
-        session = self.session
-        if session is not None:
-            session.write(session.segmenter, lambda _seg: self._show_engines())
+        """Preferences ▸ OK: the chosen segmenter made on the serial thread, then the status bar."""
+        if self.session is not None:
+            self.session.write(self.session.segmenter, lambda _seg: self._show_engines())
 
     def _show_check(self) -> None:
         self.docks["check"].show()
