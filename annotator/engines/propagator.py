@@ -33,6 +33,10 @@ really on: ``XMem (cuda:0)``), a ``kind`` — its entry in the engine table
 ``memory_bytes()``, the size of what it keeps between frames, which stays bounded however long
 the run is.
 
+An engine whose masks depend on how long the run is (SAM 2.1: its object pointers' temporal
+encoding is scaled by ``min(run length, 16)``) also has ``set_run_length(n)``: the pipeline's
+job calls it after each ``reset()`` with the number of frames the run will step through.
+
 XMem's inference core (``vendor/xmem``) has the step protocol ``step(image, mask, valid_labels,
 end) -> (1+N)×H×W probabilities, background first``; its adaptor maps ``given`` to ``mask`` /
 ``valid_labels`` and ids to channels. Engines are made by name by the process's registry

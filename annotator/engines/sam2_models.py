@@ -26,8 +26,9 @@ from typing import Any
 
 from annotator.engines import models
 
-__all__ = ["SAM2_CONFIGS", "SAM2_NAMES", "SEGMENTERS", "build_sam2_model", "check_sam2_state_dict", "runs_bf16",
-           "find_sam2", "installed", "load_sam2", "sam2_name_of"]
+__all__ = ["BUILD_OVERRIDES", "SAM2_CONFIGS", "SAM2_NAMES", "SEGMENTERS", "build_sam2_model",
+           "check_sam2_state_dict", "find_sam2", "installed", "load_sam2", "runs_bf16",
+           "sam2_name_of"]
 
 # registry name → the package's config (the architecture of that file)
 SAM2_CONFIGS = {
@@ -39,6 +40,13 @@ SAM2_CONFIGS = {
 SAM2_NAMES = tuple(SAM2_CONFIGS)  # smallest first
 # what clicks can run on (``--segmenter``, the ``engines.segmenter`` setting)
 SEGMENTERS = ("auto", "sam", "fallback", "sam2", *SAM2_NAMES)
+# Hydra overrides of the package's config added to every build: none, the published configs
+# as they are. The tests set ``++model.image_size=256`` (the same network and weights, fed
+# 256² frames instead of 1024²: Hiera interpolates its position embedding, the memory
+# attention recomputes its RoPE, the prompt encoder follows the model's size); both this app
+# and the package's own predictor are then built with it (tests/engines/sam2/conftest.py).
+BUILD_OVERRIDES: tuple[str, ...] = ()
+
 
 def runs_bf16(device, precision: str | None) -> bool:
     """Whether SAM 2.1 runs under bf16 autocast: on CUDA when the precision is fp16 or bf16
@@ -82,12 +90,13 @@ def find_sam2(preferred: str | None = None) -> models.Resolution | None:
 
 
 def build_sam2_model(name: str, device: str = "cpu") -> Any:
-    """The package's video model for ``name``'s config, with the builder's random weights
-    (the tests' and benches' stand-in for a published file)."""
+    """The package's video model for ``name``'s config (with :data:`BUILD_OVERRIDES`), with
+    the builder's random weights (the tests' and benches' stand-in for a published file)."""
     _require_package()
     from sam2.build_sam import build_sam2_video_predictor
 
-    return build_sam2_video_predictor(SAM2_CONFIGS[name], None, device=str(device))
+    return build_sam2_video_predictor(SAM2_CONFIGS[name], None, device=str(device),
+                                      hydra_overrides_extra=list(BUILD_OVERRIDES))
 
 
 def sam2_name_of(sd: dict[str, Any]) -> str | None:

@@ -26,8 +26,10 @@ state of its own, as the predictor does for one object at a time:
 Backward propagation is the caller's (frames fed in reverse): the engine's own frame counter
 always runs forward, which is what the predictor computes with ``reverse=True`` (its temporal
 encodings depend only on the distance between frames). ``num_frames`` — the run's length when
-known — caps the object pointers at ``min(num_frames, 16)`` as the predictor does for a video of
-that length; None: a long run (16).
+known (the constructor's, or :meth:`set_run_length`, which the pipeline's job calls after each
+reset) — caps the object pointers at ``min(num_frames, 16)`` and scales their temporal encoding
+by it, as the predictor does for a video of that length; None: a long run (16). It matters for
+runs shorter than 16 frames only, and travels in the checkpoint's state.
 
 Precision: :func:`annotator.engines.sam2_models.runs_bf16` (bf16 autocast on CUDA, as SAM 2's
 own code runs it; fp32 on the CPU).
@@ -115,6 +117,11 @@ class Sam2Propagator:
         return contextlib.nullcontext()
 
     # -- protocol --------------------------------------------------------------------------
+    def set_run_length(self, num_frames: int | None) -> None:
+        """The number of frames the run after the last ``reset()`` steps through (None: not
+        known, a long run)."""
+        self.num_frames = None if num_frames is None else max(1, int(num_frames))
+
     def reset(self) -> None:
         self._tracks: dict[int, _Track] = {}
         self._t = -1
@@ -260,6 +267,7 @@ class Sam2Propagator:
                    [[t, *pack(v)] for t, v in tr.recent.items()]]
                   for o, tr in self._tracks.items()]
         return {"engine": "sam2", "version": 1, "arch": self.arch, "t": self._t,
+                "num_frames": self.num_frames,
                 "shape": None if self._shape is None else list(self._shape),
                 "pos_enc": None if self._pos_enc is None else
                 [_plain(p) for p in self._pos_enc],
@@ -288,6 +296,7 @@ class Sam2Propagator:
             tr.recent = {int(t): unpack(m, p) for t, m, p in recent}
             tracks[int(o)] = tr
         self._tracks, self._t, self._pos_enc = tracks, int(state["t"]), pos
+        self.set_run_length(state.get("num_frames"))
         shape = state["shape"]
         self._shape = None if shape is None else (int(shape[0]), int(shape[1]))
 

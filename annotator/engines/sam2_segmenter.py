@@ -3,10 +3,10 @@
 The same shape as :class:`annotator.engines.sam.SamSegmenter`: ``embed(frame)`` finds the
 frame's embedding in the cache (memory, then disk) or runs the image encoder once and caches it;
 ``predict(...)`` then costs only the prompt encoder and the mask decoder. SAM 2's embedding is
-three maps (``1×256×64×64`` and the two high-resolution levels the decoder reads,
-``1×32×256×256`` and ``1×64×128×128``): the cache holds them flattened into one float16 row
-(8 MiB a frame), rounded through float16 whether just computed or read back, so a mask is the
-same either way.
+three maps (at the published 1024² input: ``1×256×64×64`` and the two high-resolution levels
+the decoder reads, ``1×32×256×256`` and ``1×64×128×128``; their sides follow the model's
+``image_size``): the cache holds them flattened into one float16 row (8 MiB a frame), rounded
+through float16 whether just computed or read back, so a mask is the same either way.
 
 The predictor's own state (``_features``, ``_orig_hw``) is where an embedding is made current;
 background work (``precompute``) uses a second predictor over the same weights, so it never
@@ -35,7 +35,12 @@ from annotator.errors import Cancelled
 
 __all__ = ["Sam2Segmenter"]
 
-_LEVELS = ((256, 64), (32, 256), (64, 128))  # (channels, side): image_embed, high_res 0, 1
+_LEVELS = ((256, 16), (32, 4), (64, 8))  # (channels, stride): image_embed, high_res 0, 1
+
+
+def _levels(image_size: int) -> list[tuple[int, int]]:
+    """(channels, side) of the embedding's maps for a model fed ``image_size``² frames."""
+    return [(c, image_size // stride) for c, stride in _LEVELS]
 
 
 class Sam2Segmenter:
@@ -57,6 +62,9 @@ class Sam2Segmenter:
         self.cache = cache if cache is not None else EmbeddingCache(None)
         self.predictor = SAM2ImagePredictor(self.model)
         self._background = SAM2ImagePredictor(self.model)
+        size = int(self.model.image_size)
+        for p in (self.predictor, self._background):  # the package assumes 1024² there
+            p._bb_feat_sizes = [(size // s, size // s) for s in (4, 8, 16)]
         self._lock = _lock or threading.Lock()  # one interactive call at a time
         self.current_key: str | None = None
         self.last_source: str | None = None
@@ -110,7 +118,7 @@ class Sam2Segmenter:
         """Make a (cached) embedding current without running the encoder."""
         flat = torch.as_tensor(np.asarray(emb.features, np.float32).reshape(-1))
         maps, at = [], 0
-        for c, side in _LEVELS:
+        for c, side in _levels(int(self.model.image_size)):
             n = c * side * side
             maps.append(flat[at:at + n].reshape(1, c, side, side).to(self.device))
             at += n
@@ -162,7 +170,8 @@ class Sam2Segmenter:
         points, labels, box = check_prompts(points, labels, box)
         mask_input = None
         if mask_logits is not None:
-            mask_input = np.asarray(mask_logits, np.float32).reshape(-1, 256, 256)[:1]
+            side = int(self.model.image_size) // 4
+            mask_input = np.asarray(mask_logits, np.float32).reshape(-1, side, side)[:1]
         with self._lock, self._autocast():
             masks, scores, low = self.predictor.predict(
                 point_coords=points, point_labels=labels, box=box, mask_input=mask_input,

@@ -80,14 +80,26 @@ def device_label() -> str:
         return "cpu"
 
 
+def chosen_propagator() -> tuple[str, bool]:
+    """(name, can run here) of the propagator the window's jobs use: the Propagator
+    preference (``engines.propagator``), or for ``auto`` the best one that can run here."""
+    from annotator.engines.engine_table import available_engines
+
+    usable = available_engines()
+    chosen = settings.get("engines.propagator") or "auto"
+    if chosen == "auto":
+        return (usable or ["none"])[0], bool(usable)
+    return str(chosen), chosen in usable
+
+
 def summary(segmenter: Any) -> tuple[str, str]:
     """(short label for the status bar, full description for its tooltip)."""
     try:
-        from annotator.engines.engine_table import available_engines
-
-        prop = (available_engines() or ["none"])[0]
+        prop, runs = chosen_propagator()
     except Exception:  # pragma: no cover
-        prop = "none"
+        prop, runs = "none", False
+    if not runs and prop != "none":
+        prop = f"{prop} (cannot run here)"
     prop_fallback = prop in ("fallback", "flow-warp", "none")
     if segmenter is None:
         seg_short, seg_full, seg_fallback = "segmenter loading…", "segmenter: loading", True

@@ -121,8 +121,8 @@ class MainWindow(QMainWindow):
         self.compare = CompareController(state, status, self.canvas, self, self.files,
                                          self._show_check, self.errors.show_error)
         self.edit = EditController(state, status, self.canvas, self)
-        self.dialogs = WindowDialogs(self, lambda: self.actions_,
-                                     self.status.engines_label.toolTip, self.errors.open_log_folder)
+        self.dialogs = WindowDialogs(self, lambda: self.actions_, self.status.engines_label.toolTip,
+                                     self.errors.open_log_folder, self._engines_changed)
         parts = SimpleNamespace(
             projects=self.projects, datasets=self.datasets, files=self.files, edit=self.edit,
             review=self.review, compare=self.compare, reviewer=self.reviewer,
@@ -241,6 +241,11 @@ class MainWindow(QMainWindow):
             seg = session.loaded_segmenter
             session.run(lambda: (*summary(seg), device_label()),
                         lambda r: self.status.set_engines(*r))
+
+    def _engines_changed(self) -> None:
+        """Preferences ▸ OK: the chosen segmenter made on the serial thread, then the status bar."""
+        if self.session is not None:
+            self.session.write(self.session.segmenter, lambda _seg: self._show_engines())
 
     def _show_check(self) -> None:
         self.docks["check"].show()

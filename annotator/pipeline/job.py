@@ -53,7 +53,7 @@ from annotator.core.project import Project
 from annotator.engines.propagator import Propagator
 from annotator.pipeline.checkpoint import CheckpointStore
 from annotator.pipeline.frames import FramePrefetcher
-from annotator.pipeline.plan import PassPlan, Step
+from annotator.pipeline.plan import PassPlan, Step, run_length
 from annotator.pipeline.policy import RefinePolicy
 from annotator.pipeline.seams import rescore_seams
 from annotator.pipeline.writer import CommitWriter, FrameOut, MaskOut
@@ -333,6 +333,8 @@ class PropagationJob:
                 self._since_ckpt = 0.0
             if st.reset:
                 self.engine.reset()
+                if hasattr(self.engine, "set_run_length"):  # SAM 2.1 (engines/propagator.py)
+                    self.engine.set_run_length(run_length(steps, k))
                 prev.clear()
             given = {o: self._stored(o, f) for o in st.given}
             t0 = time.perf_counter()

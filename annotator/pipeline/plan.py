@@ -149,6 +149,13 @@ class PassPlan:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:20]
 
 
+def run_length(steps: list[Step], k: int) -> int:
+    """How many steps the engine takes from ``steps[k]`` (a reset) to the next reset: the
+    length of that engine run (what SAM 2.1's ``set_run_length`` is told)."""
+    end = next((j for j in range(k + 1, len(steps)) if steps[j].reset), len(steps))
+    return end - k
+
+
 def build_sweeps(spans: list[Span], runs: list[Run]) -> list[list[Step]]:
     """The forward and the backward sweep of ``runs`` (see the module docstring)."""
     anchors = {(s.object_id, a) for s in spans for a in s.anchors if s.start <= a <= s.end}

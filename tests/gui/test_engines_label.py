@@ -73,3 +73,33 @@ def test_opening_a_project_does_not_import_torch_on_the_gui_thread(demo_dir):
     assert r.returncode == 0, r.stderr[-2000:]
     thread, label = r.stdout.strip().splitlines()[-1].split(" | ")
     assert thread not in ("None", "MainThread"), (thread, label)
+
+
+def test_the_short_label_names_the_propagator_chosen_in_preferences(tmp_path, monkeypatch):
+    """XMem installed (random weights, a real file): the label said ``xmem`` whatever the
+    Propagator preference was. It names the chosen engine now, and one that cannot run here
+    says so; ``auto`` is still the best installed one."""
+    from annotator import settings
+    from annotator.engines import registry
+    from annotator.gui.engines import summary
+
+    torch.manual_seed(0)
+    path = tmp_path / "xmem.pth"
+    torch.save(xmem.XMem().state_dict(), path)
+    monkeypatch.setenv("AVS_ANNOTATOR_XMEM", str(path))
+    settings.reload()
+    registry.start("cpu", keep_freed_memory=False)
+    try:
+        assert summary(None)[0].startswith("xmem + ")  # auto: the best installed
+        settings.update({"engines.propagator": "fallback"})
+        short, full = summary(None)
+        assert short.startswith("fallback propagator + "), short
+        assert full.startswith("propagator: fallback (weight-free fallback)"), full
+        settings.update({"engines.propagator": "flow-warp"})
+        assert summary(None)[1].startswith("propagator: flow-warp"), summary(None)
+        monkeypatch.setattr("annotator.engines.sam2_models.installed", lambda: False)
+        settings.update({"engines.propagator": "sam2"})
+        assert summary(None)[0].startswith("sam2 (cannot run here) + "), summary(None)
+    finally:
+        registry.reset_for_tests()
+        settings.reload()

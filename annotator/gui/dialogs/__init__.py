@@ -13,16 +13,20 @@ class WindowDialogs:
     """Preferences, model files, keyboard shortcuts, the log folder and About, for one window."""
 
     def __init__(self, parent: QWidget, actions: Callable[[], dict], engines_tip: Callable[[], str],
-                 log_folder: Callable[[], None]) -> None:
+                 log_folder: Callable[[], None],
+                 engines_changed: Callable[[], None] = lambda: None) -> None:
         self.parent = parent
         self._actions = actions  # () -> the window's actions (made after this)
         self._engines_tip = engines_tip
         self.log_folder = log_folder
+        self._engines_changed = engines_changed  # after Preferences ▸ OK: the status bar
 
     def preferences(self) -> None:
         from annotator.gui.dialogs.preferences import PreferencesDialog
 
-        PreferencesDialog(self.parent, self._actions()).open()
+        dialog = PreferencesDialog(self.parent, self._actions())
+        dialog.accepted.connect(self._engines_changed)
+        dialog.open()
 
     def models(self) -> None:
         from annotator.gui.dialogs.models_dialog import ModelsDialog

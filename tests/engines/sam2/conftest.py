@@ -7,6 +7,14 @@ the first), which would make any comparison of propagations trivially true: the 
 raise that head's output bias (:data:`OBJECT_SCORE_BIAS`) so objects stay "present" and the
 masks are real outputs of the memory, attention and decoder.
 
+The test model is fed 256² frames instead of the published 1024² (``++model.image_size=256``,
+:data:`TEST_OVERRIDES`, through :data:`annotator.engines.sam2_models.BUILD_OVERRIDES`): the
+same network, the same weights and keys (a published file's layout), Hiera's position
+embedding interpolated, the memory attention's RoPE and the prompt encoder at that size —
+about a sixteenth of the compute a frame, so the CPU tests take minutes, not tens of minutes.
+Every build in these tests (ours through the registry, and the package's own predictor in the
+equality test) uses it, so both sides run the same model.
+
 Without the ``sam2`` package (the ``[sam2]`` extra) these tests skip, saying so; CI installs it
 (``.ci/run``) and sets ``AVS_REQUIRE_SAM2=1``, which turns a skip into a failure.
 """
@@ -22,6 +30,8 @@ from annotator.engines import models
 
 OBJECT_SCORE_BIAS = 20.0
 TINY = "sam2.1_hiera_tiny"
+TEST_SIZE = 256
+TEST_OVERRIDES = (f"++model.image_size={TEST_SIZE}",)
 
 SKIP_REASON = ("the sam2 package is not installed: SAM2_BUILD_CUDA=0 pip install "
                "--no-build-isolation 'sam2>=1.1,<2' (the [sam2] extra; .ci/run does this)")
@@ -38,7 +48,10 @@ def tiny_file(tmp_path_factory):
     from annotator.engines import sam2_models
 
     torch.manual_seed(0)
-    model = sam2_models.build_sam2_model(TINY)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sam2_models, "BUILD_OVERRIDES", TEST_OVERRIDES)
+        model = sam2_models.build_sam2_model(TINY)
+    assert model.image_size == TEST_SIZE
     with torch.no_grad():
         model.sam_mask_decoder.pred_obj_score_head.layers[-1].bias += OBJECT_SCORE_BIAS
     path = tmp_path_factory.mktemp("sam2") / f"{TINY}.pt"
@@ -49,9 +62,10 @@ def tiny_file(tmp_path_factory):
 @pytest.fixture
 def sam2_installed(tiny_file, tmp_path, monkeypatch):
     """A process whose only model file is the test Hiera-Tiny (as a user's file: found through
-    its environment variable), with a fresh engine registry and settings."""
+    its environment variable), built at the test size, with a fresh engine registry and
+    settings."""
     from annotator import settings
-    from annotator.engines import registry
+    from annotator.engines import registry, sam2_models
 
     monkeypatch.setenv("AVS_ANNOTATOR_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv(models.MODELS_DIR_ENV, str(tmp_path / "models"))
@@ -60,6 +74,7 @@ def sam2_installed(tiny_file, tmp_path, monkeypatch):
         monkeypatch.delenv(m.env_var, raising=False)
     monkeypatch.delenv(registry.SEGMENTER_ENV, raising=False)
     monkeypatch.setenv(models.REGISTRY[TINY].env_var, str(tiny_file))
+    monkeypatch.setattr(sam2_models, "BUILD_OVERRIDES", TEST_OVERRIDES)
     settings.reload()
     registry.reset_for_tests()
     yield tiny_file

@@ -7,7 +7,7 @@ import pytest
 
 from annotator.engines import models
 
-from .conftest import SKIP_REASON, TINY
+from .conftest import SKIP_REASON, TEST_SIZE, TINY
 
 pytest.importorskip("sam2", reason=SKIP_REASON)
 
@@ -32,6 +32,14 @@ def test_a_users_file_loads_through_the_registry(sam2_installed):
     assert found is not None and found.path == sam2_installed
     model, name = sam2_models.load_sam2(found.path)
     assert name == TINY and type(model).__name__ == "SAM2VideoPredictor"
+    assert model.image_size == TEST_SIZE  # the tests' size (conftest.py)
+
+
+def test_the_test_file_has_a_published_files_layout(tiny_file):
+    """Built at the tests' size, the file still loads into the published 1024² config: the
+    input size changes no key and no shape."""
+    model, name = sam2_models.load_sam2(tiny_file)
+    assert name == TINY and model.image_size == 1024
 
 
 def _damaged(tiny_file, tmp_path, how):

@@ -2,12 +2,13 @@
 builder, object-score bias raised: see conftest.py).
 
 * **Equal to the package's own video predictor**: on a DAVIS-2016 sequence (downscaled, written
-  as the JPEG folder the predictor reads), our engine — fed the same frames one at a time by our
+  as the JPEG folder the predictor reads; both models built with the tests' 256² input size),
+  our engine — fed the same frames one at a time by our
   decoder — gives masks with IoU ≥ 0.99 on every frame to those of ``SAM2VideoPredictor``
   (``init_state`` / ``add_new_mask`` / ``propagate_in_video``), same weights, same first mask.
 * The protocol, as XMem's engine keeps it: anchors returned unchanged, an object joining mid-run,
-  exclusive masks, a forgotten object, state saved and restored mid-run continuing exactly, and
-  memory that stops growing once SAM 2's windows are full.
+  exclusive masks, a forgotten object, state saved and restored mid-run continuing exactly (the
+  run's length with it), and memory that stops growing once SAM 2's windows are full.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .conftest import SKIP_REASON, TINY, davis_frames
+from .conftest import SKIP_REASON, TEST_OVERRIDES, TEST_SIZE, TINY, davis_frames
 
 pytest.importorskip("sam2", reason=SKIP_REASON)
-pytestmark = pytest.mark.slow  # each frame runs Hiera-Tiny at 1024² on the CPU
+pytestmark = pytest.mark.slow  # each frame runs Hiera-Tiny (at 256², conftest.py) on the CPU
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -57,7 +58,8 @@ def test_masks_equal_the_packages_own_video_predictor(sam2_installed, shared, tm
     assert ours[0] is not None and np.array_equal(ours[0], first)  # the anchor, unchanged
 
     pred = build_sam2_video_predictor(sam2_models.SAM2_CONFIGS[TINY], str(sam2_installed),
-                                      device="cpu")
+                                      device="cpu", hydra_overrides_extra=list(TEST_OVERRIDES))
+    assert pred.image_size == prop.model.image_size == TEST_SIZE  # the same model
     theirs = {}
     with torch.inference_mode():
         state = pred.init_state(str(folder))
@@ -76,6 +78,7 @@ def test_the_protocol_joining_forgetting_resuming_and_flat_memory(sam2_installed
     second[5:30, 5:40] = True
     prop = _ours(sam2_installed)
     assert prop.kind == "sam2" and prop.name == "SAM 2.1 hiera_tiny (cpu, fp32)"
+    prop.set_run_length(20)  # as the pipeline's job does after a reset
     r = prop.step(frames[0], given={1: first})
     assert np.array_equal(r.masks[1], first) and r.confidence[1] == 1.0
     r = prop.step(frames[1], given={2: second})  # object 2 joins on the second frame
@@ -96,6 +99,7 @@ def test_the_protocol_joining_forgetting_resuming_and_flat_memory(sam2_installed
 
     again = _ours(sam2_installed)
     again.set_state(saved)  # resume: the same masks as the uninterrupted run
+    assert again.num_frames == 20  # the run's length travels in the state
     r = again.step(frames[12])
     for o in (1, 2):
         assert np.array_equal(r.masks[o], after_12[o])

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .conftest import SKIP_REASON, TINY, davis_frames
+from .conftest import SKIP_REASON, TEST_SIZE, TINY, davis_frames
 
 pytest.importorskip("sam2", reason=SKIP_REASON)
-pytestmark = pytest.mark.slow  # image encoder runs: ~10-30 s each on a 2-core CPU
+pytestmark = pytest.mark.slow  # image encoder runs (at 256², conftest.py) on a 2-core CPU
 
 
 def test_clicks_and_a_box_give_masks_from_the_cache_too(sam2_installed, shared, tmp_path):
@@ -30,7 +30,7 @@ def test_clicks_and_a_box_give_masks_from_the_cache_too(sam2_installed, shared, 
     assert seg.embed(frame) == "computed"
     res = seg.predict(point, np.array([1]))
     assert res.masks.shape == (3, *frame.shape[:2]) and res.masks.dtype == bool
-    assert res.scores.shape == (3,) and res.low_res_logits.shape == (3, 256, 256)
+    assert res.scores.shape == (3,) and res.low_res_logits.shape == (3, TEST_SIZE // 4, TEST_SIZE // 4)
     assert res.best_mask.any() and res.engine == seg.name
     box = np.array([xs.min(), ys.min(), xs.max(), ys.max()], np.float32)
     boxed = seg.predict(None, None, box=box, multimask=False)
