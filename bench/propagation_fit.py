@@ -5,9 +5,9 @@ Every candidate configuration of :class:`~annotator.engines.fallback_propagator.
 anchor's share of the colour model and the growth guard, plus one-knob variations around the
 2026-11 defaults) propagates every sequence of ``../shared/data/davis2016`` from its first-frame
 ground truth, once: J, F and the CPU time of ``step()`` per (configuration, sequence) are cached
-in ``/tmp/propagation_fit_cache.json``, keyed by the engine's sources (their default values left
-out: only the resolved parameters count) and the resolved parameters, so a rerun or a new
-candidate costs only what is new.
+in ``/tmp/propagation_fit_cache.json``, keyed by the engine's code (docstrings, comments and
+default values left out: only the resolved parameters count) and the resolved parameters, so a
+rerun or a new candidate costs only what is new.
 
 Held out: for each sequence, the configuration with the best mean J&F over the *other*
 sequences is chosen, and only its J, F and J&F on the held-out sequence are reported; the pooled
@@ -22,10 +22,10 @@ Run: ``nice -n 19 python bench/propagation_fit.py [--sequences ...] [--fresh]``
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import itertools
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -55,12 +55,12 @@ OLD_DEFAULTS = {"work_long_side": 480, "flow_preset": 2, "colour_weight": 0.5,
 
 def candidates() -> list[dict]:
     """The configurations compared, as complete parameter sets (the old defaults among them)."""
-    grid = [dict(OLD_DEFAULTS, prior_gain=g, colour_weight=w, colour_anchor=a, max_growth=m)
-            for g, w, a, m in itertools.product((0.75, 1.0, 1.5, 2.0), (0.5, 1.0), (0.5, 0.8),
-                                                (float("inf"), 3.0))]
-    one_knob = [("prior_scale", 0.05), ("prior_scale", 0.12), ("colour_cap", 1.0),
-                ("colour_cap", 2.5), ("colour_floor", 3.0), ("guide_radius", 0),
-                ("guide_radius", 8), ("min_likeness", 0.4), ("min_likeness", 0.6),
+    grid = [dict(OLD_DEFAULTS, prior_gain=g, colour_weight=w, max_growth=m)
+            for g, w, m in itertools.product((0.75, 1.0, 1.5, 2.0), (0.5, 1.0),
+                                             (float("inf"), 3.0))]
+    one_knob = [("colour_anchor", 0.8), ("prior_scale", 0.05), ("prior_scale", 0.12),
+                ("colour_cap", 1.0), ("colour_cap", 2.5), ("colour_floor", 3.0),
+                ("guide_radius", 0), ("guide_radius", 8), ("min_likeness", 0.4), ("min_likeness", 0.6),
                 ("colour_adapt", 0.1), ("colour_adapt", 0.4), ("outside_gain", 1.5),
                 ("found_likeness", 0.75), ("work_long_side", 640)]
     grid += [dict(OLD_DEFAULTS, **{k: v}) for k, v in one_knob]
@@ -84,12 +84,25 @@ def resolved(config: dict) -> dict:
     return full
 
 
-def digest() -> str:
-    """The engine's sources, with the constructor's signature (its default values) left out."""
+def _code(text: str) -> str:
+    """A module's code as an AST dump without docstrings or default values of arguments: what
+    the masks depend on once every parameter is given (comments and layout are not in it)."""
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.args.defaults, node.args.kw_defaults = [], []
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def digest(read=lambda f: (ROOT / f).read_text()) -> str:
+    """The engine's sources (see :func:`_code`): a change of the code recomputes the table."""
     h = hashlib.sha1()
     for f in SOURCES:
-        text = (ROOT / f).read_text()
-        h.update(re.sub(r"def __init__\(.*?\) -> None:", "", text, flags=re.S).encode())
+        h.update(_code(read(f)).encode())
     return h.hexdigest()[:12]
 
 

@@ -110,7 +110,7 @@ class FallbackPropagator(FlowEngine):
         colour_adapt: float = 0.2,
         colour_anchor: float = 0.5,
         prior_gain: float = 2.0,
-        prior_scale: float = 0.08,
+        prior_scale: float = 0.12,
         guide_radius: int = 4,
         guide_eps: float = 1e-3,
         lost_fraction: float = 0.05,
@@ -120,18 +120,25 @@ class FallbackPropagator(FlowEngine):
         outside_gain: float = 1.0,
         drift_scale: float = 3.0,
     ) -> None:
-        """Tuning knobs (defaults chosen on DAVIS-2016, see ``bench/propagation_bench.py``):
+        """Tuning knobs. The defaults are those ``bench/propagation_fit.py`` chooses on the
+        twenty DAVIS-2016 sequences (its nested leave-one-sequence-out figure estimates them;
+        docs/benchmarks.md); the knobs it did not change keep their earlier values.
 
         ``work_long_side``/``flow_preset``: working resolution and DIS preset (0-2);
-        ``colour_weight``: weight of the colour log-ratio against the motion prior, whose
-        positive part is capped at ``colour_cap`` (colour may cut more than it adds);
-        ``colour_adapt``: how fast the colour model follows confident frames;
+        ``colour_weight``: weight of the colour log-ratio against the motion prior, clipped to
+        ``[-colour_floor, colour_cap]`` (colour may cut more than it adds);
+        ``colour_adapt``: how fast the colour model follows confident frames, ``colour_anchor``:
+        the anchor's share of the colour model against that running average;
         ``prior_gain``/``prior_scale``: the prior's log-odds are ``prior_gain`` per
-        ``prior_scale`` × object size of signed distance to the warped outline;
+        ``prior_scale`` × object size of signed distance to the warped outline (0.12 rather
+        than the earlier 0.08: a gentler prior, so the colour decides a wider band around the
+        outline);
         ``guide_radius``/``guide_eps``: guided filter that snaps the warped mask to edges
         (radius 0 turns it off); ``lost_fraction``: below this fraction of its last good area
         the object is lost; ``min_likeness``: a propagated mask whose colour mix is less like
-        the anchor's (Bhattacharyya) is dropped as lost; ``found_likeness``: a blob must be at
+        the anchor's (Bhattacharyya) is dropped as lost, and so is one whose area exceeds
+        ``max_growth`` × its last good area (off by default: 3 lost 0.02 J&F on DAVIS-2016);
+        ``found_likeness``: a blob must be at
         least this like the anchor to bring a lost object back; ``outside_gain``: extra
         steepness of the prior outside the warped outline (above 1 it resists leaking into
         look-alike surroundings but loses fast-moving parts: on DAVIS-2016, 2 gave boat +0.15 J,
