@@ -137,10 +137,15 @@ def jf(cell: dict) -> float:
     return (cell["j"] + cell["f"]) / 2
 
 
-def best(scores: dict, configs: list[dict], sequences: list[str]) -> int:
+def best(scores: dict, n_configs: int, sequences: list[str]) -> int:
     """The configuration with the best mean J&F over ``sequences`` (the first on a tie)."""
-    means = [np.mean([jf(scores[i, s]) for s in sequences]) for i in range(len(configs))]
+    means = [np.mean([jf(scores[i, s]) for s in sequences]) for i in range(n_configs)]
     return int(np.argmax(means))
+
+
+def held_out(scores: dict, n_configs: int, sequences: list[str]) -> dict[str, int]:
+    """For each sequence, the configuration chosen on the *other* sequences only."""
+    return {s: best(scores, n_configs, [t for t in sequences if t != s]) for s in sequences}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,8 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'sequence':<17} {'2026-11 defaults':^20} | {'held out':^20} | chosen on the others")
     print(f"{'':<17} {'J':>6} {'F':>6} {'J&F':>6} | {'J':>6} {'F':>6} {'J&F':>6} |")
     rows_old, rows_held, choices = [], [], []
-    for s in sequences:
-        chosen = best(scores, configs, [t for t in sequences if t != s])
+    for s, chosen in held_out(scores, len(configs), sequences).items():
         a, b = scores[old, s], scores[chosen, s]
         rows_old.append((a["j"], a["f"], jf(a)))
         rows_held.append((b["j"], b["f"], jf(b)))
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nFolds choosing each configuration: " + "; ".join(
         f"{label(configs[i])} ×{choices.count(i)}" for i in sorted(set(choices))))
 
-    final = best(scores, configs, sequences)
+    final = best(scores, len(configs), sequences)
     cpu = {i: 1000 * sum(scores[i, s]["cpu"] for s in sequences)
            / sum(scores[i, s]["frames"] for s in sequences) for i in (old, final)}
     print(f"Chosen on all {len(sequences)} (the new defaults, estimated by the held-out "
