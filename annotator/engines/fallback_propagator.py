@@ -110,7 +110,7 @@ class FallbackPropagator(FlowEngine):
         colour_adapt: float = 0.2,
         colour_anchor: float = 0.5,
         prior_gain: float = 2.0,
-        prior_scale: float = 0.12,
+        prior_scale: float = 0.08,
         guide_radius: int = 4,
         guide_eps: float = 1e-3,
         lost_fraction: float = 0.05,
@@ -120,9 +120,9 @@ class FallbackPropagator(FlowEngine):
         outside_gain: float = 1.0,
         drift_scale: float = 3.0,
     ) -> None:
-        """Tuning knobs. The defaults are those ``bench/propagation_fit.py`` chooses on the
-        twenty DAVIS-2016 sequences (its nested leave-one-sequence-out figure estimates them;
-        docs/benchmarks.md); the knobs it did not change keep their earlier values.
+        """Tuning knobs. The defaults were developed on six DAVIS-2016 sequences (2026-11);
+        ``bench/propagation_fit.py`` compares them with other settings on all twenty, held out
+        (docs/benchmarks.md: ``prior_scale`` 0.12 scores better but is not shipped yet).
 
         ``work_long_side``/``flow_preset``: working resolution and DIS preset (0-2);
         ``colour_weight``: weight of the colour log-ratio against the motion prior, clipped to
@@ -130,9 +130,7 @@ class FallbackPropagator(FlowEngine):
         ``colour_adapt``: how fast the colour model follows confident frames, ``colour_anchor``:
         the anchor's share of the colour model against that running average;
         ``prior_gain``/``prior_scale``: the prior's log-odds are ``prior_gain`` per
-        ``prior_scale`` × object size of signed distance to the warped outline (0.12 rather
-        than the earlier 0.08: a gentler prior, so the colour decides a wider band around the
-        outline);
+        ``prior_scale`` × object size of signed distance to the warped outline;
         ``guide_radius``/``guide_eps``: guided filter that snaps the warped mask to edges
         (radius 0 turns it off); ``lost_fraction``: below this fraction of its last good area
         the object is lost; ``min_likeness``: a propagated mask whose colour mix is less like
