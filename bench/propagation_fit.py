@@ -12,7 +12,7 @@ rerun or a new candidate costs only what is new.
 Held out: for each sequence, the configuration with the best mean J&F over the *other*
 sequences is chosen, and only its J, F and J&F on the held-out sequence are reported; the pooled
 figure is their mean over sequences. That figure estimates the configuration chosen on all the
-sequences (the defaults). Beside it, in the same run, the 2026-11 defaults on every sequence.
+sequences (the candidate for the defaults). Beside it, in the same run, the 2026-11 defaults on every sequence.
 J&F = (J + F) / 2 per sequence, J and F averaged over its propagated frames, as in
 ``propagation_bench.py``.
 
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     final = best(scores, len(configs), sequences)
     cpu = {i: 1000 * sum(scores[i, s]["cpu"] for s in sequences)
            / sum(scores[i, s]["frames"] for s in sequences) for i in (old, final)}
-    print(f"Chosen on all {len(sequences)} (the new defaults, estimated by the held-out "
+    print(f"Chosen on all {len(sequences)} (the candidate defaults, estimated by the held-out "
           f"figure above): {label(configs[final])}")
     print(f"  its J&F on those {len(sequences)} (not an estimate: chosen on them): "
           f"{np.mean([jf(scores[final, s]) for s in sequences]):.3f}")
