@@ -1,9 +1,9 @@
 """Choosing the weight-free propagator's defaults by nested leave-one-sequence-out (DAVIS-2016).
 
-Every candidate configuration of :class:`~annotator.engines.fallback_propagator.FallbackPropagator`
-(:func:`candidates`: a small factorial grid over the prior's gain, the colour's weight, the
-anchor's share of the colour model and the growth guard, plus one-knob variations around the
-2026-11 defaults) propagates every sequence of ``../shared/data/davis2016`` from its first-frame
+Every candidate configuration of
+:class:`~annotator.engines.fallback_propagator.FallbackPropagator` (:func:`candidates`: a small
+factorial grid over the prior's gain, the colour's weight and the growth guard, plus one-knob
+variations around the 2026-11 defaults) propagates every sequence of ``../shared/data/davis2016`` from its first-frame
 ground truth, once: J, F and the CPU time of ``step()`` per (configuration, sequence) are cached
 in ``/tmp/propagation_fit_cache.json``, keyed by the engine's code (docstrings, comments and
 default values left out: only the resolved parameters count) and the resolved parameters, so a
@@ -12,8 +12,8 @@ rerun or a new candidate costs only what is new.
 Held out: for each sequence, the configuration with the best mean J&F over the *other*
 sequences is chosen, and only its J, F and J&F on the held-out sequence are reported; the pooled
 figure is their mean over sequences. That figure estimates the configuration chosen on all the
-sequences (the candidate for the defaults). Beside it, in the same run, the 2026-11 defaults on every sequence.
-J&F = (J + F) / 2 per sequence, J and F averaged over its propagated frames, as in
+sequences (the candidate for the defaults). Beside it, in the same run, the 2026-11 defaults on
+every sequence. J&F = (J + F) / 2 per sequence, J and F averaged over its propagated frames, as in
 ``propagation_bench.py``.
 
 Run: ``nice -n 19 python bench/propagation_fit.py [--sequences ...] [--fresh]``
