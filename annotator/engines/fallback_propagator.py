@@ -106,29 +106,37 @@ class FallbackPropagator(FlowEngine):
         flow_preset: int = 2,
         colour_weight: float = 0.5,
         colour_cap: float = 1.5,
+        colour_floor: float = float("inf"),
         colour_adapt: float = 0.2,
+        colour_anchor: float = 0.5,
         prior_gain: float = 2.0,
         prior_scale: float = 0.08,
         guide_radius: int = 4,
         guide_eps: float = 1e-3,
         lost_fraction: float = 0.05,
         min_likeness: float = 0.5,
+        max_growth: float = float("inf"),
         found_likeness: float = 0.85,
         outside_gain: float = 1.0,
         drift_scale: float = 3.0,
     ) -> None:
-        """Tuning knobs (defaults chosen on DAVIS-2016, see ``bench/propagation_bench.py``):
+        """Tuning knobs. The defaults were developed on six DAVIS-2016 sequences (2026-11);
+        ``bench/propagation_fit.py`` compares them with other settings on all twenty, held out
+        (docs/benchmarks.md: ``prior_scale`` 0.12 scores better but is not shipped yet).
 
         ``work_long_side``/``flow_preset``: working resolution and DIS preset (0-2);
-        ``colour_weight``: weight of the colour log-ratio against the motion prior, whose
-        positive part is capped at ``colour_cap`` (colour may cut more than it adds);
-        ``colour_adapt``: how fast the colour model follows confident frames;
+        ``colour_weight``: weight of the colour log-ratio against the motion prior, clipped to
+        ``[-colour_floor, colour_cap]`` (colour may cut more than it adds);
+        ``colour_adapt``: how fast the colour model follows confident frames, ``colour_anchor``:
+        the anchor's share of the colour model against that running average;
         ``prior_gain``/``prior_scale``: the prior's log-odds are ``prior_gain`` per
         ``prior_scale`` × object size of signed distance to the warped outline;
         ``guide_radius``/``guide_eps``: guided filter that snaps the warped mask to edges
         (radius 0 turns it off); ``lost_fraction``: below this fraction of its last good area
         the object is lost; ``min_likeness``: a propagated mask whose colour mix is less like
-        the anchor's (Bhattacharyya) is dropped as lost; ``found_likeness``: a blob must be at
+        the anchor's (Bhattacharyya) is dropped as lost, and so is one whose area exceeds
+        ``max_growth`` × its last good area (off by default: 3 lost 0.02 J&F on DAVIS-2016);
+        ``found_likeness``: a blob must be at
         least this like the anchor to bring a lost object back; ``outside_gain``: extra
         steepness of the prior outside the warped outline (above 1 it resists leaking into
         look-alike surroundings but loses fast-moving parts: on DAVIS-2016, 2 gave boat +0.15 J,
@@ -140,13 +148,16 @@ class FallbackPropagator(FlowEngine):
         """
         self.colour_weight = colour_weight
         self.colour_cap = colour_cap
+        self.colour_floor = colour_floor
         self.colour_adapt = colour_adapt
+        self.colour_anchor = colour_anchor
         self.prior_gain = prior_gain
         self.prior_scale = prior_scale
         self.guide_radius = guide_radius
         self.guide_eps = guide_eps
         self.lost_fraction = lost_fraction
         self.min_likeness = min_likeness
+        self.max_growth = max_growth
         self.found_likeness = found_likeness
         self.outside_gain = outside_gain
         self.drift_scale = drift_scale
@@ -211,7 +222,8 @@ class FallbackPropagator(FlowEngine):
     def _learn(self, obj_id: int, ctx: FrameContext, mask: np.ndarray, prob: np.ndarray) -> None:
         work_mask = prob > 0.5
         area = float(work_mask.sum())
-        track = _Track(prev=prob.astype(np.float32), colour=ColourModel(adapt=self.colour_adapt))
+        track = _Track(prev=prob.astype(np.float32), colour=ColourModel(adapt=self.colour_adapt,
+                                                              anchor_weight=self.colour_anchor))
         track.colour.learn_anchor(self._colours(ctx), work_mask, self._band(work_mask, area))
         track.ref_area = area
         track.lost = area == 0
@@ -234,9 +246,11 @@ class FallbackPropagator(FlowEngine):
         scale = max(1.5, self.prior_scale * self._size(track.ref_area))
         sd = _signed_distance(inside)
         logits = self.prior_gain / scale * np.where(sd < 0, self.outside_gain * sd, sd)
-        logits += np.minimum(ratio, self.colour_cap)
+        logits += np.clip(ratio, -self.colour_floor, self.colour_cap)
         prob = _sigmoid(cv2.GaussianBlur(logits, (0, 0), 1.0))
-        if track.colour.likeness(index, prob > 0.5) < self.min_likeness:
+        kept = prob > 0.5
+        if track.colour.likeness(index, kept) < self.min_likeness \
+                or np.count_nonzero(kept) > self.max_growth * track.ref_area:
             track.lost = True  # the flow has carried the mask onto something else
             return np.zeros_like(prob)
         return prob
