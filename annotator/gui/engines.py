@@ -125,3 +125,18 @@ def summary(segmenter: Any) -> tuple[str, str]:
     except Exception:  # noqa: BLE001 - the label must never fail
         pass
     return short, full
+
+
+def show_engines(session: Any, status: Any) -> None:
+    """The engines and device in the status bar, found on a worker: the first answer imports
+    torch and chooses the device (over a second on the GUI thread)."""
+    if session is not None:
+        seg = session.loaded_segmenter
+        session.run(lambda: (*summary(seg), device_label()), lambda r: status.set_engines(*r))
+
+
+def engines_changed(session: Any, status: Any) -> None:
+    """A project opened, or Preferences ▸ OK: the chosen segmenter made on the session's serial
+    thread, then the status bar."""
+    if session is not None:
+        session.write(session.segmenter, lambda _seg: show_engines(session, status))

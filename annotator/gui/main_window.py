@@ -28,6 +28,7 @@ from annotator.gui.compare_controller import CompareController
 from annotator.gui.dataset_controller import DatasetController
 from annotator.gui.dialogs import WindowDialogs
 from annotator.gui.edit_controller import EditController
+from annotator.gui.engines import engines_changed, show_engines
 from annotator.gui.error_report import ErrorReporter
 from annotator.gui.file_controller import FileController
 from annotator.gui.menus import build_menus, build_toolbar, rebuild_recent
@@ -122,7 +123,8 @@ class MainWindow(QMainWindow):
                                          self._show_check, self.errors.show_error)
         self.edit = EditController(state, status, self.canvas, self)
         self.dialogs = WindowDialogs(self, lambda: self.actions_, self.status.engines_label.toolTip,
-                                     self.errors.open_log_folder, self._engines_changed)
+                                     self.errors.open_log_folder,
+                                     lambda: engines_changed(self.session, self.status))
         parts = SimpleNamespace(
             projects=self.projects, datasets=self.datasets, files=self.files, edit=self.edit,
             review=self.review, compare=self.compare, reviewer=self.reviewer,
@@ -211,7 +213,7 @@ class MainWindow(QMainWindow):
         with self.playback.quiet():  # no sound snippet for the place restored on opening
             state.go(oid if session.object(oid) is not None else state.object_id, frame)
         session.start_precompute()
-        session.write(session.segmenter, lambda _seg: self._show_engines())
+        engines_changed(session, self.status)
         if session.held_by:
             self.status.say(f"{project.dir} is open for editing in process {session.held_by}: "
                             "shown view only here; close it there, then open it again here to "
@@ -232,20 +234,7 @@ class MainWindow(QMainWindow):
                                "and run as soon as it is ready." if state == "computing" else "")
 
     def _show_engines(self) -> None:
-        """The engines and device in the status bar, found on a worker: the first answer
-        imports torch and chooses the device (over a second on the GUI thread)."""
-        from annotator.gui.engines import device_label, summary
-
-        session = self.session
-        if session is not None:
-            seg = session.loaded_segmenter
-            session.run(lambda: (*summary(seg), device_label()),
-                        lambda r: self.status.set_engines(*r))
-
-    def _engines_changed(self) -> None:
-        """Preferences ▸ OK: the chosen segmenter made on the serial thread, then the status bar."""
-        if self.session is not None:
-            self.session.write(self.session.segmenter, lambda _seg: self._show_engines())
+        show_engines(self.session, self.status)
 
     def _show_check(self) -> None:
         self.docks["check"].show()
