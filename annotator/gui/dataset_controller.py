@@ -7,7 +7,9 @@ project's store are read there, never on the GUI thread). A double-click on a ro
 video's project through the window's ordinary open path; *Next* reads the rows afresh and
 opens the next unfinished video assigned to the person (:func:`annotator.core.dataset_progress.
 next_video`: needs work first); *Back to the dataset* closes the project (asking about a
-running job) and shows the table again, read afresh.
+running job) and shows the table again, read afresh. *Assign…* in the table writes the
+assignment (:meth:`annotator.core.dataset.Dataset.assign`, as ``annotator dataset assign``)
+on the same worker, then reads the rows afresh.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class DatasetController(QObject):
         win.setCentralWidget(self.stack)
         self.view.video_activated.connect(lambda row: self.open_video(row))
         self.view.next_requested.connect(self.next)
+        self.view.assign_requested.connect(self.assign)
         projects.opened.connect(lambda *_: self.stack.setCurrentIndex(0))
         projects.dataset_wanted.connect(self.open_dataset)
         pool = QThreadPool(self)
@@ -84,7 +87,7 @@ class DatasetController(QObject):
             return
         before, self.root = self.root, Path(path)
         self.status.say(f"Reading the dataset {self.root}…")
-        self._read(lambda rows, _p, _h: self._show(rows, f"Opened the dataset {self.root}"),
+        self._read(lambda rows, me, _h: self._show(rows, f"Opened the dataset {self.root}", me),
                    undo=lambda: setattr(self, "root", before))
 
     def back(self) -> None:
@@ -95,7 +98,7 @@ class DatasetController(QObject):
         if not self.close_project():
             return
         self.stack.setCurrentWidget(self.view)
-        self._read(lambda rows, _p, _h: self._show(rows, ""))
+        self._read(lambda rows, me, _h: self._show(rows, "", me))
 
     def next(self) -> None:
         """Open the next unfinished video assigned to the person (needs work first)."""
@@ -106,7 +109,7 @@ class DatasetController(QObject):
 
         def chosen(rows: list[dict], person: str, here: str | None) -> None:
             self.rows = rows
-            self.view.set_rows(str(self.root), rows)
+            self.view.set_rows(str(self.root), rows, person)
             row = next_video(rows, person, here)
             if row is None:
                 self.status.say(f"No unfinished video of {self.root.name} is assigned to "
@@ -117,6 +120,31 @@ class DatasetController(QObject):
 
         session = self.current()
         self._read(chosen, session.project.dir if session is not None else None)
+
+    def assign(self, video_ids: list[str], person: str) -> None:
+        """Assign ``video_ids`` to ``person`` (on the worker), then show the rows afresh."""
+        person = person.strip()
+        if self.root is None or not video_ids:
+            return
+        if not person:
+            self.status.say("Nothing assigned: type the person's name in the dialog.", True)
+            return
+        root = self.root
+
+        def write() -> tuple[list[dict], str, str | None]:
+            from annotator.core.dataset import Dataset
+
+            with Dataset.open(root) as ds:
+                ds.assign(person, video_ids)
+            return read_rows(root)
+
+        n = len(video_ids)
+        self.status.say(f"Assigning {n} video{'s' if n != 1 else ''} to {person}…")
+        self._runner.submit(
+            write,
+            lambda result: self._show(result[0], f"Assigned {', '.join(video_ids)} to "
+                                      f"{person}", result[1]),
+            lambda exc: self.show_error(exc, context=f"Could not assign videos in {root}"))
 
     def open_video(self, row: dict) -> None:
         if "error" in row:
@@ -138,9 +166,9 @@ class DatasetController(QObject):
         self._runner.submit(lambda: read_rows(root, current),
                             lambda result: then(*result), failed)
 
-    def _show(self, rows: list[dict], message: str) -> None:
+    def _show(self, rows: list[dict], message: str, me: str | None = None) -> None:
         self.rows = rows
-        self.view.set_rows(str(self.root), rows)
+        self.view.set_rows(str(self.root), rows, me)
         self.stack.setCurrentWidget(self.view)
         self.win.setWindowTitle(f"{self.root.name} (dataset) — AVS Annotator")
         if message:

@@ -3,7 +3,9 @@
 :class:`DatasetTableModel` is fed the rows of ``annotator dataset status`` (read by the
 controller on a worker, never here) and shows them; :class:`DatasetView` puts it behind a
 :class:`QSortFilterProxyModel` (click a heading to sort, type to filter) with a progress bar
-over the dataset and a *Next* button. A double-click on a row asks for that video's project.
+over the dataset and a *Next* button. A double-click on a row asks for that video's project;
+*Assign…* (the button, or the rows' context menu) asks for a name for the selected rows and
+hands it to the controller, which writes it off the GUI thread.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
+    QMenu,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -118,6 +122,7 @@ class DatasetView(QWidget):
 
     video_activated = Signal(dict)  # the row of the video double-clicked
     next_requested = Signal()
+    assign_requested = Signal(list, str)  # the video ids selected, the name given
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -139,6 +144,14 @@ class DatasetView(QWidget):
         self.next_button.setToolTip("Open the next unfinished video assigned to you "
                                     "(needs work first)")
         self.next_button.clicked.connect(self.next_requested.emit)
+        self.assign_button = QPushButton("Assign…")
+        self.assign_button.setObjectName("dataset_assign")
+        self.assign_button.setToolTip("Assign the selected videos to a person "
+                                      "(Ctrl+click or Shift+click to select several)")
+        self.assign_button.setEnabled(False)
+        self.assign_button.clicked.connect(self.ask_assign)
+        self.assign_dialog: QInputDialog | None = None
+        self.me = ""  # the person's name, offered first
         self.progress = QProgressBar()
         self.progress.setObjectName("dataset_progress")
         self.progress.setFormat("masks done: %p %")
@@ -152,17 +165,27 @@ class DatasetView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
         self.table.doubleClicked.connect(self._activated)
+        self.table.selectionModel().selectionChanged.connect(
+            lambda *_: self.assign_button.setEnabled(bool(self.selected_ids())))
+        self.context_menu = QMenu(self)
+        self.assign_action = self.context_menu.addAction("Assign…", self.ask_assign)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._menu)
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.filter, 2)
+        top.addWidget(self.assign_button)
         top.addWidget(self.next_button)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.progress)
         lay.addWidget(self.table, 1)
 
-    def set_rows(self, root: str, rows: list[dict]) -> None:
+    def set_rows(self, root: str, rows: list[dict], me: str | None = None) -> None:
+        if me is not None:
+            self.me = me
         self.model.set_rows(rows)
+        self.assign_button.setEnabled(False)  # a reset clears the selection
         done, frames = dataset_done(rows)
         self.progress.setRange(0, max(frames, 1))
         self.progress.setValue(done)
@@ -174,3 +197,36 @@ class DatasetView(QWidget):
 
     def _activated(self, index: QModelIndex) -> None:
         self.video_activated.emit(self.model.rows[self.proxy.mapToSource(index).row()])
+
+    # -- assigning ---------------------------------------------------------------------------
+    def selected_ids(self) -> list[str]:
+        """The video ids of the selected rows, in the order shown."""
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [self.row_at(r)["video_id"] for r in rows]
+
+    def people(self) -> list[str]:
+        """The names to offer: the person first, then every assignee in the table."""
+        names = sorted({r["assignee"] for r in self.model.rows if r.get("assignee")},
+                       key=str.lower)
+        return ([self.me] if self.me else []) + [n for n in names if n != self.me]
+
+    def ask_assign(self) -> None:
+        """Ask (without blocking) whom to assign the selected videos to."""
+        ids = self.selected_ids()
+        if not ids:
+            return
+        dialog = QInputDialog(self)
+        dialog.setObjectName("dataset_assign_dialog")
+        dialog.setWindowTitle("Assign videos")
+        dialog.setLabelText(f"Assign {len(ids)} video{'s' if len(ids) != 1 else ''} to "
+                            "(a name from the list, or type a new one):")
+        dialog.setComboBoxItems(self.people() or [""])
+        dialog.setComboBoxEditable(True)
+        dialog.textValueSelected.connect(lambda name: self.assign_requested.emit(ids, name))
+        dialog.finished.connect(dialog.deleteLater)
+        self.assign_dialog = dialog
+        dialog.open()
+
+    def _menu(self, pos) -> None:
+        self.assign_action.setEnabled(bool(self.selected_ids()))
+        self.context_menu.popup(self.table.viewport().mapToGlobal(pos))
