@@ -75,14 +75,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=1))
         return 0
     print(f"{'video':24s} {'frames':>7} {'segs':>5} {'masks':>7} {'done':>5} {'flag':>5} "
-          f"{'review':10s} {'assignee':12s} {'active':>8} subset")
+          f"{'review':26s} {'assignee':12s} {'active':>8} subset")
     for r in rows:
         if "error" in r:
             print(f"{r['video_id']:24.24s} {r['error']}")
             continue
         done = (1 - r["todo_frames"] / r["segment_frames"]) if r["segment_frames"] else 0.0
         print(f"{r['video_id']:24.24s} {r['frames']:>7} {r['segments']:>5} {r['masks']:>7} "
-              f"{done:>5.0%} {r['flagged']:>5} {r['review']:10s} {r['assignee'] or '-':12.12s} "
+              f"{done:>5.0%} {r['flagged']:>5} {r['review']:26s} {r['assignee'] or '-':12.12s} "
               f"{_hms(r['active_s']):>8} {r['subset']}")
     total = sum(r.get("segment_frames") or 0 for r in rows)
     todo = sum(r.get("todo_frames") or 0 for r in rows)

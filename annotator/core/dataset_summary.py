@@ -24,7 +24,7 @@ from annotator.core.review import review_summary
 from annotator.core.store import Store
 from annotator.errors import UserError
 
-SUMMARY_VERSION = 3  # bump when video_summary's fields change: every cached summary is redone
+SUMMARY_VERSION = 4  # bump when video_summary's fields change: every cached summary is redone
 BATCH = 200  # cached summaries written per transaction
 
 

@@ -161,19 +161,22 @@ def overall_state(states: list[str]) -> str:
     """The video's review state from its segments': ``needs work`` while a reviewer's request
     is not fixed, else ``changed`` while a segment changed since its verdict (a fix or an
     edit after approval: the reviewer looks again), else ``approved`` when every segment is,
-    else ``none`` (not reviewed, or not all of it)."""
+    else ``partly approved (k of n)`` when some are, else ``none`` (not reviewed)."""
     if any(s == "needs_work" for s in states):
         return "needs work"
     if any(s in ("fixed", "changed") for s in states):
         return "changed"
-    if states and all(s == "approved" for s in states):
+    k = sum(s == "approved" for s in states)
+    if states and k == len(states):
         return "approved"
+    if k:
+        return f"partly approved ({k} of {len(states)})"
     return "none"
 
 
 def review_summary(store: Any) -> dict:
     """What a dataset reads of a project's review: ``{"overall": none | needs work |
-    approved | changed, "counts": {state: n}, "segments": [{"segment_id", "object",
+    approved | partly approved (k of n) | changed, "counts": {state: n}, "segments": [{"segment_id", "object",
     "start", "end", "state", "words", "by", "comment", "frame", "at"}, …]}`` (segments in
     frame order)."""
     reviews = segment_reviews(store)

@@ -155,6 +155,26 @@ def test_review_states_follow_what_the_segment_holds(tmp_path):
     s.close()
 
 
+def test_a_video_with_some_segments_approved_is_partly_approved(tmp_path):
+    """k of n segments approved and none sent back or changed: "partly approved (k of n)";
+    a request for work still comes first, and all n approved is "approved"."""
+    s = make_store(tmp_path / "p.avs", person="anna")
+    bell = s.add_object("bell")
+    a, b, c = (s.add_segment(bell, lo, lo + 5) for lo in (0, 10, 20))
+    assert review_summary(s)["overall"] == "none"
+    s.add_review(a, "approved", author="rita")
+    assert review_summary(s)["overall"] == "partly approved (1 of 3)"
+    s.add_review(b, "approved", author="rita")
+    summary = review_summary(s)
+    assert summary["overall"] == "partly approved (2 of 3)"
+    assert (summary["counts"]["approved"], summary["counts"]["none"]) == (2, 1)
+    s.add_review(c, "needs_work", comment="late onset", frame=21, author="rita")
+    assert review_summary(s)["overall"] == "needs work"
+    s.add_review(c, "approved", author="rita")
+    assert review_summary(s)["overall"] == "approved"
+    s.close()
+
+
 def test_a_review_is_refused_with_the_reason(tmp_path):
     s = make_store(tmp_path / "p.avs")
     bell = s.add_object("bell")

@@ -59,7 +59,7 @@ def test_review_and_active_time_in_status_and_the_approved_only_export(dataset, 
     rc, out, err = annotator("--as", "rita", "review", proj, "--approve", first.id)
     assert rc == 0 and "approved by rita" in out, err
     r = _status(annotator, dataset)["rollerblade"]
-    assert r["review_counts"]["approved"] == 1 and r["review"] == "none"  # one of two approved
+    assert r["review_counts"]["approved"] == 1 and r["review"] == "partly approved (1 of 2)"
 
     out = tmp_path / "approved"
     rc, text, err = annotator("dataset", "export", dataset, "--format", "coco", "-o", out,
