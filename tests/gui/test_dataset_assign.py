@@ -6,30 +6,11 @@ dataset is real: three DAVIS-2016 sequences from ../shared/data (tests/dataset/c
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QDialogButtonBox, QFileDialog
 
-from annotator import settings
-from annotator.cli import main
-from tests.dataset.conftest import build
-
-
-def _cli(*args):
-    return main([str(a) for a in args]), "", ""
-
-
-@pytest.fixture
-def dataset(tmp_path, shared):
-    """The three-video dataset, every video ann's."""
-    from annotator.core.dataset import Dataset
-
-    root = build(tmp_path / "ds", shared, _cli)
-    with Dataset.open(root) as ds:
-        ds.assign("ann", ["rollerblade", "motorbike", "dog-agility"])
-    settings.remember("person.name", "ann")
-    return root
+from tests.gui.test_dataset_window import _cli, dataset  # noqa: F401 (ann's three videos)
 
 
 def _assignments(root) -> dict[str, str]:
@@ -61,7 +42,7 @@ def _assignees(view) -> dict[str, str]:
             for r in range(view.proxy.rowCount())}
 
 
-def test_assign_selected_rows_from_the_button_and_the_context_menu(qtbot, dataset,
+def test_assign_selected_rows_from_the_button_and_the_context_menu(qtbot, dataset,  # noqa: F811
                                                                    monkeypatch):
     from annotator.gui.app import application
     from annotator.gui.main_window import MainWindow

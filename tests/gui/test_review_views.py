@@ -16,20 +16,6 @@ from annotator.pipeline.check_list import CheckList, listed, walk_order
 LEFT = Qt.MouseButton.LeftButton
 
 
-@pytest.fixture
-def parts(qtbot, demo_dir):
-    from annotator.gui.app import application
-    from annotator.gui.session import ProjectSession
-    from annotator.gui.view_state import ViewState
-    from annotator.pipeline.opening import open_project
-
-    application()
-    session = ProjectSession(*open_project(demo_dir))
-    state = ViewState()
-    state.reset(session.frame_count)
-    yield session, state
-    session.close()
-
 
 def _rows(cv) -> list[tuple[str, ...]]:
     return [tuple(cv.tree.topLevelItem(i).text(c) for c in range(4))
