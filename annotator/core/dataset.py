@@ -31,6 +31,7 @@ from pathlib import Path
 
 from annotator.core import dataset_db as D
 from annotator.core.dataset_db import DB_NAME, PROJECTS, SUBSETS, DatasetError
+from annotator.core.lock import pid_alive
 from annotator.core.project import Project, fsync_dir, is_project
 from annotator.core.vocabulary import Category, import_vocabulary, vocabulary
 from annotator.errors import UserError
@@ -313,20 +314,9 @@ def remove_leftovers(root: Path) -> None:
     """What a killed ``Dataset.create`` left beside the database (its process is gone)."""
     for old in root.glob(glob_escape(CREATING) + "*"):
         pid = old.name[len(CREATING):].split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             if old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 old.unlink(missing_ok=True)
 
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True

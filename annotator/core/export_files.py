@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from annotator.core.lock import pid_alive
 from annotator.core.store import Store
 from annotator.errors import UserError
 
@@ -197,18 +198,9 @@ def _clear_orphans(target: Path) -> None:
             pid = int(named.group(1)) if named else int((tmp / PID).read_text(encoding="ascii"))
         except (OSError, ValueError):
             continue  # not ours to judge (no pid in its name or file)
-        if not _alive(pid):  # (alive: another export to the same target is running)
+        if not pid_alive(pid):  # (alive: another export to the same target is running)
             shutil.rmtree(tmp, ignore_errors=True)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # not ours to ask: leave it
-    return True
 
 
 def _swap(tmp: Path, target: Path) -> None:
@@ -234,7 +226,7 @@ def atomic_file(path: Path, write: Callable[[Path], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     for orphan in path.parent.glob(f".{path.name}.*.tmp"):  # what killed writers left
         named = re.match(r"(\d+)-", orphan.name[len(f".{path.name}."):])
-        if named and not _alive(int(named.group(1))):
+        if named and not pid_alive(int(named.group(1))):
             orphan.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp",
                                dir=path.parent)

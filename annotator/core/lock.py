@@ -100,3 +100,15 @@ class ProjectLock:
     @property
     def held(self) -> bool:
         return self._fh is not None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (one we may not signal counts as alive:
+    not ours to judge)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -22,7 +22,7 @@ from dataclasses import replace
 from glob import escape as glob_escape
 from pathlib import Path
 
-from annotator.core.lock import ProjectLock
+from annotator.core.lock import ProjectLock, pid_alive
 from annotator.core.records import StoreError, VideoRecord
 from annotator.core.store import Store
 from annotator.core.words import plural
@@ -348,23 +348,12 @@ def remove_leftovers(directory: str | Path) -> list[Path]:
     removed = []
     for old in leftovers(directory):
         pid = old.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and pid_alive(int(pid)):
             continue
         shutil.rmtree(old, ignore_errors=True)
         removed.append(old)
     return removed
 
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def _place_error(directory: Path, exc: OSError) -> UserError:
