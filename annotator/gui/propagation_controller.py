@@ -59,13 +59,19 @@ class PropagationController(QObject):
         self.before_job()
         return self.session.start_job(title, fn) is not None
 
-    def propagate_current(self) -> None:
-        if not self._editable():
-            return
+    def _segment_here(self) -> Any:
+        """The segment under the playhead, or None (said in the status bar)."""
         seg = current_segment(self.session, self.state)
         if seg is None:
             self.status.say("No segment here: choose an object and a frame inside one of its "
                             "audible segments (or select a segment).", True)
+        return seg
+
+    def propagate_current(self) -> None:
+        if not self._editable():
+            return
+        seg = self._segment_here()
+        if seg is None:
             return
         self._propagate_checked([seg.id], f"Propagate segment {seg.start}–{seg.end}")
 
@@ -106,10 +112,8 @@ class PropagationController(QObject):
         stay; undo takes back each step)."""
         if not self._editable():
             return
-        seg = current_segment(self.session, self.state)
+        seg = self._segment_here()
         if seg is None:
-            self.status.say("No segment here: choose an object and a frame inside one of its "
-                            "audible segments (or select a segment).", True)
             return
         project = self.session.project
         self._start(f"Masks from the boxes of segment {seg.start}–{seg.end}",
